@@ -1,0 +1,64 @@
+package hookrelay
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"sync"
+	"time"
+)
+
+// ID prefixes, as Svix uses them.
+const (
+	PrefixApp      = "app_"
+	PrefixEndpoint = "ep_"
+	PrefixMessage  = "msg_"
+	PrefixAttempt  = "atmpt_"
+	PrefixDelivery = "dlv_"
+	PrefixTask     = "qtask_"
+	PrefixToken    = "tok_"
+	PrefixEnv      = "env_"
+)
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+var idState struct {
+	sync.Mutex
+	last int64
+}
+
+// NewID returns prefix followed by 27 base62 characters. IDs made by one
+// process are strictly increasing in byte order, and IDs made by different
+// processes sort by creation time to the microsecond, so ordering by ID is
+// ordering by age: list pagination relies on this.
+func NewID(prefix string) string {
+	idState.Lock()
+	now := time.Now().UnixMicro()
+	if now <= idState.last {
+		now = idState.last + 1
+	}
+	idState.last = now
+	idState.Unlock()
+
+	var b [20]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now))
+	_, _ = rand.Read(b[8:])
+	return prefix + encodeBase62(b)
+}
+
+// encodeBase62 encodes 20 bytes as exactly 27 base62 digits, big-endian, so
+// that lexical order matches numeric order.
+func encodeBase62(b [20]byte) string {
+	var out [27]byte
+	// Long division of the 160-bit number by 62, 27 times.
+	num := b
+	for i := 26; i >= 0; i-- {
+		var rem uint32
+		for j := 0; j < len(num); j++ {
+			v := rem<<8 | uint32(num[j])
+			num[j] = byte(v / 62)
+			rem = v % 62
+		}
+		out[i] = base62[rem]
+	}
+	return string(out[:])
+}
