@@ -1,0 +1,252 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is everything `hookrelay serve` reads from flags and HOOKRELAY_*
+// environment variables. A flag given on the command line wins over its
+// environment variable, which wins over the default.
+type config struct {
+	Listen            string
+	DatabaseURL       string
+	AdminToken        string // environment only: never a flag, so it stays out of ps
+	PublicURL         string
+	RetrySchedule     []time.Duration
+	RetryJitter       float64
+	AllowPrivateCIDRs []netip.Prefix
+	SvixHeaders       bool
+	Timeout           time.Duration
+	Workers           int
+	MaxInFlight       int
+	LeaseTTL          time.Duration
+	PollInterval      time.Duration
+	ShutdownGrace     time.Duration
+	MaxBodyBytes      int64
+	LogLevel          string
+	LogFormat         string
+}
+
+// defaultRetrySchedule is the wait after each failed attempt: eight
+// attempts over about 32 hours.
+var defaultRetrySchedule = []time.Duration{
+	5 * time.Second, 5 * time.Minute, 30 * time.Minute,
+	2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
+}
+
+// flagSet registers flags whose defaults come from the environment and
+// collects parse errors of those environment values.
+type flagSet struct {
+	*flag.FlagSet
+	getenv func(string) string
+	errs   []error
+}
+
+func newFlagSet(name string, getenv func(string) string, out io.Writer) *flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	return &flagSet{FlagSet: fs, getenv: getenv}
+}
+
+// value registers a flag parsed by parse, whose default is env's value when
+// set, else def.
+func (f *flagSet) value(name, env, def, help string, parse func(string) error) {
+	start := def
+	if v := f.getenv(env); v != "" {
+		start = v
+	}
+	if err := parse(start); err != nil {
+		f.errs = append(f.errs, fmt.Errorf("%s: %w", env, err))
+	}
+	f.Func(name, fmt.Sprintf("%s (env %s, default %q)", help, env, def), parse)
+}
+
+func (f *flagSet) str(p *string, name, env, def, help string) {
+	f.value(name, env, def, help, func(s string) error { *p = s; return nil })
+}
+
+func (f *flagSet) duration(p *time.Duration, name, env, def, help string) {
+	f.value(name, env, def, help, func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		if d < 0 {
+			return fmt.Errorf("negative duration %s", s)
+		}
+		*p = d
+		return nil
+	})
+}
+
+func (f *flagSet) integer(p *int, name, env, def, help string) {
+	f.value(name, env, def, help, func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return err
+		}
+		if n < 1 {
+			return fmt.Errorf("must be at least 1, got %d", n)
+		}
+		*p = n
+		return nil
+	})
+}
+
+func (f *flagSet) boolean(p *bool, name, env, def, help string) {
+	f.value(name, env, def, help, func(s string) error {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		*p = b
+		return nil
+	})
+	// Let "--svix-headers" alone mean true, like a flag.Bool.
+	fl := f.Lookup(name)
+	fl.Value = boolValue{fl.Value}
+}
+
+type boolValue struct{ flag.Value }
+
+func (boolValue) IsBoolFlag() bool { return true }
+
+// parseSchedule reads a comma-separated list of durations such as
+// "5s,5m,30m". An empty list means no retries.
+func parseSchedule(s string) ([]time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "none" {
+		return []time.Duration{}, nil
+	}
+	var out []time.Duration
+	for _, part := range strings.Split(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil {
+			return nil, fmt.Errorf("retry schedule: %w", err)
+		}
+		if d <= 0 {
+			return nil, fmt.Errorf("retry schedule: delay %s is not positive", part)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// parseCIDRs reads a comma-separated list of CIDRs or single addresses.
+func parseCIDRs(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			a, err := netip.ParseAddr(part)
+			if err != nil {
+				return nil, fmt.Errorf("allowed cidr %q: %w", part, err)
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("allowed cidr %q: %w", part, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// databaseFlag registers --database-url.
+func databaseFlag(f *flagSet, p *string) {
+	f.str(p, "database-url", "HOOKRELAY_DATABASE_URL", "hookrelay.db",
+		"database: a SQLite file path (or sqlite:PATH) or a postgres:// URL")
+}
+
+// parseServe reads the serve command's flags and environment.
+func parseServe(args []string, getenv func(string) string, out io.Writer) (*config, error) {
+	c := &config{AdminToken: getenv("HOOKRELAY_ADMIN_TOKEN")}
+	f := newFlagSet("serve", getenv, out)
+	f.str(&c.Listen, "listen", "HOOKRELAY_LISTEN", ":8071", "address to listen on")
+	databaseFlag(f, &c.DatabaseURL)
+	f.str(&c.PublicURL, "public-url", "HOOKRELAY_PUBLIC_URL", "", "the server's public base URL, used in portal links (default http://localhost:PORT)")
+	f.value("retry-schedule", "HOOKRELAY_RETRY_SCHEDULE", "5s,5m,30m,2h,5h,10h,10h",
+		"comma-separated waits after each failed attempt", func(s string) error {
+			sch, err := parseSchedule(s)
+			c.RetrySchedule = sch
+			return err
+		})
+	f.value("retry-jitter", "HOOKRELAY_RETRY_JITTER", "0.2", "random spread of each retry wait, as a fraction (0 to 1)", func(s string) error {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return err
+		}
+		if v < 0 || v > 1 {
+			return fmt.Errorf("jitter %v is outside 0..1", v)
+		}
+		c.RetryJitter = v
+		return nil
+	})
+	f.value("allow-private-cidrs", "HOOKRELAY_ALLOW_PRIVATE_CIDRS", "",
+		"comma-separated CIDRs that may be delivered to although private or loopback", func(s string) error {
+			p, err := parseCIDRs(s)
+			c.AllowPrivateCIDRs = p
+			return err
+		})
+	f.boolean(&c.SvixHeaders, "svix-headers", "HOOKRELAY_SVIX_HEADERS", "false", "sign with svix-id/svix-timestamp/svix-signature header names instead of webhook-*")
+	f.duration(&c.Timeout, "timeout", "HOOKRELAY_TIMEOUT", "30s", "default request timeout per attempt")
+	f.integer(&c.Workers, "workers", "HOOKRELAY_WORKERS", "128", "most requests in flight on this node")
+	f.integer(&c.MaxInFlight, "max-in-flight", "HOOKRELAY_MAX_IN_FLIGHT", "16", "default cap of concurrent requests per endpoint")
+	f.duration(&c.LeaseTTL, "lease-ttl", "HOOKRELAY_LEASE_TTL", "30s", "how long a claimed delivery stays reserved for a node that stops renewing it")
+	f.duration(&c.PollInterval, "poll-interval", "HOOKRELAY_POLL_INTERVAL", "1s", "longest wait between looks for due deliveries")
+	f.duration(&c.ShutdownGrace, "shutdown-grace", "HOOKRELAY_SHUTDOWN_GRACE", "10s", "how long in-flight requests may finish on shutdown")
+	f.value("max-body-bytes", "HOOKRELAY_MAX_BODY_BYTES", "1048576", "largest API request body", func(s string) error {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return err
+		}
+		if n < 1024 {
+			return fmt.Errorf("max body bytes %d is below 1024", n)
+		}
+		c.MaxBodyBytes = n
+		return nil
+	})
+	f.str(&c.LogLevel, "log-level", "HOOKRELAY_LOG_LEVEL", "info", "debug, info, warn or error")
+	f.str(&c.LogFormat, "log-format", "HOOKRELAY_LOG_FORMAT", "text", "text or json")
+	if err := f.Parse(args); err != nil {
+		return nil, err
+	}
+	if len(f.errs) > 0 {
+		return nil, f.errs[0]
+	}
+	if f.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", f.Arg(0))
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = defaultPublicURL(c.Listen)
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	return c, nil
+}
+
+// defaultPublicURL turns a listen address into a URL a local browser can use.
+func defaultPublicURL(listen string) string {
+	host, port, ok := strings.Cut(listen, ":")
+	if i := strings.LastIndex(listen, ":"); i >= 0 {
+		host, port, ok = listen[:i], listen[i+1:], true
+	}
+	if !ok || port == "" {
+		port = "8071"
+	}
+	switch host {
+	case "", "0.0.0.0", "[::]", "::":
+		host = "localhost"
+	}
+	return "http://" + host + ":" + port
+}

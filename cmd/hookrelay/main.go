@@ -1,0 +1,65 @@
+// Command hookrelay is the webhook delivery server.
+//
+//	hookrelay serve     run the API, the portal and the delivery workers
+//	hookrelay migrate   bring the database schema up to date and exit
+//	hookrelay version   print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hookrelay/hookrelay"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "hookrelay:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+const usage = `hookrelay — webhook delivery server
+
+Usage:
+  hookrelay serve [flags]     run the API and the delivery workers
+  hookrelay migrate [flags]   apply database migrations and exit
+  hookrelay version           print the version
+
+Run 'hookrelay COMMAND -h' for the flags of a command. Every flag can also be
+set with an environment variable, shown in the flag's help.
+`
+
+// run executes one command line. getenv supplies HOOKRELAY_* settings.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], getenv, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "hookrelay", hookrelay.Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+		return errUsage
+	}
+}

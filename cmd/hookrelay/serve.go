@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/api"
+	"github.com/hookrelay/hookrelay/delivery"
+	"github.com/hookrelay/hookrelay/store"
+)
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseServe(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(cfg.LogLevel, cfg.LogFormat, stderr)
+	if err != nil {
+		return err
+	}
+
+	st, err := openStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	if cfg.AdminToken == "" {
+		if err := bootstrapAdminToken(ctx, st, stdout); err != nil {
+			return err
+		}
+	}
+
+	nodeID := newNodeID()
+	disp := delivery.NewDispatcher(delivery.Config{
+		Store:                  st,
+		NodeID:                 nodeID,
+		Workers:                cfg.Workers,
+		MaxInFlightPerEndpoint: cfg.MaxInFlight,
+		RetrySchedule:          cfg.RetrySchedule,
+		Jitter:                 cfg.RetryJitter,
+		Timeout:                cfg.Timeout,
+		LeaseTTL:               cfg.LeaseTTL,
+		PollInterval:           cfg.PollInterval,
+		ShutdownGrace:          cfg.ShutdownGrace,
+		SvixHeaders:            cfg.SvixHeaders,
+		AllowPrivate:           cfg.AllowPrivateCIDRs,
+		Logger:                 logger.With("component", "delivery"),
+	})
+
+	handler := api.New(api.Config{
+		Store:        st,
+		Waker:        disp,
+		AdminToken:   cfg.AdminToken,
+		PublicURL:    cfg.PublicURL,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Logger:       logger.With("component", "api"),
+	})
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	dispCtx, stopDispatcher := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDispatcher()
+	dispDone := make(chan error, 1)
+	go func() { dispDone <- disp.Run(dispCtx) }()
+
+	srvDone := make(chan error, 1)
+	go func() { srvDone <- srv.Serve(ln) }()
+	logger.Info("listening", "addr", ln.Addr().String(), "database", redactURL(cfg.DatabaseURL), "node", nodeID, "version", hookrelay.Version)
+
+	select {
+	case <-ctx.Done():
+	case err := <-srvDone:
+		stopDispatcher()
+		<-dispDone
+		return fmt.Errorf("serve http: %w", err)
+	case err := <-dispDone:
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+		return fmt.Errorf("dispatcher: %w", err)
+	}
+
+	// Stop taking requests first so nothing new is published, then let the
+	// dispatcher finish or release what it holds.
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("http shutdown", "err", err)
+	}
+	stopDispatcher()
+	if err := <-dispDone; err != nil && !errors.Is(err, context.Canceled) {
+		logger.Warn("dispatcher stopped", "err", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// bootstrapAdminToken makes sure the default environment has an admin token
+// when HOOKRELAY_ADMIN_TOKEN is not set: the first start generates one,
+// stores only its hash and prints it once.
+func bootstrapAdminToken(ctx context.Context, st store.Store, out io.Writer) error {
+	n, err := st.CountTokens(ctx, hookrelay.DefaultEnvironment, store.TokenAdmin)
+	if err != nil {
+		return fmt.Errorf("count admin tokens: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	token := "hr_" + randomBase62(40)
+	sum := sha256.Sum256([]byte(token))
+	err = st.CreateToken(ctx, &store.Token{
+		ID:        hookrelay.NewID(hookrelay.PrefixToken),
+		EnvID:     hookrelay.DefaultEnvironment,
+		Kind:      store.TokenAdmin,
+		Hash:      sum[:],
+		CreatedAt: time.Now().UTC(),
+	})
+	if err != nil {
+		return fmt.Errorf("store admin token: %w", err)
+	}
+	fmt.Fprintf(out, "Generated an admin API token. It is shown only this once; only its hash is stored:\n\n    %s\n\n", token)
+	return nil
+}
+
+const base62Digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// randomBase62 returns n characters drawn uniformly from base62Digits.
+func randomBase62(n int) string {
+	out := make([]byte, n)
+	buf := make([]byte, 1)
+	for i := 0; i < n; {
+		_, _ = rand.Read(buf)
+		if buf[0] >= 248 { // 248 = 4*62: reject to keep the draw uniform
+			continue
+		}
+		out[i] = base62Digits[buf[0]%62]
+		i++
+	}
+	return string(out)
+}
+
+func newNodeID() string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "node"
+	}
+	return host + "-" + randomBase62(8)
+}
+
+func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+// redactURL hides a password in a database URL for logging.
+func redactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	userinfo, host, ok := strings.Cut(rest, "@")
+	if !ok {
+		return u
+	}
+	user, _, hasPass := strings.Cut(userinfo, ":")
+	if !hasPass {
+		return u
+	}
+	return scheme + "://" + user + ":xxxxx@" + host
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	f := newFlagSet("migrate", getenv, stderr)
+	var url string
+	databaseFlag(f, &url)
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if len(f.errs) > 0 {
+		return f.errs[0]
+	}
+	st, err := openStore(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(stdout, "database %s is up to date\n", redactURL(url))
+	return nil
+}
