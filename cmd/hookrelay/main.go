@@ -2,6 +2,7 @@
 //
 //	hookrelay serve     run the API, the portal and the delivery workers
 //	hookrelay migrate   bring the database schema up to date and exit
+//	hookrelay bench     measure throughput, latency and isolation
 //	hookrelay version   print the version
 package main
 
@@ -35,6 +36,7 @@ const usage = `hookrelay — webhook delivery server
 Usage:
   hookrelay serve [flags]     run the API and the delivery workers
   hookrelay migrate [flags]   apply database migrations and exit
+  hookrelay bench [flags]     run the load tool (see BENCHMARKS.md)
   hookrelay version           print the version
 
 Run 'hookrelay COMMAND -h' for the flags of a command. Every flag can also be
@@ -52,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, args[1:], getenv, stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "hookrelay", hookrelay.Version)
 		return nil

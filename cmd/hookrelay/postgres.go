@@ -10,3 +10,7 @@ import (
 func openPostgres(ctx context.Context, url string) (store.Store, error) {
 	return nil, errors.New("postgres: not supported by this build yet")
 }
+
+func resetPostgres(ctx context.Context, url string) error {
+	return errors.New("postgres: not supported by this build yet")
+}

@@ -1,0 +1,447 @@
+// Package bench is hookrelay's load tool: it starts a local receiver, sets
+// up an application and endpoints through the API, publishes, waits for the
+// deliveries and reports throughput, latency, losses, duplicates and the
+// server's peak memory. `hookrelay bench` runs it.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config selects what to measure and against what.
+type Config struct {
+	// Scenarios to run, in order: ceiling, throughput, fanout, latency,
+	// isolation.
+	Scenarios []string
+	// Server is how to reach hookrelay. Start starts a fresh server for each
+	// scenario when set; otherwise URL and Token address a running one.
+	Start       func(ctx context.Context, scenario string) (*Server, error)
+	URL, Token  string
+	Messages    int           // messages per throughput and fan-out run
+	FanoutMsgs  int           // messages in the fan-out run
+	Endpoints   int           // endpoints in the fan-out run
+	Publishers  int           // concurrent publishers
+	PayloadSize int           // bytes of each payload
+	Rate        int           // messages per second in the latency and isolation runs
+	Duration    time.Duration // length of the latency and isolation runs
+	Wait        time.Duration // how long to wait for deliveries after publishing
+	Log         io.Writer     // progress lines; nil for none
+}
+
+// Server is a hookrelay the tool talks to.
+type Server struct {
+	URL, Token string
+	// PeakRSS returns the server's peak resident memory in bytes, or 0
+	// when unknown.
+	PeakRSS func() int64
+	Stop    func()
+}
+
+// Result is one scenario's figures.
+type Result struct {
+	Scenario        string   `json:"scenario"`
+	Messages        int      `json:"messages"`
+	Endpoints       int      `json:"endpoints"`
+	Publishers      int      `json:"publishers"`
+	PayloadBytes    int      `json:"payloadBytes"`
+	Expected        int      `json:"expectedDeliveries"`
+	Delivered       int      `json:"delivered"`
+	Lost            int      `json:"lost"`
+	Duplicates      int      `json:"duplicates"`
+	AcceptedPerSec  float64  `json:"acceptedPerSec,omitempty"`
+	DeliveredPerSec float64  `json:"deliveredPerSec,omitempty"`
+	Latency         *Latency `json:"latencyMs,omitempty"`
+	// Isolation only: the share of the healthy endpoint's deliveries that
+	// arrived while a hanging endpoint shared the application.
+	HealthyArrived float64 `json:"healthyArrivedFraction,omitempty"`
+	PeakRSSMB      float64 `json:"serverPeakRssMB,omitempty"`
+	Seconds        float64 `json:"seconds"`
+	Error          string  `json:"error,omitempty"`
+}
+
+// Latency is publish-to-receipt time in milliseconds.
+type Latency struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// Run runs every configured scenario and returns their results; a failed
+// scenario carries its error and the others still run.
+func Run(ctx context.Context, cfg Config) []Result {
+	rcv, err := newReceiver()
+	if err != nil {
+		return []Result{{Scenario: "setup", Error: err.Error()}}
+	}
+	defer rcv.close()
+	var out []Result
+	for _, sc := range cfg.Scenarios {
+		rcv.reset()
+		cfg.logf("scenario %s: starting", sc)
+		res := runOne(ctx, cfg, rcv, sc)
+		cfg.logf("scenario %s: %s", sc, res.summary())
+		out = append(out, res)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return out
+}
+
+func (c Config) logf(format string, args ...any) {
+	if c.Log != nil {
+		fmt.Fprintf(c.Log, format+"\n", args...)
+	}
+}
+
+func runOne(ctx context.Context, cfg Config, rcv *receiver, scenario string) Result {
+	res := Result{Scenario: scenario, Publishers: cfg.Publishers, PayloadBytes: cfg.PayloadSize}
+	if scenario == "ceiling" {
+		if err := ceiling(ctx, cfg, rcv, &res); err != nil {
+			res.Error = err.Error()
+		}
+		return res
+	}
+	srv := &Server{URL: cfg.URL, Token: cfg.Token}
+	if cfg.Start != nil {
+		s, err := cfg.Start(ctx, scenario)
+		if err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		defer s.Stop()
+		srv = s
+	}
+	c := &client{base: strings.TrimRight(srv.URL, "/"), token: srv.Token, http: newHTTPClient(cfg.Publishers)}
+	var err error
+	switch scenario {
+	case "throughput":
+		err = throughput(ctx, cfg, c, rcv, &res, cfg.Messages, 1)
+	case "fanout":
+		err = throughput(ctx, cfg, c, rcv, &res, cfg.FanoutMsgs, cfg.Endpoints)
+	case "latency":
+		err = steady(ctx, cfg, c, rcv, &res, false)
+	case "isolation":
+		err = steady(ctx, cfg, c, rcv, &res, true)
+	default:
+		err = fmt.Errorf("unknown scenario %q", scenario)
+	}
+	if err != nil {
+		res.Error = err.Error()
+	}
+	if srv.PeakRSS != nil {
+		res.PeakRSSMB = float64(srv.PeakRSS()) / (1 << 20)
+	}
+	return res
+}
+
+// ceiling posts straight to the receiver, with no server in between: the
+// most this machine and this tool can do.
+func ceiling(ctx context.Context, cfg Config, rcv *receiver, res *Result) error {
+	hc := newHTTPClient(cfg.Publishers)
+	res.Messages, res.Endpoints, res.Expected = cfg.Messages, 1, cfg.Messages
+	start := time.Now()
+	err := publishAll(ctx, cfg.Publishers, cfg.Messages, func(seq int) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, rcv.URL+"/ep/0", bytes.NewReader(payload(seq, cfg.PayloadSize)))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	collect(rcv, res, []string{"/ep/0"}, cfg.Messages, start, nil)
+	return nil
+}
+
+// throughput publishes n messages as fast as the publishers can, each to
+// endpoints endpoints, and measures until the last receipt.
+func throughput(ctx context.Context, cfg Config, c *client, rcv *receiver, res *Result, n, endpoints int) error {
+	res.Messages, res.Endpoints, res.Expected = n, endpoints, n*endpoints
+	appID, paths, err := setup(ctx, c, rcv, res.Scenario, endpoints, false)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	err = publishAll(ctx, cfg.Publishers, n, func(seq int) error {
+		return c.publish(ctx, appID, payload(seq, cfg.PayloadSize))
+	})
+	if err != nil {
+		return err
+	}
+	res.AcceptedPerSec = float64(n) / time.Since(start).Seconds()
+	waitDeliveries(ctx, rcv, paths, n, cfg.Wait)
+	collect(rcv, res, paths, n, start, nil)
+	return nil
+}
+
+// steady publishes at a fixed rate for cfg.Duration and measures each
+// message's publish-to-receipt latency at the (first) healthy endpoint.
+// With hang, a second endpoint that never answers shares the application.
+func steady(ctx context.Context, cfg Config, c *client, rcv *receiver, res *Result, hang bool) error {
+	n := int(cfg.Duration.Seconds() * float64(cfg.Rate))
+	res.Messages, res.Endpoints, res.Expected = n, 1, n
+	appID, paths, err := setup(ctx, c, rcv, res.Scenario, 1, hang)
+	if err != nil {
+		return err
+	}
+	sent := make([]time.Time, n)
+	interval := time.Second / time.Duration(cfg.Rate)
+	start := time.Now()
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	sem := make(chan struct{}, cfg.Publishers)
+	for seq := 0; seq < n; seq++ {
+		at := start.Add(time.Duration(seq) * interval)
+		if d := time.Until(at); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		sent[seq] = time.Now()
+		go func(seq int) {
+			defer func() { <-sem; wg.Done() }()
+			if err := c.publish(ctx, appID, payload(seq, cfg.PayloadSize)); err != nil {
+				firstErr.CompareAndSwap(nil, err)
+			}
+		}(seq)
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return err
+	}
+	waitDeliveries(ctx, rcv, paths, n, cfg.Wait)
+	collect(rcv, res, paths, n, start, sent)
+	if hang {
+		res.HealthyArrived = float64(res.Delivered) / float64(res.Expected)
+	}
+	return nil
+}
+
+// setup creates an application and endpoints pointing at the receiver and
+// returns the app ID and the healthy endpoints' paths.
+func setup(ctx context.Context, c *client, rcv *receiver, scenario string, endpoints int, hang bool) (string, []string, error) {
+	var app struct{ ID string }
+	uid := fmt.Sprintf("bench-%s-%d", scenario, time.Now().UnixNano())
+	if err := c.call(ctx, "POST", "/api/v1/app", map[string]any{"name": "bench " + scenario, "uid": uid}, &app); err != nil {
+		return "", nil, fmt.Errorf("create app: %w", err)
+	}
+	var paths []string
+	for i := 0; i < endpoints; i++ {
+		p := fmt.Sprintf("/ep/%d", i)
+		if err := c.call(ctx, "POST", "/api/v1/app/"+app.ID+"/endpoint", map[string]any{"url": rcv.URL + p}, nil); err != nil {
+			return "", nil, fmt.Errorf("create endpoint: %w", err)
+		}
+		paths = append(paths, p)
+	}
+	if hang {
+		if err := c.call(ctx, "POST", "/api/v1/app/"+app.ID+"/endpoint", map[string]any{"url": rcv.URL + "/hang"}, nil); err != nil {
+			return "", nil, fmt.Errorf("create hanging endpoint: %w", err)
+		}
+	}
+	return app.ID, paths, nil
+}
+
+// publishAll runs n publishes over p goroutines and returns the first error.
+func publishAll(ctx context.Context, p, n int, publish func(seq int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	for i := 0; i < p; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				seq := int(next.Add(1) - 1)
+				if seq >= n {
+					return
+				}
+				if err := publish(seq); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// waitDeliveries waits until every path has n distinct messages, no new
+// webhook arrived for a while after the wait elapsed, or ctx ends.
+func waitDeliveries(ctx context.Context, rcv *receiver, paths []string, n int, wait time.Duration) {
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		done := true
+		for _, p := range paths {
+			if rcv.unique(p) < n {
+				done = false
+				break
+			}
+		}
+		if done {
+			// Linger briefly so late duplicates are counted too.
+			time.Sleep(200 * time.Millisecond)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// collect fills in deliveries, losses, duplicates, rate and latency.
+func collect(rcv *receiver, res *Result, paths []string, n int, start time.Time, sent []time.Time) {
+	var last time.Time
+	var lat []float64
+	for i, p := range paths {
+		first, count := rcv.snapshot(p)
+		for seq := 0; seq < n; seq++ {
+			at, ok := first[int64(seq)]
+			if !ok {
+				res.Lost++
+				continue
+			}
+			res.Delivered++
+			res.Duplicates += count[int64(seq)] - 1
+			if at.After(last) {
+				last = at
+			}
+			if sent != nil && i == 0 {
+				lat = append(lat, float64(at.Sub(sent[seq]).Microseconds())/1000)
+			}
+		}
+	}
+	if !last.IsZero() {
+		res.Seconds = last.Sub(start).Seconds()
+		if res.Seconds > 0 {
+			res.DeliveredPerSec = float64(res.Delivered) / res.Seconds
+		}
+	}
+	if len(lat) > 0 {
+		sort.Float64s(lat)
+		q := func(f float64) float64 { return lat[int(f*float64(len(lat)-1))] }
+		res.Latency = &Latency{P50: q(0.50), P95: q(0.95), P99: q(0.99), Max: lat[len(lat)-1]}
+	}
+}
+
+// payload returns a JSON object of about size bytes whose first field is
+// the sequence number.
+func payload(seq, size int) []byte {
+	head := fmt.Sprintf(`{"seq":%d,"type":"bench.tick","pad":"`, seq)
+	pad := size - len(head) - 2
+	if pad < 0 {
+		pad = 0
+	}
+	return []byte(head + strings.Repeat("x", pad) + `"}`)
+}
+
+func (r Result) summary() string {
+	if r.Error != "" {
+		return "error: " + r.Error
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d/%d delivered, %d lost, %d duplicates", r.Delivered, r.Expected, r.Lost, r.Duplicates)
+	if r.AcceptedPerSec > 0 {
+		fmt.Fprintf(&b, ", accepted %.0f msg/s", r.AcceptedPerSec)
+	}
+	if r.DeliveredPerSec > 0 {
+		fmt.Fprintf(&b, ", delivered %.0f/s", r.DeliveredPerSec)
+	}
+	if r.Latency != nil {
+		fmt.Fprintf(&b, ", latency p50 %.1f ms p95 %.1f ms p99 %.1f ms max %.1f ms", r.Latency.P50, r.Latency.P95, r.Latency.P99, r.Latency.Max)
+	}
+	if r.Scenario == "isolation" {
+		fmt.Fprintf(&b, ", healthy arrived %.1f%%", 100*r.HealthyArrived)
+	}
+	if r.PeakRSSMB > 0 {
+		fmt.Fprintf(&b, ", server peak RSS %.1f MB", r.PeakRSSMB)
+	}
+	return b.String()
+}
+
+// Summary renders results as a readable table.
+func Summary(results []Result) string {
+	var b strings.Builder
+	for _, r := range results {
+		fmt.Fprintf(&b, "%-11s %s\n", r.Scenario, r.summary())
+	}
+	return b.String()
+}
+
+type client struct {
+	base, token string
+	http        *http.Client
+}
+
+func newHTTPClient(conns int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = conns * 2
+	t.MaxIdleConnsPerHost = conns * 2
+	return &http.Client{Transport: t, Timeout: 60 * time.Second}
+}
+
+func (c *client) publish(ctx context.Context, appID string, payload []byte) error {
+	body := make([]byte, 0, len(payload)+40)
+	body = append(body, `{"eventType":"bench.tick","payload":`...)
+	body = append(body, payload...)
+	body = append(body, '}')
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/v1/app/"+appID+"/msg?with_content=false", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("publish: status %d: %s", resp.StatusCode, b)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return nil
+}
+
+func (c *client) call(ctx context.Context, method, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, _ := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: status %d: %s", method, path, resp.StatusCode, b)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}

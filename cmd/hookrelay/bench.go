@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hookrelay/hookrelay/bench"
+)
+
+// benchCmd runs the load tool. By default it starts a fresh `hookrelay
+// serve` (this same binary) per scenario on a temporary SQLite file, or on
+// --database-url; with --url it measures a server that is already running.
+func benchCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	f := newFlagSet("bench", getenv, stderr)
+	var (
+		cfg       bench.Config
+		scenarios string
+		dbURL     string
+		jsonOut   string
+		serverArg string
+	)
+	f.StringVar(&scenarios, "scenarios", "ceiling,throughput,fanout,latency,isolation", "comma-separated scenarios: ceiling, throughput, fanout, latency, isolation")
+	f.StringVar(&dbURL, "database-url", "", "database for the servers the tool starts (default: a fresh SQLite file per scenario); a postgres:// database is emptied first")
+	f.StringVar(&cfg.URL, "url", "", "measure this running server instead of starting one")
+	f.StringVar(&cfg.Token, "token", getenv("HOOKRELAY_ADMIN_TOKEN"), "admin token of the server given by --url")
+	f.IntVar(&cfg.Messages, "messages", 20000, "messages in the throughput and ceiling runs")
+	f.IntVar(&cfg.FanoutMsgs, "fanout-messages", 2000, "messages in the fan-out run")
+	f.IntVar(&cfg.Endpoints, "endpoints", 10, "endpoints in the fan-out run")
+	f.IntVar(&cfg.Publishers, "publishers", 32, "concurrent publishers")
+	f.IntVar(&cfg.PayloadSize, "payload-bytes", 200, "payload size")
+	f.IntVar(&cfg.Rate, "rate", 200, "messages per second in the latency and isolation runs")
+	f.DurationVar(&cfg.Duration, "duration", 20*time.Second, "length of the latency and isolation runs")
+	f.DurationVar(&cfg.Wait, "wait", 120*time.Second, "longest wait for deliveries after publishing")
+	f.StringVar(&jsonOut, "json", "", "also write the results as JSON to this file (- for stdout)")
+	f.StringVar(&serverArg, "server-args", "", "extra flags for the servers the tool starts, space-separated")
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if cfg.Publishers < 1 || cfg.Messages < 1 || cfg.Rate < 1 || cfg.Endpoints < 1 || cfg.FanoutMsgs < 1 {
+		return errors.New("bench: counts must be at least 1")
+	}
+	cfg.Scenarios = strings.Split(scenarios, ",")
+	cfg.Log = stderr
+	if cfg.URL == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("bench: find own binary: %w", err)
+		}
+		cfg.Start = func(ctx context.Context, scenario string) (*bench.Server, error) {
+			return startBenchServer(ctx, self, dbURL, strings.Fields(serverArg), stderr)
+		}
+	}
+	results := bench.Run(ctx, cfg)
+	fmt.Fprint(stdout, bench.Summary(results))
+	if jsonOut != "" {
+		b, _ := json.MarshalIndent(results, "", "  ")
+		if jsonOut == "-" {
+			fmt.Fprintln(stdout, string(b))
+		} else if err := os.WriteFile(jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	for _, r := range results {
+		if r.Error != "" {
+			return fmt.Errorf("bench: scenario %s failed", r.Scenario)
+		}
+	}
+	return nil
+}
+
+var benchListenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+// startBenchServer starts `hookrelay serve` as a child process on a fresh
+// database and waits until it listens.
+func startBenchServer(ctx context.Context, self, dbURL string, extra []string, logw io.Writer) (*bench.Server, error) {
+	dir, err := os.MkdirTemp("", "hookrelay-bench-")
+	if err != nil {
+		return nil, err
+	}
+	if dbURL == "" {
+		dbURL = filepath.Join(dir, "bench.db")
+	} else if err := resetBenchDatabase(ctx, dbURL); err != nil {
+		return nil, err
+	}
+	token := "hr_bench_" + randomBase62(24)
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--timeout", "10s", "--log-level", "warn"}, extra...)
+	cmd := exec.Command(self, args...)
+	cmd.Env = append(os.Environ(),
+		"HOOKRELAY_DATABASE_URL="+dbURL,
+		"HOOKRELAY_ADMIN_TOKEN="+token,
+		"HOOKRELAY_ALLOW_PRIVATE_CIDRS=127.0.0.0/8",
+		"HOOKRELAY_LOG_LEVEL=info",
+	)
+	out, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			if m := benchListenRE.FindStringSubmatch(line); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+				continue
+			}
+			if strings.Contains(line, "level=ERROR") || strings.Contains(line, "level=WARN") {
+				fmt.Fprintln(logw, "server:", line)
+			}
+		}
+	}()
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		os.RemoveAll(dir)
+	}
+	select {
+	case a := <-addr:
+		pid := cmd.Process.Pid
+		return &bench.Server{
+			URL:     "http://" + a,
+			Token:   token,
+			PeakRSS: func() int64 { return peakRSS(pid) },
+			Stop:    stop,
+		}, nil
+	case <-time.After(30 * time.Second):
+		stop()
+		return nil, errors.New("bench: server did not start within 30s")
+	}
+}
+
+// peakRSS reads a process's peak resident set size (VmHWM) from /proc.
+func peakRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
