@@ -1,0 +1,260 @@
+// Package api serves hookrelay's REST API under /api/v1. Paths, JSON shapes,
+// status codes and error bodies are those of the Svix API v1.44.0, so the
+// official Svix SDKs work against it unchanged.
+//
+// Request bodies: a body that is not well-formed JSON is 400 bad_request;
+// well-formed JSON that does not fit the operation's schema (a value of the
+// wrong type, a missing or invalid field) is 422 with Svix's
+// HTTPValidationError body. Unknown fields are ignored, as Svix does. An
+// empty body reads as {}.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hookrelay/hookrelay/store"
+)
+
+// DefaultMaxBodyBytes bounds request bodies when Config.MaxBodyBytes is 0.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Waker is told that deliveries became due (a message was published,
+// resent or recovered) so the dispatcher looks for work now.
+type Waker interface{ Wake() }
+
+// Config configures the handler returned by New.
+type Config struct {
+	// Store holds everything; required.
+	Store store.Store
+	// Waker, when set, is called after every successful publish, resend and
+	// recover that queued work.
+	Waker Waker
+	// AdminToken is the plaintext admin token of hookrelay.DefaultEnvironment
+	// (HOOKRELAY_ADMIN_TOKEN). Empty means only tokens in the store work.
+	AdminToken string
+	// PublicURL is where the server is reachable, used in portal links.
+	PublicURL string
+	// Logger receives server-side failures; nil means slog.Default().
+	Logger *slog.Logger
+	// MaxBodyBytes bounds request bodies (413 beyond it); 0 means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+type server struct {
+	store     store.Store
+	waker     Waker
+	adminHash [32]byte
+	hasAdmin  bool
+	publicURL string
+	log       *slog.Logger
+	maxBody   int64
+	clock     func() time.Time
+	mux       *http.ServeMux
+}
+
+// New returns the HTTP handler of the API. Requests outside /api/v1 get 404.
+func New(cfg Config) http.Handler {
+	s := &server{
+		store:     cfg.Store,
+		waker:     cfg.Waker,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
+		log:       cfg.Logger,
+		maxBody:   cfg.MaxBodyBytes,
+		clock:     cfg.Now,
+		mux:       http.NewServeMux(),
+	}
+	if cfg.AdminToken != "" {
+		s.adminHash = hashToken(cfg.AdminToken)
+		s.hasAdmin = true
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	s.routes()
+	return s
+}
+
+// now returns the clock's time in UTC at the precision every store keeps.
+func (s *server) now() time.Time {
+	return s.clock().UTC().Truncate(time.Microsecond)
+}
+
+// ServeHTTP drops a trailing slash (the Svix server accepts both forms) and
+// dispatches.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; len(p) > len("/api/v1/") && strings.HasSuffix(p, "/") {
+		r2 := *r
+		u := *r.URL
+		u.Path = strings.TrimRight(p, "/")
+		u.RawPath = ""
+		r2.URL = &u
+		r = &r2
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// access says who may call a route.
+type access int
+
+const (
+	// accessPublic needs no token.
+	accessPublic access = iota
+	// accessAdmin needs an admin token.
+	accessAdmin
+	// accessApp needs an admin token or a portal token of the path's app.
+	accessApp
+	// accessAny needs any valid token.
+	accessAny
+)
+
+// handlerFunc handles one operation. A returned error is written as the
+// response (see writeError); nothing must have been written before.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p *principal) error
+
+func (s *server) routes() {
+	methods := map[string][]string{}
+	var order []string
+	handle := func(method, path string, acc access, h handlerFunc) {
+		if _, ok := methods[path]; !ok {
+			order = append(order, path)
+		}
+		methods[path] = append(methods[path], method)
+		s.mux.Handle(method+" "+path, s.wrap(acc, h))
+	}
+
+	handle("GET", "/api/v1/health", accessPublic, s.health)
+
+	handle("GET", "/api/v1/app", accessAdmin, s.listApps)
+	handle("POST", "/api/v1/app", accessAdmin, s.createApp)
+	handle("GET", "/api/v1/app/{app_id}", accessApp, s.getApp)
+	handle("PUT", "/api/v1/app/{app_id}", accessAdmin, s.updateApp)
+	handle("PATCH", "/api/v1/app/{app_id}", accessAdmin, s.patchApp)
+	handle("DELETE", "/api/v1/app/{app_id}", accessAdmin, s.deleteApp)
+
+	handle("GET", "/api/v1/event-type", accessAdmin, s.listEventTypes)
+	handle("POST", "/api/v1/event-type", accessAdmin, s.createEventType)
+	handle("GET", "/api/v1/event-type/{event_type_name}", accessAdmin, s.getEventType)
+	handle("PUT", "/api/v1/event-type/{event_type_name}", accessAdmin, s.updateEventType)
+	handle("PATCH", "/api/v1/event-type/{event_type_name}", accessAdmin, s.patchEventType)
+	handle("DELETE", "/api/v1/event-type/{event_type_name}", accessAdmin, s.deleteEventType)
+
+	const ep = "/api/v1/app/{app_id}/endpoint/{endpoint_id}"
+	handle("GET", "/api/v1/app/{app_id}/endpoint", accessApp, s.listEndpoints)
+	handle("POST", "/api/v1/app/{app_id}/endpoint", accessApp, s.createEndpoint)
+	handle("GET", ep, accessApp, s.getEndpoint)
+	handle("PUT", ep, accessApp, s.updateEndpoint)
+	handle("PATCH", ep, accessApp, s.patchEndpoint)
+	handle("DELETE", ep, accessApp, s.deleteEndpoint)
+	handle("GET", ep+"/headers", accessApp, s.getEndpointHeaders)
+	handle("PUT", ep+"/headers", accessApp, s.updateEndpointHeaders)
+	handle("PATCH", ep+"/headers", accessApp, s.patchEndpointHeaders)
+	handle("GET", ep+"/secret", accessApp, s.getEndpointSecret)
+	handle("POST", ep+"/secret/rotate", accessApp, s.rotateEndpointSecret)
+	handle("POST", ep+"/send-example", accessApp, s.sendExample)
+	handle("GET", ep+"/stats", accessApp, s.endpointStats)
+	handle("POST", ep+"/recover", accessApp, s.recoverEndpoint)
+	handle("GET", ep+"/msg", accessApp, s.listAttemptedMessages)
+
+	const msg = "/api/v1/app/{app_id}/msg/{msg_id}"
+	handle("GET", "/api/v1/app/{app_id}/msg", accessApp, s.listMessages)
+	handle("POST", "/api/v1/app/{app_id}/msg", accessApp, s.createMessage)
+	handle("GET", msg, accessApp, s.getMessage)
+	handle("DELETE", msg+"/content", accessApp, s.expungeMessageContent)
+	handle("GET", msg+"/endpoint", accessApp, s.listAttemptedDestinations)
+	handle("POST", msg+"/endpoint/{endpoint_id}/resend", accessApp, s.resend)
+	handle("GET", msg+"/attempt/{attempt_id}", accessApp, s.getAttempt)
+	handle("DELETE", msg+"/attempt/{attempt_id}/content", accessApp, s.expungeAttemptContent)
+	handle("GET", "/api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}", accessApp, s.listAttemptsByEndpoint)
+	handle("GET", "/api/v1/app/{app_id}/attempt/msg/{msg_id}", accessApp, s.listAttemptsByMsg)
+
+	handle("POST", "/api/v1/auth/app-portal-access/{app_id}", accessAdmin, s.appPortalAccess)
+	handle("POST", "/api/v1/auth/logout", accessAny, s.logout)
+
+	// A known path with another method is 405 with a JSON body, listing the
+	// allowed methods.
+	for _, path := range order {
+		allow := strings.Join(methods[path], ", ")
+		s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "method " + r.Method + " is not allowed here"})
+		})
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errNotFound("no such route"))
+	})
+}
+
+// wrap authenticates, authorizes, bounds the body, applies idempotency keys
+// and maps the handler's error to a response.
+func (s *server) wrap(acc access, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("api handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
+				writeError(w, &apiError{http.StatusInternalServerError, "internal_error", "internal error"})
+			}
+		}()
+
+		var p *principal
+		if acc != accessPublic {
+			var err error
+			p, err = s.authenticate(r)
+			if err == nil {
+				err = p.authorize(acc)
+			}
+			if err != nil {
+				s.writeErr(w, r, err)
+				return
+			}
+		}
+		if r.ContentLength > s.maxBody {
+			writeError(w, errTooLarge())
+			return
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+		}
+		run := func(w http.ResponseWriter, r *http.Request) {
+			if err := h(w, r, p); err != nil {
+				s.writeErr(w, r, err)
+			}
+		}
+		if r.Method == http.MethodPost && p != nil {
+			s.idempotent(w, r, p, run)
+			return
+		}
+		run(w, r)
+	})
+}
+
+// health is GET /api/v1/health: 204 while the database answers.
+func (s *server) health(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	if err := s.store.Ping(r.Context()); err != nil {
+		s.log.Warn("health check failed", "error", err)
+		return &apiError{http.StatusServiceUnavailable, "internal_error", "database unavailable"}
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// wake tells the dispatcher that work is due.
+func (s *server) wake() {
+	if s.waker != nil {
+		s.waker.Wake()
+	}
+}

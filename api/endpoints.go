@@ -1,0 +1,541 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/store"
+)
+
+// endpointIn covers Svix's EndpointIn, EndpointUpdate and EndpointPatch.
+type endpointIn struct {
+	URL         opt[string]            `json:"url"`
+	Description opt[string]            `json:"description"`
+	Version     opt[int]               `json:"version"`
+	RateLimit   opt[int]               `json:"rateLimit"`
+	UID         opt[string]            `json:"uid"`
+	FilterTypes opt[[]string]          `json:"filterTypes"`
+	Channels    opt[[]string]          `json:"channels"`
+	Disabled    opt[bool]              `json:"disabled"`
+	Metadata    opt[map[string]string] `json:"metadata"`
+	Secret      opt[string]            `json:"secret"`
+}
+
+// validate checks a body; patch relaxes required fields and list sizes (an
+// empty list in a patch clears it).
+func (in *endpointIn) validate(c *checker, patch bool) {
+	if !patch {
+		if c.required(in.URL.Set, in.URL.Null, "url") {
+			c.check(checkURL(in.URL.V), "url")
+		}
+	} else {
+		c.notNull(in.URL.Set, in.URL.Null, "url")
+		if in.URL.has() {
+			c.check(checkURL(in.URL.V), "url")
+		}
+		c.notNull(in.Version.Set, in.Version.Null, "version")
+	}
+	c.notNull(in.Description.Set, in.Description.Null, "description")
+	c.notNull(in.Disabled.Set, in.Disabled.Null, "disabled")
+	c.notNull(in.Metadata.Set, in.Metadata.Null, "metadata")
+	if in.Version.has() && (in.Version.V < 1 || in.Version.V > 65535) {
+		c.add("must be between 1 and 65535", "version")
+	}
+	if in.RateLimit.has() {
+		c.check(checkRateLimit(in.RateLimit.V), "rateLimit")
+	}
+	if in.UID.has() {
+		c.check(checkUID(in.UID.V), "uid")
+	}
+	minItems := 1
+	if patch {
+		minItems = 0
+	}
+	if in.FilterTypes.has() {
+		c.checkList(in.FilterTypes.V, minItems, 0, checkFilterType, "filterTypes")
+	}
+	if in.Channels.has() {
+		c.checkList(in.Channels.V, minItems, 10, checkChannel, "channels")
+	}
+	if in.Secret.has() {
+		c.check(checkSecret(in.Secret.V), "secret")
+	}
+}
+
+// apply writes every field of a create or update body onto ep.
+func (in *endpointIn) apply(ep *hookrelay.Endpoint) {
+	ep.URL = in.URL.V
+	ep.Description = in.Description.V
+	ep.Version = 1
+	if in.Version.has() {
+		ep.Version = in.Version.V
+	}
+	ep.RateLimit = in.RateLimit.ptr()
+	ep.FilterTypes = nonEmpty(in.FilterTypes.V)
+	ep.Channels = nonEmpty(in.Channels.V)
+	ep.Disabled = in.Disabled.V
+	ep.Metadata = in.Metadata.V
+	if ep.Metadata == nil {
+		ep.Metadata = map[string]string{}
+	}
+	if in.UID.has() {
+		ep.UID = in.UID.ptr()
+	}
+}
+
+// newSecret returns "whsec_" + base64 of 24 random bytes.
+func newSecret() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate secret: %w", err)
+	}
+	return "whsec_" + base64.StdEncoding.EncodeToString(b), nil
+}
+
+// endpoint resolves the path's {endpoint_id} (an ID or uid) in app.
+func (s *server) endpoint(r *http.Request, app *hookrelay.Application) (*hookrelay.Endpoint, error) {
+	return s.endpointByID(r, app, r.PathValue("endpoint_id"))
+}
+
+func (s *server) endpointByID(r *http.Request, app *hookrelay.Application, idOrUID string) (*hookrelay.Endpoint, error) {
+	ep, err := s.store.GetEndpoint(r.Context(), app.ID, idOrUID)
+	if errors.Is(err, hookrelay.ErrNotFound) {
+		return nil, errNotFound("endpoint not found")
+	}
+	return ep, err
+}
+
+// appEndpoint resolves both the app and the endpoint of the path.
+func (s *server) appEndpoint(r *http.Request, p *principal) (*hookrelay.Application, *hookrelay.Endpoint, error) {
+	app, err := s.app(r, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	ep, err := s.endpoint(r, app)
+	if err != nil {
+		return nil, nil, err
+	}
+	return app, ep, nil
+}
+
+func (s *server) listEndpoints(w http.ResponseWriter, r *http.Request, p *principal) error {
+	q := newQuery(r)
+	page := q.page(true)
+	if err := q.err(); err != nil {
+		return err
+	}
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	limit := page.Limit
+	page.Limit++
+	eps, err := s.store.ListEndpoints(r.Context(), app.ID, page)
+	if err != nil {
+		return err
+	}
+	writeList(w, eps, limit, func(e hookrelay.Endpoint) string { return e.ID }, toEndpointOut)
+	return nil
+}
+
+func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var in endpointIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	var c checker
+	in.validate(&c, false)
+	if err := c.err(); err != nil {
+		return err
+	}
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	ep, err := s.insertEndpoint(r, app, &in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toEndpointOut(*ep))
+	return nil
+}
+
+// insertEndpoint creates an endpoint from a validated body.
+func (s *server) insertEndpoint(r *http.Request, app *hookrelay.Application, in *endpointIn) (*hookrelay.Endpoint, error) {
+	now := s.now()
+	ep := &hookrelay.Endpoint{
+		ID:        hookrelay.NewID(hookrelay.PrefixEndpoint),
+		AppID:     app.ID,
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	in.apply(ep)
+	if in.Secret.has() {
+		ep.Secret = normalizeSecret(in.Secret.V)
+	} else {
+		secret, err := newSecret()
+		if err != nil {
+			return nil, err
+		}
+		ep.Secret = secret
+	}
+	if err := s.store.CreateEndpoint(r.Context(), ep); err != nil {
+		if errors.Is(err, hookrelay.ErrConflict) {
+			return nil, errConflict("an endpoint with this uid already exists")
+		}
+		return nil, err
+	}
+	return ep, nil
+}
+
+func (s *server) getEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	_, ep, err := s.appEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toEndpointOut(*ep))
+	return nil
+}
+
+// updateEndpoint is PUT: it replaces every field of EndpointUpdate (the uid
+// only when the body has one), or creates the endpoint (201) with the body's
+// uid, else the path's endpoint_id, as uid.
+func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var in endpointIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	in.Secret = opt[string]{} // not part of EndpointUpdate
+	var c checker
+	in.validate(&c, false)
+	if err := c.err(); err != nil {
+		return err
+	}
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	ep, err := s.endpoint(r, app)
+	if err != nil {
+		var ae *apiError
+		if !errors.As(err, &ae) || ae.status != http.StatusNotFound {
+			return err
+		}
+		if !in.UID.has() {
+			id := r.PathValue("endpoint_id")
+			if msg := checkUID(id); msg != "" {
+				return validationError{{Loc: []string{"path", "endpoint_id"}, Msg: msg, Type: "value_error"}}
+			}
+			in.UID = opt[string]{Set: true, V: id}
+		}
+		ep, err := s.insertEndpoint(r, app, &in)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, toEndpointOut(*ep))
+		return nil
+	}
+	in.apply(ep)
+	return s.saveEndpoint(w, r, ep)
+}
+
+// patchEndpoint changes the fields present; null uid, rateLimit,
+// filterTypes or channels removes them. A secret set here replaces the
+// current one without a grace period (use rotate for that).
+func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var in endpointIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	var c checker
+	in.validate(&c, true)
+	if err := c.err(); err != nil {
+		return err
+	}
+	_, ep, err := s.appEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	if in.URL.has() {
+		ep.URL = in.URL.V
+	}
+	if in.Description.has() {
+		ep.Description = in.Description.V
+	}
+	if in.Version.has() {
+		ep.Version = in.Version.V
+	}
+	if in.RateLimit.Set {
+		ep.RateLimit = in.RateLimit.ptr()
+	}
+	if in.UID.Set {
+		ep.UID = in.UID.ptr()
+	}
+	if in.FilterTypes.Set {
+		ep.FilterTypes = nonEmpty(in.FilterTypes.V)
+	}
+	if in.Channels.Set {
+		ep.Channels = nonEmpty(in.Channels.V)
+	}
+	if in.Disabled.has() {
+		ep.Disabled = in.Disabled.V
+	}
+	if in.Metadata.has() {
+		ep.Metadata = in.Metadata.V
+		if ep.Metadata == nil {
+			ep.Metadata = map[string]string{}
+		}
+	}
+	if in.Secret.has() {
+		ep.Secret = normalizeSecret(in.Secret.V)
+	}
+	return s.saveEndpoint(w, r, ep)
+}
+
+func (s *server) saveEndpoint(w http.ResponseWriter, r *http.Request, ep *hookrelay.Endpoint) error {
+	ep.UpdatedAt = s.now()
+	if err := s.store.UpdateEndpoint(r.Context(), ep); err != nil {
+		if errors.Is(err, hookrelay.ErrConflict) {
+			return errConflict("an endpoint with this uid already exists")
+		}
+		return err
+	}
+	writeJSON(w, http.StatusOK, toEndpointOut(*ep))
+	return nil
+}
+
+func (s *server) deleteEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, ep, err := s.appEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteEndpoint(r.Context(), app.ID, ep.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *server) getEndpointSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
+	_, ep, err := s.appEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, endpointSecretOut{Key: ep.Secret})
+	return nil
+}
+
+// secretGrace is how long a rotated-out secret keeps signing.
+const secretGrace = 24 * time.Hour
+
+type endpointSecretRotateIn struct {
+	Key opt[string] `json:"key"`
+}
+
+// rotateEndpointSecret makes the body's key (or a generated one) current;
+// the previous secret keeps signing for secretGrace. Expired old secrets
+// are dropped.
+func (s *server) rotateEndpointSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var in endpointSecretRotateIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	var c checker
+	if in.Key.has() {
+		c.check(checkSecret(in.Key.V), "key")
+	}
+	if err := c.err(); err != nil {
+		return err
+	}
+	_, ep, err := s.appEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	next := ""
+	if in.Key.has() {
+		next = normalizeSecret(in.Key.V)
+	} else if next, err = newSecret(); err != nil {
+		return err
+	}
+	now := s.now()
+	old := make([]hookrelay.OldSecret, 0, len(ep.OldSecrets)+1)
+	for _, o := range ep.OldSecrets {
+		if now.Before(o.ExpiresAt) {
+			old = append(old, o)
+		}
+	}
+	ep.OldSecrets = append(old, hookrelay.OldSecret{Secret: ep.Secret, ExpiresAt: now.Add(secretGrace)})
+	ep.Secret = next
+	ep.UpdatedAt = now
+	if err := s.store.UpdateEndpoint(r.Context(), ep); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *server) endpointStats(w http.ResponseWriter, r *http.Request, p *principal) error {
+	q := newQuery(r)
+	since := q.timestamp("since")
+	until := q.timestamp("until")
+	if err := q.err(); err != nil {
+		return err
+	}
+	app, ep, err := s.appEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	st, err := s.store.EndpointStats(r.Context(), app.ID, ep.ID, since, until)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, endpointStatsOut{Success: st.Success, Pending: st.Pending, Sending: st.Sending, Fail: st.Fail})
+	return nil
+}
+
+type recoverIn struct {
+	Since opt[string] `json:"since"`
+	Until opt[string] `json:"until"`
+}
+
+// recoverEndpoint is POST .../recover: every failed delivery of the
+// endpoint whose message was created in [since, until) is queued again. The
+// work is done before answering and recorded as a finished background task.
+func (s *server) recoverEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var in recoverIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	var c checker
+	var since time.Time
+	var until *time.Time
+	if c.required(in.Since.Set, in.Since.Null, "since") {
+		t, err := time.Parse(time.RFC3339Nano, in.Since.V)
+		if err != nil {
+			c.add("must be an RFC 3339 date-time", "since")
+		}
+		since = t.UTC()
+	}
+	if in.Until.has() {
+		t, err := time.Parse(time.RFC3339Nano, in.Until.V)
+		if err != nil {
+			c.add("must be an RFC 3339 date-time", "until")
+		}
+		t = t.UTC()
+		until = &t
+	}
+	if err := c.err(); err != nil {
+		return err
+	}
+	app, ep, err := s.appEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	n, err := s.store.RecoverFailed(r.Context(), app.ID, ep.ID, since, until, now)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.wake()
+	}
+	task := &store.BackgroundTask{
+		ID:        hookrelay.NewID(hookrelay.PrefixTask),
+		EnvID:     p.envID,
+		Task:      "endpoint.recover",
+		Status:    "finished",
+		Data:      map[string]any{"recovered": n},
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	if err := s.store.CreateBackgroundTask(r.Context(), task); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, recoverOut{ID: task.ID, Status: task.Status, Task: task.Task})
+	return nil
+}
+
+type eventExampleIn struct {
+	EventType    opt[string] `json:"eventType"`
+	ExampleIndex opt[int]    `json:"exampleIndex"`
+}
+
+// sendExample is POST .../send-example: it publishes the event type's
+// example schemas["1"].examples[exampleIndex] to this endpoint alone.
+func (s *server) sendExample(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var in eventExampleIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	var c checker
+	if c.required(in.EventType.Set, in.EventType.Null, "eventType") {
+		c.check(checkName(in.EventType.V, 256), "eventType")
+	}
+	c.notNull(in.ExampleIndex.Set, in.ExampleIndex.Null, "exampleIndex")
+	if in.ExampleIndex.V < 0 {
+		c.add("must be at least 0", "exampleIndex")
+	}
+	if err := c.err(); err != nil {
+		return err
+	}
+	app, ep, err := s.appEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	et, err := s.store.GetEventType(r.Context(), p.envID, in.EventType.V)
+	if errors.Is(err, hookrelay.ErrNotFound) {
+		return invalid("event type not found", "body", "eventType")
+	}
+	if err != nil {
+		return err
+	}
+	payload, ok := exampleOf(et.Schemas, in.ExampleIndex.V)
+	if !ok {
+		return invalid(fmt.Sprintf("event type %q has no example object at schemas[\"1\"].examples[%d]", et.Name, in.ExampleIndex.V), "body", "exampleIndex")
+	}
+	msg := &hookrelay.Message{
+		ID:        hookrelay.NewID(hookrelay.PrefixMessage),
+		AppID:     app.ID,
+		EventType: et.Name,
+		Payload:   payload,
+		CreatedAt: s.now(),
+	}
+	res, err := s.store.CreateMessage(r.Context(), store.CreateMessageParams{Message: msg, OnlyEndpointID: ep.ID})
+	if err != nil {
+		return err
+	}
+	if res.Deliveries > 0 {
+		s.wake()
+	}
+	writeJSON(w, http.StatusAccepted, toMessageOut(*msg, true))
+	return nil
+}
+
+// exampleOf returns the raw bytes of schemas["1"].examples[i] when it is a
+// JSON object.
+func exampleOf(schemas json.RawMessage, i int) ([]byte, bool) {
+	var versions map[string]json.RawMessage
+	if len(schemas) == 0 || json.Unmarshal(schemas, &versions) != nil {
+		return nil, false
+	}
+	var schema struct {
+		Examples []json.RawMessage `json:"examples"`
+	}
+	if v1, ok := versions["1"]; !ok || json.Unmarshal(v1, &schema) != nil {
+		return nil, false
+	}
+	if i >= len(schema.Examples) {
+		return nil, false
+	}
+	ex := schema.Examples[i]
+	if len(ex) == 0 || ex[0] != '{' {
+		return nil, false
+	}
+	return []byte(ex), true
+}

@@ -1,0 +1,190 @@
+package api
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+)
+
+// Custom endpoint headers. Names are kept as written; two names that differ
+// only in case are the same header.
+
+// sensitiveNames are always redacted; so is any name containing one of
+// sensitiveParts.
+var (
+	sensitiveNames = map[string]bool{
+		"authorization": true, "proxy-authorization": true, "cookie": true,
+		"x-api-key": true, "x-webhook-token": true,
+	}
+	sensitiveParts = []string{"token", "secret", "password", "auth", "key"}
+	// reservedNames are set by hookrelay itself on every request.
+	reservedNames = map[string]bool{
+		"host": true, "content-length": true, "content-type": true, "user-agent": true,
+		"transfer-encoding": true, "connection": true,
+	}
+)
+
+// isSensitive reports whether a header's value is hidden when read back.
+func isSensitive(name string) bool {
+	n := strings.ToLower(name)
+	if sensitiveNames[n] {
+		return true
+	}
+	for _, p := range sensitiveParts {
+		if strings.Contains(n, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkHeaderName rejects reserved names and names that are not an HTTP
+// token (RFC 9110 tchar).
+func checkHeaderName(name string) string {
+	n := strings.ToLower(name)
+	switch {
+	case name == "":
+		return "header name must not be empty"
+	case reservedNames[n] || strings.HasPrefix(n, "webhook-") || strings.HasPrefix(n, "svix-"):
+		return "header name is reserved"
+	}
+	for i := 0; i < len(name); i++ {
+		if !isTokenChar(name[i]) {
+			return "invalid header name"
+		}
+	}
+	return ""
+}
+
+func isTokenChar(b byte) bool {
+	switch {
+	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0
+}
+
+// checkHeaderValue rejects control characters other than horizontal tab,
+// as net/http does.
+func checkHeaderValue(v string) string {
+	for i := 0; i < len(v); i++ {
+		b := v[i]
+		if (b < ' ' && b != '\t') || b == 0x7f {
+			return "invalid header value"
+		}
+	}
+	return ""
+}
+
+type endpointHeadersIn struct {
+	Headers opt[map[string]*string] `json:"headers"`
+}
+
+// validate checks names and values; patch allows null values (removal).
+func (in *endpointHeadersIn) validate(c *checker, patch bool) {
+	if !c.required(in.Headers.Set, in.Headers.Null, "headers") {
+		return
+	}
+	seen := map[string]string{}
+	names := make([]string, 0, len(in.Headers.V))
+	for name := range in.Headers.V {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v := in.Headers.V[name]
+		c.check(checkHeaderName(name), "headers", name)
+		if v == nil {
+			if !patch {
+				c.add("none is not an allowed value", "headers", name)
+			}
+		} else {
+			c.check(checkHeaderValue(*v), "headers", name)
+		}
+		if prev, ok := seen[strings.ToLower(name)]; ok {
+			c.add("duplicate header name (same as "+prev+")", "headers", name)
+		}
+		seen[strings.ToLower(name)] = name
+	}
+}
+
+// getEndpointHeaders returns the custom headers; sensitive ones are listed
+// by name only.
+func (s *server) getEndpointHeaders(w http.ResponseWriter, r *http.Request, p *principal) error {
+	_, ep, err := s.appEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	out := endpointHeadersOut{Headers: map[string]string{}, Sensitive: []string{}}
+	hidden := map[string]bool{}
+	for _, n := range ep.Sensitive {
+		hidden[strings.ToLower(n)] = true
+	}
+	for name, v := range ep.Headers {
+		if hidden[strings.ToLower(name)] || isSensitive(name) {
+			out.Sensitive = append(out.Sensitive, name)
+		} else {
+			out.Headers[name] = v
+		}
+	}
+	sort.Strings(out.Sensitive)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// updateEndpointHeaders (PUT) replaces every custom header.
+func (s *server) updateEndpointHeaders(w http.ResponseWriter, r *http.Request, p *principal) error {
+	return s.writeEndpointHeaders(w, r, p, false)
+}
+
+// patchEndpointHeaders (PATCH) merges: a null value removes the header.
+func (s *server) patchEndpointHeaders(w http.ResponseWriter, r *http.Request, p *principal) error {
+	return s.writeEndpointHeaders(w, r, p, true)
+}
+
+func (s *server) writeEndpointHeaders(w http.ResponseWriter, r *http.Request, p *principal, patch bool) error {
+	var in endpointHeadersIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	var c checker
+	in.validate(&c, patch)
+	if err := c.err(); err != nil {
+		return err
+	}
+	_, ep, err := s.appEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	headers := map[string]string{}
+	if patch {
+		for k, v := range ep.Headers {
+			headers[k] = v
+		}
+	}
+	for name, v := range in.Headers.V {
+		for k := range headers {
+			if strings.EqualFold(k, name) {
+				delete(headers, k)
+			}
+		}
+		if v != nil {
+			headers[name] = *v
+		}
+	}
+	var sensitive []string
+	for name := range headers {
+		if isSensitive(name) {
+			sensitive = append(sensitive, name)
+		}
+	}
+	sort.Strings(sensitive)
+	ep.Headers = headers
+	ep.Sensitive = sensitive
+	ep.UpdatedAt = s.now()
+	if err := s.store.UpdateEndpoint(r.Context(), ep); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
