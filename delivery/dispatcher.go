@@ -1,0 +1,548 @@
+package delivery
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/hookrelay/hookrelay/store"
+)
+
+const (
+	// minClaimGap is the least time between two claims: wake-ups and
+	// completions that come faster are coalesced into one claim.
+	minClaimGap = 5 * time.Millisecond
+	// storeTimeout bounds the dispatcher's own store calls (claim, release,
+	// lease extension, next due).
+	storeTimeout = 10 * time.Second
+	// idleSweep is how often idle endpoint state is dropped.
+	idleSweep = time.Minute
+)
+
+// Dispatcher claims due deliveries and sends them. Create it with
+// NewDispatcher and start it with Run.
+type Dispatcher struct {
+	cfg     Config
+	sender  *sender
+	wake    chan struct{}
+	running atomic.Bool
+}
+
+// NewDispatcher returns a dispatcher for cfg; zero fields take the defaults.
+func NewDispatcher(cfg Config) *Dispatcher {
+	cfg = cfg.withDefaults()
+	return &Dispatcher{
+		cfg:    cfg,
+		sender: newSender(cfg),
+		wake:   make(chan struct{}, 1),
+	}
+}
+
+// Wake tells the dispatcher that deliveries may be due now (a message was
+// published or resent). It never blocks; wake-ups that come while one is
+// pending are merged.
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx is cancelled. It then stops claiming, releases the
+// deliveries it holds but has not started, lets requests in flight finish
+// for up to ShutdownGrace before cancelling and releasing them, records
+// every finished attempt and returns. It returns an error when the store is
+// missing, when Run is already running, or when attempt results could not
+// be recorded before shutdown ended; the store being unreachable while
+// running is logged and retried, not returned.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	if d.cfg.Store == nil {
+		return errors.New("delivery: no store")
+	}
+	if !d.running.CompareAndSwap(false, true) {
+		return errors.New("delivery: dispatcher already running")
+	}
+	defer d.running.Store(false)
+	defer d.sender.transport.CloseIdleConnections()
+	return newRun(d).run(ctx)
+}
+
+// endpointState is this node's view of one endpoint: its requests in flight
+// and the claimed deliveries waiting for a slot or for its rate limit.
+type endpointState struct {
+	id       string
+	cap      int // most requests in flight
+	inFlight int
+	queue    []store.Task
+	limiter  *rate.Limiter // nil without a rate limit
+	perSec   int
+	readyAt  time.Time // rate limited until then
+}
+
+// holdCap is the most deliveries of the endpoint held at once, in flight or
+// waiting: up to one more round of its in-flight cap, and no more than two
+// seconds of its rate.
+func (e *endpointState) holdCap() int {
+	n := 2 * e.cap
+	if e.limiter != nil {
+		n = min(n, max(2, 2*e.perSec))
+	}
+	return n
+}
+
+// full reports whether claiming more for this endpoint would only make it
+// wait here: the endpoint is at its cap or already has work waiting.
+func (e *endpointState) full() bool {
+	return e.inFlight >= e.cap || len(e.queue) > 0
+}
+
+// sendDone reports a finished send to the loop.
+type sendDone struct {
+	endpointID string
+	retryAt    *time.Time // the retry this node scheduled, if any
+}
+
+// run is one Run of a dispatcher; the loop goroutine owns every field but
+// the atomics and the recorder.
+type run struct {
+	d     *Dispatcher
+	cfg   Config
+	q     Queue
+	log   *slog.Logger
+	owner string
+
+	eps      map[string]*endpointState
+	waiting  map[string]*endpointState // endpoints with queued tasks
+	inFlight int
+	queued   int
+	maxHeld  int
+
+	done        chan sendDone
+	rec         *recorder
+	leased      atomic.Int64 // deliveries leased and not yet released or recorded
+	sendCtx     context.Context
+	cancelSends context.CancelFunc
+	senders     sync.WaitGroup
+
+	// claim scheduling
+	claimWanted bool // a wake-up or a timer asks for a claim
+	moreDue     bool // the last claim may have left due work behind
+	excluded    map[string]bool
+	lastClaim   time.Time
+	errUntil    time.Time // no claims until then after a store error
+	errBackoff  time.Duration
+	storeDue    time.Time // the store's next due time, zero if unknown
+	localDue    time.Time // earliest retry this node scheduled, zero if none
+	lastSweep   time.Time
+}
+
+func newRun(d *Dispatcher) *run {
+	var suffix [4]byte
+	_, _ = rand.Read(suffix[:])
+	r := &run{
+		d:       d,
+		cfg:     d.cfg,
+		q:       d.cfg.Store,
+		owner:   d.cfg.NodeID + "-" + hex.EncodeToString(suffix[:]),
+		eps:     make(map[string]*endpointState),
+		waiting: make(map[string]*endpointState),
+		maxHeld: 2 * d.cfg.Workers,
+		done:    make(chan sendDone, d.cfg.Workers),
+	}
+	r.log = d.cfg.Logger.With("node", r.owner)
+	r.rec = newRecorder(r.q, d.cfg.Observer, r.log, &r.leased)
+	r.sendCtx, r.cancelSends = context.WithCancel(context.Background())
+	return r
+}
+
+func (r *run) run(ctx context.Context) error {
+	recDone := make(chan error, 1)
+	go func() { recDone <- r.rec.run() }()
+	stopLeases := make(chan struct{})
+	leasesDone := make(chan struct{})
+	go r.extendLeases(stopLeases, leasesDone)
+
+	r.claimWanted = true
+	r.loop(ctx)
+
+	// Shutdown: nothing new starts; waiting work goes back to the queue.
+	r.releaseQueued()
+	grace := time.NewTimer(r.cfg.ShutdownGrace)
+	defer grace.Stop()
+	graceC := grace.C
+	for r.inFlight > 0 {
+		select {
+		case sd := <-r.done:
+			r.finish(sd)
+		case <-graceC:
+			r.log.Warn("shutdown grace over; cancelling requests in flight", "requests", r.inFlight)
+			r.cancelSends()
+			graceC = nil
+		}
+	}
+	r.senders.Wait()
+	r.cancelSends()
+
+	r.rec.close()
+	var err error
+	flush := time.NewTimer(r.cfg.ShutdownGrace)
+	select {
+	case err = <-recDone:
+	case <-flush.C:
+		close(r.rec.abort)
+		err = <-recDone
+	}
+	flush.Stop()
+	close(stopLeases)
+	<-leasesDone
+	if err != nil {
+		r.log.Error("shutdown: attempts lost", "err", err)
+	}
+	return err
+}
+
+// loop claims and dispatches until ctx is cancelled.
+func (r *run) loop(ctx context.Context) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		now := r.cfg.Now()
+		r.dispatch(now)
+		if r.shouldClaim(now) {
+			r.claim(ctx, now)
+			if ctx.Err() != nil {
+				return
+			}
+			now = r.cfg.Now()
+			r.dispatch(now)
+		}
+		if now.Sub(r.lastSweep) > idleSweep {
+			r.sweep(now)
+		}
+		timer.Reset(r.nextWake(now))
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.d.wake:
+			r.claimWanted = true
+		case sd := <-r.done:
+			r.finish(sd)
+			// Take every completion already reported before deciding.
+			for more := true; more; {
+				select {
+				case sd := <-r.done:
+					r.finish(sd)
+				default:
+					more = false
+				}
+			}
+		case <-timer.C:
+		}
+	}
+}
+
+// shouldClaim reports whether to claim now: there is room, a reason, and the
+// last claim (or store error) is far enough behind.
+func (r *run) shouldClaim(now time.Time) bool {
+	if r.inFlight >= r.cfg.Workers || r.inFlight+r.queued >= r.maxHeld {
+		return false
+	}
+	if now.Before(r.errUntil) || now.Sub(r.lastClaim) < minClaimGap {
+		return false
+	}
+	return r.claimReason(now)
+}
+
+func (r *run) claimReason(now time.Time) bool {
+	return r.claimWanted || r.moreDue ||
+		(!r.storeDue.IsZero() && !now.Before(r.storeDue)) ||
+		(!r.localDue.IsZero() && !now.Before(r.localDue)) ||
+		now.Sub(r.lastClaim) >= r.cfg.PollInterval
+}
+
+// nextWake is how long the loop may sleep when no wake-up or completion
+// comes: until a claim is due, or an endpoint's rate limit lets work go.
+func (r *run) nextWake(now time.Time) time.Duration {
+	// Without room for a claim only completions (and rate limits) matter.
+	at := now.Add(time.Hour)
+	if r.inFlight < r.cfg.Workers && r.inFlight+r.queued < r.maxHeld {
+		at = r.lastClaim.Add(r.cfg.PollInterval)
+		if r.claimWanted || r.moreDue {
+			at = r.lastClaim.Add(minClaimGap)
+		}
+		if !r.storeDue.IsZero() && r.storeDue.Before(at) {
+			at = r.storeDue
+		}
+		if !r.localDue.IsZero() && r.localDue.Before(at) {
+			at = r.localDue
+		}
+		if r.errUntil.After(at) {
+			at = r.errUntil
+		}
+	}
+	for _, ep := range r.waiting {
+		if !ep.readyAt.IsZero() && ep.readyAt.Before(at) {
+			at = ep.readyAt
+		}
+	}
+	return max(at.Sub(now), 0)
+}
+
+// claim leases as many due deliveries as there is room for.
+func (r *run) claim(ctx context.Context, now time.Time) {
+	limit := min(r.cfg.ClaimBatch, r.maxHeld-r.inFlight-r.queued)
+	var exclude []string
+	excluded := make(map[string]bool)
+	for id, ep := range r.eps {
+		if ep.full() {
+			exclude = append(exclude, id)
+			excluded[id] = true
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	tasks, err := r.q.ClaimDeliveries(cctx, store.ClaimParams{
+		Owner:            r.owner,
+		Now:              now,
+		LeaseUntil:       now.Add(r.cfg.LeaseTTL),
+		Limit:            limit,
+		ExcludeEndpoints: exclude,
+	})
+	cancel()
+	r.lastClaim = now
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		r.errBackoff = min(max(2*r.errBackoff, 100*time.Millisecond), r.cfg.PollInterval*5)
+		r.errUntil = now.Add(r.errBackoff)
+		r.log.Error("claim deliveries", "err", err, "retry_in", r.errBackoff)
+		return
+	}
+	r.errBackoff = 0
+	r.claimWanted = false
+	r.excluded = excluded
+	if !r.localDue.IsZero() && !now.Before(r.localDue) {
+		r.localDue = time.Time{}
+	}
+	r.leased.Add(int64(len(tasks)))
+	released := r.accept(tasks, now)
+	r.moreDue = len(tasks) == limit || released > 0
+	if r.moreDue {
+		r.storeDue = time.Time{}
+		return
+	}
+	r.refreshDue(ctx, now)
+}
+
+// refreshDue asks the store when the next delivery becomes due. A due time
+// already past means work this node cannot take now (its endpoints are
+// full); completions and the poll interval bring the next claim instead.
+func (r *run) refreshDue(ctx context.Context, now time.Time) {
+	cctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	due, ok, err := r.q.NextDue(cctx)
+	cancel()
+	r.storeDue = time.Time{}
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("next due", "err", err)
+		}
+		return
+	}
+	if ok && due.After(now) {
+		r.storeDue = due
+	}
+}
+
+// accept puts claimed tasks in their endpoints' queues and releases those
+// beyond an endpoint's hold cap. It returns how many it released.
+func (r *run) accept(tasks []store.Task, now time.Time) int {
+	var release []string
+	for i := range tasks {
+		t := tasks[i]
+		ep := r.endpoint(&t, now)
+		if ep.inFlight+len(ep.queue) >= ep.holdCap() {
+			release = append(release, t.Delivery.ID)
+			continue
+		}
+		ep.queue = append(ep.queue, t)
+		r.queued++
+		r.waiting[ep.id] = ep
+	}
+	if len(release) > 0 {
+		r.release(release)
+	}
+	return len(release)
+}
+
+// endpoint returns the state of t's endpoint, updated from the endpoint as
+// the store returned it with t.
+func (r *run) endpoint(t *store.Task, now time.Time) *endpointState {
+	e := &t.Endpoint
+	ep := r.eps[e.ID]
+	if ep == nil {
+		ep = &endpointState{id: e.ID}
+		r.eps[e.ID] = ep
+	}
+	ep.cap = r.cfg.MaxInFlightPerEndpoint
+	if e.Options.MaxInFlight > 0 {
+		ep.cap = e.Options.MaxInFlight
+	}
+	perSec := 0
+	if e.RateLimit != nil && *e.RateLimit > 0 {
+		perSec = *e.RateLimit
+	}
+	switch {
+	case perSec == 0:
+		ep.limiter = nil
+	case ep.limiter == nil:
+		ep.limiter = rate.NewLimiter(rate.Limit(perSec), burst(perSec))
+		// Start empty-handed but for one token, so that a burst claimed at
+		// once is spread from the start.
+		ep.limiter.AllowN(now, burst(perSec)-1)
+	case perSec != ep.perSec:
+		ep.limiter.SetLimitAt(now, rate.Limit(perSec))
+		ep.limiter.SetBurstAt(now, burst(perSec))
+	}
+	ep.perSec = perSec
+	return ep
+}
+
+// burst is the rate limiter's bucket: a tenth of a second of the rate, at
+// least one message, so that a limit of n per second never lets more than
+// n+n/10 go in any one second.
+func burst(perSec int) int {
+	return max(1, int(math.Ceil(float64(perSec)/10)))
+}
+
+// dispatch starts queued tasks while workers, endpoint slots and rate limits
+// allow.
+func (r *run) dispatch(now time.Time) {
+	for id, ep := range r.waiting {
+		ep.readyAt = time.Time{}
+		for len(ep.queue) > 0 && r.inFlight < r.cfg.Workers && ep.inFlight < ep.cap {
+			if ep.limiter != nil && !ep.limiter.AllowN(now, 1) {
+				need := 1 - ep.limiter.TokensAt(now)
+				wait := time.Duration(need / float64(ep.limiter.Limit()) * float64(time.Second))
+				ep.readyAt = now.Add(wait + time.Millisecond)
+				break
+			}
+			t := ep.queue[0]
+			ep.queue[0] = store.Task{}
+			ep.queue = ep.queue[1:]
+			r.queued--
+			r.start(t, ep)
+		}
+		if len(ep.queue) == 0 {
+			ep.queue = nil
+			delete(r.waiting, id)
+		}
+	}
+}
+
+// start sends t on a goroutine of its own.
+func (r *run) start(t store.Task, ep *endpointState) {
+	ep.inFlight++
+	r.inFlight++
+	r.senders.Add(1)
+	go func() {
+		defer r.senders.Done()
+		o := r.d.sender.send(r.sendCtx, &t)
+		if o.cancelled {
+			r.release([]string{t.Delivery.ID})
+			r.done <- sendDone{endpointID: ep.id}
+			return
+		}
+		res := r.d.result(r.owner, &t, o)
+		r.rec.add(t, res)
+		r.done <- sendDone{endpointID: ep.id, retryAt: res.NextAttempt}
+	}()
+}
+
+// finish accounts for a finished send.
+func (r *run) finish(sd sendDone) {
+	r.inFlight--
+	if ep := r.eps[sd.endpointID]; ep != nil {
+		ep.inFlight--
+	}
+	if sd.retryAt != nil && (r.localDue.IsZero() || sd.retryAt.Before(r.localDue)) {
+		r.localDue = *sd.retryAt
+	}
+	if r.excluded[sd.endpointID] {
+		// The endpoint was left out of the last claim; it has room now.
+		r.moreDue = true
+	}
+}
+
+// sweep forgets endpoints with nothing in flight or waiting whose rate
+// limiter, if any, is full again (a new one would be the same).
+func (r *run) sweep(now time.Time) {
+	r.lastSweep = now
+	for id, ep := range r.eps {
+		if ep.inFlight > 0 || len(ep.queue) > 0 {
+			continue
+		}
+		if ep.limiter != nil && ep.limiter.TokensAt(now) < float64(ep.limiter.Burst()) {
+			continue
+		}
+		delete(r.eps, id)
+	}
+}
+
+// releaseQueued gives back every task waiting in a local queue.
+func (r *run) releaseQueued() {
+	var ids []string
+	for id, ep := range r.waiting {
+		for _, t := range ep.queue {
+			ids = append(ids, t.Delivery.ID)
+		}
+		ep.queue = nil
+		delete(r.waiting, id)
+	}
+	r.queued = 0
+	if len(ids) > 0 {
+		r.release(ids)
+	}
+}
+
+// release drops this node's lease on the given deliveries. A failure is
+// logged: the leases then expire by themselves.
+func (r *run) release(ids []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if err := r.q.ReleaseDeliveries(ctx, r.owner, ids); err != nil {
+		r.log.Warn("release deliveries", "deliveries", len(ids), "err", err)
+	}
+	r.leased.Add(-int64(len(ids)))
+}
+
+// extendLeases renews this node's leases every LeaseTTL/3 while it holds
+// any delivery (waiting, in flight, or waiting to be recorded).
+func (r *run) extendLeases(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	tick := time.NewTicker(r.cfg.LeaseTTL / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		if r.leased.Load() <= 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		err := r.q.ExtendLeases(ctx, r.owner, r.cfg.Now().Add(r.cfg.LeaseTTL))
+		cancel()
+		if err != nil {
+			r.log.Warn("extend leases", "err", err)
+		}
+	}
+}

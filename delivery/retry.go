@@ -1,0 +1,90 @@
+package delivery
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/store"
+)
+
+// result turns the outcome of an attempt of t into what CompleteAttempts
+// records: the attempt and the delivery's next step.
+//
+// A scheduled attempt is attempt number k = Delivery.Attempts+1. When it
+// fails and k <= len(schedule) the delivery is retried after schedule[k-1]
+// (± jitter), or after the response's Retry-After when it has one; when
+// k > len(schedule) the delivery fails.
+//
+// A manual attempt (resend) does not count. When it fails, the delivery
+// goes on with the schedule while scheduled attempts remain, by the same
+// rule with k = Delivery.Attempts; a delivery with no scheduled attempt yet
+// waits schedule[0] before its first one.
+func (d *Dispatcher) result(owner string, t *store.Task, o outcome) store.AttemptResult {
+	manual := t.Delivery.Manual
+	trigger := hookrelay.TriggerScheduled
+	attempts := t.Delivery.Attempts
+	if manual {
+		trigger = hookrelay.TriggerManual
+	} else {
+		attempts++
+	}
+	status := hookrelay.StatusFail
+	if o.ok {
+		status = hookrelay.StatusSuccess
+	}
+	res := store.AttemptResult{
+		Owner: owner,
+		Attempt: hookrelay.Attempt{
+			ID:                 hookrelay.NewID(hookrelay.PrefixAttempt),
+			DeliveryID:         t.Delivery.ID,
+			MsgID:              t.Delivery.MsgID,
+			AppID:              t.Delivery.AppID,
+			EndpointID:         t.Delivery.EndpointID,
+			URL:                t.Endpoint.URL,
+			Status:             status,
+			ResponseStatusCode: o.statusCode,
+			Response:           o.response,
+			ResponseDurationMs: o.duration.Milliseconds(),
+			TriggerType:        trigger,
+			CreatedAt:          o.start,
+		},
+		Status:   hookrelay.StatusSuccess,
+		Attempts: attempts,
+	}
+	if o.ok {
+		return res
+	}
+	res.Status = hookrelay.StatusFail
+	if o.final {
+		return res
+	}
+	schedule := d.cfg.RetrySchedule
+	if t.Endpoint.Options.RetrySchedule != nil {
+		schedule = t.Endpoint.Options.RetrySchedule
+	}
+	k := attempts
+	if manual && k == 0 {
+		k = 1
+	}
+	if k > len(schedule) {
+		return res
+	}
+	delay := o.retryAfter
+	if delay == 0 {
+		delay = jitter(schedule[k-1], d.cfg.Jitter)
+	}
+	next := d.cfg.Now().Add(delay)
+	res.Status = hookrelay.StatusPending
+	res.NextAttempt = &next
+	return res
+}
+
+// jitter returns d moved at random by up to ±frac of itself.
+func jitter(d time.Duration, frac float64) time.Duration {
+	if frac <= 0 || d <= 0 {
+		return d
+	}
+	f := 1 + frac*(2*rand.Float64()-1)
+	return time.Duration(float64(d) * f)
+}

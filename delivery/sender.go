@@ -1,0 +1,240 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookrelay/hookrelay/signature"
+	"github.com/hookrelay/hookrelay/store"
+)
+
+// drainLimit is how much of a response beyond ResponseBodyLimit is read and
+// thrown away so that the connection can be reused; a longer response
+// closes its connection instead.
+const drainLimit = 64 << 10
+
+// Retry-After values are clamped to this range.
+const (
+	minRetryAfter = time.Second
+	maxRetryAfter = 24 * time.Hour
+)
+
+// reserved headers are set by the sender; an endpoint's custom headers never
+// override them, nor the ones that frame the request.
+var reserved = map[string]bool{
+	"content-type":      true,
+	"user-agent":        true,
+	"webhook-id":        true,
+	"webhook-timestamp": true,
+	"webhook-signature": true,
+	"svix-id":           true,
+	"svix-timestamp":    true,
+	"svix-signature":    true,
+	"host":              true,
+	"content-length":    true,
+	"transfer-encoding": true,
+	"connection":        true,
+	"te":                true,
+	"trailer":           true,
+	"upgrade":           true,
+}
+
+// outcome is what one request did.
+type outcome struct {
+	start      time.Time
+	duration   time.Duration
+	ok         bool   // a 2xx response
+	statusCode int    // 0 when no response was received
+	response   string // the response body (cut, valid UTF-8) or the failure reason
+	retryAfter time.Duration
+	// final is set when the delivery must not be retried (its endpoint is
+	// disabled).
+	final bool
+	// cancelled is set when the request was cut short by shutdown: it is
+	// not an attempt and its delivery is released, not recorded.
+	cancelled bool
+}
+
+// sender makes the HTTP requests.
+type sender struct {
+	client      *http.Client
+	transport   *http.Transport
+	now         func() time.Time
+	timeout     time.Duration
+	userAgent   string
+	bodyLimit   int
+	svixHeaders bool
+}
+
+func newSender(cfg Config) *sender {
+	g := newGuard(cfg.AllowPrivate)
+	dialer := &net.Dialer{
+		Timeout:   10 * time.Second,
+		KeepAlive: 30 * time.Second,
+		Control:   g.control,
+	}
+	tr := &http.Transport{
+		// No proxy: the guard must see the destination's own address.
+		Proxy:                 nil,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          4 * cfg.Workers,
+		MaxIdleConnsPerHost:   max(cfg.MaxInFlightPerEndpoint, 64),
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		// Receivers do not compress unasked, and a compressed body would
+		// cost CPU to keep 16 KiB of it.
+		DisableCompression: true,
+	}
+	return &sender{
+		client: &http.Client{
+			Transport: tr,
+			// A redirect is not followed: the 3xx is the attempt's outcome.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		transport:   tr,
+		now:         cfg.Now,
+		timeout:     cfg.Timeout,
+		userAgent:   cfg.UserAgent,
+		bodyLimit:   cfg.ResponseBodyLimit,
+		svixHeaders: cfg.SvixHeaders,
+	}
+}
+
+// send makes one attempt of t. ctx is the dispatcher's send context: when it
+// is cancelled (shutdown) the outcome is marked cancelled.
+func (s *sender) send(ctx context.Context, t *store.Task) outcome {
+	start := s.now()
+	o := outcome{start: start}
+	fail := func(reason string) outcome {
+		o.duration = s.now().Sub(start)
+		o.response = reason
+		return o
+	}
+	ep := &t.Endpoint
+	if ep.Disabled {
+		o.final = true
+		return fail("endpoint disabled")
+	}
+	u, err := url.Parse(ep.URL)
+	if err != nil {
+		return fail("invalid endpoint URL: " + err.Error())
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fail(fmt.Sprintf("invalid endpoint URL: scheme %q is not http or https", u.Scheme))
+	}
+	sig, err := signature.Header(ep.SigningSecrets(start), t.Message.ID, start, t.Message.Payload)
+	if err != nil {
+		return fail("cannot sign: " + err.Error())
+	}
+	timeout := s.timeout
+	if ep.Options.TimeoutSeconds > 0 {
+		timeout = time.Duration(ep.Options.TimeoutSeconds) * time.Second
+	}
+	method := ep.Options.Method
+	if method == "" {
+		method = http.MethodPost
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, method, ep.URL, bytes.NewReader(t.Message.Payload))
+	if err != nil {
+		return fail("cannot build request: " + err.Error())
+	}
+	h := req.Header
+	for name, value := range ep.Headers {
+		if reserved[strings.ToLower(name)] {
+			continue
+		}
+		// Keep the configured spelling: some receivers compare header
+		// names case-sensitively.
+		h[name] = []string{value}
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", s.userAgent)
+	prefix := "webhook-"
+	if s.svixHeaders {
+		prefix = "svix-"
+	}
+	h.Set(prefix+"id", t.Message.ID)
+	h.Set(prefix+"timestamp", strconv.FormatInt(start.Unix(), 10))
+	h.Set(prefix+"signature", sig)
+
+	resp, err := s.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			o.cancelled = true
+			return o
+		}
+		return fail(describe(err, timeout))
+	}
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, int64(s.bodyLimit)))
+	if readErr == nil {
+		_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
+	}
+	// The receiver has answered: whatever cut the body short, the status
+	// is the attempt's outcome.
+	resp.Body.Close()
+	o.duration = s.now().Sub(start)
+	o.statusCode = resp.StatusCode
+	o.ok = resp.StatusCode >= 200 && resp.StatusCode < 300
+	o.response = strings.ToValidUTF8(string(body), "\uFFFD")
+	if !o.ok {
+		o.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), s.now())
+	}
+	return o
+}
+
+// describe turns a request error into the reason stored with the attempt.
+func describe(err error, timeout time.Duration) string {
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		return refused.Error()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Sprintf("request timed out after %s", timeout)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if ue.Timeout() {
+			return fmt.Sprintf("request timed out after %s", timeout)
+		}
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
+// It returns 0 when the header is absent or unreadable, and otherwise the
+// delay clamped to [minRetryAfter, maxRetryAfter].
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0
+		}
+		if secs > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
+		d = time.Duration(secs) * time.Second
+	} else if at, err := http.ParseTime(v); err == nil {
+		d = at.Sub(now)
+	} else {
+		return 0
+	}
+	return min(max(d, minRetryAfter), maxRetryAfter)
+}
