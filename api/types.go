@@ -18,6 +18,15 @@ func (t jsonTime) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + time.Time(t).UTC().Format(time.RFC3339Nano) + `"`), nil
 }
 
+func (t *jsonTime) UnmarshalJSON(b []byte) error {
+	var tt time.Time
+	if err := tt.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*t = jsonTime(tt)
+	return nil
+}
+
 func optTime(t *time.Time) *jsonTime {
 	if t == nil {
 		return nil
