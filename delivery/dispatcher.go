@@ -107,7 +107,6 @@ func (e *endpointState) full() bool {
 // sendDone reports a finished send to the loop.
 type sendDone struct {
 	endpointID string
-	retryAt    *time.Time // the retry this node scheduled, if any
 }
 
 // run is one Run of a dispatcher; the loop goroutine owns every field but
@@ -126,6 +125,9 @@ type run struct {
 	maxHeld  int
 
 	done        chan sendDone
+	retryMu     sync.Mutex
+	retryAt     time.Time     // earliest committed retry not yet seen by the loop
+	retryWake   chan struct{} // pokes the loop when retryAt moves
 	rec         *recorder
 	leased      atomic.Int64 // deliveries leased and not yet released or recorded
 	sendCtx     context.Context
@@ -156,9 +158,12 @@ func newRun(d *Dispatcher) *run {
 		waiting: make(map[string]*endpointState),
 		maxHeld: 2 * d.cfg.Workers,
 		done:    make(chan sendDone, d.cfg.Workers),
+
+		retryWake: make(chan struct{}, 1),
 	}
 	r.log = d.cfg.Logger.With("node", r.owner)
 	r.rec = newRecorder(r.q, d.cfg.Observer, r.log, &r.leased)
+	r.rec.onRetry = r.noteRetry
 	r.sendCtx, r.cancelSends = context.WithCancel(context.Background())
 	return r
 }
@@ -233,6 +238,14 @@ func (r *run) loop(ctx context.Context) {
 			return
 		case <-r.d.wake:
 			r.claimWanted = true
+		case <-r.retryWake:
+			r.retryMu.Lock()
+			at := r.retryAt
+			r.retryAt = time.Time{}
+			r.retryMu.Unlock()
+			if !at.IsZero() && (r.localDue.IsZero() || at.Before(r.localDue)) {
+				r.localDue = at
+			}
 		case sd := <-r.done:
 			r.finish(sd)
 			// Take every completion already reported before deciding.
@@ -460,10 +473,23 @@ func (r *run) start(t store.Task, ep *endpointState) {
 			r.done <- sendDone{endpointID: ep.id}
 			return
 		}
-		res := r.d.result(r.owner, &t, o)
-		r.rec.add(t, res)
-		r.done <- sendDone{endpointID: ep.id, retryAt: res.NextAttempt}
+		r.rec.add(t, r.d.result(r.owner, &t, o))
+		r.done <- sendDone{endpointID: ep.id}
 	}()
+}
+
+// noteRetry is called by the recorder when it has committed a retry due at
+// at: the loop then claims at that time without waiting for a poll.
+func (r *run) noteRetry(at time.Time) {
+	r.retryMu.Lock()
+	if r.retryAt.IsZero() || at.Before(r.retryAt) {
+		r.retryAt = at
+	}
+	r.retryMu.Unlock()
+	select {
+	case r.retryWake <- struct{}{}:
+	default:
+	}
 }
 
 // finish accounts for a finished send.
@@ -471,9 +497,6 @@ func (r *run) finish(sd sendDone) {
 	r.inFlight--
 	if ep := r.eps[sd.endpointID]; ep != nil {
 		ep.inFlight--
-	}
-	if sd.retryAt != nil && (r.localDue.IsZero() || sd.retryAt.Before(r.localDue)) {
-		r.localDue = *sd.retryAt
 	}
 	if r.excluded[sd.endpointID] {
 		// The endpoint was left out of the last claim; it has room now.

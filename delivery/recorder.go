@@ -48,6 +48,10 @@ type recorder struct {
 	signal  chan struct{}
 	abort   chan struct{}
 
+	// onRetry, when set, is called after a commit with the earliest retry
+	// time among the committed results that are pending.
+	onRetry func(time.Time)
+
 	// backoff bounds, shortened by tests.
 	minBackoff, maxBackoff time.Duration
 }
@@ -127,6 +131,17 @@ func (r *recorder) run() error {
 			backoff = 0
 			r.remove(done)
 			r.leased.Add(-int64(len(done)))
+			if r.onRetry != nil {
+				var first time.Time
+				for _, x := range done {
+					if next := x.result.NextAttempt; next != nil && (first.IsZero() || next.Before(first)) {
+						first = *next
+					}
+				}
+				if !first.IsZero() {
+					r.onRetry(first)
+				}
+			}
 			if r.observer != nil {
 				for _, x := range done {
 					r.observer.AttemptRecorded(x.task, x.result)
