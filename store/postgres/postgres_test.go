@@ -1,0 +1,507 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/store"
+)
+
+// envTestURL names the PostgreSQL server the tests run against; without it
+// every test and benchmark of the package is skipped. The role needs
+// CREATEDB: each test gets a database of its own.
+const envTestURL = "HOOKRELAY_TEST_DATABASE_URL"
+
+func testServerURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv(envTestURL)
+	if u == "" {
+		t.Skip(envTestURL + " is not set")
+	}
+	return u
+}
+
+var icuOnce struct {
+	sync.Once
+	ok bool
+}
+
+// newDatabase creates an empty database on the test server, dropped when the
+// test ends, and returns its URL. When the server has ICU the database
+// collates en-US, so that a query relying on the default collation for
+// the order of IDs fails here rather than in production.
+func newDatabase(t testing.TB) string {
+	t.Helper()
+	serverURL := testServerURL(t)
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", envTestURL, err)
+	}
+	defer admin.Close(ctx)
+
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "hookrelay_t_" + hex.EncodeToString(b[:])
+	plain := "CREATE DATABASE " + name + " TEMPLATE template0"
+	icu := plain + " LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"
+	icuOnce.Do(func() {
+		_, err := admin.Exec(ctx, icu)
+		icuOnce.ok = err == nil
+		if err == nil {
+			_, err = admin.Exec(ctx, "DROP DATABASE "+name)
+		}
+		if err != nil {
+			t.Logf("test databases use the template's collation: %v", err)
+		}
+	})
+	create := plain
+	if icuOnce.ok {
+		create = icu
+	}
+	if _, err := admin.Exec(ctx, create); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		admin, err := pgx.Connect(ctx, serverURL)
+		if err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+			return
+		}
+		defer admin.Close(ctx)
+		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	return withDatabase(t, serverURL, name)
+}
+
+// withDatabase returns the connection string serverURL with its database
+// replaced by name.
+func withDatabase(t testing.TB, serverURL, name string) string {
+	t.Helper()
+	if !strings.Contains(serverURL, "://") {
+		return serverURL + " dbname=" + name // key=value form: the last setting wins
+	}
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		t.Fatalf("parse %s: %v", envTestURL, err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// openStore opens a store on dbURL, closed when the test ends.
+func openStore(t testing.TB, dbURL string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// newStore opens a store on a fresh database.
+func newStore(t testing.TB) *Store {
+	t.Helper()
+	return openStore(t, newDatabase(t))
+}
+
+// fixture is an application with one endpoint that receives everything.
+type fixture struct {
+	app *hookrelay.Application
+	ep  *hookrelay.Endpoint
+}
+
+func newFixture(t testing.TB, s store.Store) fixture {
+	t.Helper()
+	ctx := context.Background()
+	app := &hookrelay.Application{EnvID: hookrelay.DefaultEnvironment, Name: "app"}
+	if err := s.CreateApplication(ctx, app); err != nil {
+		t.Fatalf("create application: %v", err)
+	}
+	ep := &hookrelay.Endpoint{AppID: app.ID, URL: "https://example.com/hook", Version: 1, Secret: "whsec_c2VjcmV0"}
+	if err := s.CreateEndpoint(ctx, ep); err != nil {
+		t.Fatalf("create endpoint: %v", err)
+	}
+	return fixture{app: app, ep: ep}
+}
+
+func (f fixture) publish(t testing.TB, s store.Store) *hookrelay.Message {
+	t.Helper()
+	m := &hookrelay.Message{AppID: f.app.ID, EventType: "user.created", Payload: []byte(`{"a":1}`)}
+	res, err := s.CreateMessage(context.Background(), store.CreateMessageParams{Message: m})
+	if err != nil {
+		t.Fatalf("create message: %v", err)
+	}
+	if res.Deliveries != 1 {
+		t.Fatalf("create message queued %d deliveries, want 1", res.Deliveries)
+	}
+	return m
+}
+
+func TestOpenMigratesOnce(t *testing.T) {
+	dbURL := newDatabase(t)
+	ctx := context.Background()
+
+	// Three nodes starting together on an empty database.
+	const nodes = 3
+	stores := make([]*Store, nodes)
+	errs := make([]error, nodes)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Go(func() { stores[i], errs[i] = Open(ctx, dbURL) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: open: %v", i, err)
+		}
+		t.Cleanup(func() { stores[i].Close() })
+	}
+
+	if err := stores[0].Migrate(ctx); err != nil {
+		t.Fatalf("migrate a current schema: %v", err)
+	}
+	var applied, envs int
+	err := stores[0].pool.QueryRow(ctx,
+		`SELECT (SELECT count(*) FROM goose_db_version WHERE version_id > 0),
+		        (SELECT count(*) FROM environments WHERE id = $1)`, hookrelay.DefaultEnvironment).
+		Scan(&applied, &envs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if applied != 1 || envs != 1 {
+		t.Errorf("after concurrent opens: %d migrations recorded, %d default environments; want 1 and 1", applied, envs)
+	}
+	env, err := stores[1].GetEnvironmentByName(ctx, "default")
+	if err != nil || env.ID != hookrelay.DefaultEnvironment {
+		t.Errorf("default environment: %+v, %v", env, err)
+	}
+}
+
+func TestOpenBadURL(t *testing.T) {
+	dbURL := withDatabase(t, testServerURL(t), "hookrelay_no_such_database")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if s, err := Open(ctx, dbURL); err == nil {
+		s.Close()
+		t.Fatal("open of a missing database succeeded")
+	}
+}
+
+// IDs sort by age in byte order; listings must keep that order whatever the
+// database's collation.
+func TestListOrderIsByteOrder(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ids := []string{"app_B", "app_a", "app_Z", "app_b"} // byte order: B < Z < a < b
+	for _, id := range ids {
+		if err := s.CreateApplication(ctx, &hookrelay.Application{ID: id, EnvID: hookrelay.DefaultEnvironment, Name: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apps, err := s.ListApplications(ctx, hookrelay.DefaultEnvironment, store.Page{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range apps {
+		got = append(got, a.ID)
+	}
+	if want := "app_B app_Z app_a app_b"; strings.Join(got, " ") != want {
+		t.Errorf("ascending: %v, want %s", got, want)
+	}
+	apps, err = s.ListApplications(ctx, hookrelay.DefaultEnvironment, store.Page{Limit: 10, Iterator: "app_Z"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(apps) != 2 || apps[0].ID != "app_a" {
+		t.Errorf("after app_Z: %v", apps)
+	}
+}
+
+// waitCall waits for one call on calls.
+func waitCall(t *testing.T, calls <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-calls:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no call of the subscriber within 10s: %s", what)
+	}
+}
+
+// drain empties calls.
+func drain(calls <-chan struct{}) {
+	for {
+		select {
+		case <-calls:
+		default:
+			return
+		}
+	}
+}
+
+func subscribe(t *testing.T, s *Store) <-chan struct{} {
+	t.Helper()
+	calls := make(chan struct{}, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Subscribe(ctx, func() {
+			select {
+			case calls <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("subscribe returned %v after its context ended", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("subscribe did not return within 10s of its context ending")
+		}
+	})
+	return calls
+}
+
+func TestSubscribeWakesOtherNodes(t *testing.T) {
+	dbURL := newDatabase(t)
+	a, b := openStore(t, dbURL), openStore(t, dbURL)
+	ctx := context.Background()
+	f := newFixture(t, a)
+
+	calls := subscribe(t, b)
+	waitCall(t, calls, "listening")
+
+	m := f.publish(t, a)
+	waitCall(t, calls, "publish on the other node")
+
+	drain(calls)
+	if err := a.Resend(ctx, f.app.ID, m.ID, f.ep.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	waitCall(t, calls, "resend")
+
+	drain(calls)
+	tasks, err := a.ClaimDeliveries(ctx, store.ClaimParams{Owner: "a", Now: time.Now(), LeaseUntil: time.Now().Add(time.Minute), Limit: 10})
+	if err != nil || len(tasks) != 1 {
+		t.Fatalf("claim: %d tasks, %v", len(tasks), err)
+	}
+	if err := a.ReleaseDeliveries(ctx, "a", []string{tasks[0].Delivery.ID}); err != nil {
+		t.Fatal(err)
+	}
+	waitCall(t, calls, "release")
+
+	// A publish that queues nothing wakes nobody.
+	if err := a.DeleteEndpoint(ctx, f.app.ID, f.ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	drain(calls)
+	res, err := a.CreateMessage(ctx, store.CreateMessageParams{Message: &hookrelay.Message{
+		AppID: f.app.ID, EventType: "x", Payload: []byte(`{}`)}})
+	if err != nil || res.Deliveries != 0 {
+		t.Fatalf("publish without endpoints: %+v, %v", res, err)
+	}
+	// Bounded wait for a wrong notification to arrive.
+	select {
+	case <-calls:
+		t.Error("a publish that queued no delivery woke the subscriber")
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func TestSubscribeSurvivesLostConnection(t *testing.T) {
+	old := listenIdleCheck
+	listenIdleCheck = 200 * time.Millisecond // exercise the idle ping too
+	t.Cleanup(func() { listenIdleCheck = old })
+
+	dbURL := newDatabase(t)
+	s := openStore(t, dbURL)
+	f := newFixture(t, s)
+	calls := subscribe(t, s)
+	waitCall(t, calls, "listening")
+
+	// Let some idle pings pass, then cut the listening connection from
+	// the server side, as a restart would.
+	ctx := context.Background()
+	time.Sleep(3 * listenIdleCheck) // the idle checks must run; nothing is awaited here
+	var killed int
+	err := s.pool.QueryRow(ctx,
+		`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		 WHERE application_name = $1 AND datname = current_database()`, listenAppName).Scan(&killed)
+	if err != nil || killed != 1 {
+		t.Fatalf("terminate the listening connection: %d terminated, %v", killed, err)
+	}
+	waitCall(t, calls, "listening again after the connection was cut")
+	drain(calls)
+	f.publish(t, s)
+	waitCall(t, calls, "publish after reconnecting")
+}
+
+func TestClaimAcrossNodesNeverShares(t *testing.T) {
+	dbURL := newDatabase(t)
+	const nodes, workers, messages = 2, 3, 300
+	stores := []*Store{openStore(t, dbURL), openStore(t, dbURL)}
+	f := newFixture(t, stores[0])
+	for range messages {
+		f.publish(t, stores[0])
+	}
+
+	ctx := context.Background()
+	now := time.Now()
+	var mu sync.Mutex
+	claimedBy := map[string]string{}
+	var dup []string
+	var wg sync.WaitGroup
+	for n := range nodes {
+		for w := range workers {
+			owner := fmt.Sprintf("node%d", n)
+			wg.Go(func() {
+				for {
+					tasks, err := stores[n].ClaimDeliveries(ctx, store.ClaimParams{
+						Owner: owner, Now: now, LeaseUntil: now.Add(time.Hour), Limit: 7})
+					if err != nil {
+						t.Errorf("node %d worker %d: claim: %v", n, w, err)
+						return
+					}
+					if len(tasks) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, task := range tasks {
+						if prev, ok := claimedBy[task.Delivery.ID]; ok {
+							dup = append(dup, task.Delivery.ID+" by "+prev+" and "+owner)
+						}
+						claimedBy[task.Delivery.ID] = owner
+					}
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if len(dup) > 0 {
+		t.Errorf("%d deliveries leased twice, e.g. %s", len(dup), dup[0])
+	}
+	if len(claimedBy) != messages {
+		t.Errorf("claimed %d deliveries, want %d", len(claimedBy), messages)
+	}
+	per := map[string]int{}
+	for _, o := range claimedBy {
+		per[o]++
+	}
+	t.Logf("claims per node: %v", per)
+}
+
+func TestExpiredLeaseIsTakenOver(t *testing.T) {
+	dbURL := newDatabase(t)
+	a, b := openStore(t, dbURL), openStore(t, dbURL)
+	ctx := context.Background()
+	f := newFixture(t, a)
+	f.publish(t, a)
+
+	now := time.Now()
+	lease := now.Add(30 * time.Second)
+	got, err := a.ClaimDeliveries(ctx, store.ClaimParams{Owner: "a", Now: now, LeaseUntil: lease, Limit: 10})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("node a claims: %d, %v", len(got), err)
+	}
+	got, err = b.ClaimDeliveries(ctx, store.ClaimParams{Owner: "b", Now: lease.Add(-time.Millisecond), LeaseUntil: lease.Add(time.Minute), Limit: 10})
+	if err != nil || len(got) != 0 {
+		t.Fatalf("node b claims under a's live lease: %d, %v", len(got), err)
+	}
+	// Node a dies; once its lease has run out node b takes the work.
+	got, err = b.ClaimDeliveries(ctx, store.ClaimParams{Owner: "b", Now: lease, LeaseUntil: lease.Add(time.Minute), Limit: 10})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("node b claims after a's lease: %d, %v", len(got), err)
+	}
+	// Node a's late result is recorded, but the delivery stays b's.
+	err = a.CompleteAttempts(ctx, []store.AttemptResult{{
+		Owner:   "a",
+		Attempt: hookrelay.Attempt{DeliveryID: got[0].Delivery.ID, URL: f.ep.URL, Status: hookrelay.StatusSuccess, ResponseStatusCode: 200},
+		Status:  hookrelay.StatusSuccess, Attempts: 1,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var owner string
+	var status int
+	if err := a.pool.QueryRow(ctx, `SELECT lease_owner, status FROM deliveries WHERE id = $1`,
+		got[0].Delivery.ID).Scan(&owner, &status); err != nil {
+		t.Fatal(err)
+	}
+	if owner != "b" || status != int(hookrelay.StatusPending) {
+		t.Errorf("after a's late completion: owner %q status %d, want b and pending", owner, status)
+	}
+}
+
+func TestUniqueAcrossNodes(t *testing.T) {
+	dbURL := newDatabase(t)
+	stores := []*Store{openStore(t, dbURL), openStore(t, dbURL)}
+	f := newFixture(t, stores[0])
+	ctx := context.Background()
+
+	const tries = 8
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var stored, conflicts, started, replays int
+	eventID := "evt_1"
+	for i := range tries {
+		s := stores[i%2]
+		wg.Go(func() {
+			_, err := s.CreateMessage(ctx, store.CreateMessageParams{Message: &hookrelay.Message{
+				AppID: f.app.ID, EventID: &eventID, EventType: "x", Payload: []byte(`{}`)}})
+			rec := &store.IdempotencyRecord{Scope: "env POST /msg", Key: "k1", ExpiresAt: time.Now().Add(time.Hour)}
+			_, fresh, ierr := s.StartIdempotent(ctx, rec)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				stored++
+			case errors.Is(err, hookrelay.ErrConflict):
+				conflicts++
+			default:
+				t.Errorf("create message: %v", err)
+			}
+			switch {
+			case ierr != nil:
+				t.Errorf("start idempotent: %v", ierr)
+			case fresh:
+				started++
+			default:
+				replays++
+			}
+		})
+	}
+	wg.Wait()
+	if stored != 1 || conflicts != tries-1 {
+		t.Errorf("eventId: %d stored, %d conflicts; want 1 and %d", stored, conflicts, tries-1)
+	}
+	if started != 1 || replays != tries-1 {
+		t.Errorf("idempotency key: %d started, %d found; want 1 and %d", started, replays, tries-1)
+	}
+	var n int
+	if err := stores[0].pool.QueryRow(ctx, `SELECT count(*) FROM deliveries`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d deliveries stored (%v), want 1", n, err)
+	}
+}

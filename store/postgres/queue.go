@@ -1,0 +1,207 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/store"
+)
+
+// ClaimDeliveries leases up to p.Limit due deliveries to p.Owner, earliest
+// due first, and returns them with their messages and endpoints, all in one
+// statement. Due rows are locked FOR UPDATE SKIP LOCKED before they are
+// leased: claims running at once on several nodes take disjoint rows, and
+// a row leased meanwhile by another claim is re-checked against its new
+// lease before it is taken.
+func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]store.Task, error) {
+	if p.Limit <= 0 {
+		return nil, nil
+	}
+	now := normTime(p.Now)
+	var q query
+	q.add(`WITH due AS (
+			SELECT id FROM deliveries
+			WHERE status = 1 AND next_attempt <= ` + q.arg(now) + `
+			AND (lease_until IS NULL OR lease_until <= $1)`)
+	if len(p.ExcludeEndpoints) > 0 {
+		q.add(` AND NOT (endpoint_id = ANY (` + q.arg(p.ExcludeEndpoints) + `::text[]))`)
+	}
+	q.add(` ORDER BY next_attempt LIMIT ` + q.arg(p.Limit) + ` FOR UPDATE SKIP LOCKED
+		), claimed AS (
+			UPDATE deliveries d SET lease_owner = ` + q.arg(p.Owner) + `, lease_until = ` + q.arg(normTime(p.LeaseUntil)) + `,
+				updated_at = $1
+			FROM due WHERE d.id = due.id
+			RETURNING ` + deliveryColumnsOf + `
+		)
+		SELECT ` + deliveryColumnsOf + `, ` + messageColumnsOf + `, ` + endpointColumnsOf + `
+		FROM claimed d JOIN messages m ON m.id = d.msg_id JOIN endpoints e ON e.id = d.endpoint_id`)
+	tasks, err := queryList(ctx, s.pool, &q, func(row pgx.Row) (*store.Task, error) {
+		var t store.Task
+		ddest, dfinish := deliveryDest(&t.Delivery)
+		edest, efinish := endpointDest(&t.Endpoint)
+		dest := append(append(ddest, messageDest(&t.Message)...), edest...)
+		if err := row.Scan(dest...); err != nil {
+			return nil, err
+		}
+		dfinish()
+		if err := efinish(); err != nil {
+			return nil, err
+		}
+		return &t, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	slices.SortFunc(tasks, func(a, b store.Task) int {
+		if c := a.Delivery.NextAttempt.Compare(*b.Delivery.NextAttempt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Delivery.ID, b.Delivery.ID)
+	})
+	return tasks, nil
+}
+
+// completeSQL records attempts and moves their deliveries in one statement.
+// The attempt takes its message, endpoint and application from its
+// delivery, so an attempt whose delivery no longer exists is dropped; the
+// delivery moves only while the result's owner holds its lease.
+const completeSQL = `WITH r AS (
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[],
+		$7::bigint[], $8::int[], $9::timestamptz[], $10::text[], $11::int[], $12::int[], $13::timestamptz[])
+	AS r (attempt_id, delivery_id, url, attempt_status, code, response, duration_ms, trigger_type,
+		attempted_at, owner, status, attempts, next_attempt)
+), ins AS (
+	INSERT INTO attempts (id, delivery_id, msg_id, endpoint_id, app_id, url, status,
+		response_status_code, response, response_duration_ms, trigger_type, created_at)
+	SELECT r.attempt_id, d.id, d.msg_id, d.endpoint_id, d.app_id, r.url, r.attempt_status,
+		r.code, r.response, r.duration_ms, r.trigger_type, r.attempted_at
+	FROM r JOIN deliveries d ON d.id = r.delivery_id
+	RETURNING 1
+), up AS (
+	UPDATE deliveries d SET status = r.status, attempts = r.attempts, next_attempt = r.next_attempt,
+		manual = false, lease_owner = NULL, lease_until = NULL, updated_at = $14
+	FROM r WHERE d.id = r.delivery_id AND d.lease_owner = r.owner
+	RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM up)`
+
+// CompleteAttempts records every attempt and moves its delivery in one
+// statement (one transaction). A moved delivery takes r.Status and
+// r.Attempts, is due at r.NextAttempt (now if nil) when pending and has no
+// next attempt when terminal; Manual and the lease are cleared. Attempt IDs
+// and times are set in results when unset.
+func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptResult) error {
+	if len(results) == 0 {
+		return nil
+	}
+	now := normTime(time.Now())
+	n := len(results)
+	var (
+		attemptIDs, deliveryIDs, urls, responses, owners = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		attemptStatus, codes, triggers, statuses, counts = make([]int, n), make([]int, n), make([]int, n), make([]int, n), make([]int, n)
+		durations                                        = make([]int64, n)
+		attemptedAt                                      = make([]time.Time, n)
+		nextAttempts                                     = make([]*time.Time, n)
+	)
+	for i := range results {
+		r := &results[i]
+		switch r.Status {
+		case hookrelay.StatusSuccess, hookrelay.StatusPending, hookrelay.StatusFail:
+		default:
+			return fmt.Errorf("complete attempts: invalid delivery status %d", r.Status)
+		}
+		a := &r.Attempt
+		if a.ID == "" {
+			a.ID = hookrelay.NewID(hookrelay.PrefixAttempt)
+		}
+		a.CreatedAt = nowOr(a.CreatedAt)
+		attemptIDs[i], deliveryIDs[i], urls[i] = a.ID, a.DeliveryID, a.URL
+		attemptStatus[i], codes[i], responses[i] = int(a.Status), a.ResponseStatusCode, a.Response
+		durations[i], triggers[i], attemptedAt[i] = a.ResponseDurationMs, int(a.TriggerType), a.CreatedAt
+		owners[i], statuses[i], counts[i] = r.Owner, int(r.Status), r.Attempts
+		if r.Status == hookrelay.StatusPending {
+			next := now
+			if r.NextAttempt != nil {
+				next = normTime(*r.NextAttempt)
+			}
+			nextAttempts[i] = &next
+		}
+	}
+	// A delivery deleted (with its endpoint) between the join and the
+	// attempt's foreign key check fails the statement; run it again, and
+	// the join no longer sees the delivery.
+	var err error
+	for try := 0; try < 3; try++ {
+		_, err = s.pool.Exec(ctx, completeSQL, attemptIDs, deliveryIDs, urls, attemptStatus, codes,
+			responses, durations, triggers, attemptedAt, owners, statuses, counts, nextAttempts, now)
+		if constraint(err) != "attempts_delivery_id_fkey" {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("complete attempts: %w", mapErr(err))
+	}
+	return nil
+}
+
+// ExtendLeases sets the lease of every pending delivery owner holds to
+// until.
+func (s *Store) ExtendLeases(ctx context.Context, owner string, until time.Time) error {
+	_, err := s.pool.Exec(ctx,
+		`UPDATE deliveries SET lease_until = $1 WHERE lease_owner = $2 AND status = 1`,
+		normTime(until), owner)
+	if err != nil {
+		return fmt.Errorf("extend leases: %w", err)
+	}
+	return nil
+}
+
+// ReleaseDeliveries clears owner's lease on the given deliveries, leaving
+// leases of other owners alone, and wakes every subscribed node when it
+// released any: the work is due again.
+func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, deliveryIDs []string) error {
+	if len(deliveryIDs) == 0 {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx,
+		`WITH up AS (
+			UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
+			WHERE lease_owner = $1 AND id = ANY ($2::text[])
+			RETURNING 1
+		)
+		SELECT pg_notify('`+notifyChannel+`', '') FROM (SELECT 1 FROM up LIMIT 1) AS any_up`,
+		owner, deliveryIDs)
+	if err != nil {
+		return fmt.Errorf("release deliveries: %w", err)
+	}
+	return nil
+}
+
+// NextDue returns the earliest greatest(next_attempt, lease_until) over
+// pending deliveries. It reads two short index scans rather than computing
+// the maximum for every pending row: the due index for rows whose lease (if
+// any) ends before they are due, and the lease index for leased rows whose
+// lease ends later (only in-flight rows carry a lease).
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var next *time.Time
+	err := s.pool.QueryRow(ctx,
+		`SELECT least(
+			(SELECT next_attempt FROM deliveries
+			 WHERE status = 1 AND (lease_until IS NULL OR lease_until <= next_attempt)
+			 ORDER BY next_attempt LIMIT 1),
+			(SELECT min(lease_until) FROM deliveries
+			 WHERE lease_owner IS NOT NULL AND status = 1 AND lease_until > next_attempt))`).Scan(&next)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due: %w", err)
+	}
+	if next == nil {
+		return time.Time{}, false, nil
+	}
+	return *next, true, nil
+}
