@@ -1,0 +1,398 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/store"
+)
+
+// writeStmts are the statements of the publish path, prepared once on the
+// write connection.
+type writeStmts struct {
+	savepoint, release, rollbackTo *sql.Stmt
+	insertMsg, insertDelivery      *sql.Stmt
+	fanout, onlyEndpoint           *sql.Stmt
+}
+
+func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
+	for _, p := range []struct {
+		dst *(*sql.Stmt)
+		q   string
+	}{
+		{&w.savepoint, `SAVEPOINT publish`},
+		{&w.release, `RELEASE publish`},
+		{&w.rollbackTo, `ROLLBACK TO publish`},
+		{&w.insertMsg, `INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&w.insertDelivery, `INSERT INTO deliveries
+			(id, msg_id, endpoint_id, app_id, status, attempts, next_attempt, manual, created_at, updated_at)
+			VALUES (?, ?, ?, ?, 1, 0, ?, 0, ?, ?)`},
+		{&w.fanout, `SELECT id, filter_types, channels, disabled FROM endpoints WHERE app_id = ?`},
+		{&w.onlyEndpoint, `SELECT id FROM endpoints WHERE id = ? AND app_id = ?`},
+	} {
+		st, err := db.PrepareContext(ctx, p.q)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", p.q, err)
+		}
+		*p.dst = st
+	}
+	return nil
+}
+
+func (w *writeStmts) close() {
+	for _, st := range []*sql.Stmt{w.savepoint, w.release, w.rollbackTo, w.insertMsg,
+		w.insertDelivery, w.fanout, w.onlyEndpoint} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// createReq is one CreateMessage call waiting for the writer. The writer
+// sets res and err, then closes done.
+type createReq struct {
+	ctx  context.Context
+	p    store.CreateMessageParams
+	res  store.CreateMessageResult
+	err  error
+	done chan struct{}
+}
+
+// CreateMessage stores the message and its deliveries. The call is handed
+// to the store's writer goroutine, which commits it together with every
+// other publish waiting at that moment; each call has its own savepoint, so
+// one call's failure (a taken eventId) leaves the others alone. ID and
+// CreatedAt of p.Message are set when unset.
+func (s *Store) CreateMessage(ctx context.Context, p store.CreateMessageParams) (store.CreateMessageResult, error) {
+	m := p.Message
+	if m == nil {
+		return store.CreateMessageResult{}, errors.New("create message: nil message")
+	}
+	if m.ID == "" {
+		m.ID = hookrelay.NewID(hookrelay.PrefixMessage)
+	}
+	m.CreatedAt = nowOr(m.CreatedAt)
+
+	r := &createReq{ctx: ctx, p: p, done: make(chan struct{})}
+	select {
+	case s.creates <- r:
+	case <-ctx.Done():
+		return store.CreateMessageResult{}, fmt.Errorf("create message: %w", ctx.Err())
+	case <-s.closing:
+		return store.CreateMessageResult{}, fmt.Errorf("create message: %w", errClosed)
+	}
+	// Once taken, the call is answered whatever happens to ctx: the caller
+	// must learn whether the message was stored.
+	<-r.done
+	if r.err != nil {
+		return store.CreateMessageResult{}, fmt.Errorf("create message: %w", r.err)
+	}
+	return r.res, nil
+}
+
+// writer takes publishes off s.creates and commits them in batches until the
+// store closes.
+func (s *Store) writer() {
+	defer s.wg.Done()
+	batch := make([]*createReq, 0, maxBatch)
+	for {
+		select {
+		case <-s.closing:
+			return
+		case r := <-s.creates:
+			batch = append(batch[:0], r)
+		drain:
+			for len(batch) < maxBatch {
+				select {
+				case r := <-s.creates:
+					batch = append(batch, r)
+				default:
+					break drain
+				}
+			}
+			s.commitBatch(batch)
+			for _, r := range batch {
+				close(r.done)
+			}
+			clear(batch)
+		}
+	}
+}
+
+// fanoutEndpoint is what publishing needs to know about an endpoint.
+type fanoutEndpoint struct {
+	id string
+	ep hookrelay.Endpoint
+}
+
+// commitBatch runs every request of batch in one transaction, each in its
+// own savepoint, and records each request's outcome in it.
+func (s *Store) commitBatch(batch []*createReq) {
+	ctx := context.Background()
+	fail := func(err error) {
+		for _, r := range batch {
+			if r.err == nil {
+				r.err, r.res = err, store.CreateMessageResult{}
+			}
+		}
+	}
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		fail(err)
+		return
+	}
+	st := publishTx{
+		tx:             tx,
+		savepoint:      tx.StmtContext(ctx, s.stmts.savepoint),
+		release:        tx.StmtContext(ctx, s.stmts.release),
+		rollbackTo:     tx.StmtContext(ctx, s.stmts.rollbackTo),
+		insertMsg:      tx.StmtContext(ctx, s.stmts.insertMsg),
+		insertDelivery: tx.StmtContext(ctx, s.stmts.insertDelivery),
+		fanout:         tx.StmtContext(ctx, s.stmts.fanout),
+		onlyEndpoint:   tx.StmtContext(ctx, s.stmts.onlyEndpoint),
+		endpoints:      make(map[string][]fanoutEndpoint),
+		now:            normTime(time.Now()),
+	}
+	stored := 0
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			continue
+		}
+		if _, err := st.savepoint.ExecContext(ctx); err != nil {
+			r.err = err
+			continue
+		}
+		r.res, r.err = st.create(ctx, r.p)
+		if r.err != nil {
+			_, rbErr := st.rollbackTo.ExecContext(ctx)
+			_, relErr := st.release.ExecContext(ctx)
+			if err := errors.Join(rbErr, relErr); err != nil {
+				_ = tx.Rollback()
+				fail(fmt.Errorf("roll back publish: %w", err))
+				return
+			}
+			continue
+		}
+		if _, err := st.release.ExecContext(ctx); err != nil {
+			_ = tx.Rollback()
+			fail(err)
+			return
+		}
+		stored++
+	}
+	if stored == 0 {
+		_ = tx.Rollback()
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		fail(err)
+	}
+}
+
+// publishTx is the state of one group commit.
+type publishTx struct {
+	tx                             *sql.Tx
+	savepoint, release, rollbackTo *sql.Stmt
+	insertMsg, insertDelivery      *sql.Stmt
+	fanout, onlyEndpoint           *sql.Stmt
+	endpoints                      map[string][]fanoutEndpoint // by app, loaded once per batch
+	now                            time.Time
+}
+
+// create inserts one message and its deliveries.
+func (t *publishTx) create(ctx context.Context, p store.CreateMessageParams) (store.CreateMessageResult, error) {
+	m := p.Message
+	var targets []string
+	if p.OnlyEndpointID != "" {
+		var id string
+		if err := t.onlyEndpoint.QueryRowContext(ctx, p.OnlyEndpointID, m.AppID).Scan(&id); err != nil {
+			return store.CreateMessageResult{}, notFound(err)
+		}
+		targets = []string{id}
+	} else {
+		eps, err := t.appEndpoints(ctx, m.AppID)
+		if err != nil {
+			return store.CreateMessageResult{}, err
+		}
+		for i := range eps {
+			if eps[i].ep.Receives(m.EventType, m.Channels) {
+				targets = append(targets, eps[i].id)
+			}
+		}
+	}
+
+	channels, err := jsonSlice(m.Channels)
+	if err != nil {
+		return store.CreateMessageResult{}, err
+	}
+	tags, err := jsonSlice(m.Tags)
+	if err != nil {
+		return store.CreateMessageResult{}, err
+	}
+	_, err = t.insertMsg.ExecContext(ctx, m.ID, m.AppID, nullString(m.EventID), m.EventType,
+		m.Payload, channels, tags, micros(m.CreatedAt))
+	if err != nil {
+		return store.CreateMessageResult{}, mapInsertErr(err)
+	}
+	due, at := micros(m.CreatedAt), micros(t.now)
+	for _, epID := range targets {
+		_, err := t.insertDelivery.ExecContext(ctx, hookrelay.NewID(hookrelay.PrefixDelivery),
+			m.ID, epID, m.AppID, due, at, at)
+		if err != nil {
+			return store.CreateMessageResult{}, err
+		}
+	}
+	return store.CreateMessageResult{Deliveries: len(targets)}, nil
+}
+
+// appEndpoints returns the endpoints of appID with what Receives needs.
+func (t *publishTx) appEndpoints(ctx context.Context, appID string) ([]fanoutEndpoint, error) {
+	if eps, ok := t.endpoints[appID]; ok {
+		return eps, nil
+	}
+	rows, err := t.fanout.QueryContext(ctx, appID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var eps []fanoutEndpoint
+	for rows.Next() {
+		var fe fanoutEndpoint
+		var filterTypes, channels sql.NullString
+		var disabled int
+		if err := rows.Scan(&fe.id, &filterTypes, &channels, &disabled); err != nil {
+			return nil, err
+		}
+		if err := decodeJSON(filterTypes, &fe.ep.FilterTypes, "filter_types"); err != nil {
+			return nil, err
+		}
+		if err := decodeJSON(channels, &fe.ep.Channels, "channels"); err != nil {
+			return nil, err
+		}
+		fe.ep.Disabled = disabled != 0
+		eps = append(eps, fe)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	t.endpoints[appID] = eps
+	return eps, nil
+}
+
+const messageColumns = `id, app_id, event_id, event_type, payload, channels, tags, created_at`
+
+const messageColumnsOf = `m.id, m.app_id, m.event_id, m.event_type, m.payload, m.channels, m.tags, m.created_at`
+
+// messageDest returns the scan destinations for messageColumns and a
+// function that finishes m once the row is scanned.
+func messageDest(m *hookrelay.Message) ([]any, func() error) {
+	var eventID, channels, tags sql.NullString
+	var created int64
+	dest := []any{&m.ID, &m.AppID, &eventID, &m.EventType, &m.Payload, &channels, &tags, &created}
+	return dest, func() error {
+		m.EventID = fromNullString(eventID)
+		if err := decodeJSON(channels, &m.Channels, "channels"); err != nil {
+			return err
+		}
+		if err := decodeJSON(tags, &m.Tags, "tags"); err != nil {
+			return err
+		}
+		m.CreatedAt = fromMicros(created)
+		return nil
+	}
+}
+
+func scanMessage(sc scanner) (*hookrelay.Message, error) {
+	var m hookrelay.Message
+	dest, finish := messageDest(&m)
+	if err := sc.Scan(dest...); err != nil {
+		return nil, err
+	}
+	if err := finish(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// GetMessage finds a message of appID by ID, or else by eventId.
+func (s *Store) GetMessage(ctx context.Context, appID, idOrEventID string) (*hookrelay.Message, error) {
+	row := s.rdb.QueryRowContext(ctx,
+		`SELECT `+messageColumns+` FROM messages
+		 WHERE app_id = ? AND (id = ? OR event_id = ?)
+		 ORDER BY id = ? DESC LIMIT 1`,
+		appID, idOrEventID, idOrEventID, idOrEventID)
+	m, err := scanMessage(row)
+	if err != nil {
+		return nil, fmt.Errorf("get message: %w", notFound(err))
+	}
+	return m, nil
+}
+
+// msgFilter narrows a listing by properties of the message (alias m).
+type msgFilter struct {
+	Channel    string
+	Tag        string
+	EventTypes []string
+	Before     *time.Time
+	After      *time.Time
+}
+
+func (f msgFilter) empty() bool {
+	return f.Channel == "" && f.Tag == "" && len(f.EventTypes) == 0 && f.Before == nil && f.After == nil
+}
+
+// where returns the conditions, each starting with " AND ". Before and
+// After bound the message's creation time exclusively.
+func (f msgFilter) where(args []any) (string, []any) {
+	q := ""
+	if f.Channel != "" {
+		q += ` AND EXISTS (SELECT 1 FROM json_each(m.channels) WHERE value = ?)`
+		args = append(args, f.Channel)
+	}
+	if f.Tag != "" {
+		q += ` AND EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value = ?)`
+		args = append(args, f.Tag)
+	}
+	if len(f.EventTypes) > 0 {
+		q += ` AND m.event_type IN (` + placeholders(len(f.EventTypes)) + `)`
+		args = append(args, strArgs(f.EventTypes)...)
+	}
+	if f.Before != nil {
+		q += ` AND m.created_at < ?`
+		args = append(args, micros(*f.Before))
+	}
+	if f.After != nil {
+		q += ` AND m.created_at > ?`
+		args = append(args, micros(*f.After))
+	}
+	return q, args
+}
+
+// ListMessages lists the messages of p.AppID newest first.
+func (s *Store) ListMessages(ctx context.Context, p store.ListMessagesParams) ([]hookrelay.Message, error) {
+	f := msgFilter{Channel: p.Channel, Tag: p.Tag, EventTypes: p.EventTypes, Before: p.Before, After: p.After}
+	cond, args := f.where([]any{p.AppID})
+	page, order, args := newestFirst("m.id", p.Page, args)
+	out, err := queryList(ctx, s.rdb,
+		`SELECT `+messageColumnsOf+` FROM messages m WHERE m.app_id = ?`+cond+page+order+` LIMIT ?`,
+		append(args, limitArg(p.Page)), scanMessage)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	return out, nil
+}
+
+// ExpungeMessageContent sets the payload of the message to NULL.
+func (s *Store) ExpungeMessageContent(ctx context.Context, appID, msgID string) error {
+	err := mustAffect(s.wdb.ExecContext(ctx,
+		`UPDATE messages SET payload = NULL WHERE id = ? AND app_id = ?`, msgID, appID))
+	if err != nil {
+		return fmt.Errorf("expunge message content: %w", err)
+	}
+	return nil
+}

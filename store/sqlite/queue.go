@@ -1,0 +1,220 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/store"
+)
+
+// ClaimDeliveries leases up to p.Limit due deliveries to p.Owner in one
+// statement, earliest due first, then loads their messages and endpoints.
+// A claimed delivery whose message or endpoint has meanwhile been deleted
+// is left out (its row is gone with it).
+func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]store.Task, error) {
+	if p.Limit <= 0 {
+		return nil, nil
+	}
+	now := micros(p.Now)
+	q := `UPDATE deliveries SET lease_owner = ?, lease_until = ?, updated_at = ?
+		WHERE id IN (
+			SELECT id FROM deliveries
+			WHERE status = 1 AND next_attempt <= ? AND (lease_until IS NULL OR lease_until <= ?)`
+	args := []any{p.Owner, micros(p.LeaseUntil), now, now, now}
+	if len(p.ExcludeEndpoints) > 0 {
+		q += ` AND endpoint_id NOT IN (` + placeholders(len(p.ExcludeEndpoints)) + `)`
+		args = append(args, strArgs(p.ExcludeEndpoints)...)
+	}
+	q += ` ORDER BY next_attempt LIMIT ?) RETURNING ` + deliveryColumns
+	args = append(args, p.Limit)
+
+	ds, err := queryList(ctx, s.wdb, q, args, scanDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(ds, func(a, b hookrelay.Delivery) int {
+		if c := a.NextAttempt.Compare(*b.NextAttempt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+
+	msgIDs := make([]string, 0, len(ds))
+	epIDs := make([]string, 0, len(ds))
+	for _, d := range ds {
+		msgIDs = append(msgIDs, d.MsgID)
+		epIDs = append(epIDs, d.EndpointID)
+	}
+	msgIDs, epIDs = uniq(msgIDs), uniq(epIDs)
+	msgs, err := queryList(ctx, s.rdb,
+		`SELECT `+messageColumns+` FROM messages WHERE id IN (`+placeholders(len(msgIDs))+`)`,
+		strArgs(msgIDs), scanMessage)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: load messages: %w", err)
+	}
+	eps, err := queryList(ctx, s.rdb,
+		`SELECT `+endpointColumns+` FROM endpoints WHERE id IN (`+placeholders(len(epIDs))+`)`,
+		strArgs(epIDs), scanEndpoint)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: load endpoints: %w", err)
+	}
+	msgByID := make(map[string]*hookrelay.Message, len(msgs))
+	for i := range msgs {
+		msgByID[msgs[i].ID] = &msgs[i]
+	}
+	epByID := make(map[string]*hookrelay.Endpoint, len(eps))
+	for i := range eps {
+		epByID[eps[i].ID] = &eps[i]
+	}
+	tasks := make([]store.Task, 0, len(ds))
+	for _, d := range ds {
+		m, ep := msgByID[d.MsgID], epByID[d.EndpointID]
+		if m == nil || ep == nil {
+			continue
+		}
+		tasks = append(tasks, store.Task{Delivery: d, Message: *m, Endpoint: *ep})
+	}
+	return tasks, nil
+}
+
+// uniq returns ss sorted without duplicates.
+func uniq(ss []string) []string {
+	slices.Sort(ss)
+	return slices.Compact(ss)
+}
+
+// CompleteAttempts records every attempt and moves its delivery in one
+// transaction. An attempt's message, endpoint and application are taken from
+// its delivery; an attempt whose delivery no longer exists is dropped. The
+// delivery moves only while the result's owner holds its lease: to
+// r.Status with r.Attempts, due at r.NextAttempt (now if nil) when pending,
+// with no next attempt when terminal; Manual and the lease are cleared.
+// Attempt IDs and times are set in results when unset.
+func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptResult) error {
+	if len(results) == 0 {
+		return nil
+	}
+	for i := range results {
+		switch results[i].Status {
+		case hookrelay.StatusSuccess, hookrelay.StatusPending, hookrelay.StatusFail:
+		default:
+			return fmt.Errorf("complete attempts: invalid delivery status %d", results[i].Status)
+		}
+	}
+	at := normTime(time.Now())
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		insert, err := tx.PrepareContext(ctx,
+			`INSERT INTO attempts (id, delivery_id, msg_id, endpoint_id, app_id, url, status,
+			   response_status_code, response, response_duration_ms, trigger_type, created_at)
+			 SELECT ?, d.id, d.msg_id, d.endpoint_id, d.app_id, ?, ?, ?, ?, ?, ?, ?
+			 FROM deliveries d WHERE d.id = ?`)
+		if err != nil {
+			return err
+		}
+		defer insert.Close()
+		update, err := tx.PrepareContext(ctx,
+			`UPDATE deliveries SET status = ?, attempts = ?, next_attempt = ?, manual = 0,
+			   lease_owner = NULL, lease_until = NULL, updated_at = ?
+			 WHERE id = ? AND lease_owner = ?`)
+		if err != nil {
+			return err
+		}
+		defer update.Close()
+		for i := range results {
+			r := &results[i]
+			a := &r.Attempt
+			if a.ID == "" {
+				a.ID = hookrelay.NewID(hookrelay.PrefixAttempt)
+			}
+			a.CreatedAt = nowOr(a.CreatedAt)
+			if _, err := insert.ExecContext(ctx, a.ID, a.URL, int(a.Status), a.ResponseStatusCode,
+				a.Response, a.ResponseDurationMs, int(a.TriggerType), micros(a.CreatedAt), a.DeliveryID); err != nil {
+				return mapInsertErr(err)
+			}
+			var next any
+			if r.Status == hookrelay.StatusPending {
+				if r.NextAttempt != nil {
+					next = micros(*r.NextAttempt)
+				} else {
+					next = micros(at)
+				}
+			}
+			if _, err := update.ExecContext(ctx, int(r.Status), r.Attempts, next, micros(at),
+				a.DeliveryID, r.Owner); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("complete attempts: %w", err)
+	}
+	return nil
+}
+
+// ExtendLeases sets the lease of every pending delivery owner holds to
+// until.
+func (s *Store) ExtendLeases(ctx context.Context, owner string, until time.Time) error {
+	_, err := s.wdb.ExecContext(ctx,
+		`UPDATE deliveries SET lease_until = ? WHERE lease_owner = ? AND status = 1`,
+		micros(until), owner)
+	if err != nil {
+		return fmt.Errorf("extend leases: %w", err)
+	}
+	return nil
+}
+
+// ReleaseDeliveries clears owner's lease on the given deliveries; leases of
+// other owners are left alone.
+func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, deliveryIDs []string) error {
+	if len(deliveryIDs) == 0 {
+		return nil
+	}
+	args := append([]any{owner}, strArgs(deliveryIDs)...)
+	_, err := s.wdb.ExecContext(ctx,
+		`UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
+		 WHERE lease_owner = ? AND id IN (`+placeholders(len(deliveryIDs))+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("release deliveries: %w", err)
+	}
+	return nil
+}
+
+// NextDue returns the earliest max(next_attempt, lease_until) over pending
+// deliveries. It reads the due index twice rather than computing the
+// maximum for every pending row: once for rows whose lease (if any) ends
+// before they are due, once for leased rows whose lease ends later.
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var due, leased sql.NullInt64
+	err := s.rdb.QueryRowContext(ctx,
+		`SELECT next_attempt FROM deliveries
+		 WHERE status = 1 AND (lease_until IS NULL OR lease_until <= next_attempt)
+		 ORDER BY next_attempt LIMIT 1`).Scan(&due)
+	if err != nil && err != sql.ErrNoRows {
+		return time.Time{}, false, fmt.Errorf("next due: %w", err)
+	}
+	err = s.rdb.QueryRowContext(ctx,
+		`SELECT lease_until FROM deliveries
+		 WHERE lease_until IS NOT NULL AND status = 1 AND lease_until > next_attempt
+		 ORDER BY lease_until LIMIT 1`).Scan(&leased)
+	if err != nil && err != sql.ErrNoRows {
+		return time.Time{}, false, fmt.Errorf("next due: %w", err)
+	}
+	switch {
+	case due.Valid && leased.Valid:
+		return fromMicros(min(due.Int64, leased.Int64)), true, nil
+	case due.Valid:
+		return fromMicros(due.Int64), true, nil
+	case leased.Valid:
+		return fromMicros(leased.Int64), true, nil
+	}
+	return time.Time{}, false, nil
+}
