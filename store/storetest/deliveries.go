@@ -242,10 +242,10 @@ var deliveryTests = []testCase{
 			ms = append(ms, m)
 		}
 		h.settle(map[[2]string]outcome{
-			{ms[0].ID, ep.ID}: succeeded,
-			{ms[1].ID, ep.ID}: failed,
-			{ms[2].ID, ep.ID}: failed,
-			{ms[3].ID, ep.ID}: retryAt(time.Now().Add(time.Hour)),
+			{ms[0].ID, ep.ID}:    succeeded,
+			{ms[1].ID, ep.ID}:    failed,
+			{ms[2].ID, ep.ID}:    failed,
+			{ms[3].ID, ep.ID}:    retryAt(time.Now().Add(time.Hour)),
 			{ms[0].ID, other.ID}: succeeded,
 		})
 		// ms[4] stays due, ms[5] is leased now: sending.
