@@ -7,6 +7,13 @@
 // wrong type, a missing or invalid field) is 422 with Svix's
 // HTTPValidationError body. Unknown fields are ignored, as Svix does. An
 // empty body reads as {}.
+//
+// Order of checks: authentication (401), the route's token kind (403), the
+// body size (413), then the path's application (404; a portal token sees
+// only its own), then the body and query (400/422), then the other objects
+// of the path (404). Operations whose body may create the application
+// (publishing and portal access with `application`, PUT of an application)
+// validate the body before looking the application up.
 package api
 
 import (

@@ -206,6 +206,10 @@ func (s *server) updateApp(w http.ResponseWriter, r *http.Request, p *principal)
 // patchApp is PATCH /api/v1/app/{app_id}: fields present are changed; a
 // null uid or rateLimit removes it.
 func (s *server) patchApp(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
 	var in applicationPatch
 	if err := decodeBody(r, &in); err != nil {
 		return err
@@ -223,10 +227,6 @@ func (s *server) patchApp(w http.ResponseWriter, r *http.Request, p *principal) 
 	}
 	c.notNull(in.Metadata.Set, in.Metadata.Null, "metadata")
 	if err := c.err(); err != nil {
-		return err
-	}
-	app, err := s.app(r, p)
-	if err != nil {
 		return err
 	}
 	if in.Name.has() {

@@ -63,6 +63,10 @@ func (s *server) writeAttempts(w http.ResponseWriter, r *http.Request, params st
 
 // listAttemptsByEndpoint is GET /api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}.
 func (s *server) listAttemptsByEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
 	q := newQuery(r)
 	params := attemptFilters(q)
 	withContent := q.boolean("with_content", true)
@@ -70,7 +74,7 @@ func (s *server) listAttemptsByEndpoint(w http.ResponseWriter, r *http.Request, 
 	if err := q.err(); err != nil {
 		return err
 	}
-	app, ep, err := s.appEndpoint(r, p)
+	ep, err := s.endpoint(r, app)
 	if err != nil {
 		return err
 	}
@@ -81,6 +85,10 @@ func (s *server) listAttemptsByEndpoint(w http.ResponseWriter, r *http.Request, 
 // listAttemptsByMsg is GET /api/v1/app/{app_id}/attempt/msg/{msg_id}; the
 // endpoint_id filter takes an endpoint ID or uid (unknown: 404).
 func (s *server) listAttemptsByMsg(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
 	q := newQuery(r)
 	params := attemptFilters(q)
 	withContent := q.boolean("with_content", true)
@@ -88,7 +96,7 @@ func (s *server) listAttemptsByMsg(w http.ResponseWriter, r *http.Request, p *pr
 	if err := q.err(); err != nil {
 		return err
 	}
-	app, msg, err := s.appMessage(r, p)
+	msg, err := s.message(r, app)
 	if err != nil {
 		return err
 	}
@@ -139,6 +147,10 @@ func (s *server) expungeAttemptContent(w http.ResponseWriter, r *http.Request, p
 // listAttemptedMessages is GET .../endpoint/{endpoint_id}/msg: the messages
 // queued for the endpoint with their delivery status.
 func (s *server) listAttemptedMessages(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
 	q := newQuery(r)
 	params := store.ListDeliveriesParams{
 		Page:       q.page(false),
@@ -156,7 +168,7 @@ func (s *server) listAttemptedMessages(w http.ResponseWriter, r *http.Request, p
 	if err := q.err(); err != nil {
 		return err
 	}
-	app, ep, err := s.appEndpoint(r, p)
+	ep, err := s.endpoint(r, app)
 	if err != nil {
 		return err
 	}
@@ -177,12 +189,16 @@ func (s *server) listAttemptedMessages(w http.ResponseWriter, r *http.Request, p
 // listAttemptedDestinations is GET .../msg/{msg_id}/endpoint: the endpoints
 // the message was queued for with their delivery status.
 func (s *server) listAttemptedDestinations(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
 	q := newQuery(r)
 	page := q.page(false)
 	if err := q.err(); err != nil {
 		return err
 	}
-	app, msg, err := s.appMessage(r, p)
+	msg, err := s.message(r, app)
 	if err != nil {
 		return err
 	}

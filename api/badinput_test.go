@@ -286,6 +286,13 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"portal access bad flags", "POST", "/api/v1/auth/app-portal-access/app-a", admin, `{"featureFlags":["a b"]}`, 422, "", "body.featureFlags.0"},
 		{"portal access malformed", "POST", "/api/v1/auth/app-portal-access/app-a", admin, `{"expiry":}`, 400, "bad_request", ""},
 
+		// The application is resolved before the body is looked at.
+		{"unknown app, bad endpoint body", "POST", "/api/v1/app/nope/endpoint", admin, `{}`, 404, "not_found", ""},
+		{"unknown app, bad patch", "PATCH", "/api/v1/app/nope", admin, `{"name":""}`, 404, "not_found", ""},
+		{"unknown app, bad query", "GET", "/api/v1/app/nope/msg?limit=0", admin, "", 404, "not_found", ""},
+		{"foreign env, bad headers", "PUT", ep + "/headers", f.otherEnv, `{"headers":{"Host":"x"}}`, 404, "not_found", ""},
+		{"bad body before unknown endpoint", "PATCH", appA + "/endpoint/nope", admin, `{"url":"x"}`, 422, "", "body.url"},
+
 		// Routing.
 		{"unknown route", "GET", "/api/v1/nope", admin, "", 404, "not_found", ""},
 		{"unknown route without token", "GET", "/api/v1/app/app-a/nope", "", "", 404, "not_found", ""},

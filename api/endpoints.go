@@ -125,13 +125,13 @@ func (s *server) appEndpoint(r *http.Request, p *principal) (*hookrelay.Applicat
 }
 
 func (s *server) listEndpoints(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
 	q := newQuery(r)
 	page := q.page(true)
 	if err := q.err(); err != nil {
-		return err
-	}
-	app, err := s.app(r, p)
-	if err != nil {
 		return err
 	}
 	limit := page.Limit
@@ -145,6 +145,10 @@ func (s *server) listEndpoints(w http.ResponseWriter, r *http.Request, p *princi
 }
 
 func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
 	var in endpointIn
 	if err := decodeBody(r, &in); err != nil {
 		return err
@@ -152,10 +156,6 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 	var c checker
 	in.validate(&c, false)
 	if err := c.err(); err != nil {
-		return err
-	}
-	app, err := s.app(r, p)
-	if err != nil {
 		return err
 	}
 	ep, err := s.insertEndpoint(r, app, &in)
@@ -207,6 +207,10 @@ func (s *server) getEndpoint(w http.ResponseWriter, r *http.Request, p *principa
 // only when the body has one), or creates the endpoint (201) with the body's
 // uid, else the path's endpoint_id, as uid.
 func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
 	var in endpointIn
 	if err := decodeBody(r, &in); err != nil {
 		return err
@@ -215,10 +219,6 @@ func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 	var c checker
 	in.validate(&c, false)
 	if err := c.err(); err != nil {
-		return err
-	}
-	app, err := s.app(r, p)
-	if err != nil {
 		return err
 	}
 	ep, err := s.endpoint(r, app)
@@ -249,6 +249,10 @@ func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 // filterTypes or channels removes them. A secret set here replaces the
 // current one without a grace period (use rotate for that).
 func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
 	var in endpointIn
 	if err := decodeBody(r, &in); err != nil {
 		return err
@@ -258,7 +262,7 @@ func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 	if err := c.err(); err != nil {
 		return err
 	}
-	_, ep, err := s.appEndpoint(r, p)
+	ep, err := s.endpoint(r, app)
 	if err != nil {
 		return err
 	}
@@ -342,6 +346,10 @@ type endpointSecretRotateIn struct {
 // the previous secret keeps signing for secretGrace. Expired old secrets
 // are dropped.
 func (s *server) rotateEndpointSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
 	var in endpointSecretRotateIn
 	if err := decodeBody(r, &in); err != nil {
 		return err
@@ -353,7 +361,7 @@ func (s *server) rotateEndpointSecret(w http.ResponseWriter, r *http.Request, p 
 	if err := c.err(); err != nil {
 		return err
 	}
-	_, ep, err := s.appEndpoint(r, p)
+	ep, err := s.endpoint(r, app)
 	if err != nil {
 		return err
 	}
@@ -381,13 +389,17 @@ func (s *server) rotateEndpointSecret(w http.ResponseWriter, r *http.Request, p 
 }
 
 func (s *server) endpointStats(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
 	q := newQuery(r)
 	since := q.timestamp("since")
 	until := q.timestamp("until")
 	if err := q.err(); err != nil {
 		return err
 	}
-	app, ep, err := s.appEndpoint(r, p)
+	ep, err := s.endpoint(r, app)
 	if err != nil {
 		return err
 	}
@@ -408,6 +420,10 @@ type recoverIn struct {
 // endpoint whose message was created in [since, until) is queued again. The
 // work is done before answering and recorded as a finished background task.
 func (s *server) recoverEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
 	var in recoverIn
 	if err := decodeBody(r, &in); err != nil {
 		return err
@@ -433,7 +449,7 @@ func (s *server) recoverEndpoint(w http.ResponseWriter, r *http.Request, p *prin
 	if err := c.err(); err != nil {
 		return err
 	}
-	app, ep, err := s.appEndpoint(r, p)
+	ep, err := s.endpoint(r, app)
 	if err != nil {
 		return err
 	}
@@ -469,6 +485,10 @@ type eventExampleIn struct {
 // sendExample is POST .../send-example: it publishes the event type's
 // example schemas["1"].examples[exampleIndex] to this endpoint alone.
 func (s *server) sendExample(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
 	var in eventExampleIn
 	if err := decodeBody(r, &in); err != nil {
 		return err
@@ -484,7 +504,7 @@ func (s *server) sendExample(w http.ResponseWriter, r *http.Request, p *principa
 	if err := c.err(); err != nil {
 		return err
 	}
-	app, ep, err := s.appEndpoint(r, p)
+	ep, err := s.endpoint(r, app)
 	if err != nil {
 		return err
 	}

@@ -143,6 +143,10 @@ func (s *server) patchEndpointHeaders(w http.ResponseWriter, r *http.Request, p 
 }
 
 func (s *server) writeEndpointHeaders(w http.ResponseWriter, r *http.Request, p *principal, patch bool) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
 	var in endpointHeadersIn
 	if err := decodeBody(r, &in); err != nil {
 		return err
@@ -152,7 +156,7 @@ func (s *server) writeEndpointHeaders(w http.ResponseWriter, r *http.Request, p 
 	if err := c.err(); err != nil {
 		return err
 	}
-	_, ep, err := s.appEndpoint(r, p)
+	ep, err := s.endpoint(r, app)
 	if err != nil {
 		return err
 	}

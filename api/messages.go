@@ -152,12 +152,16 @@ func (s *server) appMessage(r *http.Request, p *principal) (*hookrelay.Applicati
 }
 
 func (s *server) getMessage(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
 	q := newQuery(r)
 	withContent := q.boolean("with_content", true)
 	if err := q.err(); err != nil {
 		return err
 	}
-	_, msg, err := s.appMessage(r, p)
+	msg, err := s.message(r, app)
 	if err != nil {
 		return err
 	}
@@ -168,6 +172,10 @@ func (s *server) getMessage(w http.ResponseWriter, r *http.Request, p *principal
 // listMessages lists newest first, filtered by channel, tag, event_types,
 // before and after.
 func (s *server) listMessages(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
 	q := newQuery(r)
 	params := store.ListMessagesParams{
 		Page:       q.page(false),
@@ -179,10 +187,6 @@ func (s *server) listMessages(w http.ResponseWriter, r *http.Request, p *princip
 	}
 	withContent := q.boolean("with_content", true)
 	if err := q.err(); err != nil {
-		return err
-	}
-	app, err := s.app(r, p)
-	if err != nil {
 		return err
 	}
 	params.AppID = app.ID
