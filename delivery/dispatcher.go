@@ -311,15 +311,25 @@ func (r *run) nextWake(now time.Time) time.Duration {
 
 // claim leases as many due deliveries as there is room for.
 func (r *run) claim(ctx context.Context, now time.Time) {
-	limit := min(r.cfg.ClaimBatch, r.maxHeld-r.inFlight-r.queued)
+	// Claim no more than the endpoints this node knows can take (or, when
+	// none can, one endpoint's worth for endpoints it does not know yet):
+	// the store hands out the oldest due work whatever its endpoint, and
+	// what an endpoint cannot take would only be released again.
 	var exclude []string
 	excluded := make(map[string]bool)
+	room := 0
 	for id, ep := range r.eps {
 		if ep.full() {
 			exclude = append(exclude, id)
 			excluded[id] = true
+			continue
 		}
+		room += ep.holdCap() - ep.inFlight - len(ep.queue)
 	}
+	if room == 0 {
+		room = 2 * r.cfg.MaxInFlightPerEndpoint
+	}
+	limit := min(r.cfg.ClaimBatch, r.maxHeld-r.inFlight-r.queued, room)
 	cctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	tasks, err := r.q.ClaimDeliveries(cctx, store.ClaimParams{
 		Owner:            r.owner,

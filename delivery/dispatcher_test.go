@@ -743,3 +743,39 @@ func TestDisabledEndpointFails(t *testing.T) {
 }
 
 var _ delivery.Observer = observerFunc(nil)
+
+// BenchmarkDispatch measures claim, send and record end to end: b.N
+// messages queued for 8 endpoints of one local receiver, delivered and
+// recorded by one dispatcher.
+func BenchmarkDispatch(b *testing.B) {
+	f := newFixture(b)
+	srv := newReceiver(b, nil)
+	var eps []*hookrelay.Endpoint
+	for range 8 {
+		eps = append(eps, f.endpoint(srv.URL, nil))
+	}
+	var wg sync.WaitGroup
+	for i := range b.N {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.publish(eps[i%len(eps)].ID, `{"type":"call.completed","data":{"id":"c_1"}}`)
+		}()
+		if i%64 == 63 {
+			wg.Wait()
+		}
+	}
+	wg.Wait()
+	var recorded atomic.Int64
+	cfg := baseConfig(f.st)
+	cfg.Observer = observerFunc(func(store.Task, store.AttemptResult) { recorded.Add(1) })
+	b.ResetTimer()
+	d, stop := startDispatcher(b, cfg)
+	d.Wake()
+	for recorded.Load() < int64(b.N) {
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	stop()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
