@@ -41,7 +41,7 @@ type Observer interface {
 const (
 	DefaultWorkers                = 128
 	DefaultMaxInFlightPerEndpoint = 16
-	DefaultJitter                 = 0.2
+	DefaultJitter                 = 0.2 // not applied to a zero Config.Jitter
 	DefaultTimeout                = 30 * time.Second
 	DefaultLeaseTTL               = 30 * time.Second
 	DefaultPollInterval           = time.Second
@@ -80,8 +80,9 @@ type Config struct {
 	// DefaultRetrySchedule; an empty non-nil slice means no retries. An
 	// endpoint's Options.RetrySchedule overrides it when non-nil.
 	RetrySchedule []time.Duration
-	// Jitter is the fraction of each scheduled retry delay added or removed
-	// at random. 0 means DefaultJitter; a negative value means no jitter.
+	// Jitter is the fraction (0 to 1) of each scheduled retry delay added
+	// or removed at random. Unlike the other fields its zero value is taken
+	// as is: 0 means no jitter, so callers set DefaultJitter explicitly.
 	Jitter float64
 	// Timeout bounds one request, response body included; an endpoint's
 	// Options.TimeoutSeconds overrides it when > 0.
@@ -129,15 +130,7 @@ func (c Config) withDefaults() Config {
 	if c.RetrySchedule == nil {
 		c.RetrySchedule = DefaultRetrySchedule
 	}
-	if c.Jitter == 0 {
-		c.Jitter = DefaultJitter
-	}
-	if c.Jitter < 0 {
-		c.Jitter = 0
-	}
-	if c.Jitter > 1 {
-		c.Jitter = 1
-	}
+	c.Jitter = min(max(c.Jitter, 0), 1)
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout
 	}

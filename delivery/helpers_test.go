@@ -48,7 +48,6 @@ func baseConfig(st store.Store) delivery.Config {
 		Store:         st,
 		NodeID:        "node-a",
 		RetrySchedule: []time.Duration{},
-		Jitter:        -1,
 		PollInterval:  time.Minute,
 		AllowPrivate:  loopback,
 		Timeout:       5 * time.Second,

@@ -204,13 +204,13 @@ func TestJitter(t *testing.T) {
 
 func TestConfigDefaults(t *testing.T) {
 	c := Config{}.withDefaults()
-	if c.Workers != 128 || c.MaxInFlightPerEndpoint != 16 || c.Jitter != 0.2 || c.Timeout != 30*time.Second ||
+	if c.Workers != 128 || c.MaxInFlightPerEndpoint != 16 || c.Jitter != 0 || c.Timeout != 30*time.Second ||
 		c.LeaseTTL != 30*time.Second || c.PollInterval != time.Second || c.ClaimBatch != 256 ||
 		c.ResponseBodyLimit != 16<<10 || c.ShutdownGrace != 10*time.Second ||
 		c.UserAgent != "hookrelay/"+hookrelay.Version || len(c.RetrySchedule) != 7 || c.NodeID == "" {
 		t.Fatalf("defaults = %+v", c)
 	}
-	if c := (Config{Jitter: -1, RetrySchedule: []time.Duration{}}).withDefaults(); c.Jitter != 0 || c.RetrySchedule == nil || len(c.RetrySchedule) != 0 {
+	if c := (Config{Jitter: 0.2, RetrySchedule: []time.Duration{}}).withDefaults(); c.Jitter != 0.2 || c.RetrySchedule == nil || len(c.RetrySchedule) != 0 {
 		t.Fatalf("jitter %v schedule %v", c.Jitter, c.RetrySchedule)
 	}
 }
