@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/hookrelay/hookrelay"
@@ -104,16 +105,7 @@ func (s *Store) writer() {
 		case <-s.closing:
 			return
 		case r := <-s.creates:
-			batch = append(batch[:0], r)
-		drain:
-			for len(batch) < maxBatch {
-				select {
-				case r := <-s.creates:
-					batch = append(batch, r)
-				default:
-					break drain
-				}
-			}
+			batch = s.gather(append(batch[:0], r))
 			s.commitBatch(batch)
 			for _, r := range batch {
 				close(r.done)
@@ -121,6 +113,30 @@ func (s *Store) writer() {
 			clear(batch)
 		}
 	}
+}
+
+// gather adds to batch every publish waiting to be taken. Publishers whose
+// previous call was just answered are runnable but may not be waiting yet,
+// so gather yields the processor and looks again for as long as that brings
+// more: a batch of one would cost a whole fsync.
+func (s *Store) gather(batch []*createReq) []*createReq {
+	for len(batch) < maxBatch {
+		before := len(batch)
+		runtime.Gosched()
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-s.creates:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		if len(batch) == before {
+			break
+		}
+	}
+	return batch
 }
 
 // fanoutEndpoint is what publishing needs to know about an endpoint.
@@ -396,3 +412,4 @@ func (s *Store) ExpungeMessageContent(ctx context.Context, appID, msgID string) 
 	}
 	return nil
 }
+

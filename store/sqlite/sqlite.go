@@ -82,6 +82,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	wq.Add("_pragma", "journal_mode(WAL)")
 	wq.Add("_pragma", "synchronous(FULL)")
 	wq.Add("_pragma", "foreign_keys(1)")
+	// Savepoint and statement journals in memory, not in temporary files:
+	// every group-committed publish runs in a savepoint.
+	wq.Add("_pragma", "temp_store(MEMORY)")
 	wq.Set("_txlock", "immediate")
 	wdb, err := sql.Open("sqlite", path+"?"+wq.Encode())
 	if err != nil {
