@@ -412,4 +412,3 @@ func (s *Store) ExpungeMessageContent(ctx context.Context, appID, msgID string) 
 	}
 	return nil
 }
-
