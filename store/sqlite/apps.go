@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/store"
@@ -211,6 +210,3 @@ func (s *Store) ListEventTypes(ctx context.Context, envID string, includeArchive
 	}
 	return out, nil
 }
-
-// now is the store's clock for contracts that have no explicit time.
-func now() time.Time { return time.Now() }

@@ -9,6 +9,10 @@ import (
 
 // Times are stored as unix microseconds.
 
+// now is the store's clock for contracts that carry no time of their own
+// (EndpointStats' live leases, idempotency expiry).
+func now() time.Time { return time.Now() }
+
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
 // normTime returns t as it reads back from the database: UTC, whole

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/store"
@@ -19,7 +18,7 @@ func (s *Store) StartIdempotent(ctx context.Context, rec *store.IdempotencyRecor
 	rec.ExpiresAt = normTime(rec.ExpiresAt)
 	var existing *store.IdempotencyRecord
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		t := time.Now()
+		t := now()
 		var ex store.IdempotencyRecord
 		var done int
 		var expires int64

@@ -1,0 +1,123 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/store"
+)
+
+func openTest(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return s
+}
+
+func TestOpenSettings(t *testing.T) {
+	s := openTest(t, filepath.Join(t.TempDir(), "h.db"))
+	defer s.Close()
+	for _, c := range []struct {
+		pragma string
+		want   string
+	}{
+		{"journal_mode", "wal"},
+		{"synchronous", "2"}, // FULL
+		{"foreign_keys", "1"},
+		{"busy_timeout", "10000"},
+		{"temp_store", "2"}, // MEMORY
+	} {
+		var got string
+		if err := s.wdb.QueryRowContext(t.Context(), "PRAGMA "+c.pragma).Scan(&got); err != nil {
+			t.Fatalf("pragma %s: %v", c.pragma, err)
+		}
+		if got != c.want {
+			t.Errorf("write connection %s = %s, want %s", c.pragma, got, c.want)
+		}
+	}
+	_, err := s.rdb.ExecContext(t.Context(), `DELETE FROM environments`)
+	if err == nil {
+		t.Fatal("a read connection wrote")
+	}
+}
+
+func TestReopenKeepsDataAndMigrateIsIdempotent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.db")
+	s := openTest(t, path)
+	app := &hookrelay.Application{EnvID: hookrelay.DefaultEnvironment, Name: "a"}
+	if err := s.CreateApplication(t.Context(), app); err != nil {
+		t.Fatal(err)
+	}
+	msg := &hookrelay.Message{AppID: app.ID, EventType: "x", Payload: []byte("{}")}
+	if _, err := s.CreateMessage(t.Context(), store.CreateMessageParams{Message: msg}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("migrate again: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+
+	s = openTest(t, path)
+	defer s.Close()
+	if _, err := s.GetMessage(t.Context(), app.ID, msg.ID); err != nil {
+		t.Fatalf("message after reopen: %v", err)
+	}
+	var n int
+	if err := s.rdb.QueryRowContext(t.Context(), `SELECT count(*) FROM environments`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("environments after reopen: %d, want 1", n)
+	}
+}
+
+func TestOpenRejectsUnsupportedPaths(t *testing.T) {
+	for _, path := range []string{"", ":memory:", "/tmp/x.db?mode=ro"} {
+		if s, err := Open(t.Context(), path); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", path)
+		}
+	}
+}
+
+func TestCreateMessageAfterCloseFails(t *testing.T) {
+	s := openTest(t, filepath.Join(t.TempDir(), "h.db"))
+	app := &hookrelay.Application{EnvID: hookrelay.DefaultEnvironment, Name: "a"}
+	if err := s.CreateApplication(t.Context(), app); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err := s.CreateMessage(t.Context(), store.CreateMessageParams{Message: &hookrelay.Message{AppID: app.ID, EventType: "x"}})
+	if !errors.Is(err, errClosed) {
+		t.Fatalf("publish after close: %v, want %v", err, errClosed)
+	}
+}
+
+func TestCreateMessageWithCancelledContext(t *testing.T) {
+	s := openTest(t, filepath.Join(t.TempDir(), "h.db"))
+	defer s.Close()
+	app := &hookrelay.Application{EnvID: hookrelay.DefaultEnvironment, Name: "a"}
+	if err := s.CreateApplication(t.Context(), app); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	msg := &hookrelay.Message{AppID: app.ID, EventType: "x", Payload: []byte("{}")}
+	_, err := s.CreateMessage(ctx, store.CreateMessageParams{Message: msg})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("publish with a cancelled context: %v", err)
+	}
+	if _, err := s.GetMessage(t.Context(), app.ID, msg.ID); !errors.Is(err, hookrelay.ErrNotFound) {
+		t.Fatalf("message of a cancelled publish: %v, want not found", err)
+	}
+}
