@@ -453,7 +453,10 @@ func TestRateLimit(t *testing.T) {
 	ep := f.endpoint(rc.URL, func(ep *hookrelay.Endpoint) { r := 10; ep.RateLimit = &r })
 	other := newReceiver(t, nil)
 	otherEp := f.endpoint(other.URL, nil)
-	d, _ := startDispatcher(t, baseConfig(f.st))
+	cfg := baseConfig(f.st)
+	// Few workers: work waiting for its rate limit must not hold one.
+	cfg.Workers = 2
+	d, _ := startDispatcher(t, cfg)
 	const n = 25
 	for i := range n {
 		f.publish(ep.ID, fmt.Sprintf(`{"i":%d}`, i))
@@ -778,4 +781,148 @@ func BenchmarkDispatch(b *testing.B) {
 	b.StopTimer()
 	stop()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+func TestConcurrencyCaps(t *testing.T) {
+	tests := []struct {
+		name        string
+		workers     int
+		perEndpoint int
+		epOverride  int
+		endpoints   int
+		wantPerEp   int // the most requests one endpoint may see at once
+		wantTotal   int // the most requests in flight at once
+	}{
+		{name: "per-endpoint default", workers: 64, perEndpoint: 4, endpoints: 2, wantPerEp: 4, wantTotal: 8},
+		{name: "endpoint option overrides", workers: 64, perEndpoint: 4, epOverride: 2, endpoints: 2, wantPerEp: 2, wantTotal: 4},
+		{name: "workers bound the node", workers: 5, perEndpoint: 4, endpoints: 3, wantPerEp: 4, wantTotal: 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			var mu sync.Mutex
+			cur := map[string]int{}
+			maxEp := map[string]int{}
+			total, maxTotal := 0, 0
+			rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				mu.Lock()
+				cur[r.URL.Path]++
+				total++
+				maxEp[r.URL.Path] = max(maxEp[r.URL.Path], cur[r.URL.Path])
+				maxTotal = max(maxTotal, total)
+				mu.Unlock()
+				time.Sleep(40 * time.Millisecond)
+				mu.Lock()
+				cur[r.URL.Path]--
+				total--
+				mu.Unlock()
+			})
+			var eps []*hookrelay.Endpoint
+			for i := range tt.endpoints {
+				eps = append(eps, f.endpoint(fmt.Sprintf("%s/ep%d", rc.URL, i), func(ep *hookrelay.Endpoint) {
+					ep.Options.MaxInFlight = tt.epOverride
+				}))
+			}
+			const perEp = 24
+			for i := range perEp {
+				for _, ep := range eps {
+					f.publish(ep.ID, fmt.Sprintf(`{"i":%d}`, i))
+				}
+			}
+			cfg := baseConfig(f.st)
+			cfg.Workers = tt.workers
+			cfg.MaxInFlightPerEndpoint = tt.perEndpoint
+			d, _ := startDispatcher(t, cfg)
+			d.Wake()
+			waitFor(t, 10*time.Second, "every request", func() bool { return rc.count() == perEp*tt.endpoints })
+			mu.Lock()
+			defer mu.Unlock()
+			if maxTotal != tt.wantTotal {
+				t.Errorf("at most %d requests in flight, want %d", maxTotal, tt.wantTotal)
+			}
+			for path, m := range maxEp {
+				if m > tt.wantPerEp {
+					t.Errorf("%s saw %d requests at once, cap %d", path, m, tt.wantPerEp)
+				}
+			}
+		})
+	}
+}
+
+func TestConnectionsReused(t *testing.T) {
+	f := newFixture(t)
+	var mu sync.Mutex
+	conns := map[string]bool{}
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		mu.Lock()
+		conns[r.RemoteAddr] = true
+		mu.Unlock()
+	})
+	ep := f.endpoint(rc.URL, func(ep *hookrelay.Endpoint) { ep.Options.MaxInFlight = 1 })
+	d, _ := startDispatcher(t, baseConfig(f.st))
+	const n = 20
+	for i := range n {
+		f.publish(ep.ID, fmt.Sprintf(`{"i":%d}`, i))
+	}
+	d.Wake()
+	waitFor(t, 5*time.Second, "every request", func() bool { return rc.count() == n })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(conns) != 1 {
+		t.Errorf("%d requests came over %d connections, want 1 kept alive", n, len(conns))
+	}
+}
+
+// poisonStore is the real store refusing any batch that holds the result
+// of one delivery, while otherwise answering.
+type poisonStore struct {
+	store.Store
+	poison  string
+	refused atomic.Int32
+}
+
+func (s *poisonStore) CompleteAttempts(ctx context.Context, results []store.AttemptResult) error {
+	for _, r := range results {
+		if r.Attempt.DeliveryID == s.poison {
+			s.refused.Add(1)
+			return fmt.Errorf("constraint failed")
+		}
+	}
+	return s.Store.CompleteAttempts(ctx, results)
+}
+
+func TestPoisonResultDoesNotBlockOthers(t *testing.T) {
+	f := newFixture(t)
+	rc := newReceiver(t, nil)
+	ep := f.endpoint(rc.URL, nil)
+	bad := f.publish(ep.ID, `{"bad":true}`)
+	ps := &poisonStore{Store: f.st, poison: f.deliveryOf(bad.ID, ep.ID).ID}
+	const n = 10
+	var msgs []*hookrelay.Message
+	for i := range n {
+		msgs = append(msgs, f.publish(ep.ID, fmt.Sprintf(`{"i":%d}`, i)))
+	}
+	d, _ := startDispatcher(t, baseConfig(ps))
+	d.Wake()
+	waitFor(t, 5*time.Second, "the other results to be recorded", func() bool {
+		for _, m := range msgs {
+			if f.deliveryOf(m.ID, ep.ID).Status != hookrelay.StatusSuccess {
+				return false
+			}
+		}
+		return true
+	})
+	// The refused result is given up after a few tries rather than retried
+	// forever.
+	last, since := ps.refused.Load(), time.Now()
+	waitFor(t, 5*time.Second, "the refused result to be given up", func() bool {
+		if r := ps.refused.Load(); r != last {
+			last, since = r, time.Now()
+		}
+		return last >= 5 && time.Since(since) > 700*time.Millisecond
+	})
+	// Each strike costs at most two calls: with the batch, then alone.
+	if last > 10 {
+		t.Errorf("the refused result was tried %d times", last)
+	}
 }
