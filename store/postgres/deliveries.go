@@ -176,41 +176,32 @@ func (s *Store) ListMessageDestinations(ctx context.Context, p store.ListDeliver
 }
 
 // Resend makes the delivery of msgID to endpointID pending, due at now and
-// manual, creating it when missing, and wakes every subscribed node. Its
+// manual, creating it when missing, and then wakes every subscribed node. Its
 // attempt count and any lease are kept.
 func (s *Store) Resend(ctx context.Context, appID, msgID, endpointID string, now time.Time) error {
 	now = normTime(now)
 	// The message and the endpoint must both belong to appID; the insert
 	// takes its rows from them, so a missing one inserts nothing.
-	var n int
-	err := s.pool.QueryRow(ctx,
-		`WITH up AS (
-			INSERT INTO deliveries (id, msg_id, endpoint_id, app_id, status, attempts, next_attempt,
+	tag, err := s.pool.Exec(ctx,
+		`INSERT INTO deliveries (id, msg_id, endpoint_id, app_id, status, attempts, next_attempt,
 				manual, created_at, updated_at)
 			SELECT $1, m.id, e.id, m.app_id, 1, 0, $4, true, $4, $4
 			FROM messages m, endpoints e
 			WHERE m.id = $2 AND m.app_id = $5 AND e.id = $3 AND e.app_id = $5
 			ON CONFLICT (msg_id, endpoint_id) DO UPDATE SET
 				status = 1, next_attempt = excluded.next_attempt, manual = true,
-				updated_at = excluded.updated_at
-			RETURNING 1
-		), woke AS (
-			SELECT pg_notify('`+notifyChannel+`', '') FROM up
-		)
-		SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM woke)`,
-		hookrelay.NewID(hookrelay.PrefixDelivery), msgID, endpointID, now, appID).Scan(&n, new(int))
-	if err == nil && n == 0 {
-		err = hookrelay.ErrNotFound
-	}
-	if err != nil {
+				updated_at = excluded.updated_at`,
+		hookrelay.NewID(hookrelay.PrefixDelivery), msgID, endpointID, now, appID)
+	if err := mustAffect(tag, err); err != nil {
 		return fmt.Errorf("resend: %w", mapErr(err))
 	}
+	s.wake()
 	return nil
 }
 
 // RecoverFailed makes the failed deliveries of the endpoint whose message was
 // created in [since, until) pending and due at now, keeping their attempt
-// counts, and wakes every subscribed node when it recovered any.
+// counts, and then wakes every subscribed node when it recovered any.
 func (s *Store) RecoverFailed(ctx context.Context, appID, endpointID string, since time.Time, until *time.Time, now time.Time) (int, error) {
 	now = normTime(now)
 	var q query
@@ -225,17 +216,18 @@ func (s *Store) RecoverFailed(ctx context.Context, appID, endpointID string, sin
 		q.add(` AND m.created_at < ` + q.arg(*until))
 	}
 	q.add(` RETURNING 1
-		), woke AS (
-			SELECT pg_notify('` + notifyChannel + `', '') FROM (SELECT 1 FROM up LIMIT 1) AS any_up
 		)
-		SELECT (SELECT count(*) FROM ep), (SELECT count(*) FROM up), (SELECT count(*) FROM woke)`)
+		SELECT (SELECT count(*) FROM ep), (SELECT count(*) FROM up)`)
 	var found, n int
-	err := s.pool.QueryRow(ctx, q.String(), q.args...).Scan(&found, &n, new(int))
+	err := s.pool.QueryRow(ctx, q.String(), q.args...).Scan(&found, &n)
 	if err == nil && found == 0 {
 		err = hookrelay.ErrNotFound
 	}
 	if err != nil {
 		return 0, fmt.Errorf("recover failed: %w", err)
+	}
+	if n > 0 {
+		s.wake()
 	}
 	return n, nil
 }

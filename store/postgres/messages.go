@@ -16,11 +16,10 @@ import (
 // endpoint it chose was deleted before the insert.
 const maxPublishTries = 3
 
-// publishSQL inserts one message and its deliveries and, when a delivery
-// was queued, notifies notifyChannel, all in one statement (hence one
-// transaction: the notification goes out on commit). The message insert
-// does nothing on a taken eventId; the deliveries hang off its RETURNING,
-// so then nothing is stored and the counts are 0.
+// publishSQL inserts one message and its deliveries in one statement
+// (hence one transaction). The message insert does nothing on a taken
+// eventId; the deliveries hang off its RETURNING, so then nothing is stored
+// and the counts are 0.
 //
 // $1..$8 are the message columns; $9 and $10 the delivery and endpoint IDs;
 // $11 the deliveries' creation time.
@@ -35,13 +34,12 @@ const publishSQL = `WITH msg AS (
 	SELECT t.id, msg.id, t.endpoint_id, msg.app_id, 1, 0, msg.created_at, false, $11, $11
 	FROM msg, unnest($9::text[], $10::text[]) AS t (id, endpoint_id)
 	RETURNING 1
-), woke AS (
-	SELECT pg_notify('` + notifyChannel + `', '') FROM (SELECT 1 FROM dl LIMIT 1) AS any_dl
 )
-SELECT (SELECT count(*) FROM msg), (SELECT count(*) FROM dl), (SELECT count(*) FROM woke)`
+SELECT (SELECT count(*) FROM msg), (SELECT count(*) FROM dl)`
 
-// CreateMessage stores the message and its deliveries in one statement and
-// wakes every subscribed node when it queued a delivery. The endpoints are
+// CreateMessage stores the message and its deliveries in one statement and,
+// once that has committed, wakes every subscribed node when it queued a
+// delivery. The endpoints are
 // read first, outside the insert: an endpoint created meanwhile does not
 // receive the message, as if it had been created after the publish, and if
 // a chosen endpoint is deleted meanwhile the call starts over. ID and
@@ -78,15 +76,18 @@ func (s *Store) createMessage(ctx context.Context, p store.CreateMessageParams) 
 	for i := range ids {
 		ids[i] = hookrelay.NewID(hookrelay.PrefixDelivery)
 	}
-	var stored, queued, woke int
+	var stored, queued int
 	err = s.pool.QueryRow(ctx, publishSQL,
 		m.ID, m.AppID, m.EventID, m.EventType, m.Payload, m.Channels, m.Tags, m.CreatedAt,
-		ids, targets, normTime(time.Now())).Scan(&stored, &queued, &woke)
+		ids, targets, normTime(time.Now())).Scan(&stored, &queued)
 	if err != nil {
 		return store.CreateMessageResult{}, err
 	}
 	if stored == 0 {
 		return store.CreateMessageResult{}, hookrelay.ErrConflict
+	}
+	if queued > 0 {
+		s.wake()
 	}
 	return store.CreateMessageResult{Deliveries: queued}, nil
 }

@@ -15,6 +15,7 @@ const (
 	// listenAppName is the application_name of the listening connection.
 	listenAppName = "hookrelay-listen"
 	pingTimeout   = 10 * time.Second
+	notifyTimeout = 5 * time.Second
 	minBackoff    = 100 * time.Millisecond
 	maxBackoff    = 5 * time.Second
 )
@@ -97,5 +98,46 @@ func (s *Store) listen(ctx context.Context, fn, connected func()) error {
 		default:
 			return fmt.Errorf("wait for notification: %w", err)
 		}
+	}
+}
+
+// wake asks the notifier to send a notification on notifyChannel. Calls
+// made while one is being sent are folded into a single next one, so
+// publishes never wait for each other on PostgreSQL's notification lock,
+// which is held from a notifying transaction's commit until its WAL is
+// flushed and so serialises such commits across the whole server.
+func (s *Store) wake() {
+	select {
+	case s.wakeups <- struct{}{}:
+	default: // one is pending already and will cover this call
+	}
+}
+
+// notifier sends the notifications asked for by wake until the store
+// closes. A notification lost to a failure, or to a crash after a commit,
+// delays other nodes until their next poll; the work itself is safe in the
+// database.
+func (s *Store) notifier() {
+	defer close(s.done)
+	for {
+		select {
+		case <-s.wakeups:
+			s.notify()
+		case <-s.closing:
+			select {
+			case <-s.wakeups:
+				s.notify()
+			default:
+			}
+			return
+		}
+	}
+}
+
+func (s *Store) notify() {
+	ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
+	defer cancel()
+	if _, err := s.pool.Exec(ctx, `SELECT pg_notify($1, '')`, notifyChannel); err != nil {
+		slog.Default().Warn("postgres: notifying other nodes of new work failed", "err", err)
 	}
 }

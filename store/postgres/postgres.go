@@ -3,11 +3,12 @@
 //
 // Nodes share the delivery queue: ClaimDeliveries locks due rows with
 // FOR UPDATE SKIP LOCKED, so a delivery is never leased to two nodes, and
-// leases expire, so the work of a node that died is taken over. Publishing
-// sends a notification on the hookrelay_work channel when it commits;
-// Subscribe hands those to the dispatcher so every node wakes at once
-// instead of polling hard. Migrations take a session advisory lock, so
-// nodes that start together migrate one after the other.
+// leases expire, so the work of a node that died is taken over. Once a
+// publish (or a resend, a recovery, a release) has committed, the store
+// sends a notification on the hookrelay_work channel; Subscribe hands those
+// to the dispatcher, so every node wakes at once instead of polling hard.
+// Migrations take a session advisory lock, so nodes that start together
+// migrate one after the other.
 package postgres
 
 import (
@@ -17,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,6 +62,11 @@ const migrationLockID = lock.DefaultLockID
 // share one database.
 type Store struct {
 	pool *pgxpool.Pool
+
+	wakeups chan struct{} // holds one pending notification; see wake
+	closing chan struct{}
+	done    chan struct{} // closed when the notifier has stopped
+	once    sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
@@ -88,11 +95,17 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{
+		pool:    pool,
+		wakeups: make(chan struct{}, 1),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
 	if err := s.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
+	go s.notifier()
 	return s, nil
 }
 
@@ -138,10 +151,15 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes every connection of the pool, waiting for those in use to
-// be returned; the store is unusable afterwards.
+// Close sends a notification still pending, then closes every connection
+// of the pool, waiting for those in use to be returned; the store is
+// unusable afterwards.
 func (s *Store) Close() error {
-	s.pool.Close()
+	s.once.Do(func() {
+		close(s.closing)
+		<-s.done
+		s.pool.Close()
+	})
 	return nil
 }
 

@@ -163,22 +163,21 @@ func (s *Store) ExtendLeases(ctx context.Context, owner string, until time.Time)
 }
 
 // ReleaseDeliveries clears owner's lease on the given deliveries, leaving
-// leases of other owners alone, and wakes every subscribed node when it
-// released any: the work is due again.
+// leases of other owners alone, and then wakes every subscribed node when
+// it released any: the work is due again.
 func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, deliveryIDs []string) error {
 	if len(deliveryIDs) == 0 {
 		return nil
 	}
-	_, err := s.pool.Exec(ctx,
-		`WITH up AS (
-			UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
-			WHERE lease_owner = $1 AND id = ANY ($2::text[])
-			RETURNING 1
-		)
-		SELECT pg_notify('`+notifyChannel+`', '') FROM (SELECT 1 FROM up LIMIT 1) AS any_up`,
+	tag, err := s.pool.Exec(ctx,
+		`UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
+		 WHERE lease_owner = $1 AND id = ANY ($2::text[])`,
 		owner, deliveryIDs)
 	if err != nil {
 		return fmt.Errorf("release deliveries: %w", err)
+	}
+	if tag.RowsAffected() > 0 {
+		s.wake()
 	}
 	return nil
 }

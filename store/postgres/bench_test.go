@@ -1,0 +1,93 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/store"
+)
+
+// BenchmarkCreateMessage publishes from parallel goroutines to one
+// application with one endpoint: each publish stores a message, queues one
+// delivery and notifies.
+func BenchmarkCreateMessage(b *testing.B) {
+	for _, par := range []int{1, 4, 16} {
+		b.Run(fmt.Sprintf("par=%d", par), func(b *testing.B) {
+			s := newStore(b)
+			f := newFixture(b, s)
+			payload := []byte(`{"type":"user.created","data":{"id":"u_123","email":"someone@example.com","name":"Someone"}}`)
+			b.SetParallelism(par) // goroutines per GOMAXPROCS
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					m := &hookrelay.Message{AppID: f.app.ID, EventType: "user.created", Payload: payload}
+					if _, err := s.CreateMessage(ctx, store.CreateMessageParams{Message: m}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkClaimComplete measures the queue's round: claim a batch of due
+// deliveries, then record a successful attempt for each. The ns/op is per
+// delivery.
+func BenchmarkClaimComplete(b *testing.B) {
+	for _, batch := range []int{1, 32} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			s := newStore(b)
+			f := newFixture(b, s)
+			ctx := context.Background()
+			// Fill the queue in bulk: b.N messages, each with one delivery.
+			_, err := s.pool.Exec(ctx, `
+				WITH m AS (
+					INSERT INTO messages (id, app_id, event_type, payload, created_at)
+					SELECT 'msg_' || lpad(g::text, 27, '0'), $1, 'user.created', '{"a":1}', now() - interval '1 hour'
+					FROM generate_series(1, $3) AS g
+					RETURNING id, created_at
+				)
+				INSERT INTO deliveries (id, msg_id, endpoint_id, app_id, status, next_attempt, created_at, updated_at)
+				SELECT 'dlv_' || substr(m.id, 5), m.id, $2, $1, 1, m.created_at, now(), now() FROM m`,
+				f.app.ID, f.ep.ID, b.N)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.pool.Exec(ctx, `ANALYZE`); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			done := 0
+			for done < b.N {
+				now := time.Now()
+				tasks, err := s.ClaimDeliveries(ctx, store.ClaimParams{
+					Owner: "bench", Now: now, LeaseUntil: now.Add(time.Minute), Limit: batch})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(tasks) == 0 {
+					b.Fatalf("queue empty after %d of %d", done, b.N)
+				}
+				results := make([]store.AttemptResult, len(tasks))
+				for i, t := range tasks {
+					results[i] = store.AttemptResult{
+						Owner: "bench",
+						Attempt: hookrelay.Attempt{DeliveryID: t.Delivery.ID, URL: t.Endpoint.URL,
+							Status: hookrelay.StatusSuccess, ResponseStatusCode: 200, Response: "ok", ResponseDurationMs: 3},
+						Status:   hookrelay.StatusSuccess,
+						Attempts: 1,
+					}
+				}
+				if err := s.CompleteAttempts(ctx, results); err != nil {
+					b.Fatal(err)
+				}
+				done += len(tasks)
+			}
+		})
+	}
+}
