@@ -289,13 +289,18 @@ func (r *run) nextWake(now time.Time) time.Duration {
 	if r.inFlight < r.cfg.Workers && r.inFlight+r.queued < r.maxHeld {
 		at = r.lastClaim.Add(r.cfg.PollInterval)
 		if r.claimWanted || r.moreDue {
-			at = r.lastClaim.Add(minClaimGap)
+			at = r.lastClaim
 		}
 		if !r.storeDue.IsZero() && r.storeDue.Before(at) {
 			at = r.storeDue
 		}
 		if !r.localDue.IsZero() && r.localDue.Before(at) {
 			at = r.localDue
+		}
+		// shouldClaim refuses claims closer together than minClaimGap or
+		// during an error backoff: sleep until then rather than spin.
+		if gap := r.lastClaim.Add(minClaimGap); gap.After(at) {
+			at = gap
 		}
 		if r.errUntil.After(at) {
 			at = r.errUntil
