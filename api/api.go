@@ -253,7 +253,7 @@ func (s *server) wrap(acc access, h handlerFunc) http.Handler {
 func (s *server) health(w http.ResponseWriter, r *http.Request, _ *principal) error {
 	if err := s.store.Ping(r.Context()); err != nil {
 		s.log.Warn("health check failed", "error", err)
-		return &apiError{http.StatusServiceUnavailable, "internal_error", "database unavailable"}
+		return errUnavailable()
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -2,10 +2,12 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hookrelay/hookrelay"
 )
@@ -27,6 +29,9 @@ func errConflict(detail string) error  { return &apiError{http.StatusConflict, "
 func errForbidden(detail string) error { return &apiError{http.StatusForbidden, "forbidden", detail} }
 func errUnauthorized(detail string) error {
 	return &apiError{http.StatusUnauthorized, "authentication_failed", detail}
+}
+func errUnavailable() error {
+	return &apiError{http.StatusServiceUnavailable, "service_unavailable", "database unavailable, retry later"}
 }
 func errTooLarge() error {
 	return &apiError{http.StatusRequestEntityTooLarge, "payload_too_large", "request body too large"}
@@ -90,8 +95,22 @@ func (s *server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		err = errConflict("entity already exists")
 	default:
 		s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		if s.databaseDown(r.Context()) {
+			// Nothing was accepted: tell the client to come back rather than
+			// report a server fault.
+			w.Header().Set("Retry-After", "1")
+			err = errUnavailable()
+		}
 	}
 	writeError(w, err)
+}
+
+// databaseDown reports whether the store fails a quick ping: an unexpected
+// store error is then an outage (503), not a bug (500).
+func (s *server) databaseDown(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	return s.store.Ping(ctx) != nil
 }
 
 // writeJSON writes v as the response body with status.

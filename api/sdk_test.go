@@ -571,4 +571,10 @@ func TestHealth(t *testing.T) {
 		t.Errorf("health with closed store: %d %s", status, body)
 	}
 	assertErrorBody(t, status, body, "", nil)
+
+	// Any call that needs the database is an outage too, not a server bug.
+	status, body = h.do("POST", "/api/v1/app", testAdminToken, map[string]any{"name": "during outage"})
+	if status != http.StatusServiceUnavailable || !strings.Contains(string(body), `"service_unavailable"`) {
+		t.Errorf("create app with closed store: %d %s", status, body)
+	}
 }
