@@ -34,7 +34,11 @@ func destinationStatus(t *testing.T, client *svix.Svix, appID, msgID string) int
 }
 
 func TestRetriesFollowTheSchedule(t *testing.T) {
-	srv := startServer(t, serverOptions{Args: []string{"--retry-schedule", "1s,2s,1s", "--retry-jitter", "0"}})
+	forEachDatabase(t, testRetries)
+}
+
+func testRetries(t *testing.T, db string) {
+	srv := startServer(t, serverOptions{DB: db, Args: []string{"--retry-schedule", "1s,2s,1s", "--retry-jitter", "0"}})
 	client := srv.SDK()
 	ctx := ctxT(t)
 

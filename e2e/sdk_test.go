@@ -44,7 +44,11 @@ func (v *verifier) check(t *testing.T, r received) {
 }
 
 func TestSDKEndToEnd(t *testing.T) {
-	srv := startServer(t, serverOptions{Args: []string{"--retry-schedule", "1s", "--retry-jitter", "0"}})
+	forEachDatabase(t, testSDKEndToEnd)
+}
+
+func testSDKEndToEnd(t *testing.T, db string) {
+	srv := startServer(t, serverOptions{DB: db, Args: []string{"--retry-schedule", "1s", "--retry-jitter", "0"}})
 	ctx := ctxT(t)
 	client := srv.SDK()
 	rcv := newReceiver(t)

@@ -84,6 +84,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	dispDone := make(chan error, 1)
 	go func() { dispDone <- disp.Run(dispCtx) }()
 
+	// A store that can tell when other nodes queued work (PostgreSQL's
+	// LISTEN/NOTIFY) wakes this node's dispatcher at once.
+	if sub, ok := st.(subscriber); ok {
+		go func() {
+			if err := sub.Subscribe(dispCtx, disp.Wake); err != nil && dispCtx.Err() == nil {
+				logger.Warn("work notifications stopped; relying on polling", "err", err)
+			}
+		}()
+	}
+
 	srvDone := make(chan error, 1)
 	go func() { srvDone <- srv.Serve(ln) }()
 	logger.Info("listening", "addr", ln.Addr().String(), "database", redactURL(cfg.DatabaseURL), "node", nodeID, "version", hookrelay.Version)
@@ -115,6 +125,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// subscriber is a store that calls fn whenever any node queues work.
+type subscriber interface {
+	Subscribe(ctx context.Context, fn func()) error
 }
 
 // bootstrapAdminToken makes sure the default environment has an admin token
