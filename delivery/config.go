@@ -28,6 +28,7 @@ type Queue interface {
 	ExtendLeases(ctx context.Context, owner string, until time.Time) error
 	ReleaseDeliveries(ctx context.Context, owner string, deliveryIDs []string) error
 	NextDue(ctx context.Context) (time.Time, bool, error)
+	ReserveSendSlots(ctx context.Context, endpointID string, perSecond, n int, now time.Time) (time.Time, error)
 }
 
 // Observer is told about every attempt once it is committed to the store.

@@ -6,12 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/hookrelay/hookrelay/store"
 )
@@ -76,15 +73,25 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 }
 
 // endpointState is this node's view of one endpoint: its requests in flight
-// and the claimed deliveries waiting for a slot or for its rate limit.
+// and the claimed deliveries waiting for a slot or for their send time.
 type endpointState struct {
 	id       string
 	cap      int // most requests in flight
 	inFlight int
-	queue    []store.Task
-	limiter  *rate.Limiter // nil without a rate limit
-	perSec   int
-	readyAt  time.Time // rate limited until then
+	queue    []heldTask
+	perSec   int       // rate limit, 0 for none
+	readyAt  time.Time // the head of the queue may not go before then
+	// lastLocalSlot is the latest send time given out here, for spacing
+	// when the store cannot reserve slots.
+	lastLocalSlot time.Time
+}
+
+// heldTask is a claimed delivery waiting on this node. notBefore is its
+// send slot under the endpoint's rate limit, reserved in the store so that
+// all nodes together keep the rate; zero without a limit.
+type heldTask struct {
+	task      store.Task
+	notBefore time.Time
 }
 
 // holdCap is the most deliveries of the endpoint held at once, in flight or
@@ -92,7 +99,7 @@ type endpointState struct {
 // seconds of its rate.
 func (e *endpointState) holdCap() int {
 	n := 2 * e.cap
-	if e.limiter != nil {
+	if e.perSec > 0 {
 		n = min(n, max(2, 2*e.perSec))
 	}
 	return n
@@ -361,7 +368,7 @@ func (r *run) claim(ctx context.Context, now time.Time) {
 		r.localDue = time.Time{}
 	}
 	r.leased.Add(int64(len(tasks)))
-	released := r.accept(tasks, now)
+	released := r.accept(ctx, tasks, now)
 	r.moreDue = len(tasks) == limit || released > 0
 	if r.moreDue {
 		r.storeDue = time.Time{}
@@ -391,8 +398,9 @@ func (r *run) refreshDue(ctx context.Context, now time.Time) {
 
 // accept puts claimed tasks in their endpoints' queues and releases those
 // beyond an endpoint's hold cap. It returns how many it released.
-func (r *run) accept(tasks []store.Task, now time.Time) int {
+func (r *run) accept(ctx context.Context, tasks []store.Task, now time.Time) int {
 	var release []string
+	added := make(map[*endpointState]int)
 	for i := range tasks {
 		t := tasks[i]
 		ep := r.endpoint(&t, now)
@@ -400,14 +408,42 @@ func (r *run) accept(tasks []store.Task, now time.Time) int {
 			release = append(release, t.Delivery.ID)
 			continue
 		}
-		ep.queue = append(ep.queue, t)
+		ep.queue = append(ep.queue, heldTask{task: t})
 		r.queued++
 		r.waiting[ep.id] = ep
+		added[ep]++
+	}
+	for ep, n := range added {
+		if ep.perSec > 0 {
+			r.reserveSlots(ctx, ep, ep.queue[len(ep.queue)-n:], now)
+		}
 	}
 	if len(release) > 0 {
 		r.release(release)
 	}
 	return len(release)
+}
+
+// reserveSlots gives each newly held task of a rate-limited endpoint its
+// send time, reserved in the store for all nodes at once. Should the store
+// fail, the tasks are spaced at the rate from now: this node alone then
+// keeps the limit.
+func (r *run) reserveSlots(ctx context.Context, ep *endpointState, held []heldTask, now time.Time) {
+	interval := time.Second / time.Duration(ep.perSec)
+	cctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	first, err := r.q.ReserveSendSlots(cctx, ep.id, ep.perSec, len(held), now)
+	cancel()
+	if err != nil {
+		r.log.Warn("reserve send slots", "endpoint", ep.id, "err", err)
+		first = now
+		if last := ep.lastLocalSlot.Add(interval); last.After(first) {
+			first = last
+		}
+	}
+	for i := range held {
+		held[i].notBefore = first.Add(time.Duration(i) * interval)
+	}
+	ep.lastLocalSlot = held[len(held)-1].notBefore
 }
 
 // endpoint returns the state of t's endpoint, updated from the endpoint as
@@ -427,27 +463,8 @@ func (r *run) endpoint(t *store.Task, now time.Time) *endpointState {
 	if e.RateLimit != nil && *e.RateLimit > 0 {
 		perSec = *e.RateLimit
 	}
-	switch {
-	case perSec == 0:
-		ep.limiter = nil
-	case ep.limiter == nil:
-		ep.limiter = rate.NewLimiter(rate.Limit(perSec), burst(perSec))
-		// Start empty-handed but for one token, so that a burst claimed at
-		// once is spread from the start.
-		ep.limiter.AllowN(now, burst(perSec)-1)
-	case perSec != ep.perSec:
-		ep.limiter.SetLimitAt(now, rate.Limit(perSec))
-		ep.limiter.SetBurstAt(now, burst(perSec))
-	}
 	ep.perSec = perSec
 	return ep
-}
-
-// burst is the rate limiter's bucket: a tenth of a second of the rate, at
-// least one message, so that a limit of n per second never lets more than
-// n+n/10 go in any one second.
-func burst(perSec int) int {
-	return max(1, int(math.Ceil(float64(perSec)/10)))
 }
 
 // dispatch starts queued tasks while workers, endpoint slots and rate limits
@@ -456,14 +473,12 @@ func (r *run) dispatch(now time.Time) {
 	for id, ep := range r.waiting {
 		ep.readyAt = time.Time{}
 		for len(ep.queue) > 0 && r.inFlight < r.cfg.Workers && ep.inFlight < ep.cap {
-			if ep.limiter != nil && !ep.limiter.AllowN(now, 1) {
-				need := 1 - ep.limiter.TokensAt(now)
-				wait := time.Duration(need / float64(ep.limiter.Limit()) * float64(time.Second))
-				ep.readyAt = now.Add(wait + time.Millisecond)
+			if at := ep.queue[0].notBefore; at.After(now) {
+				ep.readyAt = at
 				break
 			}
-			t := ep.queue[0]
-			ep.queue[0] = store.Task{}
+			t := ep.queue[0].task
+			ep.queue[0] = heldTask{}
 			ep.queue = ep.queue[1:]
 			r.queued--
 			r.start(t, ep)
@@ -519,15 +534,11 @@ func (r *run) finish(sd sendDone) {
 	}
 }
 
-// sweep forgets endpoints with nothing in flight or waiting whose rate
-// limiter, if any, is full again (a new one would be the same).
+// sweep forgets endpoints with nothing in flight or waiting.
 func (r *run) sweep(now time.Time) {
 	r.lastSweep = now
 	for id, ep := range r.eps {
 		if ep.inFlight > 0 || len(ep.queue) > 0 {
-			continue
-		}
-		if ep.limiter != nil && ep.limiter.TokensAt(now) < float64(ep.limiter.Burst()) {
 			continue
 		}
 		delete(r.eps, id)
@@ -538,8 +549,8 @@ func (r *run) sweep(now time.Time) {
 func (r *run) releaseQueued() {
 	var ids []string
 	for id, ep := range r.waiting {
-		for _, t := range ep.queue {
-			ids = append(ids, t.Delivery.ID)
+		for _, h := range ep.queue {
+			ids = append(ids, h.task.Delivery.ID)
 		}
 		ep.queue = nil
 		delete(r.waiting, id)

@@ -276,6 +276,13 @@ type Store interface {
 	// is none.
 	NextDue(ctx context.Context) (time.Time, bool, error)
 
+	// ReserveSendSlots reserves n send times for an endpoint limited to
+	// perSecond requests per second, shared by every node on the database.
+	// Slot i is first + i×(1s/perSecond); first is no earlier than now and
+	// no earlier than one interval after the last slot reserved before, so
+	// the slots handed out to all nodes together never exceed the rate.
+	ReserveSendSlots(ctx context.Context, endpointID string, perSecond, n int, now time.Time) (first time.Time, err error)
+
 	// Idempotency keys.
 	// StartIdempotent inserts rec (not done) unless a live record with the
 	// same scope and key exists, in which case it returns that record and

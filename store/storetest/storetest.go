@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Deliveries", deliveryTests},
 		{"Attempts", attemptTests},
 		{"Queue", queueTests},
+		{"SendSlots", sendSlotTests},
 		{"Idempotency", idempotencyTests},
 		{"BackgroundTasks", backgroundTaskTests},
 		{"Cascades", cascadeTests},

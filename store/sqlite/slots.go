@@ -1,0 +1,24 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// ReserveSendSlots implements store.Store.
+func (s *Store) ReserveSendSlots(ctx context.Context, endpointID string, perSecond, n int, now time.Time) (time.Time, error) {
+	if perSecond < 1 || n < 1 {
+		return time.Time{}, fmt.Errorf("reserve send slots: rate %d and count %d must be positive", perSecond, n)
+	}
+	span := int64(n) * int64(time.Second/time.Microsecond) / int64(perSecond)
+	var next int64
+	err := s.wdb.QueryRowContext(ctx,
+		`INSERT INTO endpoint_send_slots (endpoint_id, next_at) VALUES (?1, ?2 + ?3)
+		 ON CONFLICT (endpoint_id) DO UPDATE SET next_at = max(next_at, ?2) + ?3
+		 RETURNING next_at`, endpointID, micros(now), span).Scan(&next)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reserve send slots: %w", err)
+	}
+	return time.UnixMicro(next - span).UTC(), nil
+}
