@@ -91,3 +91,36 @@ func BenchmarkClaimComplete(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkClaimBehindBacklog claims work of other endpoints while the
+// head of the queue is a long backlog of an excluded endpoint: the cost
+// must not grow with the backlog.
+func BenchmarkClaimBehindBacklog(b *testing.B) {
+	for _, backlog := range []int{10_000, 200_000} {
+		b.Run(fmt.Sprintf("backlog=%d", backlog), func(b *testing.B) {
+			s := newStore(b)
+			f := newFixture(b, s)
+			ctx := context.Background()
+			fillBacklog(b, s, f.app.ID, f.ep.ID, backlog)
+			other := newFixture(b, s)
+			if _, err := s.pool.Exec(ctx, `ANALYZE`); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				b.StopTimer()
+				m := &hookrelay.Message{AppID: other.app.ID, EventType: "x", Payload: []byte(`{}`)}
+				if _, err := s.CreateMessage(ctx, store.CreateMessageParams{Message: m}); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				now := time.Now()
+				tasks, err := s.ClaimDeliveries(ctx, store.ClaimParams{Owner: "bench", Now: now,
+					LeaseUntil: now.Add(time.Minute), Limit: 10, ExcludeEndpoints: []string{f.ep.ID}})
+				if err != nil || len(tasks) != 1 {
+					b.Fatalf("claim: %d tasks, %v", len(tasks), err)
+				}
+			}
+		})
+	}
+}

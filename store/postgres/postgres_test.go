@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"strings"
@@ -187,8 +188,12 @@ func TestOpenMigratesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if applied != 1 || envs != 1 {
-		t.Errorf("after concurrent opens: %d migrations recorded, %d default environments; want 1 and 1", applied, envs)
+	files, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if applied != len(files) || envs != 1 {
+		t.Errorf("after concurrent opens: %d migrations recorded, %d default environments; want %d and 1", applied, envs, len(files))
 	}
 	env, err := stores[1].GetEnvironmentByName(ctx, "default")
 	if err != nil || env.ID != hookrelay.DefaultEnvironment {
@@ -554,4 +559,70 @@ func withSearchPath(t testing.TB, dbURL, schema string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// fillBacklog queues n deliveries to ep, due an hour ago, in one statement.
+func fillBacklog(t testing.TB, s *Store, appID, endpointID string, n int) {
+	t.Helper()
+	_, err := s.pool.Exec(context.Background(), `
+		WITH m AS (
+			INSERT INTO messages (id, app_id, event_type, payload, created_at)
+			SELECT 'msg_backlog' || lpad(g::text, 16, '0'), $1, 'user.created', '{"a":1}',
+				now() - interval '1 hour' + g * interval '1 microsecond'
+			FROM generate_series(1, $3) AS g
+			RETURNING id, created_at
+		)
+		INSERT INTO deliveries (id, msg_id, endpoint_id, app_id, status, next_attempt, created_at, updated_at)
+		SELECT 'dlv_' || substr(m.id, 5), m.id, $2, $1, 1, m.created_at, now(), now() FROM m`,
+		appID, endpointID, n)
+	if err != nil {
+		t.Fatalf("fill backlog: %v", err)
+	}
+}
+
+// An endpoint with a long backlog that the caller excludes fills the head
+// of the due index; a claim must find the other endpoints' work behind it.
+func TestClaimBehindExcludedBacklog(t *testing.T) {
+	s := newStore(t)
+	f := newFixture(t, s)
+	ctx := context.Background()
+	fillBacklog(t, s, f.app.ID, f.ep.ID, 1000)
+
+	var want []string
+	for range 3 {
+		ep := &hookrelay.Endpoint{AppID: f.app.ID, URL: "https://other.example.com", Version: 1, Secret: "whsec_c2VjcmV0"}
+		if err := s.CreateEndpoint(ctx, ep); err != nil {
+			t.Fatal(err)
+		}
+		m := &hookrelay.Message{AppID: f.app.ID, EventType: "x", Payload: []byte(`{}`)}
+		if _, err := s.CreateMessage(ctx, store.CreateMessageParams{Message: m, OnlyEndpointID: ep.ID}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, m.ID)
+	}
+
+	now := time.Now()
+	var got []string
+	for _, limit := range []int{2, 2, 2} {
+		tasks, err := s.ClaimDeliveries(ctx, store.ClaimParams{Owner: "n", Now: now,
+			LeaseUntil: now.Add(time.Minute), Limit: limit, ExcludeEndpoints: []string{f.ep.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range tasks {
+			if task.Endpoint.ID == f.ep.ID {
+				t.Fatalf("claimed a delivery of the excluded endpoint")
+			}
+			got = append(got, task.Message.ID)
+		}
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("claimed %v, want %v (oldest first)", got, want)
+	}
+
+	// Without the exclusion the backlog comes first.
+	tasks, err := s.ClaimDeliveries(ctx, store.ClaimParams{Owner: "n", Now: now, LeaseUntil: now.Add(time.Minute), Limit: 5})
+	if err != nil || len(tasks) != 5 || tasks[0].Endpoint.ID != f.ep.ID {
+		t.Fatalf("claim without exclusions: %d tasks, %v", len(tasks), err)
+	}
 }

@@ -13,39 +13,150 @@ import (
 	"github.com/hookrelay/hookrelay/store"
 )
 
+// dueCond is the condition of a due delivery of alias d; $1 is the claim's
+// clock.
+const dueCond = `d.status = 1 AND d.next_attempt <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)`
+
+// claimTail ends a claim statement whose CTE "due" (left open) has picked
+// and locked rows: it leases them to $2 until $3 and returns them with
+// their messages and endpoints, followed by the columns in extra.
+func claimTail(extra string) string {
+	return `), claimed AS (
+		UPDATE deliveries d SET lease_owner = $2, lease_until = $3, updated_at = $1
+		FROM due WHERE d.id = due.id
+		RETURNING ` + deliveryColumnsOf + `
+	)
+	SELECT ` + deliveryColumnsOf + `, ` + messageColumnsOf + `, ` + endpointColumnsOf + extra + `
+	FROM claimed d JOIN messages m ON m.id = d.msg_id JOIN endpoints e ON e.id = d.endpoint_id`
+}
+
+// The claim statements. Each locks the rows it picks FOR UPDATE SKIP
+// LOCKED, so that claims running at once on several nodes take disjoint
+// rows; a row that another claim leased after this statement's snapshot is
+// checked again (dueCond) against its new lease before it is locked. $4 is
+// the claim's limit, $5 the excluded endpoints, $6 the window size.
+var (
+	// claimHeadSQL takes the head of the due index.
+	claimHeadSQL = `WITH due AS (
+		SELECT d.id FROM deliveries d WHERE ` + dueCond + `
+		ORDER BY d.next_attempt LIMIT $4
+		FOR UPDATE SKIP LOCKED
+	` + claimTail("")
+
+	// claimWindowSQL takes the due rows of endpoints not excluded from
+	// the first $6 rows of the due index, and returns with every row how
+	// many rows that window held.
+	claimWindowSQL = `WITH win AS (
+		SELECT d.id, d.endpoint_id, d.next_attempt FROM deliveries d WHERE ` + dueCond + `
+		ORDER BY d.next_attempt LIMIT $6
+	), due AS (
+		SELECT d.id FROM win JOIN deliveries d ON d.id = win.id
+		WHERE NOT (win.endpoint_id = ANY ($5::text[])) AND ` + dueCond + `
+		ORDER BY win.next_attempt LIMIT $4
+		FOR UPDATE OF d SKIP LOCKED
+	` + claimTail(", (SELECT count(*) FROM win)")
+
+	// windowFullSQL tells whether the window of claimWindowSQL, here of
+	// size $2, is full.
+	windowFullSQL = `SELECT count(*) = $2 FROM (
+		SELECT 1 FROM deliveries d WHERE ` + dueCond + ` ORDER BY d.next_attempt LIMIT $2) AS win`
+
+	// claimByEndpointSQL walks the endpoints that have pending deliveries
+	// (a loose index scan: one probe per endpoint, however long its
+	// queue), leaves out the excluded ones, and takes the earliest due
+	// rows of the others.
+	claimByEndpointSQL = `WITH RECURSIVE eps (endpoint_id) AS (
+		(SELECT endpoint_id FROM deliveries WHERE status = 1 ORDER BY endpoint_id LIMIT 1)
+		UNION ALL
+		SELECT (SELECT d.endpoint_id FROM deliveries d
+			WHERE d.status = 1 AND d.endpoint_id > eps.endpoint_id
+			ORDER BY d.endpoint_id LIMIT 1)
+		FROM eps WHERE eps.endpoint_id IS NOT NULL
+	), cand AS (
+		SELECT c.id, c.next_attempt FROM eps CROSS JOIN LATERAL (
+			SELECT d.id, d.next_attempt FROM deliveries d
+			-- A range rather than "=": the planner then cannot drop
+			-- endpoint_id from the ORDER BY, and reads this endpoint's part
+			-- of deliveries_endpoint_due in order instead of filtering the
+			-- due index (through the backlog) for it.
+			WHERE d.endpoint_id >= eps.endpoint_id AND d.endpoint_id <= eps.endpoint_id AND ` + dueCond + `
+			ORDER BY d.endpoint_id, d.next_attempt LIMIT $4
+		) AS c
+		WHERE NOT (eps.endpoint_id = ANY ($5::text[]))
+		ORDER BY c.next_attempt LIMIT $4
+	), due AS (
+		SELECT d.id FROM cand JOIN deliveries d ON d.id = cand.id
+		WHERE ` + dueCond + `
+		FOR UPDATE OF d SKIP LOCKED
+	` + claimTail("")
+)
+
 // ClaimDeliveries leases up to p.Limit due deliveries to p.Owner, earliest
-// due first, and returns them with their messages and endpoints, all in one
-// statement. Due rows are locked FOR UPDATE SKIP LOCKED before they are
-// leased: claims running at once on several nodes take disjoint rows, and
-// a row leased meanwhile by another claim is re-checked against its new
-// lease before it is taken.
+// due first, and returns them with their messages and endpoints. A
+// delivery is never leased to two owners at once, whichever nodes claim.
+//
+// Without exclusions one statement takes the head of the due index. With
+// exclusions it looks at a window of the head first; only when the window
+// is full of rows it may not take (an excluded endpoint with a long
+// backlog, the case where a slow endpoint must not delay the others) does
+// it go endpoint by endpoint, so a claim never reads a backlog row by row.
 func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]store.Task, error) {
 	if p.Limit <= 0 {
 		return nil, nil
 	}
-	now := normTime(p.Now)
-	var q query
-	q.add(`WITH due AS (
-			SELECT id FROM deliveries
-			WHERE status = 1 AND next_attempt <= ` + q.arg(now) + `
-			AND (lease_until IS NULL OR lease_until <= $1)`)
-	if len(p.ExcludeEndpoints) > 0 {
-		q.add(` AND NOT (endpoint_id = ANY (` + q.arg(p.ExcludeEndpoints) + `::text[]))`)
+	now, until := normTime(p.Now), normTime(p.LeaseUntil)
+	if len(p.ExcludeEndpoints) == 0 {
+		tasks, _, err := s.claim(ctx, claimHeadSQL, false, now, p.Owner, until, p.Limit)
+		if err != nil {
+			return nil, fmt.Errorf("claim deliveries: %w", err)
+		}
+		return sortTasks(tasks), nil
 	}
-	q.add(` ORDER BY next_attempt LIMIT ` + q.arg(p.Limit) + ` FOR UPDATE SKIP LOCKED
-		), claimed AS (
-			UPDATE deliveries d SET lease_owner = ` + q.arg(p.Owner) + `, lease_until = ` + q.arg(normTime(p.LeaseUntil)) + `,
-				updated_at = $1
-			FROM due WHERE d.id = due.id
-			RETURNING ` + deliveryColumnsOf + `
-		)
-		SELECT ` + deliveryColumnsOf + `, ` + messageColumnsOf + `, ` + endpointColumnsOf + `
-		FROM claimed d JOIN messages m ON m.id = d.msg_id JOIN endpoints e ON e.id = d.endpoint_id`)
-	tasks, err := queryList(ctx, s.pool, &q, func(row pgx.Row) (*store.Task, error) {
+	window := max(4*p.Limit, 256)
+	tasks, scanned, err := s.claim(ctx, claimWindowSQL, true, now, p.Owner, until, p.Limit,
+		p.ExcludeEndpoints, window)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	if len(tasks) == p.Limit {
+		return sortTasks(tasks), nil
+	}
+	full := scanned == window
+	if len(tasks) == 0 {
+		// No row came back to tell the window's size.
+		err := s.pool.QueryRow(ctx, windowFullSQL, now, window).Scan(&full)
+		if err != nil {
+			return nil, fmt.Errorf("claim deliveries: %w", err)
+		}
+	}
+	if !full {
+		return sortTasks(tasks), nil
+	}
+	// Rows claimed above are leased now and no longer due.
+	more, _, err := s.claim(ctx, claimByEndpointSQL, false, now, p.Owner, until, p.Limit-len(tasks),
+		p.ExcludeEndpoints)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	return sortTasks(append(tasks, more...)), nil
+}
+
+// claim runs one claim statement and scans its tasks, and the window count
+// after them when counted.
+func (s *Store) claim(ctx context.Context, sql string, counted bool, args ...any) ([]store.Task, int, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	var scanned int
+	tasks, err := collectList(rows, func(row pgx.Row) (*store.Task, error) {
 		var t store.Task
 		ddest, dfinish := deliveryDest(&t.Delivery)
 		edest, efinish := endpointDest(&t.Endpoint)
 		dest := append(append(ddest, messageDest(&t.Message)...), edest...)
+		if counted {
+			dest = append(dest, &scanned)
+		}
 		if err := row.Scan(dest...); err != nil {
 			return nil, err
 		}
@@ -55,16 +166,18 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]sto
 		}
 		return &t, nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
-	}
+	return tasks, scanned, err
+}
+
+// sortTasks orders tasks earliest due first.
+func sortTasks(tasks []store.Task) []store.Task {
 	slices.SortFunc(tasks, func(a, b store.Task) int {
 		if c := a.Delivery.NextAttempt.Compare(*b.Delivery.NextAttempt); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Delivery.ID, b.Delivery.ID)
 	})
-	return tasks, nil
+	return tasks
 }
 
 // completeSQL records attempts and moves their deliveries in one statement.

@@ -118,6 +118,9 @@ CREATE TABLE deliveries (
     UNIQUE (msg_id, endpoint_id)
 );
 CREATE INDEX deliveries_due ON deliveries (next_attempt) WHERE status = 1;
+-- Claims that exclude endpoints walk the pending rows endpoint by endpoint
+-- when the head of the due index belongs to excluded endpoints.
+CREATE INDEX deliveries_endpoint_due ON deliveries (endpoint_id, next_attempt) WHERE status = 1;
 CREATE INDEX deliveries_endpoint ON deliveries (endpoint_id, msg_id);
 CREATE INDEX deliveries_lease ON deliveries (lease_owner) WHERE lease_owner IS NOT NULL;
 -- Pending rows are rewritten on every claim and attempt: vacuum them early.
