@@ -29,6 +29,8 @@ type Queue interface {
 	ReleaseDeliveries(ctx context.Context, owner string, deliveryIDs []string) error
 	NextDue(ctx context.Context) (time.Time, bool, error)
 	ReserveSendSlots(ctx context.Context, endpointID string, perSecond, n int, now time.Time) (time.Time, error)
+	Heartbeat(ctx context.Context, node string, now time.Time, ttl time.Duration) (int, error)
+	DeleteNode(ctx context.Context, node string) error
 }
 
 // Observer is told about every attempt once it is committed to the store.

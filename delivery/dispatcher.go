@@ -137,6 +137,7 @@ type run struct {
 	retryWake   chan struct{} // pokes the loop when retryAt moves
 	rec         *recorder
 	leased      atomic.Int64 // deliveries leased and not yet released or recorded
+	liveNodes   atomic.Int64 // dispatchers alive on the store, this one included
 	sendCtx     context.Context
 	cancelSends context.CancelFunc
 	senders     sync.WaitGroup
@@ -180,6 +181,7 @@ func (r *run) run(ctx context.Context) error {
 	go func() { recDone <- r.rec.run() }()
 	stopLeases := make(chan struct{})
 	leasesDone := make(chan struct{})
+	r.heartbeat()
 	go r.extendLeases(stopLeases, leasesDone)
 
 	r.claimWanted = true
@@ -215,6 +217,11 @@ func (r *run) run(ctx context.Context) error {
 	flush.Stop()
 	close(stopLeases)
 	<-leasesDone
+	dctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	if err := r.q.DeleteNode(dctx, r.owner); err != nil {
+		r.log.Warn("unregister node", "err", err)
+	}
+	cancel()
 	if err != nil {
 		r.log.Error("shutdown: attempts lost", "err", err)
 	}
@@ -455,9 +462,13 @@ func (r *run) endpoint(t *store.Task, now time.Time) *endpointState {
 		ep = &endpointState{id: e.ID}
 		r.eps[e.ID] = ep
 	}
+	// The cap holds for all nodes together: each takes its share.
 	ep.cap = r.cfg.MaxInFlightPerEndpoint
 	if e.Options.MaxInFlight > 0 {
 		ep.cap = e.Options.MaxInFlight
+	}
+	if n := int(r.liveNodes.Load()); n > 1 {
+		ep.cap = max(1, ep.cap/n)
 	}
 	perSec := 0
 	if e.RateLimit != nil && *e.RateLimit > 0 {
@@ -572,8 +583,24 @@ func (r *run) release(ids []string) {
 	r.leased.Add(-int64(len(ids)))
 }
 
-// extendLeases renews this node's leases every LeaseTTL/3 while it holds
-// any delivery (waiting, in flight, or waiting to be recorded).
+// heartbeat tells the store this node is alive and learns how many nodes
+// share the endpoints' limits. On failure the last count stays.
+func (r *run) heartbeat() {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	n, err := r.q.Heartbeat(ctx, r.owner, r.cfg.Now(), r.cfg.LeaseTTL)
+	if err != nil {
+		r.log.Warn("heartbeat", "err", err)
+		return
+	}
+	if prev := r.liveNodes.Swap(int64(max(n, 1))); prev != int64(n) {
+		r.log.Info("live nodes", "nodes", n)
+	}
+}
+
+// extendLeases sends a heartbeat and renews this node's leases every
+// LeaseTTL/3 while it holds any delivery (waiting, in flight, or waiting to
+// be recorded).
 func (r *run) extendLeases(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	tick := time.NewTicker(r.cfg.LeaseTTL / 3)
@@ -584,6 +611,7 @@ func (r *run) extendLeases(stop <-chan struct{}, done chan<- struct{}) {
 			return
 		case <-tick.C:
 		}
+		r.heartbeat()
 		if r.leased.Load() <= 0 {
 			continue
 		}

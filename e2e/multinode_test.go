@@ -63,8 +63,9 @@ func TestThreeNodesOneKilled(t *testing.T) {
 	client := nodes[0].SDK()
 	receivers := []*receiver{newReceiver(t), newReceiver(t)}
 	for _, r := range receivers {
+		// Slow enough that every node has requests in flight at the kill.
 		r.setRespond(func(int, *http.Request) (int, http.Header) {
-			time.Sleep(10 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond)
 			return http.StatusOK, nil
 		})
 	}
@@ -248,5 +249,57 @@ func TestPostgresOutage(t *testing.T) {
 	_ = ctx
 	if strings.Contains(srv.logs.String(), "panic") {
 		t.Errorf("the server panicked:\n%s", srv.logs)
+	}
+}
+
+// TestConcurrencyCapAcrossNodes gives three nodes a per-endpoint cap of 6
+// and a slow receiver: the receiver never sees more than 6 requests at once.
+func TestConcurrencyCapAcrossNodes(t *testing.T) {
+	db := newPostgresDatabase(t)
+	args := []string{"--max-in-flight", "6", "--lease-ttl", "3s"}
+	nodes := []*server{
+		startServer(t, serverOptions{DB: db, Args: args}),
+		startServer(t, serverOptions{DB: db, Args: args}),
+		startServer(t, serverOptions{DB: db, Args: args}),
+	}
+	// Heartbeats come every lease-ttl/3: let every node see the others.
+	waitFor(t, 10*time.Second, "every node to see three live nodes", func() bool {
+		for _, n := range nodes {
+			if !n.logs.contains("nodes=3") {
+				return false
+			}
+		}
+		return true
+	})
+	client := nodes[0].SDK()
+	rcv := newReceiver(t)
+	var cur, most atomic.Int64
+	rcv.setRespond(func(int, *http.Request) (int, http.Header) {
+		n := cur.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(150 * time.Millisecond)
+		cur.Add(-1)
+		return http.StatusOK, nil
+	})
+	appID, _ := setupApp(t, client, rcv.URL)
+	const total = 60
+	hc := &http.Client{Timeout: 10 * time.Second}
+	for i := 0; i < total; i++ {
+		if id, code := publishRaw(hc, nodes[i%3].URL, testToken, appID, map[string]any{"i": i}); id == "" {
+			t.Fatalf("publish: %d", code)
+		}
+	}
+	waitFor(t, 60*time.Second, "every message", func() bool { return len(rcv.requests()) >= total })
+	t.Logf("at most %d requests in flight at once", most.Load())
+	if m := most.Load(); m > 6 {
+		t.Errorf("%d requests in flight at once, want at most 6 over all nodes", m)
+	}
+	if m := most.Load(); m < 3 {
+		t.Errorf("only %d requests in flight at once: the nodes did not share the work", m)
 	}
 }

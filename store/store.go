@@ -283,6 +283,13 @@ type Store interface {
 	// the slots handed out to all nodes together never exceed the rate.
 	ReserveSendSlots(ctx context.Context, endpointID string, perSecond, n int, now time.Time) (first time.Time, err error)
 
+	// Heartbeat records that node is alive at now and returns how many
+	// nodes (this one included) have sent a heartbeat since now-ttl.
+	// Dispatchers share per-endpoint limits among the live nodes.
+	Heartbeat(ctx context.Context, node string, now time.Time, ttl time.Duration) (live int, err error)
+	// DeleteNode forgets node, for a clean shutdown.
+	DeleteNode(ctx context.Context, node string) error
+
 	// Idempotency keys.
 	// StartIdempotent inserts rec (not done) unless a live record with the
 	// same scope and key exists, in which case it returns that record and

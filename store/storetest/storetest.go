@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Attempts", attemptTests},
 		{"Queue", queueTests},
 		{"SendSlots", sendSlotTests},
+		{"Nodes", nodeTests},
 		{"Idempotency", idempotencyTests},
 		{"BackgroundTasks", backgroundTaskTests},
 		{"Cascades", cascadeTests},
