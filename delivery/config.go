@@ -10,8 +10,11 @@ package delivery
 
 import (
 	"context"
+	"crypto/x509"
 	"log/slog"
+	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"time"
 
@@ -103,6 +106,29 @@ type Config struct {
 	// AllowPrivate lists destinations that the SSRF guard lets through even
 	// though they are loopback, private or otherwise special.
 	AllowPrivate []netip.Prefix
+	// URLPolicy is checked on every attempt's URL before anything is
+	// dialled (https-only); a refusal is a failed attempt.
+	URLPolicy URLPolicy
+	// Proxy, when set, carries every request: an http:// or https:// proxy
+	// (CONNECT for https targets, forwarding for http targets) or a
+	// socks5:// (same as socks5h://) proxy, with optional user:password.
+	// The SSRF guard then cannot see the address the proxy connects to: the
+	// target's host is resolved here before each request and refused when
+	// any of its addresses is, and the proxy is trusted to connect to what
+	// the name resolves to (not to rebind it). The proxy's own address is
+	// not checked. See CheckProxyURL.
+	Proxy *url.URL
+	// SourceAddr, when valid, is the local address of every outbound
+	// connection (to endpoints, or to the proxy), so that deliveries leave
+	// from a known egress IP.
+	SourceAddr netip.Addr
+	// RootCAs verifies endpoints' certificates; nil means the system pool.
+	RootCAs *x509.CertPool
+	// DangerouslySkipTLSVerify accepts any certificate, so anyone on the
+	// path can read and forge deliveries. For testing only.
+	DangerouslySkipTLSVerify bool
+	// Resolver looks up endpoint host names; nil means net.DefaultResolver.
+	Resolver *net.Resolver
 	// ResponseBodyLimit is the most bytes of a response read and kept.
 	ResponseBodyLimit int
 	// ShutdownGrace is how long requests in flight may finish after the

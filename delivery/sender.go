@@ -64,10 +64,18 @@ type outcome struct {
 	cancelled bool
 }
 
+// drainWait is the longest spent draining a response beyond
+// ResponseBodyLimit for reuse of its connection.
+const drainWait = 250 * time.Millisecond
+
 // sender makes the HTTP requests.
 type sender struct {
 	client      *http.Client
 	transport   *http.Transport
+	guard       *guard
+	policy      URLPolicy
+	proxied     bool // a proxy dials: send checks target addresses itself
+	resolver    *net.Resolver
 	now         func() time.Time
 	timeout     time.Duration
 	userAgent   string
@@ -77,25 +85,7 @@ type sender struct {
 
 func newSender(cfg Config) *sender {
 	g := newGuard(cfg.AllowPrivate)
-	dialer := &net.Dialer{
-		Timeout:   10 * time.Second,
-		KeepAlive: 30 * time.Second,
-		Control:   g.control,
-	}
-	tr := &http.Transport{
-		// No proxy: the guard must see the destination's own address.
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          4 * cfg.Workers,
-		MaxIdleConnsPerHost:   max(cfg.MaxInFlightPerEndpoint, 64),
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		// Receivers do not compress unasked, and a compressed body would
-		// cost CPU to keep 16 KiB of it.
-		DisableCompression: true,
-	}
+	tr := newTransport(cfg, g)
 	return &sender{
 		client: &http.Client{
 			Transport: tr,
@@ -103,6 +93,10 @@ func newSender(cfg Config) *sender {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		transport:   tr,
+		guard:       g,
+		policy:      cfg.URLPolicy,
+		proxied:     cfg.Proxy != nil,
+		resolver:    cfg.Resolver,
 		now:         cfg.Now,
 		timeout:     cfg.Timeout,
 		userAgent:   cfg.UserAgent,
@@ -130,8 +124,11 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 	if err != nil {
 		return fail("invalid endpoint URL: " + err.Error())
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fail(fmt.Sprintf("invalid endpoint URL: scheme %q is not http or https", u.Scheme))
+	if err := s.policy.Check(u); err != nil {
+		if errors.Is(err, ErrHTTPSRequired) {
+			return fail(err.Error())
+		}
+		return fail("invalid endpoint URL: " + err.Error())
 	}
 	sig, err := signature.Header(ep.SigningSecrets(start), t.Message.ID, start, t.Message.Payload)
 	if err != nil {
@@ -170,6 +167,18 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 	h.Set(prefix+"timestamp", strconv.FormatInt(start.Unix(), 10))
 	h.Set(prefix+"signature", sig)
 
+	if s.proxied {
+		// The proxy resolves and connects: check the target's addresses
+		// here instead of at dial time.
+		if err := s.guard.checkHost(rctx, s.resolver, u.Hostname()); err != nil {
+			if ctx.Err() != nil {
+				o.cancelled = true
+				return o
+			}
+			return fail(describe(err, timeout))
+		}
+	}
+
 	resp, err := s.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -178,12 +187,16 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 		}
 		return fail(describe(err, timeout))
 	}
+	// At most bodyLimit bytes are read and kept; a longer body is drained
+	// a little (drainLimit bytes, for drainWait at most) so that its
+	// connection can be reused, and is otherwise cut by closing the
+	// connection.
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, int64(s.bodyLimit)))
-	if readErr == nil {
+	if readErr == nil && len(body) == s.bodyLimit {
+		stop := time.AfterFunc(drainWait, cancel)
 		_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
+		stop.Stop()
 	}
-	// The receiver has answered: whatever cut the body short, the status
-	// is the attempt's outcome.
 	resp.Body.Close()
 	o.duration = s.now().Sub(start)
 	o.statusCode = resp.StatusCode
@@ -191,6 +204,14 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 	o.response = strings.ToValidUTF8(string(body), "\uFFFD")
 	if !o.ok {
 		o.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), s.now())
+	}
+	if readErr != nil && ctx.Err() == nil {
+		// The response did not arrive whole within the timeout (it
+		// trickled, or the connection broke): the attempt failed,
+		// whatever its status. A body cut short by shutdown is not the
+		// receiver's fault and its status stands.
+		o.ok = false
+		o.response = "reading the response body: " + describe(readErr, timeout)
 	}
 	return o
 }
@@ -204,11 +225,12 @@ func describe(err error, timeout time.Duration) string {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Sprintf("request timed out after %s", timeout)
 	}
+	var te interface{ Timeout() bool }
+	if errors.As(err, &te) && te.Timeout() {
+		return fmt.Sprintf("request timed out after %s", timeout)
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		if ue.Timeout() {
-			return fmt.Sprintf("request timed out after %s", timeout)
-		}
 		return ue.Err.Error()
 	}
 	return err.Error()

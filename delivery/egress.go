@@ -1,0 +1,130 @@
+package delivery
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// maxResponseHeaderBytes bounds the status line and headers of a response.
+const maxResponseHeaderBytes = 64 << 10
+
+// CheckProxyURL returns nil when u can serve as Config.Proxy: an http,
+// https, socks5 or socks5h URL with a host.
+func CheckProxyURL(u *url.URL) error {
+	switch u.Scheme {
+	case "http", "https", "socks5", "socks5h":
+	default:
+		return fmt.Errorf("proxy %s: scheme %q is not http, https, socks5 or socks5h", u.Redacted(), u.Scheme)
+	}
+	if u.Hostname() == "" {
+		return fmt.Errorf("proxy %s: no host", u.Redacted())
+	}
+	return nil
+}
+
+// proxyAddr is the host:port the transport dials for proxy u.
+func proxyAddr(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		switch u.Scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		default:
+			port = "1080"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// newTransport returns the transport of every delivery request. Without a
+// proxy its dialer asks the guard about every address it connects to, after
+// resolution, so a name cannot smuggle in (or rebind to) a refused address.
+// With a proxy it dials the proxy only, and send checks the target's
+// addresses itself (see Config.Proxy).
+func newTransport(cfg Config, g *guard) *http.Transport {
+	dialer := &net.Dialer{
+		Timeout:   10 * time.Second,
+		KeepAlive: 30 * time.Second,
+		Resolver:  cfg.Resolver,
+	}
+	if cfg.SourceAddr.IsValid() {
+		dialer.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(cfg.SourceAddr.Unmap(), 0))
+	}
+	tr := &http.Transport{
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           4 * cfg.Workers,
+		MaxIdleConnsPerHost:    max(cfg.MaxInFlightPerEndpoint, 64),
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
+		// Receivers do not compress unasked, and a compressed body would
+		// cost CPU to keep 16 KiB of it.
+		DisableCompression: true,
+		TLSClientConfig: &tls.Config{
+			MinVersion:         tls.VersionTLS12,
+			RootCAs:            cfg.RootCAs,
+			InsecureSkipVerify: cfg.DangerouslySkipTLSVerify,
+		},
+	}
+	if cfg.Proxy == nil {
+		// No proxy, not even one from the environment: the guard must see
+		// the destination's own address.
+		dialer.Control = g.control
+		tr.DialContext = dialer.DialContext
+		return tr
+	}
+	proxy := *cfg.Proxy
+	proxyErr := CheckProxyURL(&proxy)
+	tr.Proxy = func(*http.Request) (*url.URL, error) {
+		if proxyErr != nil {
+			return nil, proxyErr
+		}
+		return &proxy, nil
+	}
+	// Every connection goes to the proxy; anything else would bypass the
+	// guard, so it is refused.
+	want := proxyAddr(&proxy)
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if !strings.EqualFold(addr, want) {
+			return nil, fmt.Errorf("dial %s: only the proxy %s may be dialled", addr, want)
+		}
+		return dialer.DialContext(ctx, network, addr)
+	}
+	return tr
+}
+
+// checkHost resolves host (unless it is an IP address) and returns a
+// *RefusedError when the guard refuses any of its addresses. It stands in
+// for the dial-time check when a proxy makes the connection.
+func (g *guard) checkHost(ctx context.Context, r *net.Resolver, host string) error {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return g.check(a)
+	}
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	addrs, err := r.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return err
+	}
+	if len(addrs) == 0 {
+		return errors.New("lookup " + host + ": no addresses")
+	}
+	for _, a := range addrs {
+		if err := g.check(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
