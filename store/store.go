@@ -113,12 +113,30 @@ type MessageDestination struct {
 type CreateMessageParams struct {
 	Message        *hookrelay.Message
 	OnlyEndpointID string
+	// Lease, when set, hands new deliveries straight to a dispatcher
+	// instead of leaving them for a claim.
+	Lease *LeaseParams
+}
+
+// LeaseParams ask a publish to insert some of its deliveries already
+// leased: up to Max deliveries whose endpoint Want accepts (nil accepts
+// every endpoint) are leased to Owner until Until and returned as Tasks,
+// exactly as ClaimDeliveries would have returned them. A store may lease
+// fewer, or none; the others are queued as usual. Want may be called from
+// another goroutine than the caller's.
+type LeaseParams struct {
+	Owner string
+	Until time.Time
+	Max   int
+	Want  func(endpointID string) bool
 }
 
 // CreateMessageResult tells what publishing did.
 type CreateMessageResult struct {
 	// Deliveries is the number of endpoints the message was queued for.
 	Deliveries int
+	// Tasks are the deliveries leased by CreateMessageParams.Lease.
+	Tasks []Task
 }
 
 // ClaimParams asks for due deliveries. A delivery is due when it is pending,

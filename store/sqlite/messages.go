@@ -30,10 +30,11 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&w.rollbackTo, `ROLLBACK TO publish`},
 		{&w.insertMsg, `INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&w.insertDelivery, `INSERT INTO deliveries
-			(id, msg_id, endpoint_id, app_id, status, attempts, next_attempt, manual, created_at, updated_at)
-			VALUES (?, ?, ?, ?, 1, 0, ?, 0, ?, ?)`},
-		{&w.fanout, `SELECT id, filter_types, channels, disabled FROM endpoints WHERE app_id = ?`},
-		{&w.onlyEndpoint, `SELECT id FROM endpoints WHERE id = ? AND app_id = ?`},
+			(id, msg_id, endpoint_id, app_id, status, attempts, next_attempt, manual, lease_owner, lease_until,
+			 created_at, updated_at)
+			VALUES (?, ?, ?, ?, 1, 0, ?, 0, ?, ?, ?, ?)`},
+		{&w.fanout, `SELECT ` + endpointColumns + ` FROM endpoints WHERE app_id = ?`},
+		{&w.onlyEndpoint, `SELECT ` + endpointColumns + ` FROM endpoints WHERE id = ? AND app_id = ?`},
 	} {
 		st, err := db.PrepareContext(ctx, p.q)
 		if err != nil {
@@ -139,12 +140,6 @@ func (s *Store) gather(batch []*createReq) []*createReq {
 	return batch
 }
 
-// fanoutEndpoint is what publishing needs to know about an endpoint.
-type fanoutEndpoint struct {
-	id string
-	ep hookrelay.Endpoint
-}
-
 // commitBatch runs every request of batch in one transaction, each in its
 // own savepoint, and records each request's outcome in it.
 func (s *Store) commitBatch(batch []*createReq) {
@@ -170,7 +165,7 @@ func (s *Store) commitBatch(batch []*createReq) {
 		insertDelivery: tx.StmtContext(ctx, s.stmts.insertDelivery),
 		fanout:         tx.StmtContext(ctx, s.stmts.fanout),
 		onlyEndpoint:   tx.StmtContext(ctx, s.stmts.onlyEndpoint),
-		endpoints:      make(map[string][]fanoutEndpoint),
+		endpoints:      make(map[string][]hookrelay.Endpoint),
 		now:            normTime(time.Now()),
 	}
 	stored := 0
@@ -216,28 +211,29 @@ type publishTx struct {
 	savepoint, release, rollbackTo *sql.Stmt
 	insertMsg, insertDelivery      *sql.Stmt
 	fanout, onlyEndpoint           *sql.Stmt
-	endpoints                      map[string][]fanoutEndpoint // by app, loaded once per batch
+	endpoints                      map[string][]hookrelay.Endpoint // by app, loaded once per batch
 	now                            time.Time
 }
 
-// create inserts one message and its deliveries.
+// create inserts one message and its deliveries, leasing some of them
+// when p.Lease asks.
 func (t *publishTx) create(ctx context.Context, p store.CreateMessageParams) (store.CreateMessageResult, error) {
 	m := p.Message
-	var targets []string
+	var targets []*hookrelay.Endpoint
 	if p.OnlyEndpointID != "" {
-		var id string
-		if err := t.onlyEndpoint.QueryRowContext(ctx, p.OnlyEndpointID, m.AppID).Scan(&id); err != nil {
+		ep, err := scanEndpoint(t.onlyEndpoint.QueryRowContext(ctx, p.OnlyEndpointID, m.AppID))
+		if err != nil {
 			return store.CreateMessageResult{}, notFound(err)
 		}
-		targets = []string{id}
+		targets = []*hookrelay.Endpoint{ep}
 	} else {
 		eps, err := t.appEndpoints(ctx, m.AppID)
 		if err != nil {
 			return store.CreateMessageResult{}, err
 		}
 		for i := range eps {
-			if eps[i].ep.Receives(m.EventType, m.Channels) {
-				targets = append(targets, eps[i].id)
+			if eps[i].Receives(m.EventType, m.Channels) {
+				targets = append(targets, &eps[i])
 			}
 		}
 	}
@@ -255,19 +251,38 @@ func (t *publishTx) create(ctx context.Context, p store.CreateMessageParams) (st
 	if err != nil {
 		return store.CreateMessageResult{}, mapInsertErr(err)
 	}
+	res := store.CreateMessageResult{Deliveries: len(targets)}
 	due, at := micros(m.CreatedAt), micros(t.now)
-	for _, epID := range targets {
-		_, err := t.insertDelivery.ExecContext(ctx, hookrelay.NewID(hookrelay.PrefixDelivery),
-			m.ID, epID, m.AppID, due, at, at)
+	lease := p.Lease
+	for _, ep := range targets {
+		id := hookrelay.NewID(hookrelay.PrefixDelivery)
+		var owner, until any
+		leased := lease != nil && len(res.Tasks) < lease.Max && (lease.Want == nil || lease.Want(ep.ID))
+		if leased {
+			owner, until = lease.Owner, micros(lease.Until)
+		}
+		_, err := t.insertDelivery.ExecContext(ctx, id, m.ID, ep.ID, m.AppID, due, owner, until, at, at)
 		if err != nil {
 			return store.CreateMessageResult{}, err
 		}
+		if leased {
+			next := m.CreatedAt
+			res.Tasks = append(res.Tasks, store.Task{
+				Delivery: hookrelay.Delivery{
+					ID: id, MsgID: m.ID, AppID: m.AppID, EndpointID: ep.ID,
+					Status: hookrelay.StatusPending, NextAttempt: &next,
+					CreatedAt: t.now, UpdatedAt: t.now,
+				},
+				Message:  *m,
+				Endpoint: *ep,
+			})
+		}
 	}
-	return store.CreateMessageResult{Deliveries: len(targets)}, nil
+	return res, nil
 }
 
-// appEndpoints returns the endpoints of appID with what Receives needs.
-func (t *publishTx) appEndpoints(ctx context.Context, appID string) ([]fanoutEndpoint, error) {
+// appEndpoints returns the endpoints of appID.
+func (t *publishTx) appEndpoints(ctx context.Context, appID string) ([]hookrelay.Endpoint, error) {
 	if eps, ok := t.endpoints[appID]; ok {
 		return eps, nil
 	}
@@ -275,25 +290,8 @@ func (t *publishTx) appEndpoints(ctx context.Context, appID string) ([]fanoutEnd
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var eps []fanoutEndpoint
-	for rows.Next() {
-		var fe fanoutEndpoint
-		var filterTypes, channels sql.NullString
-		var disabled int
-		if err := rows.Scan(&fe.id, &filterTypes, &channels, &disabled); err != nil {
-			return nil, err
-		}
-		if err := decodeJSON(filterTypes, &fe.ep.FilterTypes, "filter_types"); err != nil {
-			return nil, err
-		}
-		if err := decodeJSON(channels, &fe.ep.Channels, "channels"); err != nil {
-			return nil, err
-		}
-		fe.ep.Disabled = disabled != 0
-		eps = append(eps, fe)
-	}
-	if err := rows.Err(); err != nil {
+	eps, err := scanAll(rows, scanEndpoint)
+	if err != nil {
 		return nil, err
 	}
 	t.endpoints[appID] = eps

@@ -16,22 +16,44 @@ import (
 // statement, earliest due first, then loads their messages and endpoints.
 // A claimed delivery whose message or endpoint has meanwhile been deleted
 // is left out (its row is gone with it).
+//
+// With exclusions, the candidates come from walking the endpoints that have
+// pending deliveries (one index probe each) rather than from the head of
+// the due index, which an excluded endpoint's backlog may fill: a claim
+// never reads a backlog row by row.
 func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]store.Task, error) {
 	if p.Limit <= 0 {
 		return nil, nil
 	}
 	now := micros(p.Now)
 	q := `UPDATE deliveries SET lease_owner = ?, lease_until = ?, updated_at = ?
-		WHERE id IN (
-			SELECT id FROM deliveries
-			WHERE status = 1 AND next_attempt <= ? AND (lease_until IS NULL OR lease_until <= ?)`
-	args := []any{p.Owner, micros(p.LeaseUntil), now, now, now}
-	if len(p.ExcludeEndpoints) > 0 {
-		q += ` AND endpoint_id NOT IN (` + placeholders(len(p.ExcludeEndpoints)) + `)`
-		args = append(args, strArgs(p.ExcludeEndpoints)...)
+		WHERE id IN (`
+	args := []any{p.Owner, micros(p.LeaseUntil), now}
+	if len(p.ExcludeEndpoints) == 0 {
+		q += `SELECT id FROM deliveries
+			WHERE status = 1 AND next_attempt <= ? AND (lease_until IS NULL OR lease_until <= ?)
+			ORDER BY next_attempt LIMIT ?`
+		args = append(args, now, now, p.Limit)
+	} else {
+		eps, err := s.pendingEndpoints(ctx, p.ExcludeEndpoints)
+		if err != nil {
+			return nil, fmt.Errorf("claim deliveries: %w", err)
+		}
+		if len(eps) == 0 {
+			return nil, nil
+		}
+		parts := make([]string, len(eps))
+		for i, ep := range eps {
+			parts[i] = `SELECT * FROM (SELECT id, next_attempt FROM deliveries
+				WHERE endpoint_id = ? AND status = 1 AND next_attempt <= ?
+				AND (lease_until IS NULL OR lease_until <= ?)
+				ORDER BY next_attempt LIMIT ?)`
+			args = append(args, ep, now, now, p.Limit)
+		}
+		q += `SELECT id FROM (` + strings.Join(parts, " UNION ALL ") + `) ORDER BY next_attempt LIMIT ?`
+		args = append(args, p.Limit)
 	}
-	q += ` ORDER BY next_attempt LIMIT ?) RETURNING ` + deliveryColumns
-	args = append(args, p.Limit)
+	q += `) RETURNING ` + deliveryColumns
 
 	ds, err := queryList(ctx, s.wdb, q, args, scanDelivery)
 	if err != nil {
@@ -83,6 +105,42 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]sto
 		tasks = append(tasks, store.Task{Delivery: d, Message: *m, Endpoint: *ep})
 	}
 	return tasks, nil
+}
+
+// maxWalk is the most endpoints one claim looks at when it walks
+// endpoints (SQLite caps the terms of a compound select at 500).
+const maxWalk = 400
+
+// pendingEndpoints returns up to maxWalk endpoints that have pending
+// deliveries, leaving out excluded ones, by a loose scan of
+// deliveries_endpoint_due: one probe per endpoint however long its queue.
+func (s *Store) pendingEndpoints(ctx context.Context, excluded []string) ([]string, error) {
+	skip := make(map[string]bool, len(excluded))
+	for _, id := range excluded {
+		skip[id] = true
+	}
+	rows, err := s.rdb.QueryContext(ctx, `WITH RECURSIVE eps (eid) AS (
+			SELECT (SELECT endpoint_id FROM deliveries WHERE status = 1 ORDER BY endpoint_id LIMIT 1)
+			UNION ALL
+			SELECT (SELECT endpoint_id FROM deliveries WHERE status = 1 AND endpoint_id > eps.eid
+			        ORDER BY endpoint_id LIMIT 1)
+			FROM eps WHERE eps.eid IS NOT NULL
+		) SELECT eid FROM eps WHERE eid IS NOT NULL LIMIT ?`, maxWalk+len(excluded))
+	if err != nil {
+		return nil, fmt.Errorf("walk endpoints: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() && len(out) < maxWalk {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("walk endpoints: %w", err)
+		}
+		if !skip[id] {
+			out = append(out, id)
+		}
+	}
+	return out, rows.Err()
 }
 
 // uniq returns ss sorted without duplicates.

@@ -298,6 +298,11 @@ func queryList[T any](ctx context.Context, db *sql.DB, q string, args []any, sca
 	if err != nil {
 		return nil, err
 	}
+	return scanAll(rows, scan)
+}
+
+// scanAll scans every row of rows and closes them.
+func scanAll[T any](rows *sql.Rows, scan func(scanner) (*T, error)) ([]T, error) {
 	defer rows.Close()
 	var out []T
 	for rows.Next() {

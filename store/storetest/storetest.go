@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Queue", queueTests},
 		{"SendSlots", sendSlotTests},
 		{"Nodes", nodeTests},
+		{"Handoff", handoffTests},
 		{"Idempotency", idempotencyTests},
 		{"BackgroundTasks", backgroundTaskTests},
 		{"Cascades", cascadeTests},
