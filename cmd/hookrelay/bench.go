@@ -95,7 +95,7 @@ func startBenchServer(ctx context.Context, self, dbURL string, extra []string, l
 		return nil, err
 	}
 	token := "hr_bench_" + randomBase62(24)
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--timeout", "10s", "--log-level", "warn"}, extra...)
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--timeout", "10s"}, extra...)
 	cmd := exec.Command(self, args...)
 	cmd.Env = append(os.Environ(),
 		"HOOKRELAY_DATABASE_URL="+dbURL,
