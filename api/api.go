@@ -14,12 +14,22 @@
 // of the path (404). Operations whose body may create the application
 // (publishing and portal access with `application`, PUT of an application)
 // validate the body before looking the application up.
+//
+// Portal tokens reach the routes of their own application, except
+// publishing and expunging content, which are the operator's; they also read
+// the event type catalog. Every other route is 403 for them.
+//
+// Limits: request bodies, and so message payloads, are bounded by
+// Config.MaxBodyBytes (413); an application has at most
+// Config.MaxEndpointsPerApp endpoints and an endpoint at most
+// maxEndpointHeaders custom headers of bounded size (422).
 package api
 
 import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hookrelay/hookrelay/store"
@@ -27,6 +37,10 @@ import (
 
 // DefaultMaxBodyBytes bounds request bodies when Config.MaxBodyBytes is 0.
 const DefaultMaxBodyBytes = 1 << 20
+
+// DefaultMaxEndpointsPerApp bounds the endpoints of one application when
+// Config.MaxEndpointsPerApp is 0.
+const DefaultMaxEndpointsPerApp = 50
 
 // Waker is told that deliveries became due (a message was published,
 // resent or recovered) so the dispatcher looks for work now.
@@ -46,9 +60,12 @@ type Config struct {
 	PublicURL string
 	// Logger receives server-side failures; nil means slog.Default().
 	Logger *slog.Logger
-	// MaxBodyBytes bounds request bodies (413 beyond it); 0 means
-	// DefaultMaxBodyBytes.
+	// MaxBodyBytes bounds request bodies, and so message payloads (413
+	// beyond it); 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxEndpointsPerApp bounds the endpoints of one application (creating
+	// one more is 422); 0 means DefaultMaxEndpointsPerApp.
+	MaxEndpointsPerApp int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -63,6 +80,10 @@ type server struct {
 	maxBody   int64
 	clock     func() time.Time
 	mux       *http.ServeMux
+
+	maxEndpoints int
+	// endpointCreate serializes counting and creating endpoints.
+	endpointCreate sync.Mutex
 }
 
 // New returns the HTTP handler of the API. Requests outside /api/v1 get 404.
@@ -75,6 +96,8 @@ func New(cfg Config) http.Handler {
 		maxBody:   cfg.MaxBodyBytes,
 		clock:     cfg.Now,
 		mux:       http.NewServeMux(),
+
+		maxEndpoints: cfg.MaxEndpointsPerApp,
 	}
 	if cfg.AdminToken != "" {
 		s.adminHash = hashToken(cfg.AdminToken)
@@ -88,6 +111,9 @@ func New(cfg Config) http.Handler {
 	}
 	if s.clock == nil {
 		s.clock = time.Now
+	}
+	if s.maxEndpoints <= 0 {
+		s.maxEndpoints = DefaultMaxEndpointsPerApp
 	}
 	s.routes()
 	return s
@@ -122,6 +148,9 @@ const (
 	accessAdmin
 	// accessApp needs an admin token or a portal token of the path's app.
 	accessApp
+	// accessCatalog needs an admin or a portal token: the portal reads the
+	// event type catalog to offer filter choices.
+	accessCatalog
 	// accessAny needs any valid token.
 	accessAny
 )
@@ -150,9 +179,9 @@ func (s *server) routes() {
 	handle("PATCH", "/api/v1/app/{app_id}", accessAdmin, s.patchApp)
 	handle("DELETE", "/api/v1/app/{app_id}", accessAdmin, s.deleteApp)
 
-	handle("GET", "/api/v1/event-type", accessAdmin, s.listEventTypes)
+	handle("GET", "/api/v1/event-type", accessCatalog, s.listEventTypes)
 	handle("POST", "/api/v1/event-type", accessAdmin, s.createEventType)
-	handle("GET", "/api/v1/event-type/{event_type_name}", accessAdmin, s.getEventType)
+	handle("GET", "/api/v1/event-type/{event_type_name}", accessCatalog, s.getEventType)
 	handle("PUT", "/api/v1/event-type/{event_type_name}", accessAdmin, s.updateEventType)
 	handle("PATCH", "/api/v1/event-type/{event_type_name}", accessAdmin, s.patchEventType)
 	handle("DELETE", "/api/v1/event-type/{event_type_name}", accessAdmin, s.deleteEventType)
@@ -167,6 +196,9 @@ func (s *server) routes() {
 	handle("GET", ep+"/headers", accessApp, s.getEndpointHeaders)
 	handle("PUT", ep+"/headers", accessApp, s.updateEndpointHeaders)
 	handle("PATCH", ep+"/headers", accessApp, s.patchEndpointHeaders)
+	handle("GET", ep+"/options", accessApp, s.getEndpointOptions)
+	handle("PUT", ep+"/options", accessApp, s.updateEndpointOptions)
+	handle("PATCH", ep+"/options", accessApp, s.patchEndpointOptions)
 	handle("GET", ep+"/secret", accessApp, s.getEndpointSecret)
 	handle("POST", ep+"/secret/rotate", accessApp, s.rotateEndpointSecret)
 	handle("POST", ep+"/send-example", accessApp, s.sendExample)
@@ -176,13 +208,13 @@ func (s *server) routes() {
 
 	const msg = "/api/v1/app/{app_id}/msg/{msg_id}"
 	handle("GET", "/api/v1/app/{app_id}/msg", accessApp, s.listMessages)
-	handle("POST", "/api/v1/app/{app_id}/msg", accessApp, s.createMessage)
+	handle("POST", "/api/v1/app/{app_id}/msg", accessAdmin, s.createMessage)
 	handle("GET", msg, accessApp, s.getMessage)
-	handle("DELETE", msg+"/content", accessApp, s.expungeMessageContent)
+	handle("DELETE", msg+"/content", accessAdmin, s.expungeMessageContent)
 	handle("GET", msg+"/endpoint", accessApp, s.listAttemptedDestinations)
 	handle("POST", msg+"/endpoint/{endpoint_id}/resend", accessApp, s.resend)
 	handle("GET", msg+"/attempt/{attempt_id}", accessApp, s.getAttempt)
-	handle("DELETE", msg+"/attempt/{attempt_id}/content", accessApp, s.expungeAttemptContent)
+	handle("DELETE", msg+"/attempt/{attempt_id}/content", accessAdmin, s.expungeAttemptContent)
 	handle("GET", "/api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}", accessApp, s.listAttemptsByEndpoint)
 	handle("GET", "/api/v1/app/{app_id}/attempt/msg/{msg_id}", accessApp, s.listAttemptsByMsg)
 
@@ -230,7 +262,7 @@ func (s *server) wrap(acc access, h handlerFunc) http.Handler {
 			}
 		}
 		if r.ContentLength > s.maxBody {
-			writeError(w, errTooLarge())
+			writeError(w, errTooLarge(s.maxBody))
 			return
 		}
 		if r.Body != nil {

@@ -60,7 +60,7 @@ func (p *principal) authorize(acc access) error {
 		if p.kind != store.TokenAdmin {
 			return errForbidden("this token may not use this operation")
 		}
-	case accessApp:
+	case accessApp, accessCatalog:
 		if p.kind != store.TokenAdmin && p.kind != store.TokenPortal {
 			return errForbidden("this token may not use this operation")
 		}

@@ -123,7 +123,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"portal other app", "GET", appA, f.portalB, "", 404, "not_found", ""},
 		{"portal other app endpoint", "DELETE", ep, f.portalB, "", 404, "not_found", ""},
 		{"portal other app headers", "PUT", ep + "/headers", f.portalB, `{"headers":{}}`, 404, "not_found", ""},
-		{"portal other app publish", "POST", appA + "/msg", f.portalB, `{"eventType":"a","payload":{}}`, 404, "not_found", ""},
+		{"portal publishes", "POST", appA + "/msg", f.portalB, `{"eventType":"a","payload":{}}`, 403, "forbidden", ""},
 		{"portal other app resend", "POST", msg + "/endpoint/ep-a/resend", f.portalB, "", 404, "not_found", ""},
 		{"portal lists apps", "GET", "/api/v1/app", f.portalB, "", 403, "forbidden", ""},
 		{"portal creates app", "POST", "/api/v1/app", f.portalB, `{"name":"x"}`, 403, "forbidden", ""},
@@ -217,6 +217,40 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"headers null in put", "PUT", ep + "/headers", admin, `{"headers":{"X-A":null}}`, 422, "", "body.headers.X-A"},
 		{"headers case duplicate", "PUT", ep + "/headers", admin, `{"headers":{"X-A":"1","x-a":"2"}}`, 422, "", ""},
 		{"headers unknown endpoint", "GET", appA + "/endpoint/nope/headers", admin, "", 404, "not_found", ""},
+		{"headers too many", "PUT", ep + "/headers", admin, headersBody(21, 5, 5), 422, "", "body.headers"},
+		{"headers too many after patch", "PATCH", ep + "/headers", admin, headersBody(19, 5, 5), 422, "", "body.headers"},
+		{"headers name too long", "PUT", ep + "/headers", admin, headersBody(1, 257, 5), 422, "", "body.headers." + headerName(0, 257)},
+		{"headers value too long", "PUT", ep + "/headers", admin, headersBody(1, 5, 4097), 422, "", "body.headers." + headerName(0, 5)},
+		{"headers total too large", "PUT", ep + "/headers", admin, headersBody(5, 100, 4000), 422, "", "body.headers"},
+		{"headers far too many", "PATCH", ep + "/headers", admin, headersBody(500, 5, 1), 422, "", "body.headers"},
+
+		// Delivery options.
+		{"options method", "PUT", ep + "/options", admin, `{"method":"GET"}`, 422, "", "body.method"},
+		{"options method empty", "PATCH", ep + "/options", admin, `{"method":""}`, 422, "", "body.method"},
+		{"options method type", "PUT", ep + "/options", admin, `{"method":1}`, 422, "", "body.method"},
+		{"options timeout zero", "PUT", ep + "/options", admin, `{"timeoutSeconds":0}`, 422, "", "body.timeoutSeconds"},
+		{"options timeout too big", "PATCH", ep + "/options", admin, `{"timeoutSeconds":61}`, 422, "", "body.timeoutSeconds"},
+		{"options timeout fraction", "PUT", ep + "/options", admin, `{"timeoutSeconds":1.5}`, 422, "", "body.timeoutSeconds"},
+		{"options timeout string", "PUT", ep + "/options", admin, `{"timeoutSeconds":"30s"}`, 422, "", "body.timeoutSeconds"},
+		{"options timeout huge", "PUT", ep + "/options", admin, `{"timeoutSeconds":99999999999999999999}`, 422, "", "body.timeoutSeconds"},
+		{"options schedule too long", "PUT", ep + "/options", admin, `{"retrySchedule":[` + strings.Repeat("1,", 20) + `1]}`, 422, "", "body.retrySchedule"},
+		{"options schedule zero delay", "PATCH", ep + "/options", admin, `{"retrySchedule":[5,0]}`, 422, "", "body.retrySchedule.1"},
+		{"options schedule delay too big", "PUT", ep + "/options", admin, `{"retrySchedule":[86401]}`, 422, "", "body.retrySchedule.0"},
+		{"options schedule fraction", "PUT", ep + "/options", admin, `{"retrySchedule":[0.5]}`, 422, "", "body.retrySchedule"},
+		{"options schedule string", "PUT", ep + "/options", admin, `{"retrySchedule":"5s,5m"}`, 422, "", "body.retrySchedule"},
+		{"options in flight zero", "PUT", ep + "/options", admin, `{"maxInFlight":0}`, 422, "", "body.maxInFlight"},
+		{"options in flight too big", "PATCH", ep + "/options", admin, `{"maxInFlight":1001}`, 422, "", "body.maxInFlight"},
+		{"options not object", "PUT", ep + "/options", admin, `[1]`, 422, "", "body"},
+		{"options malformed", "PATCH", ep + "/options", admin, `{"method":`, 400, "bad_request", ""},
+		{"options unknown endpoint", "GET", appA + "/endpoint/nope/options", admin, "", 404, "not_found", ""},
+		{"options put unknown endpoint", "PUT", appA + "/endpoint/nope/options", admin, `{}`, 404, "not_found", ""},
+		{"options unknown app", "PATCH", "/api/v1/app/nope/endpoint/ep-a/options", admin, `{"method":"GET"}`, 404, "not_found", ""},
+		{"options wrong method", "POST", ep + "/options", admin, `{}`, 405, "method_not_allowed", ""},
+		{"ep create bad options", "POST", appA + "/endpoint", admin, `{"url":"https://x.example","options":{"timeoutSeconds":0}}`, 422, "", "body.options.timeoutSeconds"},
+		{"ep create options type", "POST", appA + "/endpoint", admin, `{"url":"https://x.example","options":{"maxInFlight":"many"}}`, 422, "", "body.options.maxInFlight"},
+		{"ep create options not object", "POST", appA + "/endpoint", admin, `{"url":"https://x.example","options":5}`, 422, "", "body.options"},
+		{"ep put bad options", "PUT", ep, admin, `{"url":"https://x.example","options":{"method":"DELETE"}}`, 422, "", "body.options.method"},
+		{"ep patch bad options", "PATCH", ep, admin, `{"options":{"retrySchedule":[-1]}}`, 422, "", "body.options.retrySchedule.0"},
 
 		// Secret, stats, recover, send-example.
 		{"secret unknown endpoint", "GET", appA + "/endpoint/nope/secret", admin, "", 404, "not_found", ""},
@@ -379,4 +413,25 @@ func TestPayloadTooLarge(t *testing.T) {
 			}
 		})
 	}
+}
+
+// headerName is the i-th name of headersBody, n bytes long.
+func headerName(i, n int) string {
+	name := fmt.Sprintf("X-H%d-", i)
+	return name + strings.Repeat("n", max(0, n-len(name)))
+}
+
+// headersBody is a headers body with count headers whose names are
+// nameLen and values valueLen bytes long.
+func headersBody(count, nameLen, valueLen int) string {
+	var b strings.Builder
+	b.WriteString(`{"headers":{`)
+	for i := 0; i < count; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%q:%q", headerName(i, nameLen), strings.Repeat("v", valueLen))
+	}
+	b.WriteString("}}")
+	return b.String()
 }

@@ -53,7 +53,7 @@ func decodeBody(r *http.Request, dst any) error {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return errTooLarge()
+			return errTooLarge(mbe.Limit)
 		}
 		return errBadRequest("read request body: " + err.Error())
 	}

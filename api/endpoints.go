@@ -25,6 +25,9 @@ type endpointIn struct {
 	Disabled    opt[bool]              `json:"disabled"`
 	Metadata    opt[map[string]string] `json:"metadata"`
 	Secret      opt[string]            `json:"secret"`
+	// Options is hookrelay's extension (see options.go); Svix clients never
+	// send it.
+	Options opt[endpointOptionsIn] `json:"options"`
 }
 
 // validate checks a body; patch relaxes required fields and list sizes (an
@@ -66,6 +69,9 @@ func (in *endpointIn) validate(c *checker, patch bool) {
 	if in.Secret.has() {
 		c.check(checkSecret(in.Secret.V), "secret")
 	}
+	if in.Options.has() {
+		in.Options.V.validate(c, "options")
+	}
 }
 
 // apply writes every field of a create or update body onto ep.
@@ -86,6 +92,9 @@ func (in *endpointIn) apply(ep *hookrelay.Endpoint) {
 	}
 	if in.UID.has() {
 		ep.UID = in.UID.ptr()
+	}
+	if in.Options.Set {
+		ep.Options = in.Options.V.replace()
 	}
 }
 
@@ -166,8 +175,26 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 	return nil
 }
 
-// insertEndpoint creates an endpoint from a validated body.
+// insertEndpoint creates an endpoint from a validated body, unless the
+// application already has its limit of endpoints (422).
+//
+// The count and the insert are serialized within this process; nodes
+// creating endpoints of one application at the same instant may together
+// pass the limit by a few.
 func (s *server) insertEndpoint(r *http.Request, app *hookrelay.Application, in *endpointIn) (*hookrelay.Endpoint, error) {
+	s.endpointCreate.Lock()
+	defer s.endpointCreate.Unlock()
+	existing, err := s.store.ListEndpoints(r.Context(), app.ID, store.Page{Limit: s.maxEndpoints})
+	if err != nil {
+		return nil, err
+	}
+	if len(existing) >= s.maxEndpoints {
+		return nil, validationError{{
+			Loc:  []string{"path", "app_id"},
+			Msg:  fmt.Sprintf("application has reached its limit of %d endpoints", s.maxEndpoints),
+			Type: "value_error.limit",
+		}}
+	}
 	now := s.now()
 	ep := &hookrelay.Endpoint{
 		ID:        hookrelay.NewID(hookrelay.PrefixEndpoint),
@@ -204,8 +231,9 @@ func (s *server) getEndpoint(w http.ResponseWriter, r *http.Request, p *principa
 }
 
 // updateEndpoint is PUT: it replaces every field of EndpointUpdate (the uid
-// only when the body has one), or creates the endpoint (201) with the body's
-// uid, else the path's endpoint_id, as uid.
+// only when the body has one, the delivery options only when the body has
+// `options`), or creates the endpoint (201) with the body's uid, else the
+// path's endpoint_id, as uid.
 func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
 	app, err := s.app(r, p)
 	if err != nil {
@@ -247,7 +275,8 @@ func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 
 // patchEndpoint changes the fields present; null uid, rateLimit,
 // filterTypes or channels removes them. A secret set here replaces the
-// current one without a grace period (use rotate for that).
+// current one without a grace period (use rotate for that). `options` is
+// merged as PATCH .../options does; a null `options` resets them all.
 func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
 	app, err := s.app(r, p)
 	if err != nil {
@@ -298,6 +327,12 @@ func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 	}
 	if in.Secret.has() {
 		ep.Secret = normalizeSecret(in.Secret.V)
+	}
+	if in.Options.Set {
+		in.Options.V.merge(&ep.Options)
+		if in.Options.Null {
+			ep.Options = hookrelay.EndpointOptions{}
+		}
 	}
 	return s.saveEndpoint(w, r, ep)
 }

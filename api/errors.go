@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -33,8 +34,11 @@ func errUnauthorized(detail string) error {
 func errUnavailable() error {
 	return &apiError{http.StatusServiceUnavailable, "service_unavailable", "database unavailable, retry later"}
 }
-func errTooLarge() error {
-	return &apiError{http.StatusRequestEntityTooLarge, "payload_too_large", "request body too large"}
+
+// errTooLarge reports a request body over limit bytes.
+func errTooLarge(limit int64) error {
+	return &apiError{http.StatusRequestEntityTooLarge, "payload_too_large",
+		fmt.Sprintf("request body is larger than the limit of %d bytes", limit)}
 }
 
 // fieldError is one entry of Svix's HTTPValidationError.
@@ -88,7 +92,7 @@ func (s *server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, new(*apiError)), errors.As(err, new(validationError)):
 	case errors.As(err, &mbe):
-		err = errTooLarge()
+		err = errTooLarge(mbe.Limit)
 	case errors.Is(err, hookrelay.ErrNotFound):
 		err = errNotFound("entity not found")
 	case errors.Is(err, hookrelay.ErrConflict):

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -8,6 +9,15 @@ import (
 
 // Custom endpoint headers. Names are kept as written; two names that differ
 // only in case are the same header.
+
+// Limits of an endpoint's custom headers. The total counts the bytes of
+// every name and value.
+const (
+	maxEndpointHeaders   = 20
+	maxHeaderNameBytes   = 256
+	maxHeaderValueBytes  = 4096
+	maxHeadersTotalBytes = 16 << 10
+)
 
 // sensitiveNames are always redacted; so is any name containing one of
 // sensitiveParts.
@@ -45,6 +55,8 @@ func checkHeaderName(name string) string {
 	switch {
 	case name == "":
 		return "header name must not be empty"
+	case len(name) > maxHeaderNameBytes:
+		return fmt.Sprintf("header name must be at most %d bytes", maxHeaderNameBytes)
 	case reservedNames[n] || strings.HasPrefix(n, "webhook-") || strings.HasPrefix(n, "svix-"):
 		return "header name is reserved"
 	}
@@ -67,6 +79,9 @@ func isTokenChar(b byte) bool {
 // checkHeaderValue rejects control characters other than horizontal tab,
 // as net/http does.
 func checkHeaderValue(v string) string {
+	if len(v) > maxHeaderValueBytes {
+		return fmt.Sprintf("header value must be at most %d bytes", maxHeaderValueBytes)
+	}
 	for i := 0; i < len(v); i++ {
 		b := v[i]
 		if (b < ' ' && b != '\t') || b == 0x7f {
@@ -81,8 +96,15 @@ type endpointHeadersIn struct {
 }
 
 // validate checks names and values; patch allows null values (removal).
+// The limits of the whole set are checked by checkHeaderSet, on the headers
+// that result.
 func (in *endpointHeadersIn) validate(c *checker, patch bool) {
 	if !c.required(in.Headers.Set, in.Headers.Null, "headers") {
+		return
+	}
+	if len(in.Headers.V) > 4*maxEndpointHeaders {
+		// Not worth checking one by one.
+		c.add(fmt.Sprintf("an endpoint has at most %d custom headers", maxEndpointHeaders), "headers")
 		return
 	}
 	seen := map[string]string{}
@@ -176,6 +198,9 @@ func (s *server) writeEndpointHeaders(w http.ResponseWriter, r *http.Request, p 
 			headers[name] = *v
 		}
 	}
+	if err := checkHeaderSet(headers); err != nil {
+		return err
+	}
 	var sensitive []string
 	for name := range headers {
 		if isSensitive(name) {
@@ -190,5 +215,21 @@ func (s *server) writeEndpointHeaders(w http.ResponseWriter, r *http.Request, p 
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// checkHeaderSet enforces the count and total size of an endpoint's custom
+// headers.
+func checkHeaderSet(headers map[string]string) error {
+	if len(headers) > maxEndpointHeaders {
+		return invalid(fmt.Sprintf("an endpoint has at most %d custom headers; this would make %d", maxEndpointHeaders, len(headers)), "body", "headers")
+	}
+	total := 0
+	for name, v := range headers {
+		total += len(name) + len(v)
+	}
+	if total > maxHeadersTotalBytes {
+		return invalid(fmt.Sprintf("custom headers total at most %d bytes of names and values; this would make %d", maxHeadersTotalBytes, total), "body", "headers")
+	}
 	return nil
 }

@@ -185,6 +185,7 @@ func (h *harness) snapshot() string {
 		for _, e := range eps.Data {
 			base := "/api/v1/app/" + a.ID + "/endpoint/" + e.ID
 			get(base + "/headers")
+			get(base + "/options")
 			get(base + "/secret")
 			get(base + "/msg?limit=250")
 		}
