@@ -561,12 +561,8 @@ func (s *server) sendExample(w http.ResponseWriter, r *http.Request, p *principa
 		Payload:   payload,
 		CreatedAt: s.now(),
 	}
-	res, err := s.store.CreateMessage(r.Context(), store.CreateMessageParams{Message: msg, OnlyEndpointID: ep.ID})
-	if err != nil {
+	if _, err := s.publish(r.Context(), store.CreateMessageParams{Message: msg, OnlyEndpointID: ep.ID}); err != nil {
 		return err
-	}
-	if res.Deliveries > 0 {
-		s.wake()
 	}
 	writeJSON(w, http.StatusAccepted, toMessageOut(*msg, true))
 	return nil

@@ -116,15 +116,12 @@ func (s *server) createMessage(w http.ResponseWriter, r *http.Request, p *princi
 		Tags:      nonEmpty(in.Tags.V),
 		CreatedAt: s.now(),
 	}
-	res, err := s.store.CreateMessage(r.Context(), store.CreateMessageParams{Message: msg})
+	_, err = s.publish(r.Context(), store.CreateMessageParams{Message: msg})
 	if errors.Is(err, hookrelay.ErrConflict) {
 		return errConflict("a message with this eventId already exists")
 	}
 	if err != nil {
 		return err
-	}
-	if res.Deliveries > 0 {
-		s.wake()
 	}
 	writeJSON(w, http.StatusAccepted, toMessageOut(*msg, withContent))
 	return nil

@@ -31,6 +31,7 @@ type Dispatcher struct {
 	sender  *sender
 	wake    chan struct{}
 	running atomic.Bool
+	cur     atomic.Pointer[run] // the running run, nil when stopped
 }
 
 // NewDispatcher returns a dispatcher for cfg; zero fields take the defaults.
@@ -70,6 +71,53 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	defer d.running.Store(false)
 	defer d.sender.transport.CloseIdleConnections()
 	return newRun(d).run(ctx)
+}
+
+// Handoff returns lease parameters that let a publish on this node lease
+// its new deliveries to this dispatcher directly (see store.LeaseParams),
+// or nil when the dispatcher is not running or has no room. Deliveries so
+// leased must be given to Take.
+func (d *Dispatcher) Handoff() *store.LeaseParams {
+	r := d.cur.Load()
+	if r == nil {
+		return nil
+	}
+	room := r.room.Load()
+	if room <= 0 {
+		return nil
+	}
+	full := *r.full.Load()
+	lp := &store.LeaseParams{
+		Owner: r.owner,
+		Until: r.cfg.Now().Add(r.cfg.LeaseTTL),
+		Max:   int(room),
+	}
+	if len(full) > 0 {
+		lp.Want = func(endpointID string) bool { return !full[endpointID] }
+	}
+	return lp
+}
+
+// Take gives the dispatcher the deliveries a publish leased with lp, the
+// parameters Handoff returned. It never blocks on the store or on sending.
+func (d *Dispatcher) Take(lp *store.LeaseParams, tasks []store.Task) {
+	if len(tasks) == 0 {
+		return
+	}
+	if r := d.cur.Load(); r != nil && r.owner == lp.Owner && r.take(tasks) {
+		return
+	}
+	// The run that leased them has stopped: give the leases back so that
+	// the next dispatcher need not wait for them to expire.
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	ids := make([]string, len(tasks))
+	for i, t := range tasks {
+		ids[i] = t.Delivery.ID
+	}
+	if err := d.cfg.Store.ReleaseDeliveries(ctx, lp.Owner, ids); err != nil {
+		d.cfg.Logger.Warn("release handed-off deliveries", "deliveries", len(ids), "err", err)
+	}
 }
 
 // endpointState is this node's view of one endpoint: its requests in flight
@@ -131,12 +179,20 @@ type run struct {
 	queued   int
 	maxHeld  int
 
-	done        chan sendDone
-	retryMu     sync.Mutex
-	retryAt     time.Time     // earliest committed retry not yet seen by the loop
-	retryWake   chan struct{} // pokes the loop when retryAt moves
-	rec         *recorder
-	leased      atomic.Int64 // deliveries leased and not yet released or recorded
+	done      chan sendDone
+	retryMu   sync.Mutex
+	retryAt   time.Time     // earliest committed retry not yet seen by the loop
+	retryWake chan struct{} // pokes the loop when retryAt moves
+	rec       *recorder
+	leased    atomic.Int64 // deliveries leased and not yet released or recorded
+
+	// Handoff state, shared with publishing goroutines.
+	room        atomic.Int64                    // how many more deliveries this node may take
+	full        atomic.Pointer[map[string]bool] // endpoints that can take no more now
+	takeMu      sync.Mutex
+	taken       []store.Task // handed over by Take, not yet seen by the loop
+	stopped     bool         // the loop has ended: Take must release
+	takeWake    chan struct{}
 	liveNodes   atomic.Int64 // dispatchers alive on the store, this one included
 	sendCtx     context.Context
 	cancelSends context.CancelFunc
@@ -168,7 +224,9 @@ func newRun(d *Dispatcher) *run {
 		done:    make(chan sendDone, d.cfg.Workers),
 
 		retryWake: make(chan struct{}, 1),
+		takeWake:  make(chan struct{}, 1),
 	}
+	r.full.Store(&map[string]bool{})
 	r.log = d.cfg.Logger.With("node", r.owner)
 	r.rec = newRecorder(r.q, d.cfg.Observer, r.log, &r.leased)
 	r.rec.onRetry = r.noteRetry
@@ -185,9 +243,17 @@ func (r *run) run(ctx context.Context) error {
 	go r.extendLeases(stopLeases, leasesDone)
 
 	r.claimWanted = true
+	r.d.cur.Store(r)
 	r.loop(ctx)
 
 	// Shutdown: nothing new starts; waiting work goes back to the queue.
+	r.d.cur.Store(nil)
+	r.takeMu.Lock()
+	r.stopped = true
+	late := r.taken
+	r.taken = nil
+	r.takeMu.Unlock()
+	r.accept(context.Background(), late, r.cfg.Now())
 	r.releaseQueued()
 	grace := time.NewTimer(r.cfg.ShutdownGrace)
 	defer grace.Stop()
@@ -234,6 +300,9 @@ func (r *run) loop(ctx context.Context) {
 	defer timer.Stop()
 	for {
 		now := r.cfg.Now()
+		if tasks := r.drainTaken(); len(tasks) > 0 {
+			r.accept(ctx, tasks, now)
+		}
 		r.dispatch(now)
 		if r.shouldClaim(now) {
 			r.claim(ctx, now)
@@ -246,10 +315,12 @@ func (r *run) loop(ctx context.Context) {
 		if now.Sub(r.lastSweep) > idleSweep {
 			r.sweep(now)
 		}
+		r.publishRoom()
 		timer.Reset(r.nextWake(now))
 		select {
 		case <-ctx.Done():
 			return
+		case <-r.takeWake:
 		case <-r.d.wake:
 			r.claimWanted = true
 		case <-r.retryWake:
@@ -274,6 +345,61 @@ func (r *run) loop(ctx context.Context) {
 		case <-timer.C:
 		}
 	}
+}
+
+// take queues tasks handed over by a publish for the loop. It reports
+// false, taking nothing, once the loop has ended.
+func (r *run) take(tasks []store.Task) bool {
+	r.takeMu.Lock()
+	if r.stopped {
+		r.takeMu.Unlock()
+		return false
+	}
+	r.taken = append(r.taken, tasks...)
+	r.takeMu.Unlock()
+	r.leased.Add(int64(len(tasks)))
+	r.room.Add(-int64(len(tasks)))
+	select {
+	case r.takeWake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (r *run) drainTaken() []store.Task {
+	r.takeMu.Lock()
+	defer r.takeMu.Unlock()
+	tasks := r.taken
+	r.taken = nil
+	return tasks
+}
+
+// publishRoom tells publishers how much this node can still take and which
+// endpoints are full (they get nothing handed over: it would be released).
+func (r *run) publishRoom() {
+	r.takeMu.Lock()
+	pending := len(r.taken)
+	r.takeMu.Unlock()
+	r.room.Store(int64(r.maxHeld - r.inFlight - r.queued - pending))
+
+	prev := *r.full.Load()
+	n, same := 0, true
+	for id, ep := range r.waiting {
+		if ep.inFlight+len(ep.queue) >= ep.holdCap() {
+			n++
+			same = same && prev[id]
+		}
+	}
+	if same && n == len(prev) {
+		return
+	}
+	full := make(map[string]bool, n)
+	for id, ep := range r.waiting {
+		if ep.inFlight+len(ep.queue) >= ep.holdCap() {
+			full[id] = true
+		}
+	}
+	r.full.Store(&full)
 }
 
 // shouldClaim reports whether to claim now: there is room, a reason, and the

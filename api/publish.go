@@ -1,0 +1,37 @@
+package api
+
+import (
+	"context"
+
+	"github.com/hookrelay/hookrelay/store"
+)
+
+// Handoff is a Waker that can also take a publish's deliveries directly:
+// the publish leases them to it in the same transaction, so fresh messages
+// start at once without a claim (delivery.Dispatcher implements it).
+type Handoff interface {
+	Waker
+	Handoff() *store.LeaseParams
+	Take(lp *store.LeaseParams, tasks []store.Task)
+}
+
+// publish stores a message and gets its deliveries going: handed straight
+// to the local dispatcher when it has room, queued (and the dispatcher
+// woken) otherwise.
+func (s *server) publish(ctx context.Context, p store.CreateMessageParams) (store.CreateMessageResult, error) {
+	h, _ := s.waker.(Handoff)
+	if h != nil {
+		p.Lease = h.Handoff()
+	}
+	res, err := s.store.CreateMessage(ctx, p)
+	if err != nil {
+		return res, err
+	}
+	if len(res.Tasks) > 0 {
+		h.Take(p.Lease, res.Tasks)
+	}
+	if res.Deliveries > len(res.Tasks) {
+		s.wake()
+	}
+	return res, nil
+}
