@@ -1,0 +1,120 @@
+package sealed
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/store"
+)
+
+// ResealStats counts what Reseal did.
+type ResealStats struct {
+	Applications int // applications walked
+	Endpoints    int // endpoints read
+	Resealed     int // endpoints rewritten
+	// Unreadable lists the endpoints whose stored values did not open
+	// (a key missing from the keyring, or a damaged value); they are left
+	// as they are.
+	Unreadable []string
+}
+
+// Reseal rewrites, with the current key, every endpoint of the given
+// environments that holds a secret or sensitive header in plaintext or
+// sealed with another key. Endpoints already sealed with the current key
+// are left alone, so running it again is cheap. An endpoint that does not
+// open is skipped and listed in Unreadable, and Reseal then returns an error
+// wrapping ErrCannotOpen after walking everything. s may be the wrapped
+// store or the one under it.
+//
+// The store interface has no listing of environments, so the caller names
+// them (IDs). An endpoint is read and written back with its own UpdatedAt;
+// an API update of the same endpoint between that read and write would be
+// lost, so run it when endpoints are not being edited, or run it twice.
+func (k *Keyring) Reseal(ctx context.Context, s store.Store, envIDs []string) (ResealStats, error) {
+	var st ResealStats
+	if k == nil {
+		return st, fmt.Errorf("reseal: no key configured")
+	}
+	if u, ok := s.(interface{ Unwrap() store.Store }); ok {
+		s = u.Unwrap()
+	}
+	const batch = 100
+	for _, env := range envIDs {
+		err := walk(func(iter string) ([]hookrelay.Application, error) {
+			return s.ListApplications(ctx, env, store.Page{Limit: batch, Iterator: iter})
+		}, func(a hookrelay.Application) string { return a.ID }, func(app hookrelay.Application) error {
+			st.Applications++
+			return walk(func(iter string) ([]hookrelay.Endpoint, error) {
+				return s.ListEndpoints(ctx, app.ID, store.Page{Limit: batch, Iterator: iter})
+			}, func(e hookrelay.Endpoint) string { return e.ID }, func(ep hookrelay.Endpoint) error {
+				st.Endpoints++
+				if !k.needsReseal(&ep) {
+					return nil
+				}
+				if err := k.openEndpoint(&ep); err != nil {
+					st.Unreadable = append(st.Unreadable, ep.ID)
+					return nil
+				}
+				sealed := k.sealEndpoint(&ep)
+				if err := s.UpdateEndpoint(ctx, &sealed); err != nil {
+					return fmt.Errorf("endpoint %s: %w", ep.ID, err)
+				}
+				st.Resealed++
+				return nil
+			})
+		})
+		if err != nil {
+			return st, fmt.Errorf("reseal environment %s: %w", env, err)
+		}
+	}
+	if n := len(st.Unreadable); n > 0 {
+		return st, fmt.Errorf("reseal: %d endpoints cannot be opened with the configured keys: %w", n, ErrCannotOpen)
+	}
+	return st, nil
+}
+
+// walk pages through a listing in ascending order, calling fn on each item.
+func walk[T any](list func(iter string) ([]T, error), key func(T) string, fn func(T) error) error {
+	iter := ""
+	for {
+		items, err := list(iter)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		if len(items) == 0 {
+			return nil
+		}
+		iter = key(items[len(items)-1])
+	}
+}
+
+// needsReseal reports whether any secret of the stored ep is plaintext or
+// sealed with a key other than the current one.
+func (k *Keyring) needsReseal(ep *hookrelay.Endpoint) bool {
+	stale := func(v string) bool {
+		id, ok := SealedWith(v)
+		return !ok || id != k.CurrentID()
+	}
+	if stale(ep.Secret) {
+		return true
+	}
+	for _, o := range ep.OldSecrets {
+		if stale(o.Secret) {
+			return true
+		}
+	}
+	sensitive := sensitiveSet(ep.Sensitive)
+	for name, v := range ep.Headers {
+		if sensitive[strings.ToLower(name)] && stale(v) {
+			return true
+		}
+	}
+	return false
+}

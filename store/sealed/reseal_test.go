@@ -1,0 +1,111 @@
+package sealed_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/store/sealed"
+)
+
+func TestReseal(t *testing.T) {
+	inner := openSQLite(t, dbPath(t))
+	withA := sealed.Wrap(inner, mustKeys(t, keyA))
+	withBA := sealed.Wrap(inner, mustKeys(t, keyB+","+keyA))
+	ctx := t.Context()
+
+	newEnv := func(name string) string {
+		env := &hookrelay.Environment{ID: hookrelay.NewID(hookrelay.PrefixEnv), Name: name}
+		if err := inner.CreateEnvironment(ctx, env); err != nil {
+			t.Fatal(err)
+		}
+		return env.ID
+	}
+	appIn := func(env string) *hookrelay.Application {
+		app := &hookrelay.Application{EnvID: env, Name: "a"}
+		if err := inner.CreateApplication(ctx, app); err != nil {
+			t.Fatal(err)
+		}
+		return app
+	}
+	sandbox, other := newEnv("sandbox"), newEnv("other")
+	app1, app2, app3 := appIn(hookrelay.DefaultEnvironment), appIn(sandbox), appIn(other)
+
+	var walked []*hookrelay.Endpoint // endpoints Reseal must move to kb
+	for range 101 {                  // more than one page
+		walked = append(walked, newEndpoint(t, inner, app1.ID)) // plaintext
+	}
+	walked = append(walked, newEndpoint(t, withA, app1.ID), newEndpoint(t, withA, app2.ID))
+	current := newEndpoint(t, withBA, app2.ID) // already on kb
+	skipped := newEndpoint(t, withA, app3.ID)  // environment not named
+	noSecrets := &hookrelay.Endpoint{AppID: app1.ID, URL: "https://example.com", Secret: "whsec_x"}
+	if err := withBA.CreateEndpoint(ctx, noSecrets); err != nil {
+		t.Fatal(err)
+	}
+	before := map[string]*hookrelay.Endpoint{}
+	for _, ep := range append(walked, current) {
+		before[ep.ID] = rawEndpoint(t, withBA, ep.AppID, ep.ID)
+	}
+
+	k := mustKeys(t, keyB+","+keyA)
+	stats, err := k.Reseal(ctx, withBA, []string{hookrelay.DefaultEnvironment, sandbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sealed.ResealStats{Applications: 2, Endpoints: len(walked) + 2, Resealed: len(walked)}
+	if stats.Applications != want.Applications || stats.Endpoints != want.Endpoints || stats.Resealed != want.Resealed || len(stats.Unreadable) != 0 {
+		t.Fatalf("stats %+v, want %+v", stats, want)
+	}
+	for _, ep := range walked {
+		raw := rawEndpoint(t, withBA, ep.AppID, ep.ID)
+		for _, v := range []string{raw.Secret, raw.OldSecrets[0].Secret, raw.Headers["X-Webhook-Token"], raw.Headers["authorization"]} {
+			if id, _ := sealed.SealedWith(v); id != "kb" {
+				t.Fatalf("endpoint %s: value sealed with %q after reseal: %s", ep.ID, id, v)
+			}
+		}
+		if raw.Headers["X-Tenant"] != plainHeader {
+			t.Fatalf("a header that is not sensitive was changed: %q", raw.Headers["X-Tenant"])
+		}
+		if !raw.UpdatedAt.Equal(before[ep.ID].UpdatedAt) {
+			t.Fatalf("reseal changed updatedAt: %v → %v", before[ep.ID].UpdatedAt, raw.UpdatedAt)
+		}
+		got, err := withBA.GetEndpoint(ctx, ep.AppID, ep.ID)
+		if err != nil || got.Secret != plainSecret || got.OldSecrets[0].Secret != plainOldSecret || got.Headers["authorization"] != plainAuth {
+			t.Fatalf("opened after reseal: %+v, %v", got, err)
+		}
+	}
+	if raw := rawEndpoint(t, withBA, current.AppID, current.ID); raw.Secret != before[current.ID].Secret {
+		t.Error("an endpoint already on the current key was rewritten")
+	}
+	if id, _ := sealed.SealedWith(rawEndpoint(t, withBA, skipped.AppID, skipped.ID).Secret); id != "ka" {
+		t.Errorf("an endpoint of an environment not named was touched (now %q)", id)
+	}
+
+	again, err := k.Reseal(ctx, inner, []string{hookrelay.DefaultEnvironment, sandbox})
+	if err != nil || again.Resealed != 0 || again.Endpoints != want.Endpoints {
+		t.Fatalf("second run: %+v, %v", again, err)
+	}
+}
+
+func TestResealReportsUnreadable(t *testing.T) {
+	inner := openSQLite(t, dbPath(t))
+	app := newApp(t, inner)
+	lost := newEndpoint(t, sealed.Wrap(inner, mustKeys(t, keyLine("kc", 3))), app.ID)
+	fine := newEndpoint(t, inner, app.ID)
+
+	k := mustKeys(t, keyB)
+	stats, err := k.Reseal(t.Context(), inner, []string{hookrelay.DefaultEnvironment})
+	if !errors.Is(err, sealed.ErrCannotOpen) {
+		t.Fatalf("reseal: %v, want ErrCannotOpen", err)
+	}
+	if len(stats.Unreadable) != 1 || stats.Unreadable[0] != lost.ID || stats.Resealed != 1 {
+		t.Fatalf("stats %+v", stats)
+	}
+	w := sealed.Wrap(inner, k)
+	if raw := rawEndpoint(t, w, app.ID, fine.ID); !sealed.IsSealed(raw.Secret) {
+		t.Error("the readable endpoint was not resealed")
+	}
+	if _, err := (*sealed.Keyring)(nil).Reseal(t.Context(), inner, nil); err == nil {
+		t.Error("reseal without a key succeeded")
+	}
+}

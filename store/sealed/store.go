@@ -1,0 +1,366 @@
+package sealed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/store"
+)
+
+// DefaultPostpone is how long a claimed delivery whose endpoint cannot be
+// opened waits before it is tried again.
+const DefaultPostpone = 5 * time.Minute
+
+// Store is a store.Store whose endpoint secrets are sealed at rest: the
+// current secret, every old secret and the values of the headers named in
+// Sensitive. It seals them on CreateEndpoint and UpdateEndpoint, without
+// changing the caller's Endpoint, and opens them in every result that
+// carries an endpoint (GetEndpoint, ListEndpoints, ListMessageDestinations,
+// ClaimDeliveries, and the leased tasks of CreateMessage). Everything else passes through to the wrapped store.
+//
+// Each sealed value is bound to its endpoint ID and field, so a value copied
+// into another row or field does not open. Reads that meet a value they
+// cannot open fail with an error wrapping ErrCannotOpen, except
+// the claims (ClaimDeliveries, CreateMessage's tasks), which must keep the
+// queue moving: they record a failed attempt for such a delivery, postpone
+// it (Attempts unchanged, so the retry schedule is not used up) and return
+// the other tasks.
+type Store struct {
+	store.Store
+	keys     *Keyring
+	log      *slog.Logger
+	postpone time.Duration
+	now      func() time.Time
+}
+
+// Option configures Wrap.
+type Option func(*Store)
+
+// WithLogger sets where failures to open a claimed endpoint are reported
+// (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
+// WithPostpone sets how long a claimed delivery whose endpoint cannot be
+// opened waits (default DefaultPostpone).
+func WithPostpone(d time.Duration) Option { return func(s *Store) { s.postpone = d } }
+
+// Wrap returns s with endpoint secrets sealed by k. With a nil k nothing is
+// sealed, plaintext reads as it is, and a sealed value fails to open with
+// ErrUnknownKey, so that a server started without its keys says so instead
+// of signing with ciphertext.
+//
+// The result also has the optional methods of s that the server uses:
+// Migrate (an error wrapping errors.ErrUnsupported when s has none) and,
+// only when s has it, Subscribe(ctx, fn) (PostgreSQL's notifications).
+// Unwrap returns s.
+func Wrap(s store.Store, k *Keyring, opts ...Option) store.Store {
+	w := &Store{Store: s, keys: k, log: slog.Default(), postpone: DefaultPostpone, now: time.Now}
+	for _, o := range opts {
+		o(w)
+	}
+	if _, ok := s.(subscriber); ok {
+		return subscribingStore{w}
+	}
+	return w
+}
+
+type subscriber interface {
+	Subscribe(ctx context.Context, fn func()) error
+}
+
+// subscribingStore is a Store over a store that can report work queued by
+// other nodes.
+type subscribingStore struct{ *Store }
+
+// Subscribe calls the wrapped store's Subscribe.
+func (s subscribingStore) Subscribe(ctx context.Context, fn func()) error {
+	return s.Store.Store.(subscriber).Subscribe(ctx, fn)
+}
+
+// Unwrap returns the wrapped store, which holds the sealed values as stored.
+func (s *Store) Unwrap() store.Store { return s.Store }
+
+// Migrate calls the wrapped store's Migrate.
+func (s *Store) Migrate(ctx context.Context) error {
+	m, ok := s.Store.(interface{ Migrate(context.Context) error })
+	if !ok {
+		return fmt.Errorf("migrate: %w", errors.ErrUnsupported)
+	}
+	return m.Migrate(ctx)
+}
+
+// CreateEndpoint stores ep with its secrets sealed. Like every store it
+// sets ep's ID when empty (before sealing, since the ID is bound into the
+// sealed values) and the times the wrapped store assigns.
+func (s *Store) CreateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) error {
+	if ep.ID == "" {
+		ep.ID = hookrelay.NewID(hookrelay.PrefixEndpoint)
+	}
+	sealed := s.keys.sealEndpoint(ep)
+	if err := s.Store.CreateEndpoint(ctx, &sealed); err != nil {
+		return err
+	}
+	ep.CreatedAt, ep.UpdatedAt = sealed.CreatedAt, sealed.UpdatedAt
+	return nil
+}
+
+// UpdateEndpoint writes ep with its secrets sealed with the current key.
+func (s *Store) UpdateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) error {
+	sealed := s.keys.sealEndpoint(ep)
+	if err := s.Store.UpdateEndpoint(ctx, &sealed); err != nil {
+		return err
+	}
+	ep.UpdatedAt = sealed.UpdatedAt
+	return nil
+}
+
+// GetEndpoint returns the endpoint with its secrets opened.
+func (s *Store) GetEndpoint(ctx context.Context, appID, idOrUID string) (*hookrelay.Endpoint, error) {
+	ep, err := s.Store.GetEndpoint(ctx, appID, idOrUID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.keys.openEndpoint(ep); err != nil {
+		return nil, fmt.Errorf("get endpoint: %w", err)
+	}
+	return ep, nil
+}
+
+// ListEndpoints returns the endpoints with their secrets opened.
+func (s *Store) ListEndpoints(ctx context.Context, appID string, page store.Page) ([]hookrelay.Endpoint, error) {
+	eps, err := s.Store.ListEndpoints(ctx, appID, page)
+	if err != nil {
+		return nil, err
+	}
+	for i := range eps {
+		if err := s.keys.openEndpoint(&eps[i]); err != nil {
+			return nil, fmt.Errorf("list endpoints: %w", err)
+		}
+	}
+	return eps, nil
+}
+
+// ListMessageDestinations returns the destinations with their endpoints'
+// secrets opened.
+func (s *Store) ListMessageDestinations(ctx context.Context, p store.ListDeliveriesParams) ([]store.MessageDestination, error) {
+	ds, err := s.Store.ListMessageDestinations(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ds {
+		if err := s.keys.openEndpoint(&ds[i].Endpoint); err != nil {
+			return nil, fmt.Errorf("list message destinations: %w", err)
+		}
+	}
+	return ds, nil
+}
+
+// ClaimDeliveries returns the claimed tasks with their endpoints' secrets
+// opened. A task whose endpoint does not open is not returned: its attempt
+// is recorded as failed with a reason that names no key, and it is due
+// again after the postpone delay.
+func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]store.Task, error) {
+	tasks, err := s.Store.ClaimDeliveries(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	tasks, err = s.openTasks(ctx, p.Owner, p.Now, tasks)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	return tasks, nil
+}
+
+// CreateMessage publishes; the tasks leased by p.Lease come back with their
+// endpoints' secrets opened, as from ClaimDeliveries (a task whose endpoint
+// does not open is postponed the same way).
+func (s *Store) CreateMessage(ctx context.Context, p store.CreateMessageParams) (store.CreateMessageResult, error) {
+	res, err := s.Store.CreateMessage(ctx, p)
+	if err != nil || len(res.Tasks) == 0 || p.Lease == nil {
+		return res, err
+	}
+	if res.Tasks, err = s.openTasks(ctx, p.Lease.Owner, s.now(), res.Tasks); err != nil {
+		// The message is stored and its deliveries are queued: only the
+		// hand-off failed, so publishing still succeeds.
+		res.Tasks = nil
+		s.log.Error("publish: hand off leased deliveries", "err", err)
+	}
+	return res, nil
+}
+
+// openTasks opens the endpoints of tasks leased to owner. The tasks whose
+// endpoint does not open are recorded as failed attempts, postponed from
+// now, and left out of the result.
+func (s *Store) openTasks(ctx context.Context, owner string, now time.Time, tasks []store.Task) ([]store.Task, error) {
+	if len(tasks) == 0 {
+		return tasks, nil
+	}
+	// One claim often holds many deliveries to one endpoint: open each
+	// stored version once. The opened fields are shared by those tasks,
+	// which only read them.
+	type opened struct {
+		ep  hookrelay.Endpoint
+		err error
+	}
+	memo := make(map[memoKey]*opened)
+	out := tasks[:0]
+	var failed []store.AttemptResult
+	for _, t := range tasks {
+		key := memoKey{t.Endpoint.ID, t.Endpoint.Secret, t.Endpoint.UpdatedAt.UnixNano()}
+		o, ok := memo[key]
+		if !ok {
+			o = &opened{ep: t.Endpoint}
+			o.err = s.keys.openEndpoint(&o.ep)
+			memo[key] = o
+			if o.err != nil {
+				s.log.Error("cannot open the stored secrets of an endpoint; its deliveries are postponed",
+					"endpoint", t.Endpoint.ID, "app", t.Endpoint.AppID, "err", o.err, "postpone", s.postpone)
+			}
+		}
+		if o.err != nil {
+			failed = append(failed, s.postponed(owner, now, t))
+			continue
+		}
+		t.Endpoint.Secret, t.Endpoint.OldSecrets, t.Endpoint.Headers = o.ep.Secret, o.ep.OldSecrets, o.ep.Headers
+		out = append(out, t)
+	}
+	if len(failed) > 0 {
+		if err := s.Store.CompleteAttempts(ctx, failed); err != nil {
+			// Give every task back rather than leave leases that the
+			// owner's dispatcher, never told of them, would keep extending.
+			ids := make([]string, 0, len(out)+len(failed))
+			for _, t := range out {
+				ids = append(ids, t.Delivery.ID)
+			}
+			for _, r := range failed {
+				ids = append(ids, r.Attempt.DeliveryID)
+			}
+			if rerr := s.Store.ReleaseDeliveries(context.WithoutCancel(ctx), owner, ids); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("release: %w", rerr))
+			}
+			return nil, fmt.Errorf("postpone deliveries of unreadable endpoints: %w", err)
+		}
+	}
+	return out, nil
+}
+
+type memoKey struct {
+	id, secret string
+	updated    int64
+}
+
+// postponed is the result that records t's attempt as failed and makes it
+// due again after the postpone delay.
+func (s *Store) postponed(owner string, now time.Time, t store.Task) store.AttemptResult {
+	if now.IsZero() {
+		now = s.now()
+	}
+	next := now.Add(s.postpone)
+	trigger := hookrelay.TriggerScheduled
+	if t.Delivery.Manual {
+		trigger = hookrelay.TriggerManual
+	}
+	return store.AttemptResult{
+		Owner: owner,
+		Attempt: hookrelay.Attempt{
+			DeliveryID:  t.Delivery.ID,
+			MsgID:       t.Delivery.MsgID,
+			AppID:       t.Delivery.AppID,
+			EndpointID:  t.Delivery.EndpointID,
+			URL:         t.Endpoint.URL,
+			Status:      hookrelay.StatusFail,
+			Response:    "not sent: the server cannot decrypt this endpoint's stored secrets; the delivery will be tried again",
+			TriggerType: trigger,
+			CreatedAt:   now,
+		},
+		Status:      hookrelay.StatusPending,
+		NextAttempt: &next,
+		Attempts:    t.Delivery.Attempts,
+	}
+}
+
+// Bindings of the sealed fields: endpoint ID and field name, so that a
+// value moved to another endpoint or field fails to open.
+func bindSecret(epID string) string    { return "endpoint/" + epID + "/secret" }
+func bindOldSecret(epID string) string { return "endpoint/" + epID + "/old-secret" }
+func bindHeader(epID, name string) string {
+	return "endpoint/" + epID + "/header/" + strings.ToLower(name)
+}
+
+// sealEndpoint returns a copy of ep whose secrets are sealed; ep is not
+// changed. With a nil keyring the copy holds plaintext.
+func (k *Keyring) sealEndpoint(ep *hookrelay.Endpoint) hookrelay.Endpoint {
+	c := *ep
+	if k == nil {
+		return c
+	}
+	c.Secret = k.Seal(ep.Secret, bindSecret(ep.ID))
+	if ep.OldSecrets != nil {
+		c.OldSecrets = make([]hookrelay.OldSecret, len(ep.OldSecrets))
+		for i, o := range ep.OldSecrets {
+			c.OldSecrets[i] = hookrelay.OldSecret{Secret: k.Seal(o.Secret, bindOldSecret(ep.ID)), ExpiresAt: o.ExpiresAt}
+		}
+	}
+	if ep.Headers != nil {
+		sensitive := sensitiveSet(ep.Sensitive)
+		c.Headers = make(map[string]string, len(ep.Headers))
+		for name, v := range ep.Headers {
+			if sensitive[strings.ToLower(name)] {
+				v = k.Seal(v, bindHeader(ep.ID, name))
+			}
+			c.Headers[name] = v
+		}
+	}
+	return c
+}
+
+// openEndpoint replaces ep's sealed values with their plaintext. It gives
+// ep new OldSecrets and Headers rather than writing into the ones it has,
+// which a store may share between results.
+func (k *Keyring) openEndpoint(ep *hookrelay.Endpoint) error {
+	secret, err := k.Open(ep.Secret, bindSecret(ep.ID))
+	if err != nil {
+		return fmt.Errorf("endpoint %s: secret: %w", ep.ID, err)
+	}
+	var olds []hookrelay.OldSecret
+	if ep.OldSecrets != nil {
+		olds = make([]hookrelay.OldSecret, len(ep.OldSecrets))
+		for i, o := range ep.OldSecrets {
+			v, err := k.Open(o.Secret, bindOldSecret(ep.ID))
+			if err != nil {
+				return fmt.Errorf("endpoint %s: old secret %d: %w", ep.ID, i+1, err)
+			}
+			olds[i] = hookrelay.OldSecret{Secret: v, ExpiresAt: o.ExpiresAt}
+		}
+	}
+	var headers map[string]string
+	if ep.Headers != nil {
+		sensitive := sensitiveSet(ep.Sensitive)
+		headers = make(map[string]string, len(ep.Headers))
+		for name, v := range ep.Headers {
+			if sensitive[strings.ToLower(name)] {
+				if v, err = k.Open(v, bindHeader(ep.ID, name)); err != nil {
+					return fmt.Errorf("endpoint %s: header %s: %w", ep.ID, name, err)
+				}
+			}
+			headers[name] = v
+		}
+	}
+	ep.Secret, ep.OldSecrets, ep.Headers = secret, olds, headers
+	return nil
+}
+
+// sensitiveSet is the lower-cased set of names; header names match without
+// regard to case, as in HTTP.
+func sensitiveSet(names []string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[strings.ToLower(n)] = true
+	}
+	return m
+}
