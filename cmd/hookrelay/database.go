@@ -3,19 +3,39 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/hookrelay/hookrelay/store"
+	"github.com/hookrelay/hookrelay/store/sealed"
 	"github.com/hookrelay/hookrelay/store/sqlite"
 )
 
-// openStore opens and migrates the database named by url: a postgres:// or
-// postgresql:// URL selects PostgreSQL; anything else is a SQLite file path,
-// optionally written sqlite:PATH, sqlite://PATH or file:PATH.
+// openStore is openStoreWith reading the process environment and logging
+// to slog.Default().
 func openStore(ctx context.Context, url string) (store.Store, error) {
-	switch {
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return openPostgres(ctx, url)
+	return openStoreWith(ctx, url, os.Getenv, slog.Default())
+}
+
+// openStoreWith opens and migrates the database named by url (see
+// openDatabase) and seals endpoint secrets at rest with the keys that
+// getenv's HOOKRELAY_ENCRYPTION_KEYS* settings name (see keys.go).
+func openStoreWith(ctx context.Context, url string, getenv func(string) string, logger *slog.Logger) (store.Store, error) {
+	st, keys, err := openStoreKeys(ctx, url, getenv, logger)
+	if err != nil {
+		return nil, err
+	}
+	return sealed.Wrap(st, keys, sealed.WithLogger(logger)), nil
+}
+
+// sqlitePathOf returns the file of a SQLite database URL, and false for a
+// PostgreSQL one: a postgres:// or postgresql:// URL selects PostgreSQL;
+// anything else is a SQLite file path, optionally written sqlite:PATH,
+// sqlite://PATH or file:PATH.
+func sqlitePathOf(url string) (string, bool, error) {
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		return "", false, nil
 	}
 	path := url
 	for _, p := range []string{"sqlite://", "sqlite:", "file:"} {
@@ -25,7 +45,20 @@ func openStore(ctx context.Context, url string) (store.Store, error) {
 		}
 	}
 	if path == "" {
-		return nil, fmt.Errorf("database url %q names no file", url)
+		return "", false, fmt.Errorf("database url %q names no file", url)
+	}
+	return path, true, nil
+}
+
+// openDatabase opens and migrates the database named by url, as it stores
+// things (secrets sealed or not).
+func openDatabase(ctx context.Context, url string) (store.Store, error) {
+	path, isSQLite, err := sqlitePathOf(url)
+	if err != nil {
+		return nil, err
+	}
+	if !isSQLite {
+		return openPostgres(ctx, url)
 	}
 	s, err := sqlite.Open(ctx, path)
 	if err != nil {

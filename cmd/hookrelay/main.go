@@ -3,6 +3,7 @@
 //	hookrelay serve     run the API, the portal and the delivery workers
 //	hookrelay migrate   bring the database schema up to date and exit
 //	hookrelay bench     measure throughput, latency and isolation
+//	hookrelay keys      make encryption keys; re-encrypt stored secrets
 //	hookrelay version   print the version
 package main
 
@@ -37,6 +38,8 @@ Usage:
   hookrelay serve [flags]     run the API and the delivery workers
   hookrelay migrate [flags]   apply database migrations and exit
   hookrelay bench [flags]     run the load tool (see BENCHMARKS.md)
+  hookrelay keys generate     print a new encryption key for HOOKRELAY_ENCRYPTION_KEYS
+  hookrelay keys reseal       re-encrypt stored endpoint secrets with the current key
   hookrelay version           print the version
 
 Run 'hookrelay COMMAND -h' for the flags of a command. Every flag can also be
@@ -56,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "keys":
+		return keysCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "hookrelay", hookrelay.Version)
 		return nil
