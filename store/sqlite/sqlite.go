@@ -56,7 +56,7 @@ var errClosed = errors.New("sqlite store: closed")
 // concurrent use.
 type Store struct {
 	wdb *sql.DB // the single write connection
-	rdb *sql.DB // query-only read connections
+	rdb *readDB // query-only read connections, statements cached
 
 	creates chan *createReq
 	closing chan struct{}
@@ -122,7 +122,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	rdb.SetMaxOpenConns(readers)
 	rdb.SetMaxIdleConns(readers)
 	rdb.SetConnMaxIdleTime(5 * time.Minute)
-	s.rdb = rdb
+	s.rdb = newReadDB(rdb)
 
 	if err := s.stmts.prepare(ctx, wdb); err != nil {
 		s.stmts.close()
@@ -293,7 +293,12 @@ func newestFirst(key string, p store.Page, args []any) (string, string, []any) {
 }
 
 // queryList runs a read query and scans every row with scan.
-func queryList[T any](ctx context.Context, db *sql.DB, q string, args []any, scan func(scanner) (*T, error)) ([]T, error) {
+// querier runs a query: the write connection or the read pool.
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func queryList[T any](ctx context.Context, db querier, q string, args []any, scan func(scanner) (*T, error)) ([]T, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
