@@ -229,6 +229,12 @@ func describe(err error, timeout time.Duration) string {
 	if errors.As(err, &te) && te.Timeout() {
 		return fmt.Sprintf("request timed out after %s", timeout)
 	}
+	if errors.Is(err, io.EOF) {
+		return "connection closed by the receiver without a response (EOF)"
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "connection closed by the receiver mid-response (unexpected EOF)"
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		return ue.Err.Error()
