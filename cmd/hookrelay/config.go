@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookrelay/hookrelay/delivery"
 )
 
 // config is everything `hookrelay serve` reads from flags and HOOKRELAY_*
@@ -31,6 +34,13 @@ type config struct {
 	MaxBodyBytes      int64
 	LogLevel          string
 	LogFormat         string
+
+	// Outbound requests; see egressFlags.
+	URLPolicy                delivery.URLPolicy
+	DangerouslySkipTLSVerify bool
+	CAFile                   string
+	ProxyURL                 *url.URL
+	SourceAddress            netip.Addr
 }
 
 // defaultRetrySchedule is the wait after each failed attempt: eight
@@ -217,6 +227,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (*conf
 		c.MaxBodyBytes = n
 		return nil
 	})
+	egressFlags(f, c)
 	f.str(&c.LogLevel, "log-level", "HOOKRELAY_LOG_LEVEL", "info", "debug, info, warn or error")
 	f.str(&c.LogFormat, "log-format", "HOOKRELAY_LOG_FORMAT", "text", "text or json")
 	if err := f.Parse(args); err != nil {

@@ -29,6 +29,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	rootCAs, err := checkEgress(cfg, logger)
+	if err != nil {
+		return err
+	}
 
 	st, err := openStore(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -44,19 +48,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	nodeID := newNodeID()
 	disp := delivery.NewDispatcher(delivery.Config{
-		Store:                  st,
-		NodeID:                 nodeID,
-		Workers:                cfg.Workers,
-		MaxInFlightPerEndpoint: cfg.MaxInFlight,
-		RetrySchedule:          cfg.RetrySchedule,
-		Jitter:                 cfg.RetryJitter,
-		Timeout:                cfg.Timeout,
-		LeaseTTL:               cfg.LeaseTTL,
-		PollInterval:           cfg.PollInterval,
-		ShutdownGrace:          cfg.ShutdownGrace,
-		SvixHeaders:            cfg.SvixHeaders,
-		AllowPrivate:           cfg.AllowPrivateCIDRs,
-		Logger:                 logger.With("component", "delivery"),
+		Store:                    st,
+		NodeID:                   nodeID,
+		Workers:                  cfg.Workers,
+		MaxInFlightPerEndpoint:   cfg.MaxInFlight,
+		RetrySchedule:            cfg.RetrySchedule,
+		Jitter:                   cfg.RetryJitter,
+		Timeout:                  cfg.Timeout,
+		LeaseTTL:                 cfg.LeaseTTL,
+		PollInterval:             cfg.PollInterval,
+		ShutdownGrace:            cfg.ShutdownGrace,
+		SvixHeaders:              cfg.SvixHeaders,
+		AllowPrivate:             cfg.AllowPrivateCIDRs,
+		URLPolicy:                cfg.URLPolicy,
+		Proxy:                    cfg.ProxyURL,
+		SourceAddr:               cfg.SourceAddress,
+		RootCAs:                  rootCAs,
+		DangerouslySkipTLSVerify: cfg.DangerouslySkipTLSVerify,
+		Logger:                   logger.With("component", "delivery"),
 	})
 
 	handler := api.New(api.Config{
