@@ -127,6 +127,15 @@ type boolValue struct{ flag.Value }
 
 func (boolValue) IsBoolFlag() bool { return true }
 
+// String is also called by the flag package on a zero boolValue, to tell
+// whether a default is worth printing.
+func (b boolValue) String() string {
+	if b.Value == nil {
+		return ""
+	}
+	return b.Value.String()
+}
+
 // parseSchedule reads a comma-separated list of durations such as
 // "5s,5m,30m". An empty list means no retries.
 func parseSchedule(s string) ([]time.Duration, error) {
