@@ -241,3 +241,20 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkSeal(b *testing.B) {
+	k := mustKeys(b, keyLine("a", 1))
+	for b.Loop() {
+		k.Seal("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "endpoint/ep_00DfFmYrVjbNQiyGYVCtYU4AqxS/secret")
+	}
+}
+
+func BenchmarkOpen(b *testing.B) {
+	k := mustKeys(b, keyLine("a", 1))
+	v := k.Seal("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "endpoint/ep_00DfFmYrVjbNQiyGYVCtYU4AqxS/secret")
+	for b.Loop() {
+		if _, err := k.Open(v, "endpoint/ep_00DfFmYrVjbNQiyGYVCtYU4AqxS/secret"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
