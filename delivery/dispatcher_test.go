@@ -482,7 +482,9 @@ func TestRateLimit(t *testing.T) {
 		for j < len(reqs) && reqs[j].at.Sub(reqs[i].at) < time.Second {
 			j++
 		}
-		if j-i > 11 {
+		// Send times follow exact slots; arrival times at the receiver can
+		// bunch by one when a loaded machine delays a request.
+		if j-i > 12 {
 			t.Fatalf("%d requests within one second from request %d", j-i, i)
 		}
 	}

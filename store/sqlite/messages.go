@@ -15,9 +15,10 @@ import (
 // writeStmts are the statements of the publish path, prepared once on the
 // write connection.
 type writeStmts struct {
-	savepoint, release, rollbackTo *sql.Stmt
-	insertMsg, insertDelivery      *sql.Stmt
-	fanout, onlyEndpoint           *sql.Stmt
+	savepoint, release, rollbackTo  *sql.Stmt
+	insertMsg, insertDelivery       *sql.Stmt
+	fanout, onlyEndpoint            *sql.Stmt
+	insertAttempt, completeDelivery *sql.Stmt
 }
 
 func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -35,6 +36,13 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 			VALUES (?, ?, ?, ?, 1, 0, ?, 0, ?, ?, ?, ?)`},
 		{&w.fanout, `SELECT ` + endpointColumns + ` FROM endpoints WHERE app_id = ?`},
 		{&w.onlyEndpoint, `SELECT ` + endpointColumns + ` FROM endpoints WHERE id = ? AND app_id = ?`},
+		{&w.insertAttempt, `INSERT INTO attempts (id, delivery_id, msg_id, endpoint_id, app_id, url, status,
+			   response_status_code, response, response_duration_ms, trigger_type, created_at)
+			 SELECT ?, d.id, d.msg_id, d.endpoint_id, d.app_id, ?, ?, ?, ?, ?, ?, ?
+			 FROM deliveries d WHERE d.id = ?`},
+		{&w.completeDelivery, `UPDATE deliveries SET status = ?, attempts = ?, next_attempt = ?, manual = 0,
+			   lease_owner = NULL, lease_until = NULL, updated_at = ?
+			 WHERE id = ? AND lease_owner = ?`},
 	} {
 		st, err := db.PrepareContext(ctx, p.q)
 		if err != nil {
@@ -47,26 +55,45 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 
 func (w *writeStmts) close() {
 	for _, st := range []*sql.Stmt{w.savepoint, w.release, w.rollbackTo, w.insertMsg,
-		w.insertDelivery, w.fanout, w.onlyEndpoint} {
+		w.insertDelivery, w.fanout, w.onlyEndpoint, w.insertAttempt, w.completeDelivery} {
 		if st != nil {
 			st.Close()
 		}
 	}
 }
 
-// createReq is one CreateMessage call waiting for the writer. The writer
-// sets res and err, then closes done.
-type createReq struct {
+// writeReq is one write waiting for the writer goroutine, which runs fn
+// inside the batch's transaction, in a savepoint of its own, then sets err
+// and closes done.
+type writeReq struct {
 	ctx  context.Context
-	p    store.CreateMessageParams
-	res  store.CreateMessageResult
+	fn   func(ctx context.Context, t *writeTx) error
 	err  error
 	done chan struct{}
 }
 
+// write hands fn to the writer goroutine and waits for its outcome: fn's
+// changes are committed, together with every other write waiting at that
+// moment (one fsync for all), or none of them is kept and the error says
+// why. A write not yet taken when ctx ends is dropped with ctx's error.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, t *writeTx) error) error {
+	r := &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}
+	select {
+	case s.creates <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.closing:
+		return errClosed
+	}
+	// Once taken, the call is answered whatever happens to ctx: the caller
+	// must learn whether the write was committed.
+	<-r.done
+	return r.err
+}
+
 // CreateMessage stores the message and its deliveries. The call is handed
 // to the store's writer goroutine, which commits it together with every
-// other publish waiting at that moment; each call has its own savepoint, so
+// other write waiting at that moment; each call has its own savepoint, so
 // one call's failure (a taken eventId) leaves the others alone. ID and
 // CreatedAt of p.Message are set when unset.
 func (s *Store) CreateMessage(ctx context.Context, p store.CreateMessageParams) (store.CreateMessageResult, error) {
@@ -78,29 +105,23 @@ func (s *Store) CreateMessage(ctx context.Context, p store.CreateMessageParams) 
 		m.ID = hookrelay.NewID(hookrelay.PrefixMessage)
 	}
 	m.CreatedAt = nowOr(m.CreatedAt)
-
-	r := &createReq{ctx: ctx, p: p, done: make(chan struct{})}
-	select {
-	case s.creates <- r:
-	case <-ctx.Done():
-		return store.CreateMessageResult{}, fmt.Errorf("create message: %w", ctx.Err())
-	case <-s.closing:
-		return store.CreateMessageResult{}, fmt.Errorf("create message: %w", errClosed)
+	var res store.CreateMessageResult
+	err := s.write(ctx, func(ctx context.Context, t *writeTx) error {
+		var err error
+		res, err = t.create(ctx, p)
+		return err
+	})
+	if err != nil {
+		return store.CreateMessageResult{}, fmt.Errorf("create message: %w", err)
 	}
-	// Once taken, the call is answered whatever happens to ctx: the caller
-	// must learn whether the message was stored.
-	<-r.done
-	if r.err != nil {
-		return store.CreateMessageResult{}, fmt.Errorf("create message: %w", r.err)
-	}
-	return r.res, nil
+	return res, nil
 }
 
 // writer takes publishes off s.creates and commits them in batches until the
 // store closes.
 func (s *Store) writer() {
 	defer s.wg.Done()
-	batch := make([]*createReq, 0, maxBatch)
+	batch := make([]*writeReq, 0, maxBatch)
 	for {
 		select {
 		case <-s.closing:
@@ -120,7 +141,7 @@ func (s *Store) writer() {
 // previous call was just answered are runnable but may not be waiting yet,
 // so gather yields the processor and looks again for as long as that brings
 // more: a batch of one would cost a whole fsync.
-func (s *Store) gather(batch []*createReq) []*createReq {
+func (s *Store) gather(batch []*writeReq) []*writeReq {
 	for len(batch) < maxBatch {
 		before := len(batch)
 		runtime.Gosched()
@@ -142,12 +163,12 @@ func (s *Store) gather(batch []*createReq) []*createReq {
 
 // commitBatch runs every request of batch in one transaction, each in its
 // own savepoint, and records each request's outcome in it.
-func (s *Store) commitBatch(batch []*createReq) {
+func (s *Store) commitBatch(batch []*writeReq) {
 	ctx := context.Background()
 	fail := func(err error) {
 		for _, r := range batch {
 			if r.err == nil {
-				r.err, r.res = err, store.CreateMessageResult{}
+				r.err = err
 			}
 		}
 	}
@@ -156,7 +177,7 @@ func (s *Store) commitBatch(batch []*createReq) {
 		fail(err)
 		return
 	}
-	st := publishTx{
+	st := writeTx{
 		tx:             tx,
 		savepoint:      tx.StmtContext(ctx, s.stmts.savepoint),
 		release:        tx.StmtContext(ctx, s.stmts.release),
@@ -165,6 +186,7 @@ func (s *Store) commitBatch(batch []*createReq) {
 		insertDelivery: tx.StmtContext(ctx, s.stmts.insertDelivery),
 		fanout:         tx.StmtContext(ctx, s.stmts.fanout),
 		onlyEndpoint:   tx.StmtContext(ctx, s.stmts.onlyEndpoint),
+		stmts:          &s.stmts,
 		endpoints:      make(map[string][]hookrelay.Endpoint),
 		now:            normTime(time.Now()),
 	}
@@ -178,7 +200,7 @@ func (s *Store) commitBatch(batch []*createReq) {
 			r.err = err
 			continue
 		}
-		r.res, r.err = st.create(ctx, r.p)
+		r.err = r.fn(ctx, &st)
 		if r.err != nil {
 			_, rbErr := st.rollbackTo.ExecContext(ctx)
 			_, relErr := st.release.ExecContext(ctx)
@@ -205,19 +227,20 @@ func (s *Store) commitBatch(batch []*createReq) {
 	}
 }
 
-// publishTx is the state of one group commit.
-type publishTx struct {
+// writeTx is the state of one group commit.
+type writeTx struct {
 	tx                             *sql.Tx
 	savepoint, release, rollbackTo *sql.Stmt
 	insertMsg, insertDelivery      *sql.Stmt
 	fanout, onlyEndpoint           *sql.Stmt
+	stmts                          *writeStmts                     // for statements bound on first use
 	endpoints                      map[string][]hookrelay.Endpoint // by app, loaded once per batch
 	now                            time.Time
 }
 
 // create inserts one message and its deliveries, leasing some of them
 // when p.Lease asks.
-func (t *publishTx) create(ctx context.Context, p store.CreateMessageParams) (store.CreateMessageResult, error) {
+func (t *writeTx) create(ctx context.Context, p store.CreateMessageParams) (store.CreateMessageResult, error) {
 	m := p.Message
 	var targets []*hookrelay.Endpoint
 	if p.OnlyEndpointID != "" {
@@ -282,7 +305,7 @@ func (t *publishTx) create(ctx context.Context, p store.CreateMessageParams) (st
 }
 
 // appEndpoints returns the endpoints of appID.
-func (t *publishTx) appEndpoints(ctx context.Context, appID string) ([]hookrelay.Endpoint, error) {
+func (t *writeTx) appEndpoints(ctx context.Context, appID string) ([]hookrelay.Endpoint, error) {
 	if eps, ok := t.endpoints[appID]; ok {
 		return eps, nil
 	}

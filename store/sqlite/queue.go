@@ -55,7 +55,12 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]sto
 	}
 	q += `) RETURNING ` + deliveryColumns
 
-	ds, err := queryList(ctx, s.wdb, q, args, scanDelivery)
+	var ds []hookrelay.Delivery
+	err := s.write(ctx, func(ctx context.Context, t *writeTx) error {
+		var err error
+		ds, err = queryList(ctx, t.tx, q, args, scanDelivery)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
@@ -168,49 +173,8 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 		}
 	}
 	at := normTime(time.Now())
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		insert, err := tx.PrepareContext(ctx,
-			`INSERT INTO attempts (id, delivery_id, msg_id, endpoint_id, app_id, url, status,
-			   response_status_code, response, response_duration_ms, trigger_type, created_at)
-			 SELECT ?, d.id, d.msg_id, d.endpoint_id, d.app_id, ?, ?, ?, ?, ?, ?, ?
-			 FROM deliveries d WHERE d.id = ?`)
-		if err != nil {
-			return err
-		}
-		defer insert.Close()
-		update, err := tx.PrepareContext(ctx,
-			`UPDATE deliveries SET status = ?, attempts = ?, next_attempt = ?, manual = 0,
-			   lease_owner = NULL, lease_until = NULL, updated_at = ?
-			 WHERE id = ? AND lease_owner = ?`)
-		if err != nil {
-			return err
-		}
-		defer update.Close()
-		for i := range results {
-			r := &results[i]
-			a := &r.Attempt
-			if a.ID == "" {
-				a.ID = hookrelay.NewID(hookrelay.PrefixAttempt)
-			}
-			a.CreatedAt = nowOr(a.CreatedAt)
-			if _, err := insert.ExecContext(ctx, a.ID, a.URL, int(a.Status), a.ResponseStatusCode,
-				a.Response, a.ResponseDurationMs, int(a.TriggerType), micros(a.CreatedAt), a.DeliveryID); err != nil {
-				return mapInsertErr(err)
-			}
-			var next any
-			if r.Status == hookrelay.StatusPending {
-				if r.NextAttempt != nil {
-					next = micros(*r.NextAttempt)
-				} else {
-					next = micros(at)
-				}
-			}
-			if _, err := update.ExecContext(ctx, int(r.Status), r.Attempts, next, micros(at),
-				a.DeliveryID, r.Owner); err != nil {
-				return err
-			}
-		}
-		return nil
+	err := s.write(ctx, func(ctx context.Context, t *writeTx) error {
+		return t.complete(ctx, results, at)
 	})
 	if err != nil {
 		return fmt.Errorf("complete attempts: %w", err)
@@ -275,4 +239,35 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 		return fromMicros(leased.Int64), true, nil
 	}
 	return time.Time{}, false, nil
+}
+
+// complete records attempts and moves their deliveries (CompleteAttempts).
+func (t *writeTx) complete(ctx context.Context, results []store.AttemptResult, at time.Time) error {
+	insert := t.tx.StmtContext(ctx, t.stmts.insertAttempt)
+	update := t.tx.StmtContext(ctx, t.stmts.completeDelivery)
+	for i := range results {
+		r := &results[i]
+		a := &r.Attempt
+		if a.ID == "" {
+			a.ID = hookrelay.NewID(hookrelay.PrefixAttempt)
+		}
+		a.CreatedAt = nowOr(a.CreatedAt)
+		if _, err := insert.ExecContext(ctx, a.ID, a.URL, int(a.Status), a.ResponseStatusCode,
+			a.Response, a.ResponseDurationMs, int(a.TriggerType), micros(a.CreatedAt), a.DeliveryID); err != nil {
+			return mapInsertErr(err)
+		}
+		var next any
+		if r.Status == hookrelay.StatusPending {
+			if r.NextAttempt != nil {
+				next = micros(*r.NextAttempt)
+			} else {
+				next = micros(at)
+			}
+		}
+		if _, err := update.ExecContext(ctx, int(r.Status), r.Attempts, next, micros(at),
+			a.DeliveryID, r.Owner); err != nil {
+			return err
+		}
+	}
+	return nil
 }

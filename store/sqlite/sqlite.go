@@ -58,7 +58,7 @@ type Store struct {
 	wdb *sql.DB // the single write connection
 	rdb *readDB // query-only read connections, statements cached
 
-	creates chan *createReq
+	creates chan *writeReq // to the writer goroutine
 	closing chan struct{}
 	wg      sync.WaitGroup
 	once    sync.Once
@@ -101,7 +101,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 	s := &Store{
 		wdb:     wdb,
-		creates: make(chan *createReq),
+		creates: make(chan *writeReq),
 		closing: make(chan struct{}),
 	}
 	if err := s.Migrate(ctx); err != nil {
