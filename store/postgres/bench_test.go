@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -10,36 +11,82 @@ import (
 	"github.com/hookrelay/hookrelay/store"
 )
 
-// BenchmarkCreateMessage publishes from parallel goroutines to one
-// application with one endpoint: each publish stores a message, queues one
-// delivery and notifies.
+// benchApp creates an application with the given number of endpoints that
+// receive everything.
+func benchApp(b *testing.B, s *Store, endpoints int) *hookrelay.Application {
+	b.Helper()
+	ctx := context.Background()
+	app := &hookrelay.Application{EnvID: hookrelay.DefaultEnvironment, Name: "bench"}
+	if err := s.CreateApplication(ctx, app); err != nil {
+		b.Fatal(err)
+	}
+	for range endpoints {
+		ep := &hookrelay.Endpoint{AppID: app.ID, URL: "https://example.com/hook", Version: 1, Secret: "whsec_x"}
+		if err := s.CreateEndpoint(ctx, ep); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return app
+}
+
+// benchPayload is the payload of store/sqlite's benchmarks, so that the
+// figures compare.
+var benchPayload = append(append([]byte(`{"type":"call.completed","data":"`), bytes.Repeat([]byte("x"), 400)...), `"}`...)
+
+func benchPublish(b *testing.B, s *Store, appID string) {
+	_, err := s.CreateMessage(context.Background(), store.CreateMessageParams{Message: &hookrelay.Message{
+		AppID: appID, EventType: "call.completed", Payload: benchPayload,
+	}})
+	if err != nil {
+		b.Error(err)
+	}
+}
+
+// BenchmarkCreateMessage publishes from many goroutines at once, as HTTP
+// handlers do, with a fan-out to three endpoints: one statement (one
+// commit) per publish, on a pool of defaultMaxConns connections.
 func BenchmarkCreateMessage(b *testing.B) {
-	for _, par := range []int{1, 4, 16} {
-		b.Run(fmt.Sprintf("par=%d", par), func(b *testing.B) {
+	for _, bc := range []struct {
+		name        string
+		parallelism int // goroutines per GOMAXPROCS
+	}{
+		{"publishers=GOMAXPROCS", 1},
+		{"publishers=16xGOMAXPROCS", 16},
+		{"publishers=64xGOMAXPROCS", 64},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
 			s := newStore(b)
-			f := newFixture(b, s)
-			payload := []byte(`{"type":"user.created","data":{"id":"u_123","email":"someone@example.com","name":"Someone"}}`)
-			b.SetParallelism(par) // goroutines per GOMAXPROCS
+			app := benchApp(b, s, 3)
+			b.SetParallelism(bc.parallelism)
 			b.ResetTimer()
+			start := time.Now()
 			b.RunParallel(func(pb *testing.PB) {
-				ctx := context.Background()
 				for pb.Next() {
-					m := &hookrelay.Message{AppID: f.app.ID, EventType: "user.created", Payload: payload}
-					if _, err := s.CreateMessage(ctx, store.CreateMessageParams{Message: m}); err != nil {
-						b.Error(err)
-						return
-					}
+					benchPublish(b, s, app.ID)
 				}
 			})
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "publishes/s")
 		})
 	}
 }
 
+// BenchmarkCreateMessageSerial publishes from one goroutine.
+func BenchmarkCreateMessageSerial(b *testing.B) {
+	s := newStore(b)
+	app := benchApp(b, s, 3)
+	b.ResetTimer()
+	start := time.Now()
+	for b.Loop() {
+		benchPublish(b, s, app.ID)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "publishes/s")
+}
+
 // BenchmarkClaimComplete measures the queue's round: claim a batch of due
 // deliveries, then record a successful attempt for each. The ns/op is per
-// delivery.
+// delivery; batch=100 matches store/sqlite's BenchmarkClaimComplete.
 func BenchmarkClaimComplete(b *testing.B) {
-	for _, batch := range []int{1, 32} {
+	for _, batch := range []int{1, 100} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			s := newStore(b)
 			f := newFixture(b, s)

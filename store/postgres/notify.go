@@ -118,12 +118,12 @@ func (s *Store) wake() {
 // delays other nodes until their next poll; the work itself is safe in the
 // database.
 func (s *Store) notifier() {
-	defer close(s.done)
+	defer close(s.notifierDone)
 	for {
 		select {
 		case <-s.wakeups:
 			s.notify()
-		case <-s.closing:
+		case <-s.stopNotifier:
 			select {
 			case <-s.wakeups:
 				s.notify()

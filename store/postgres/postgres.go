@@ -63,10 +63,13 @@ const migrationLockID = lock.DefaultLockID
 type Store struct {
 	pool *pgxpool.Pool
 
-	wakeups chan struct{} // holds one pending notification; see wake
-	closing chan struct{}
-	done    chan struct{} // closed when the notifier has stopped
-	once    sync.Once
+	publishes    chan *publishReq // to the publishers
+	publishersWG sync.WaitGroup
+	wakeups      chan struct{} // holds one pending notification; see wake
+	closing      chan struct{} // closed by Close
+	stopNotifier chan struct{} // closed once the publishers have stopped
+	notifierDone chan struct{}
+	once         sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
@@ -96,14 +99,20 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	s := &Store{
-		pool:    pool,
-		wakeups: make(chan struct{}, 1),
-		closing: make(chan struct{}),
-		done:    make(chan struct{}),
+		pool:         pool,
+		publishes:    make(chan *publishReq),
+		wakeups:      make(chan struct{}, 1),
+		closing:      make(chan struct{}),
+		stopNotifier: make(chan struct{}),
+		notifierDone: make(chan struct{}),
 	}
 	if err := s.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	s.publishersWG.Add(publishers)
+	for range publishers {
+		go s.publisher()
 	}
 	go s.notifier()
 	return s, nil
@@ -151,13 +160,16 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close sends a notification still pending, then closes every connection
-// of the pool, waiting for those in use to be returned; the store is
-// unusable afterwards.
+// Close lets the publishes already taken finish (those still waiting fail),
+// sends a notification still pending, then closes every connection of the
+// pool, waiting for those in use to be returned; the store is unusable
+// afterwards.
 func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.closing)
-		<-s.done
+		s.publishersWG.Wait()
+		close(s.stopNotifier)
+		<-s.notifierDone
 		s.pool.Close()
 	})
 	return nil

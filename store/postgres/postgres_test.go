@@ -626,3 +626,126 @@ func TestClaimBehindExcludedBacklog(t *testing.T) {
 		t.Fatalf("claim without exclusions: %d tasks, %v", len(tasks), err)
 	}
 }
+
+var errUnstorable = errors.New("any error")
+
+// Concurrent publishes share batches; each must still get its own outcome
+// and store exactly what it was given.
+func TestPublishBatchOutcomes(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	f := newFixture(t, s)
+	other := newFixture(t, s)
+	filtered := &hookrelay.Endpoint{AppID: f.app.ID, URL: "https://c.example.com", Version: 1,
+		Secret: "whsec_c2VjcmV0", Channels: []string{"vip"}}
+	if err := s.CreateEndpoint(ctx, filtered); err != nil {
+		t.Fatal(err)
+	}
+
+	type publish struct {
+		name       string
+		p          store.CreateMessageParams
+		wantErr    error
+		deliveries int
+	}
+	var cases []publish
+	dupID := "evt_dup"
+	for i := range 40 {
+		cases = append(cases,
+			publish{name: fmt.Sprintf("plain %d", i), p: store.CreateMessageParams{Message: &hookrelay.Message{
+				AppID: f.app.ID, EventType: "a.b", Payload: []byte(fmt.Sprintf(`{"i":%d}`, i))}}, deliveries: 1},
+			publish{name: fmt.Sprintf("channels %d", i), p: store.CreateMessageParams{Message: &hookrelay.Message{
+				AppID: f.app.ID, EventType: "a.b", Payload: []byte(`{}`), Channels: []string{"vip", `q"uote`},
+				Tags: []string{}}}, deliveries: 2},
+			publish{name: fmt.Sprintf("other app %d", i), p: store.CreateMessageParams{Message: &hookrelay.Message{
+				AppID: other.app.ID, EventType: "x", Payload: nil, Tags: []string{"t1"}}}, deliveries: 1},
+			publish{name: fmt.Sprintf("only %d", i), p: store.CreateMessageParams{OnlyEndpointID: filtered.ID,
+				Message: &hookrelay.Message{AppID: f.app.ID, EventType: "a.b", Payload: []byte(`{}`)}}, deliveries: 1},
+			publish{name: fmt.Sprintf("only of another app %d", i), p: store.CreateMessageParams{OnlyEndpointID: other.ep.ID,
+				Message: &hookrelay.Message{AppID: f.app.ID, EventType: "a.b", Payload: []byte(`{}`)}}, wantErr: hookrelay.ErrNotFound},
+			publish{name: fmt.Sprintf("missing app %d", i), p: store.CreateMessageParams{Message: &hookrelay.Message{
+				AppID: "app_missing", EventType: "a.b", Payload: []byte(`{}`)}}, wantErr: hookrelay.ErrNotFound},
+			// PostgreSQL text cannot hold NUL: this one fails the batch
+			// statement, and must fail alone.
+			publish{name: fmt.Sprintf("unstorable %d", i), p: store.CreateMessageParams{Message: &hookrelay.Message{
+				AppID: f.app.ID, EventType: "a.\x00", Payload: []byte(`{}`)}}, wantErr: errUnstorable},
+			publish{name: fmt.Sprintf("duplicate eventId %d", i), p: store.CreateMessageParams{Message: &hookrelay.Message{
+				AppID: f.app.ID, EventID: &dupID, EventType: "a.b", Payload: []byte(`{}`)}}, deliveries: 1},
+		)
+	}
+	errs := make([]error, len(cases))
+	results := make([]store.CreateMessageResult, len(cases))
+	var wg sync.WaitGroup
+	for i := range cases {
+		wg.Go(func() { results[i], errs[i] = s.CreateMessage(ctx, cases[i].p) })
+	}
+	wg.Wait()
+
+	dupStored := 0
+	for i, c := range cases {
+		err := errs[i]
+		if c.p.Message.EventID != nil {
+			switch {
+			case err == nil:
+				dupStored++
+			case !errors.Is(err, hookrelay.ErrConflict):
+				t.Errorf("%s: %v, want nil or ErrConflict", c.name, err)
+			}
+			continue
+		}
+		if c.wantErr == errUnstorable {
+			if err == nil {
+				t.Errorf("%s: stored", c.name)
+			}
+			continue
+		}
+		if c.wantErr != nil {
+			if !errors.Is(err, c.wantErr) {
+				t.Errorf("%s: %v, want %v", c.name, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if results[i].Deliveries != c.deliveries {
+			t.Errorf("%s: %d deliveries, want %d", c.name, results[i].Deliveries, c.deliveries)
+		}
+		got, err := s.GetMessage(ctx, c.p.Message.AppID, c.p.Message.ID)
+		if err != nil {
+			t.Errorf("%s: get: %v", c.name, err)
+			continue
+		}
+		m := c.p.Message
+		if string(got.Payload) != string(m.Payload) || (got.Payload == nil) != (m.Payload == nil) ||
+			fmt.Sprintf("%#v %#v", got.Channels, got.Tags) != fmt.Sprintf("%#v %#v", m.Channels, m.Tags) ||
+			!got.CreatedAt.Equal(m.CreatedAt) {
+			t.Errorf("%s: stored %+v, published %+v", c.name, got, m)
+		}
+	}
+	if dupStored != 1 {
+		t.Errorf("the duplicate eventId was stored %d times, want once", dupStored)
+	}
+}
+
+// A publish whose context is done before a publisher takes it stores
+// nothing; Close fails later publishes.
+func TestPublishCancelledAndClosed(t *testing.T) {
+	s := openStore(t, newDatabase(t))
+	f := newFixture(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	m := &hookrelay.Message{AppID: f.app.ID, EventType: "x", Payload: []byte(`{}`)}
+	if _, err := s.CreateMessage(ctx, store.CreateMessageParams{Message: m}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled publish: %v", err)
+	}
+	if _, err := s.GetMessage(context.Background(), f.app.ID, m.ID); !errors.Is(err, hookrelay.ErrNotFound) {
+		t.Fatalf("cancelled publish was stored: %v", err)
+	}
+	s.Close()
+	m = &hookrelay.Message{AppID: f.app.ID, EventType: "x", Payload: []byte(`{}`)}
+	if _, err := s.CreateMessage(context.Background(), store.CreateMessageParams{Message: m}); !errors.Is(err, errClosed) {
+		t.Fatalf("publish after close: %v", err)
+	}
+}
