@@ -4,6 +4,7 @@
 //	hookrelay migrate   bring the database schema up to date and exit
 //	hookrelay bench     measure throughput, latency and isolation
 //	hookrelay keys      make encryption keys; re-encrypt stored secrets
+//	hookrelay token     create API tokens of environments
 //	hookrelay version   print the version
 package main
 
@@ -40,6 +41,8 @@ Usage:
   hookrelay bench [flags]     run the load tool (see BENCHMARKS.md)
   hookrelay keys generate     print a new encryption key for HOOKRELAY_ENCRYPTION_KEYS
   hookrelay keys reseal       re-encrypt stored endpoint secrets with the current key
+  hookrelay token create --environment NAME
+                              print a new admin API token of an environment
   hookrelay version           print the version
 
 Run 'hookrelay COMMAND -h' for the flags of a command. Every flag can also be
@@ -61,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return benchCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "keys":
 		return keysCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "token":
+		return tokenCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "hookrelay", hookrelay.Version)
 		return nil
