@@ -34,7 +34,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	st, err := openStore(ctx, cfg.DatabaseURL)
+	st, err := openStoreWith(ctx, cfg.DatabaseURL, getenv, logger.With("component", "store"))
 	if err != nil {
 		return err
 	}
