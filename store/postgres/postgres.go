@@ -184,6 +184,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 const (
 	codeUniqueViolation     = "23505"
 	codeForeignKeyViolation = "23503"
+	codeDeadlockDetected    = "40P01"
 )
 
 func pgCode(err error) string {

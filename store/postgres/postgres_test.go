@@ -749,3 +749,66 @@ func TestPublishCancelledAndClosed(t *testing.T) {
 		t.Fatalf("publish after close: %v", err)
 	}
 }
+
+// A node extends its leases while its workers complete attempts; neither
+// may fail (a deadlock would abort one of them).
+func TestExtendWhileCompleting(t *testing.T) {
+	s := newStore(t)
+	f := newFixture(t, s)
+	ctx := context.Background()
+	fillBacklog(t, s, f.app.ID, f.ep.ID, 400)
+	now := time.Now()
+	tasks, err := s.ClaimDeliveries(ctx, store.ClaimParams{Owner: "n", Now: now, LeaseUntil: now.Add(time.Minute), Limit: 400})
+	if err != nil || len(tasks) != 400 {
+		t.Fatalf("claim: %d, %v", len(tasks), err)
+	}
+	stop := make(chan struct{})
+	extended := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				extended <- nil
+				return
+			default:
+			}
+			if err := s.ExtendLeases(ctx, "n", now.Add(time.Duration(2+i)*time.Minute)); err != nil {
+				extended <- err
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			// Each worker completes its share in batches, in descending
+			// ID order, against the extension's ascending one.
+			var mine []store.Task
+			for i := len(tasks) - 1 - w; i >= 0; i -= 4 {
+				mine = append(mine, tasks[i])
+			}
+			for len(mine) > 0 {
+				n := min(10, len(mine))
+				results := make([]store.AttemptResult, n)
+				for i, task := range mine[:n] {
+					results[i] = store.AttemptResult{Owner: "n", Status: hookrelay.StatusSuccess, Attempts: 1,
+						Attempt: hookrelay.Attempt{DeliveryID: task.Delivery.ID, URL: f.ep.URL, Status: hookrelay.StatusSuccess, ResponseStatusCode: 200}}
+				}
+				if err := s.CompleteAttempts(ctx, results); err != nil {
+					t.Errorf("complete: %v", err)
+					return
+				}
+				mine = mine[n:]
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	if err := <-extended; err != nil {
+		t.Errorf("extend leases: %v", err)
+	}
+	var left int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE status <> 0`).Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d deliveries not completed (%v)", left, err)
+	}
+}

@@ -214,14 +214,6 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 		return nil
 	}
 	now := normTime(time.Now())
-	n := len(results)
-	var (
-		attemptIDs, deliveryIDs, urls, responses, owners = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		attemptStatus, codes, triggers, statuses, counts = make([]int, n), make([]int, n), make([]int, n), make([]int, n), make([]int, n)
-		durations                                        = make([]int64, n)
-		attemptedAt                                      = make([]time.Time, n)
-		nextAttempts                                     = make([]*time.Time, n)
-	)
 	for i := range results {
 		r := &results[i]
 		switch r.Status {
@@ -229,31 +221,34 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 		default:
 			return fmt.Errorf("complete attempts: invalid delivery status %d", r.Status)
 		}
-		a := &r.Attempt
-		if a.ID == "" {
-			a.ID = hookrelay.NewID(hookrelay.PrefixAttempt)
+		if r.Attempt.ID == "" {
+			r.Attempt.ID = hookrelay.NewID(hookrelay.PrefixAttempt)
 		}
-		a.CreatedAt = nowOr(a.CreatedAt)
-		attemptIDs[i], deliveryIDs[i], urls[i] = a.ID, a.DeliveryID, a.URL
-		attemptStatus[i], codes[i], responses[i] = int(a.Status), a.ResponseStatusCode, a.Response
-		durations[i], triggers[i], attemptedAt[i] = a.ResponseDurationMs, int(a.TriggerType), a.CreatedAt
-		owners[i], statuses[i], counts[i] = r.Owner, int(r.Status), r.Attempts
-		if r.Status == hookrelay.StatusPending {
-			next := now
-			if r.NextAttempt != nil {
-				next = normTime(*r.NextAttempt)
-			}
-			nextAttempts[i] = &next
-		}
+		r.Attempt.CreatedAt = nowOr(r.Attempt.CreatedAt)
 	}
-	// A delivery deleted (with its endpoint) between the join and the
-	// attempt's foreign key check fails the statement; run it again, and
-	// the join no longer sees the delivery.
+	// Rows are locked in delivery ID order, so that two statements that
+	// move the same deliveries wait for each other instead of deadlocking.
+	order := make([]int, len(results))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		return cmp.Compare(results[a].Attempt.DeliveryID, results[b].Attempt.DeliveryID)
+	})
+	var c completeColumns
+	for _, i := range order {
+		c.add(&results[i], now)
+	}
+
 	var err error
 	for try := 0; try < 3; try++ {
-		_, err = s.pool.Exec(ctx, completeSQL, attemptIDs, deliveryIDs, urls, attemptStatus, codes,
-			responses, durations, triggers, attemptedAt, owners, statuses, counts, nextAttempts, now)
-		if constraint(err) != "attempts_delivery_id_fkey" {
+		_, err = s.pool.Exec(ctx, completeSQL, c.attemptIDs, c.deliveryIDs, c.urls, c.attemptStatus, c.codes,
+			c.responses, c.durations, c.triggers, c.attemptedAt, c.owners, c.statuses, c.counts, c.nextAttempts, now)
+		// A delivery deleted (with its endpoint) between the join and the
+		// attempt's foreign key check fails the statement; run again, the
+		// join no longer sees it. A deadlock with such a delete is also
+		// worth another try.
+		if constraint(err) != "attempts_delivery_id_fkey" && pgCode(err) != codeDeadlockDetected {
 			break
 		}
 	}
@@ -263,11 +258,52 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 	return nil
 }
 
+// completeColumns are the parameters of completeSQL, a column each.
+type completeColumns struct {
+	attemptIDs, deliveryIDs, urls, responses, owners []string
+	attemptStatus, codes, triggers, statuses, counts []int
+	durations                                        []int64
+	attemptedAt                                      []time.Time
+	nextAttempts                                     []*time.Time
+}
+
+// add appends r; a pending delivery without a next attempt is due at now.
+func (c *completeColumns) add(r *store.AttemptResult, now time.Time) {
+	a := &r.Attempt
+	c.attemptIDs = append(c.attemptIDs, a.ID)
+	c.deliveryIDs = append(c.deliveryIDs, a.DeliveryID)
+	c.urls = append(c.urls, a.URL)
+	c.attemptStatus = append(c.attemptStatus, int(a.Status))
+	c.codes = append(c.codes, a.ResponseStatusCode)
+	c.responses = append(c.responses, a.Response)
+	c.durations = append(c.durations, a.ResponseDurationMs)
+	c.triggers = append(c.triggers, int(a.TriggerType))
+	c.attemptedAt = append(c.attemptedAt, a.CreatedAt)
+	c.owners = append(c.owners, r.Owner)
+	c.statuses = append(c.statuses, int(r.Status))
+	c.counts = append(c.counts, r.Attempts)
+	var next *time.Time
+	if r.Status == hookrelay.StatusPending {
+		t := now
+		if r.NextAttempt != nil {
+			t = normTime(*r.NextAttempt)
+		}
+		next = &t
+	}
+	c.nextAttempts = append(c.nextAttempts, next)
+}
+
 // ExtendLeases sets the lease of every pending delivery owner holds to
-// until.
+// until. It skips rows another statement has locked: those are being
+// completed, released or resent right now, and the next extension, well
+// within the lease, catches any still leased. So it never waits, and never
+// deadlocks with CompleteAttempts.
 func (s *Store) ExtendLeases(ctx context.Context, owner string, until time.Time) error {
 	_, err := s.pool.Exec(ctx,
-		`UPDATE deliveries SET lease_until = $1 WHERE lease_owner = $2 AND status = 1`,
+		`UPDATE deliveries d SET lease_until = $1
+		 FROM (SELECT id FROM deliveries WHERE lease_owner = $2 AND status = 1
+		       ORDER BY id FOR UPDATE SKIP LOCKED) AS mine
+		 WHERE d.id = mine.id`,
 		normTime(until), owner)
 	if err != nil {
 		return fmt.Errorf("extend leases: %w", err)
