@@ -28,6 +28,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -66,6 +67,9 @@ type Config struct {
 	// MaxEndpointsPerApp bounds the endpoints of one application (creating
 	// one more is 422); 0 means DefaultMaxEndpointsPerApp.
 	MaxEndpointsPerApp int
+	// URLPolicy, when set, must accept every endpoint URL created or
+	// changed (for example https-only); a refusal is 422 on "url".
+	URLPolicy func(*url.URL) error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -82,6 +86,7 @@ type server struct {
 	mux       *http.ServeMux
 
 	maxEndpoints int
+	urlPolicy    func(*url.URL) error
 	// endpointCreate serializes counting and creating endpoints.
 	endpointCreate sync.Mutex
 }
@@ -98,6 +103,7 @@ func New(cfg Config) http.Handler {
 		mux:       http.NewServeMux(),
 
 		maxEndpoints: cfg.MaxEndpointsPerApp,
+		urlPolicy:    cfg.URLPolicy,
 	}
 	if cfg.AdminToken != "" {
 		s.adminHash = hashToken(cfg.AdminToken)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/hookrelay/hookrelay"
@@ -164,6 +165,7 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 	}
 	var c checker
 	in.validate(&c, false)
+	s.checkURLPolicy(&c, in.URL)
 	if err := c.err(); err != nil {
 		return err
 	}
@@ -246,6 +248,7 @@ func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 	in.Secret = opt[string]{} // not part of EndpointUpdate
 	var c checker
 	in.validate(&c, false)
+	s.checkURLPolicy(&c, in.URL)
 	if err := c.err(); err != nil {
 		return err
 	}
@@ -288,6 +291,7 @@ func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 	}
 	var c checker
 	in.validate(&c, true)
+	s.checkURLPolicy(&c, in.URL)
 	if err := c.err(); err != nil {
 		return err
 	}
@@ -589,4 +593,19 @@ func exampleOf(schemas json.RawMessage, i int) ([]byte, bool) {
 		return nil, false
 	}
 	return []byte(ex), true
+}
+
+// checkURLPolicy applies the server's URL policy (such as https-only) to an
+// endpoint URL in a body that is otherwise valid.
+func (s *server) checkURLPolicy(c *checker, u opt[string]) {
+	if s.urlPolicy == nil || !u.has() || checkURL(u.V) != "" {
+		return
+	}
+	parsed, err := url.Parse(u.V)
+	if err != nil {
+		return
+	}
+	if err := s.urlPolicy(parsed); err != nil {
+		c.add(err.Error(), "url")
+	}
 }

@@ -17,23 +17,24 @@ import (
 // environment variables. A flag given on the command line wins over its
 // environment variable, which wins over the default.
 type config struct {
-	Listen            string
-	DatabaseURL       string
-	AdminToken        string // environment only: never a flag, so it stays out of ps
-	PublicURL         string
-	RetrySchedule     []time.Duration
-	RetryJitter       float64
-	AllowPrivateCIDRs []netip.Prefix
-	SvixHeaders       bool
-	Timeout           time.Duration
-	Workers           int
-	MaxInFlight       int
-	LeaseTTL          time.Duration
-	PollInterval      time.Duration
-	ShutdownGrace     time.Duration
-	MaxBodyBytes      int64
-	LogLevel          string
-	LogFormat         string
+	Listen             string
+	DatabaseURL        string
+	AdminToken         string // environment only: never a flag, so it stays out of ps
+	PublicURL          string
+	RetrySchedule      []time.Duration
+	RetryJitter        float64
+	AllowPrivateCIDRs  []netip.Prefix
+	SvixHeaders        bool
+	Timeout            time.Duration
+	Workers            int
+	MaxInFlight        int
+	LeaseTTL           time.Duration
+	PollInterval       time.Duration
+	ShutdownGrace      time.Duration
+	MaxBodyBytes       int64
+	MaxEndpointsPerApp int
+	LogLevel           string
+	LogFormat          string
 
 	// Outbound requests; see egressFlags.
 	URLPolicy                delivery.URLPolicy
@@ -225,6 +226,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (*conf
 	f.duration(&c.LeaseTTL, "lease-ttl", "HOOKRELAY_LEASE_TTL", "30s", "how long a claimed delivery stays reserved for a node that stops renewing it")
 	f.duration(&c.PollInterval, "poll-interval", "HOOKRELAY_POLL_INTERVAL", "1s", "longest wait between looks for due deliveries")
 	f.duration(&c.ShutdownGrace, "shutdown-grace", "HOOKRELAY_SHUTDOWN_GRACE", "10s", "how long in-flight requests may finish on shutdown")
+	f.integer(&c.MaxEndpointsPerApp, "max-endpoints-per-app", "HOOKRELAY_MAX_ENDPOINTS_PER_APP", "50", "most endpoints one application may have")
 	f.value("max-body-bytes", "HOOKRELAY_MAX_BODY_BYTES", "1048576", "largest API request body", func(s string) error {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {

@@ -69,12 +69,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 
 	handler := api.New(api.Config{
-		Store:        st,
-		Waker:        disp,
-		AdminToken:   cfg.AdminToken,
-		PublicURL:    cfg.PublicURL,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Logger:       logger.With("component", "api"),
+		Store:              st,
+		Waker:              disp,
+		AdminToken:         cfg.AdminToken,
+		PublicURL:          cfg.PublicURL,
+		MaxBodyBytes:       cfg.MaxBodyBytes,
+		MaxEndpointsPerApp: cfg.MaxEndpointsPerApp,
+		URLPolicy:          cfg.URLPolicy.Check,
+		Logger:             logger.With("component", "api"),
 	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -85,6 +87,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    maxRequestHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 
@@ -135,6 +138,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	logger.Info("stopped")
 	return nil
 }
+
+// maxRequestHeaderBytes bounds the headers of an API request; larger ones
+// get 431 from net/http.
+const maxRequestHeaderBytes = 64 << 10
 
 // subscriber is a store that calls fn whenever any node queues work.
 type subscriber interface {
