@@ -812,3 +812,48 @@ func TestExtendWhileCompleting(t *testing.T) {
 		t.Errorf("%d deliveries not completed (%v)", left, err)
 	}
 }
+
+// After every connection is cut, as when PostgreSQL restarts, the store
+// goes on working: a call may fail while the pool finds its connections
+// dead, then calls succeed again.
+func TestSurvivesLostConnections(t *testing.T) {
+	dbURL := newDatabase(t)
+	s := openStore(t, dbURL)
+	f := newFixture(t, s)
+	calls := subscribe(t, s)
+	waitCall(t, calls, "listening")
+	f.publish(t, s)
+
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	var cut int
+	if err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&cut); err != nil || cut == 0 {
+		t.Fatalf("terminate connections: %d, %v", cut, err)
+	}
+
+	deadline := time.Now().Add(10 * time.Second)
+	failures := 0
+	for {
+		m := &hookrelay.Message{AppID: f.app.ID, EventType: "x", Payload: []byte(`{}`)}
+		_, err := s.CreateMessage(ctx, store.CreateMessageParams{Message: m})
+		if err == nil {
+			break
+		}
+		failures++
+		if time.Now().After(deadline) {
+			t.Fatalf("publishing still fails 10s after the connections were cut: %v", err)
+		}
+	}
+	t.Logf("%d publishes failed after the connections were cut", failures)
+	waitCall(t, calls, "a notification after the connections were cut")
+	now := time.Now()
+	tasks, err := s.ClaimDeliveries(ctx, store.ClaimParams{Owner: "n", Now: now, LeaseUntil: now.Add(time.Minute), Limit: 10})
+	if err != nil || len(tasks) != 2 {
+		t.Fatalf("claim after the connections were cut: %d tasks, %v", len(tasks), err)
+	}
+}
