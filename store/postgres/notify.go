@@ -16,8 +16,11 @@ const (
 	listenAppName = "hookrelay-listen"
 	pingTimeout   = 10 * time.Second
 	notifyTimeout = 5 * time.Second
-	minBackoff    = 100 * time.Millisecond
-	maxBackoff    = 5 * time.Second
+	// notifyInterval is the least time between two notifications of one
+	// store; it delays other nodes' wake-ups at most that much.
+	notifyInterval = 5 * time.Millisecond
+	minBackoff     = 100 * time.Millisecond
+	maxBackoff     = 5 * time.Second
 )
 
 // listenIdleCheck is how long the listening connection may stay silent
@@ -114,7 +117,9 @@ func (s *Store) wake() {
 }
 
 // notifier sends the notifications asked for by wake until the store
-// closes. A notification lost to a failure, or to a crash after a commit,
+// closes, at most one per notifyInterval: a notification is a commit of its
+// own, and a steady stream of publishes would otherwise cost one per
+// publish. A notification lost to a failure, or to a crash after a commit,
 // delays other nodes until their next poll; the work itself is safe in the
 // database.
 func (s *Store) notifier() {
@@ -123,6 +128,12 @@ func (s *Store) notifier() {
 		select {
 		case <-s.wakeups:
 			s.notify()
+			t := time.NewTimer(notifyInterval)
+			select {
+			case <-t.C:
+			case <-s.stopNotifier:
+				t.Stop()
+			}
 		case <-s.stopNotifier:
 			select {
 			case <-s.wakeups:

@@ -118,7 +118,13 @@ func (s *Store) publishBatch(batch []*publishReq) {
 		}
 		live = append(live, r)
 	}
-	if err := s.publishMany(ctx, live); err != nil {
+	// A lone publish takes the single-message statement, which is
+	// cheaper; the batch statement falls back to it on failure.
+	var err error
+	if len(live) > 1 {
+		err = s.publishMany(ctx, live)
+	}
+	if len(live) == 1 || err != nil {
 		for _, r := range live {
 			r.res, r.err = s.publishOne(ctx, r.p)
 		}
