@@ -16,9 +16,11 @@ import (
 // Publishing. CreateMessage hands each call to one of a few publisher
 // goroutines; a publisher takes every call waiting at that moment and
 // stores them all with one statement, one commit. Under load the commits,
-// round trips and statement overheads are shared by many publishes (on two
-// cores: ~2,500 publishes/s one by one, ~10,000 in batches); an idle store
-// publishes a lone call at once.
+// round trips and statement overheads are shared by many publishes: with
+// 64 concurrent publishers on a two-core machine this took the server's
+// CPU per publish from 300-500 µs to 120-150 µs and throughput from about
+// 2,500 to 6,000-8,000 publishes/s. An idle store publishes a lone call at
+// once.
 const (
 	// publishers is how many batches may be in flight at once.
 	publishers = 4
