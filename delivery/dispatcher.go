@@ -143,12 +143,14 @@ type heldTask struct {
 }
 
 // holdCap is the most deliveries of the endpoint held at once, in flight or
-// waiting: up to one more round of its in-flight cap, and no more than two
-// seconds of its rate.
+// waiting: up to one more round of its in-flight cap, and no more than a
+// quarter second of its rate (at least one). Held work counts against the
+// node's budget, so work waiting for a send slot must stay small or a slow
+// rate would crowd out other endpoints.
 func (e *endpointState) holdCap() int {
 	n := 2 * e.cap
 	if e.perSec > 0 {
-		n = min(n, max(2, 2*e.perSec))
+		n = min(n, max(1, e.perSec/4))
 	}
 	return n
 }
