@@ -201,8 +201,11 @@ type run struct {
 	senders     sync.WaitGroup
 
 	// claim scheduling
-	claimWanted bool // a wake-up or a timer asks for a claim
-	moreDue     bool // the last claim may have left due work behind
+	claiming    bool             // a claim is running on its own goroutine
+	claimed     chan claimResult // where that claim reports
+	bg          sync.WaitGroup   // releases running on their own goroutines
+	claimWanted bool             // a wake-up or a timer asks for a claim
+	moreDue     bool             // the last claim may have left due work behind
 	excluded    map[string]bool
 	lastClaim   time.Time
 	errUntil    time.Time // no claims until then after a store error
@@ -227,6 +230,7 @@ func newRun(d *Dispatcher) *run {
 
 		retryWake: make(chan struct{}, 1),
 		takeWake:  make(chan struct{}, 1),
+		claimed:   make(chan claimResult, 1),
 	}
 	r.full.Store(&map[string]bool{})
 	r.log = d.cfg.Logger.With("node", r.owner)
@@ -249,6 +253,12 @@ func (r *run) run(ctx context.Context) error {
 	r.loop(ctx)
 
 	// Shutdown: nothing new starts; waiting work goes back to the queue.
+	if r.claiming {
+		cr := <-r.claimed
+		r.claiming = false
+		r.leased.Add(int64(len(cr.tasks)))
+		r.accept(context.Background(), cr.tasks, r.cfg.Now())
+	}
 	r.d.cur.Store(nil)
 	r.takeMu.Lock()
 	r.stopped = true
@@ -272,6 +282,7 @@ func (r *run) run(ctx context.Context) error {
 	}
 	r.senders.Wait()
 	r.cancelSends()
+	r.bg.Wait()
 
 	r.rec.close()
 	var err error
@@ -306,13 +317,8 @@ func (r *run) loop(ctx context.Context) {
 			r.accept(ctx, tasks, now)
 		}
 		r.dispatch(now)
-		if r.shouldClaim(now) {
-			r.claim(ctx, now)
-			if ctx.Err() != nil {
-				return
-			}
-			now = r.cfg.Now()
-			r.dispatch(now)
+		if !r.claiming && r.shouldClaim(now) {
+			r.startClaim(ctx, now)
 		}
 		if now.Sub(r.lastSweep) > idleSweep {
 			r.sweep(now)
@@ -323,6 +329,9 @@ func (r *run) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-r.takeWake:
+		case cr := <-r.claimed:
+			r.claiming = false
+			r.finishClaim(ctx, cr)
 		case <-r.d.wake:
 			r.claimWanted = true
 		case <-r.retryWake:
@@ -456,8 +465,21 @@ func (r *run) nextWake(now time.Time) time.Duration {
 	return max(at.Sub(now), 0)
 }
 
-// claim leases as many due deliveries as there is room for.
-func (r *run) claim(ctx context.Context, now time.Time) {
+// claimResult is what a claim running on its own goroutine reports.
+type claimResult struct {
+	tasks []store.Task
+	err   error
+	now   time.Time
+	limit int
+	// nextDue is the store's next due time, asked when the claim took less
+	// than its limit; zero if unknown.
+	nextDue time.Time
+}
+
+// startClaim leases, on a goroutine of its own, as many due deliveries as
+// there is room for: the loop goes on dispatching meanwhile and takes the
+// result from r.claimed.
+func (r *run) startClaim(ctx context.Context, now time.Time) {
 	// Claim no more than the endpoints this node knows can take (or, when
 	// none can, one endpoint's worth for endpoints it does not know yet):
 	// the store hands out the oldest due work whatever its endpoint, and
@@ -477,57 +499,62 @@ func (r *run) claim(ctx context.Context, now time.Time) {
 		room = 2 * r.cfg.MaxInFlightPerEndpoint
 	}
 	limit := min(r.cfg.ClaimBatch, r.maxHeld-r.inFlight-r.queued, room)
-	cctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	tasks, err := r.q.ClaimDeliveries(cctx, store.ClaimParams{
-		Owner:            r.owner,
-		Now:              now,
-		LeaseUntil:       now.Add(r.cfg.LeaseTTL),
-		Limit:            limit,
-		ExcludeEndpoints: exclude,
-	})
-	cancel()
+	// The claim answers the reasons for it; reasons that arise while it
+	// runs (an excluded endpoint finishing a send) stay for the next one.
+	r.claiming = true
 	r.lastClaim = now
-	if err != nil {
+	r.claimWanted = false
+	r.moreDue = false
+	r.excluded = excluded
+	go func() {
+		cr := claimResult{now: now, limit: limit}
+		cctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		defer cancel()
+		cr.tasks, cr.err = r.q.ClaimDeliveries(cctx, store.ClaimParams{
+			Owner:            r.owner,
+			Now:              now,
+			LeaseUntil:       now.Add(r.cfg.LeaseTTL),
+			Limit:            limit,
+			ExcludeEndpoints: exclude,
+		})
+		if cr.err == nil && len(cr.tasks) < limit {
+			// A due time already past means work this node cannot take now
+			// (its endpoints are full): completions and the poll interval
+			// bring the next claim instead.
+			due, ok, err := r.q.NextDue(cctx)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				r.log.Warn("next due", "err", err)
+			case ok && due.After(now):
+				cr.nextDue = due
+			}
+		}
+		r.claimed <- cr
+	}()
+}
+
+// finishClaim takes in what a claim leased.
+func (r *run) finishClaim(ctx context.Context, cr claimResult) {
+	if cr.err != nil {
 		if ctx.Err() != nil {
 			return
 		}
+		r.claimWanted = true
 		r.errBackoff = min(max(2*r.errBackoff, 100*time.Millisecond), r.cfg.PollInterval*5)
-		r.errUntil = now.Add(r.errBackoff)
-		r.log.Error("claim deliveries", "err", err, "retry_in", r.errBackoff)
+		r.errUntil = cr.now.Add(r.errBackoff)
+		r.log.Error("claim deliveries", "err", cr.err, "retry_in", r.errBackoff)
 		return
 	}
 	r.errBackoff = 0
-	r.claimWanted = false
-	r.excluded = excluded
-	if !r.localDue.IsZero() && !now.Before(r.localDue) {
+	if !r.localDue.IsZero() && !cr.now.Before(r.localDue) {
 		r.localDue = time.Time{}
 	}
-	r.leased.Add(int64(len(tasks)))
-	released := r.accept(ctx, tasks, now)
-	r.moreDue = len(tasks) == limit || released > 0
+	r.leased.Add(int64(len(cr.tasks)))
+	released := r.accept(ctx, cr.tasks, r.cfg.Now())
+	r.moreDue = r.moreDue || len(cr.tasks) == cr.limit || released > 0
+	r.storeDue = cr.nextDue
 	if r.moreDue {
 		r.storeDue = time.Time{}
-		return
-	}
-	r.refreshDue(ctx, now)
-}
-
-// refreshDue asks the store when the next delivery becomes due. A due time
-// already past means work this node cannot take now (its endpoints are
-// full); completions and the poll interval bring the next claim instead.
-func (r *run) refreshDue(ctx context.Context, now time.Time) {
-	cctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	due, ok, err := r.q.NextDue(cctx)
-	cancel()
-	r.storeDue = time.Time{}
-	if err != nil {
-		if ctx.Err() == nil {
-			r.log.Warn("next due", "err", err)
-		}
-		return
-	}
-	if ok && due.After(now) {
-		r.storeDue = due
 	}
 }
 
@@ -702,13 +729,20 @@ func (r *run) releaseQueued() {
 
 // release drops this node's lease on the given deliveries. A failure is
 // logged: the leases then expire by themselves.
+//
+// It runs on a goroutine of its own so that the loop never waits for it;
+// Run waits for every release before returning.
 func (r *run) release(ids []string) {
-	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-	defer cancel()
-	if err := r.q.ReleaseDeliveries(ctx, r.owner, ids); err != nil {
-		r.log.Warn("release deliveries", "deliveries", len(ids), "err", err)
-	}
-	r.leased.Add(-int64(len(ids)))
+	r.bg.Add(1)
+	go func() {
+		defer r.bg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		defer cancel()
+		if err := r.q.ReleaseDeliveries(ctx, r.owner, ids); err != nil {
+			r.log.Warn("release deliveries", "deliveries", len(ids), "err", err)
+		}
+		r.leased.Add(-int64(len(ids)))
+	}()
 }
 
 // heartbeat tells the store this node is alive and learns how many nodes
