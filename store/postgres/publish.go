@@ -131,9 +131,10 @@ func (s *Store) publishBatch(batch []*publishReq) {
 			r.res, r.err = s.publishOne(ctx, r.p)
 		}
 	}
+	// Deliveries handed over to a dispatcher need nobody else woken.
 	queued := false
 	for _, r := range batch {
-		queued = queued || (r.err == nil && r.res.Deliveries > 0)
+		queued = queued || (r.err == nil && r.res.Deliveries > len(r.res.Tasks))
 		close(r.done)
 	}
 	if queued {
@@ -158,9 +159,11 @@ const publishManySQL = `WITH msg AS (
 	RETURNING id, app_id, created_at
 ), dl AS (
 	INSERT INTO deliveries (id, msg_id, endpoint_id, app_id, status, attempts, next_attempt, manual,
-		created_at, updated_at)
-	SELECT t.id, msg.id, t.endpoint_id, msg.app_id, 1, 0, msg.created_at, false, $12, $12
-	FROM unnest($9::text[], $10::text[], $11::text[]) AS t (id, msg_id, endpoint_id)
+		lease_owner, lease_until, created_at, updated_at)
+	SELECT t.id, msg.id, t.endpoint_id, msg.app_id, 1, 0, msg.created_at, false,
+		t.lease_owner, t.lease_until, $12, $12
+	FROM unnest($9::text[], $10::text[], $11::text[], $13::text[], $14::timestamptz[])
+		AS t (id, msg_id, endpoint_id, lease_owner, lease_until)
 	JOIN msg ON msg.id = t.msg_id
 	RETURNING 1
 )
@@ -196,15 +199,15 @@ func (s *Store) publishMany(ctx context.Context, batch []*publishReq) error {
 		}
 		return rows.Err()
 	})
-	b.Queue(`SELECT id, app_id, filter_types, channels, disabled FROM endpoints
+	b.Queue(`SELECT `+endpointColumns+` FROM endpoints
 		WHERE app_id = ANY ($1::text[]) OR id = ANY ($2::text[])`, appIDs, onlyIDs).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
-			var ep hookrelay.Endpoint
-			if err := rows.Scan(&ep.ID, &ep.AppID, &ep.FilterTypes, &ep.Channels, &ep.Disabled); err != nil {
+			ep, err := scanEndpoint(rows)
+			if err != nil {
 				return err
 			}
-			byApp[ep.AppID] = append(byApp[ep.AppID], ep)
-			byID[ep.ID] = ep
+			byApp[ep.AppID] = append(byApp[ep.AppID], *ep)
+			byID[ep.ID] = *ep
 		}
 		return rows.Err()
 	})
@@ -213,29 +216,38 @@ func (s *Store) publishMany(ctx context.Context, batch []*publishReq) error {
 	}
 
 	var c publishColumns
-	targets := make([]int, len(batch))
+	now := normTime(time.Now())
+	results := make([]store.CreateMessageResult, len(batch))
 	for i, r := range batch {
 		m := r.p.Message
 		if !apps[m.AppID] {
 			r.err = hookrelay.ErrNotFound
 			continue
 		}
+		var targets []hookrelay.Endpoint
 		if r.p.OnlyEndpointID != "" {
 			ep, ok := byID[r.p.OnlyEndpointID]
 			if !ok || ep.AppID != m.AppID {
 				r.err = hookrelay.ErrNotFound
 				continue
 			}
-			c.addDelivery(m.ID, ep.ID)
-			targets[i] = 1
+			targets = []hookrelay.Endpoint{ep}
 		} else {
 			for _, ep := range byApp[m.AppID] {
 				if ep.Receives(m.EventType, m.Channels) {
-					c.addDelivery(m.ID, ep.ID)
-					targets[i]++
+					targets = append(targets, ep)
 				}
 			}
 		}
+		plan := planDeliveries(r.p, targets, now)
+		for j := range plan.ids {
+			c.dlvIDs = append(c.dlvIDs, plan.ids[j])
+			c.dlvMsgIDs = append(c.dlvMsgIDs, m.ID)
+			c.dlvEndpointIDs = append(c.dlvEndpointIDs, targets[j].ID)
+			c.dlvOwners = append(c.dlvOwners, plan.owners[j])
+			c.dlvUntils = append(c.dlvUntils, plan.untils[j])
+		}
+		results[i] = store.CreateMessageResult{Deliveries: len(targets), Tasks: plan.tasks}
 		c.addMessage(m)
 	}
 	if len(c.ids) == 0 {
@@ -243,7 +255,7 @@ func (s *Store) publishMany(ctx context.Context, batch []*publishReq) error {
 	}
 
 	rows, err := s.pool.Query(ctx, publishManySQL, c.ids, c.appIDs, c.eventIDs, c.eventTypes, c.payloads,
-		c.channels, c.tags, c.created, c.dlvIDs, c.dlvMsgIDs, c.dlvEndpointIDs, normTime(time.Now()))
+		c.channels, c.tags, c.created, c.dlvIDs, c.dlvMsgIDs, c.dlvEndpointIDs, now, c.dlvOwners, c.dlvUntils)
 	if err != nil {
 		return err
 	}
@@ -263,7 +275,7 @@ func (s *Store) publishMany(ctx context.Context, batch []*publishReq) error {
 			r.err = hookrelay.ErrConflict
 			continue
 		}
-		r.res = store.CreateMessageResult{Deliveries: targets[i]}
+		r.res = results[i]
 	}
 	return nil
 }
@@ -275,6 +287,8 @@ type publishColumns struct {
 	payloads, channels, tags          [][]byte
 	created                           []time.Time
 	dlvIDs, dlvMsgIDs, dlvEndpointIDs []string
+	dlvOwners                         []*string
+	dlvUntils                         []*time.Time
 }
 
 func (c *publishColumns) addMessage(m *hookrelay.Message) {
@@ -286,12 +300,6 @@ func (c *publishColumns) addMessage(m *hookrelay.Message) {
 	c.channels = append(c.channels, jsonList(m.Channels))
 	c.tags = append(c.tags, jsonList(m.Tags))
 	c.created = append(c.created, m.CreatedAt)
-}
-
-func (c *publishColumns) addDelivery(msgID, endpointID string) {
-	c.dlvIDs = append(c.dlvIDs, hookrelay.NewID(hookrelay.PrefixDelivery))
-	c.dlvMsgIDs = append(c.dlvMsgIDs, msgID)
-	c.dlvEndpointIDs = append(c.dlvEndpointIDs, endpointID)
 }
 
 // jsonList encodes a list of strings as JSON, nil (NULL) for a nil list.
@@ -308,7 +316,8 @@ func jsonList(v []string) []byte {
 // hang off its RETURNING, so then nothing is stored and the counts are 0.
 //
 // $1..$8 are the message columns; $9 and $10 the delivery and endpoint IDs;
-// $11 the deliveries' creation time.
+// $11 the deliveries' creation time; $12 and $13 their lease owners and
+// ends (NULL for a delivery queued without a lease).
 const publishOneSQL = `WITH msg AS (
 	INSERT INTO messages (id, app_id, event_id, event_type, payload, channels, tags, created_at)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -316,9 +325,11 @@ const publishOneSQL = `WITH msg AS (
 	RETURNING id, app_id, created_at
 ), dl AS (
 	INSERT INTO deliveries (id, msg_id, endpoint_id, app_id, status, attempts, next_attempt, manual,
-		created_at, updated_at)
-	SELECT t.id, msg.id, t.endpoint_id, msg.app_id, 1, 0, msg.created_at, false, $11, $11
-	FROM msg, unnest($9::text[], $10::text[]) AS t (id, endpoint_id)
+		lease_owner, lease_until, created_at, updated_at)
+	SELECT t.id, msg.id, t.endpoint_id, msg.app_id, 1, 0, msg.created_at, false,
+		t.lease_owner, t.lease_until, $11, $11
+	FROM msg, unnest($9::text[], $10::text[], $12::text[], $13::timestamptz[])
+		AS t (id, endpoint_id, lease_owner, lease_until)
 	RETURNING 1
 )
 SELECT (SELECT count(*) FROM msg), (SELECT count(*) FROM dl)`
@@ -342,50 +353,89 @@ func (s *Store) publishOnce(ctx context.Context, p store.CreateMessageParams) (s
 	if err != nil {
 		return store.CreateMessageResult{}, err
 	}
-	ids := make([]string, len(targets))
-	for i := range ids {
-		ids[i] = hookrelay.NewID(hookrelay.PrefixDelivery)
+	now := normTime(time.Now())
+	plan := planDeliveries(p, targets, now)
+	epIDs := make([]string, len(targets))
+	for i := range targets {
+		epIDs[i] = targets[i].ID
 	}
 	var stored, queued int
 	err = s.pool.QueryRow(ctx, publishOneSQL,
 		m.ID, m.AppID, m.EventID, m.EventType, m.Payload, m.Channels, m.Tags, m.CreatedAt,
-		ids, targets, normTime(time.Now())).Scan(&stored, &queued)
+		plan.ids, epIDs, now, plan.owners, plan.untils).Scan(&stored, &queued)
 	if err != nil {
 		return store.CreateMessageResult{}, err
 	}
 	if stored == 0 {
 		return store.CreateMessageResult{}, hookrelay.ErrConflict
 	}
-	return store.CreateMessageResult{Deliveries: queued}, nil
+	return store.CreateMessageResult{Deliveries: queued, Tasks: plan.tasks}, nil
 }
 
-// publishTargets returns the IDs of the endpoints that receive p.Message.
-func (s *Store) publishTargets(ctx context.Context, p store.CreateMessageParams) ([]string, error) {
+// deliveryPlan is what a publish inserts for its deliveries: their IDs and
+// leases (nil when queued without one), and the tasks of the leased ones.
+type deliveryPlan struct {
+	ids    []string
+	owners []*string
+	untils []*time.Time
+	tasks  []store.Task
+}
+
+// planDeliveries gives each delivery of p.Message to targets an ID, and a
+// lease when p.Lease asks for it (store.LeaseParams).
+func planDeliveries(p store.CreateMessageParams, targets []hookrelay.Endpoint, now time.Time) deliveryPlan {
+	m, lease := p.Message, p.Lease
+	plan := deliveryPlan{
+		ids:    make([]string, len(targets)),
+		owners: make([]*string, len(targets)),
+		untils: make([]*time.Time, len(targets)),
+	}
+	for i := range targets {
+		ep := &targets[i]
+		plan.ids[i] = hookrelay.NewID(hookrelay.PrefixDelivery)
+		if lease == nil || len(plan.tasks) >= lease.Max || (lease.Want != nil && !lease.Want(ep.ID)) {
+			continue
+		}
+		owner, until := lease.Owner, normTime(lease.Until)
+		plan.owners[i], plan.untils[i] = &owner, &until
+		next := m.CreatedAt
+		plan.tasks = append(plan.tasks, store.Task{
+			Delivery: hookrelay.Delivery{
+				ID: plan.ids[i], MsgID: m.ID, AppID: m.AppID, EndpointID: ep.ID,
+				Status: hookrelay.StatusPending, NextAttempt: &next,
+				CreatedAt: now, UpdatedAt: now,
+			},
+			Message:  *m,
+			Endpoint: *ep,
+		})
+	}
+	return plan
+}
+
+// publishTargets returns the endpoints that receive p.Message.
+func (s *Store) publishTargets(ctx context.Context, p store.CreateMessageParams) ([]hookrelay.Endpoint, error) {
 	m := p.Message
 	if p.OnlyEndpointID != "" {
-		var id string
-		err := s.pool.QueryRow(ctx, `SELECT id FROM endpoints WHERE id = $1 AND app_id = $2`,
-			p.OnlyEndpointID, m.AppID).Scan(&id)
+		ep, err := scanEndpoint(s.pool.QueryRow(ctx,
+			`SELECT `+endpointColumns+` FROM endpoints WHERE id = $1 AND app_id = $2`, p.OnlyEndpointID, m.AppID))
 		if err != nil {
 			return nil, err
 		}
-		return []string{id}, nil
+		return []hookrelay.Endpoint{*ep}, nil
 	}
-	rows, err := s.pool.Query(ctx,
-		`SELECT id, filter_types, channels, disabled FROM endpoints WHERE app_id = $1`, m.AppID)
+	rows, err := s.pool.Query(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE app_id = $1`, m.AppID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	targets := []string{}
-	var ep hookrelay.Endpoint
+	targets := []hookrelay.Endpoint{}
 	for rows.Next() {
-		ep = hookrelay.Endpoint{}
-		if err := rows.Scan(&ep.ID, &ep.FilterTypes, &ep.Channels, &ep.Disabled); err != nil {
+		ep, err := scanEndpoint(rows)
+		if err != nil {
 			return nil, err
 		}
 		if ep.Receives(m.EventType, m.Channels) {
-			targets = append(targets, ep.ID)
+			targets = append(targets, *ep)
 		}
 	}
 	return targets, rows.Err()
