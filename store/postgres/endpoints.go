@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -11,47 +10,6 @@ import (
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/store"
 )
-
-// storedOptions is the JSON form of hookrelay.EndpointOptions in the options
-// column, the same as store/sqlite's. The retry schedule is a list of Go
-// duration strings; null keeps the server default apart from an empty
-// schedule.
-type storedOptions struct {
-	Method         string   `json:"method,omitempty"`
-	TimeoutSeconds int      `json:"timeoutSeconds,omitempty"`
-	RetrySchedule  []string `json:"retrySchedule"`
-	MaxInFlight    int      `json:"maxInFlight,omitempty"`
-}
-
-func encodeOptions(o hookrelay.EndpointOptions) ([]byte, error) {
-	so := storedOptions{Method: o.Method, TimeoutSeconds: o.TimeoutSeconds, MaxInFlight: o.MaxInFlight}
-	if o.RetrySchedule != nil {
-		so.RetrySchedule = make([]string, len(o.RetrySchedule))
-		for i, d := range o.RetrySchedule {
-			so.RetrySchedule[i] = d.String()
-		}
-	}
-	return json.Marshal(so)
-}
-
-func decodeOptions(b []byte) (hookrelay.EndpointOptions, error) {
-	var so storedOptions
-	if err := json.Unmarshal(b, &so); err != nil {
-		return hookrelay.EndpointOptions{}, fmt.Errorf("decode options: %w", err)
-	}
-	o := hookrelay.EndpointOptions{Method: so.Method, TimeoutSeconds: so.TimeoutSeconds, MaxInFlight: so.MaxInFlight}
-	if so.RetrySchedule != nil {
-		o.RetrySchedule = make([]time.Duration, len(so.RetrySchedule))
-		for i, v := range so.RetrySchedule {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				return hookrelay.EndpointOptions{}, fmt.Errorf("decode options: %w", err)
-			}
-			o.RetrySchedule[i] = d
-		}
-	}
-	return o, nil
-}
 
 const endpointColumns = `id, app_id, uid, url, description, version, rate_limit, filter_types,
 	channels, disabled, metadata, secret, old_secrets, headers, sensitive, options, created_at, updated_at`
@@ -78,7 +36,7 @@ func endpointDest(ep *hookrelay.Endpoint) ([]any, func() error) {
 			return err
 		}
 		var err error
-		ep.Options, err = decodeOptions(options)
+		ep.Options, err = store.DecodeOptions(options)
 		return err
 	}
 	return dest, finish
@@ -115,7 +73,7 @@ func endpointArgs(ep *hookrelay.Endpoint) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	options, err := encodeOptions(ep.Options)
+	options, err := store.EncodeOptions(ep.Options)
 	if err != nil {
 		return nil, err
 	}

@@ -3,54 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/store"
 )
-
-// storedOptions is the JSON form of hookrelay.EndpointOptions in the options
-// column. The retry schedule is a list of Go duration strings; null keeps
-// the server default apart from an empty schedule.
-type storedOptions struct {
-	Method         string   `json:"method,omitempty"`
-	TimeoutSeconds int      `json:"timeoutSeconds,omitempty"`
-	RetrySchedule  []string `json:"retrySchedule"`
-	MaxInFlight    int      `json:"maxInFlight,omitempty"`
-}
-
-func encodeOptions(o hookrelay.EndpointOptions) (string, error) {
-	so := storedOptions{Method: o.Method, TimeoutSeconds: o.TimeoutSeconds, MaxInFlight: o.MaxInFlight}
-	if o.RetrySchedule != nil {
-		so.RetrySchedule = make([]string, len(o.RetrySchedule))
-		for i, d := range o.RetrySchedule {
-			so.RetrySchedule[i] = d.String()
-		}
-	}
-	b, err := json.Marshal(so)
-	return string(b), err
-}
-
-func decodeOptions(s string) (hookrelay.EndpointOptions, error) {
-	var so storedOptions
-	if err := json.Unmarshal([]byte(s), &so); err != nil {
-		return hookrelay.EndpointOptions{}, fmt.Errorf("decode options: %w", err)
-	}
-	o := hookrelay.EndpointOptions{Method: so.Method, TimeoutSeconds: so.TimeoutSeconds, MaxInFlight: so.MaxInFlight}
-	if so.RetrySchedule != nil {
-		o.RetrySchedule = make([]time.Duration, len(so.RetrySchedule))
-		for i, v := range so.RetrySchedule {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				return hookrelay.EndpointOptions{}, fmt.Errorf("decode options: %w", err)
-			}
-			o.RetrySchedule[i] = d
-		}
-	}
-	return o, nil
-}
 
 const endpointColumns = `id, app_id, uid, url, description, version, rate_limit, filter_types,
 	channels, disabled, metadata, secret, old_secrets, headers, sensitive, options, created_at, updated_at`
@@ -91,7 +49,7 @@ func endpointDest(ep *hookrelay.Endpoint) ([]any, func() error) {
 			}
 		}
 		var err error
-		if ep.Options, err = decodeOptions(options); err != nil {
+		if ep.Options, err = store.DecodeOptions([]byte(options)); err != nil {
 			return err
 		}
 		ep.CreatedAt = fromMicros(created)
@@ -143,7 +101,8 @@ func endpointArgs(ep *hookrelay.Endpoint) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	options, err := encodeOptions(ep.Options)
+	optionsJSON, err := store.EncodeOptions(ep.Options)
+	options := string(optionsJSON)
 	if err != nil {
 		return nil, err
 	}
