@@ -21,7 +21,7 @@ import (
 // Config selects what to measure and against what.
 type Config struct {
 	// Scenarios to run, in order: ceiling, throughput, fanout, latency,
-	// isolation.
+	// isolation, backlog.
 	Scenarios []string
 	// Server is how to reach hookrelay. Start starts a fresh server for each
 	// scenario when set; otherwise URL and Token address a running one.
@@ -35,6 +35,7 @@ type Config struct {
 	Rate        int           // messages per second in the latency and isolation runs
 	Duration    time.Duration // length of the latency and isolation runs
 	Wait        time.Duration // how long to wait for deliveries after publishing
+	Backlog     int           // messages queued for a dead endpoint in the backlog run
 	Log         io.Writer     // progress lines; nil for none
 }
 
@@ -134,6 +135,8 @@ func runOne(ctx context.Context, cfg Config, rcv *receiver, scenario string) Res
 		err = steady(ctx, cfg, c, rcv, &res, false)
 	case "isolation":
 		err = steady(ctx, cfg, c, rcv, &res, true)
+	case "backlog":
+		err = backlog(ctx, cfg, c, rcv, &res)
 	default:
 		err = fmt.Errorf("unknown scenario %q", scenario)
 	}
@@ -235,6 +238,54 @@ func steady(ctx context.Context, cfg Config, c *client, rcv *receiver, res *Resu
 	if hang {
 		res.HealthyArrived = float64(res.Delivered) / float64(res.Expected)
 	}
+	return nil
+}
+
+// backlog queues cfg.Backlog messages for an endpoint that never answers,
+// then measures a healthy endpoint of the same application at a steady
+// rate: a large backlog must cost neither its latency nor the server's
+// memory.
+func backlog(ctx context.Context, cfg Config, c *client, rcv *receiver, res *Result) error {
+	var app struct{ ID string }
+	uid := fmt.Sprintf("bench-backlog-%d", time.Now().UnixNano())
+	if err := c.call(ctx, "POST", "/api/v1/app", map[string]any{"name": "bench backlog", "uid": uid}, &app); err != nil {
+		return fmt.Errorf("create app: %w", err)
+	}
+	for _, ep := range []map[string]any{
+		{"url": rcv.URL + "/hang", "filterTypes": []string{"bench.backlog"}},
+		{"url": rcv.URL + "/ep/0", "filterTypes": []string{"bench.tick"}},
+	} {
+		if err := c.call(ctx, "POST", "/api/v1/app/"+app.ID+"/endpoint", ep, nil); err != nil {
+			return fmt.Errorf("create endpoint: %w", err)
+		}
+	}
+	start := time.Now()
+	err := publishAll(ctx, cfg.Publishers, cfg.Backlog, func(seq int) error {
+		return c.publishType(ctx, app.ID, "bench.backlog", payload(seq, cfg.PayloadSize))
+	})
+	if err != nil {
+		return err
+	}
+	if cfg.Log != nil {
+		fmt.Fprintf(cfg.Log, "backlog: %d messages queued for a dead endpoint in %s\n", cfg.Backlog, time.Since(start).Round(time.Second))
+	}
+	n := int(cfg.Duration.Seconds() * float64(cfg.Rate))
+	res.Messages, res.Endpoints, res.Expected = n, 1, n
+	sent := make([]time.Time, n)
+	interval := time.Second / time.Duration(cfg.Rate)
+	start = time.Now()
+	for seq := 0; seq < n; seq++ {
+		if d := time.Until(start.Add(time.Duration(seq) * interval)); d > 0 {
+			time.Sleep(d)
+		}
+		sent[seq] = time.Now()
+		if err := c.publish(ctx, app.ID, payload(seq, cfg.PayloadSize)); err != nil {
+			return err
+		}
+	}
+	waitDeliveries(ctx, rcv, []string{"/ep/0"}, n, cfg.Wait)
+	collect(rcv, res, []string{"/ep/0"}, n, start, sent)
+	res.HealthyArrived = float64(res.Delivered) / float64(res.Expected)
 	return nil
 }
 
@@ -372,7 +423,7 @@ func (r Result) summary() string {
 	if r.Latency != nil {
 		fmt.Fprintf(&b, ", latency p50 %.1f ms p95 %.1f ms p99 %.1f ms max %.1f ms", r.Latency.P50, r.Latency.P95, r.Latency.P99, r.Latency.Max)
 	}
-	if r.Scenario == "isolation" {
+	if r.Scenario == "isolation" || r.Scenario == "backlog" {
 		fmt.Fprintf(&b, ", healthy arrived %.1f%%", 100*r.HealthyArrived)
 	}
 	if r.PeakRSSMB > 0 {
@@ -403,8 +454,12 @@ func newHTTPClient(conns int) *http.Client {
 }
 
 func (c *client) publish(ctx context.Context, appID string, payload []byte) error {
-	body := make([]byte, 0, len(payload)+40)
-	body = append(body, `{"eventType":"bench.tick","payload":`...)
+	return c.publishType(ctx, appID, "bench.tick", payload)
+}
+
+func (c *client) publishType(ctx context.Context, appID, eventType string, payload []byte) error {
+	body := make([]byte, 0, len(payload)+60)
+	body = append(body, `{"eventType":"`+eventType+`","payload":`...)
 	body = append(body, payload...)
 	body = append(body, '}')
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/v1/app/"+appID+"/msg?with_content=false", bytes.NewReader(body))

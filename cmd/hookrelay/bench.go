@@ -31,7 +31,7 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 		jsonOut   string
 		serverArg string
 	)
-	f.StringVar(&scenarios, "scenarios", "ceiling,throughput,fanout,latency,isolation", "comma-separated scenarios: ceiling, throughput, fanout, latency, isolation")
+	f.StringVar(&scenarios, "scenarios", "ceiling,throughput,fanout,latency,isolation", "comma-separated scenarios: ceiling, throughput, fanout, latency, isolation, backlog")
 	f.StringVar(&dbURL, "database-url", "", "database for the servers the tool starts (default: a fresh SQLite file per scenario); a postgres:// database is emptied first")
 	f.StringVar(&cfg.URL, "url", "", "measure this running server instead of starting one")
 	f.StringVar(&cfg.Token, "token", getenv("HOOKRELAY_ADMIN_TOKEN"), "admin token of the server given by --url")
@@ -42,13 +42,14 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	f.IntVar(&cfg.PayloadSize, "payload-bytes", 200, "payload size")
 	f.IntVar(&cfg.Rate, "rate", 200, "messages per second in the latency and isolation runs")
 	f.DurationVar(&cfg.Duration, "duration", 20*time.Second, "length of the latency and isolation runs")
+	f.IntVar(&cfg.Backlog, "backlog-messages", 1000000, "messages queued for a dead endpoint in the backlog run")
 	f.DurationVar(&cfg.Wait, "wait", 120*time.Second, "longest wait for deliveries after publishing")
 	f.StringVar(&jsonOut, "json", "", "also write the results as JSON to this file (- for stdout)")
 	f.StringVar(&serverArg, "server-args", "", "extra flags for the servers the tool starts, space-separated")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
-	if cfg.Publishers < 1 || cfg.Messages < 1 || cfg.Rate < 1 || cfg.Endpoints < 1 || cfg.FanoutMsgs < 1 {
+	if cfg.Publishers < 1 || cfg.Messages < 1 || cfg.Rate < 1 || cfg.Endpoints < 1 || cfg.FanoutMsgs < 1 || cfg.Backlog < 1 {
 		return errors.New("bench: counts must be at least 1")
 	}
 	cfg.Scenarios = strings.Split(scenarios, ",")
