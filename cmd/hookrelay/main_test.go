@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hookrelay/hookrelay/store/sqlite"
 )
 
 func TestRunHelpAndUsage(t *testing.T) {
@@ -46,3 +49,32 @@ func TestRunHelpAndUsage(t *testing.T) {
 
 // errAny stands for "some error" in TestRunHelpAndUsage.
 var errAny = errors.New("any error")
+
+// TestMigrate runs `hookrelay migrate` on a new SQLite file twice: the
+// schema is created, the second run finds nothing to do, and a store
+// opened afterwards works.
+func TestMigrate(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "m.db")
+	env := func(string) string { return "" }
+	for i := 0; i < 2; i++ {
+		var out bytes.Buffer
+		if err := run(t.Context(), []string{"migrate", "--database-url", "sqlite:" + db}, env, &out, &out); err != nil {
+			t.Fatalf("migrate run %d: %v\n%s", i+1, err, out.String())
+		}
+		if !strings.Contains(out.String(), "up to date") {
+			t.Fatalf("migrate run %d said:\n%s", i+1, out.String())
+		}
+	}
+	st, err := sqlite.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.GetEnvironmentByName(t.Context(), "default"); err != nil {
+		t.Fatalf("default environment after migrate: %v", err)
+	}
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"migrate", "--database-url", "postgres://nobody@127.0.0.1:1/none?connect_timeout=1"}, env, &out, &out); err == nil {
+		t.Fatal("migrate against an unreachable database succeeded")
+	}
+}
