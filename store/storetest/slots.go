@@ -1,10 +1,10 @@
 package storetest
 
 import (
-	"github.com/hookrelay/hookrelay"
-
 	"sync"
 	"time"
+
+	"github.com/hookrelay/hookrelay"
 )
 
 var sendSlotTests = []testCase{
