@@ -435,9 +435,10 @@ func (r *run) claimReason(now time.Time) bool {
 // nextWake is how long the loop may sleep when no wake-up or completion
 // comes: until a claim is due, or an endpoint's rate limit lets work go.
 func (r *run) nextWake(now time.Time) time.Duration {
-	// Without room for a claim only completions (and rate limits) matter.
+	// Without room for a claim, or while one runs (its result wakes the
+	// loop), only completions (and rate limits) matter.
 	at := now.Add(time.Hour)
-	if r.inFlight < r.cfg.Workers && r.inFlight+r.queued < r.maxHeld {
+	if !r.claiming && r.inFlight < r.cfg.Workers && r.inFlight+r.queued < r.maxHeld {
 		at = r.lastClaim.Add(r.cfg.PollInterval)
 		if r.claimWanted || r.moreDue {
 			at = r.lastClaim
