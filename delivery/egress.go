@@ -61,9 +61,13 @@ func newTransport(cfg Config, g *guard) *http.Transport {
 		dialer.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(cfg.SourceAddr.Unmap(), 0))
 	}
 	tr := &http.Transport{
-		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           4 * cfg.Workers,
-		MaxIdleConnsPerHost:    max(cfg.MaxInFlightPerEndpoint, 64),
+		ForceAttemptHTTP2: true,
+		MaxIdleConns:      4 * cfg.Workers,
+		// Many endpoints may share a host (a customer's one receiver, a
+		// webhook relay service): every request this node can have in flight
+		// may keep its connection, or connections are closed and dialled
+		// again under load.
+		MaxIdleConnsPerHost:    max(cfg.Workers, cfg.MaxInFlightPerEndpoint),
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    10 * time.Second,
 		ExpectContinueTimeout:  time.Second,
