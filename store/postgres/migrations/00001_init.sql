@@ -145,7 +145,6 @@ CREATE TABLE attempts (
 CREATE INDEX attempts_delivery ON attempts (delivery_id);
 CREATE INDEX attempts_msg ON attempts (msg_id, id);
 CREATE INDEX attempts_endpoint ON attempts (endpoint_id, id);
-CREATE INDEX attempts_endpoint_created ON attempts (endpoint_id, created_at);
 
 CREATE TABLE idempotency (
     scope       text NOT NULL,
