@@ -124,11 +124,14 @@ func (d *Dispatcher) Take(lp *store.LeaseParams, tasks []store.Task) {
 // and the claimed deliveries waiting for a slot or for their send time.
 type endpointState struct {
 	id       string
-	cap      int // most requests in flight
+	cap      int // most requests in flight while the endpoint answers
 	inFlight int
-	queue    []heldTask
-	perSec   int       // rate limit, 0 for none
-	readyAt  time.Time // the head of the queue may not go before then
+	// unanswered is set while the endpoint's last attempt got no response
+	// at all: it then gets one request at a time (see limit).
+	unanswered bool
+	queue      []heldTask
+	perSec     int       // rate limit, 0 for none
+	readyAt    time.Time // the head of the queue may not go before then
 	// lastLocalSlot is the latest send time given out here, for spacing
 	// when the store cannot reserve slots.
 	lastLocalSlot time.Time
@@ -142,13 +145,24 @@ type heldTask struct {
 	notBefore time.Time
 }
 
+// limit is the most requests the endpoint may have in flight now: its cap,
+// or one while it does not answer. A dead endpoint's requests each hold a
+// worker until they time out; at full cap a few dead endpoints would take
+// every worker of the node.
+func (e *endpointState) limit() int {
+	if e.unanswered {
+		return 1
+	}
+	return e.cap
+}
+
 // holdCap is the most deliveries of the endpoint held at once, in flight or
 // waiting: up to one more round of its in-flight cap, and no more than a
 // quarter second of its rate (at least one). Held work counts against the
 // node's budget, so work waiting for a send slot must stay small or a slow
 // rate would crowd out other endpoints.
 func (e *endpointState) holdCap() int {
-	n := 2 * e.cap
+	n := 2 * e.limit()
 	if e.perSec > 0 {
 		n = min(n, max(1, e.perSec/4))
 	}
@@ -158,12 +172,15 @@ func (e *endpointState) holdCap() int {
 // full reports whether claiming more for this endpoint would only make it
 // wait here: the endpoint is at its cap or already has work waiting.
 func (e *endpointState) full() bool {
-	return e.inFlight >= e.cap || len(e.queue) > 0
+	return e.inFlight >= e.limit() || len(e.queue) > 0
 }
 
 // sendDone reports a finished send to the loop.
 type sendDone struct {
 	endpointID string
+	// unanswered is set when the attempt got no response at all (timeout,
+	// refused, reset); cancelled sends are neither answered nor not.
+	unanswered, cancelled bool
 }
 
 // run is one Run of a dispatcher; the loop goroutine owns every field but
@@ -639,7 +656,7 @@ func (r *run) endpoint(t *store.Task, now time.Time) *endpointState {
 func (r *run) dispatch(now time.Time) {
 	for id, ep := range r.waiting {
 		ep.readyAt = time.Time{}
-		for len(ep.queue) > 0 && r.inFlight < r.cfg.Workers && ep.inFlight < ep.cap {
+		for len(ep.queue) > 0 && r.inFlight < r.cfg.Workers && ep.inFlight < ep.limit() {
 			if at := ep.queue[0].notBefore; at.After(now) {
 				ep.readyAt = at
 				break
@@ -667,11 +684,11 @@ func (r *run) start(t store.Task, ep *endpointState) {
 		o := r.d.sender.send(r.sendCtx, &t)
 		if o.cancelled {
 			r.release([]string{t.Delivery.ID})
-			r.done <- sendDone{endpointID: ep.id}
+			r.done <- sendDone{endpointID: ep.id, cancelled: true}
 			return
 		}
 		r.rec.add(t, r.d.result(r.owner, &t, o))
-		r.done <- sendDone{endpointID: ep.id}
+		r.done <- sendDone{endpointID: ep.id, unanswered: o.statusCode == 0}
 	}()
 }
 
@@ -694,6 +711,9 @@ func (r *run) finish(sd sendDone) {
 	r.inFlight--
 	if ep := r.eps[sd.endpointID]; ep != nil {
 		ep.inFlight--
+		if !sd.cancelled {
+			ep.unanswered = sd.unanswered
+		}
 	}
 	if r.excluded[sd.endpointID] {
 		// The endpoint was left out of the last claim; it has room now.
