@@ -2,30 +2,26 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
 
 // Heartbeat implements store.Store. Nodes silent for ten TTLs are removed.
 func (s *Store) Heartbeat(ctx context.Context, node string, now time.Time, ttl time.Duration) (int, error) {
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("heartbeat: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO nodes (id, heartbeat_at) VALUES (?, ?)
-		 ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, node, micros(now)); err != nil {
-		return 0, fmt.Errorf("heartbeat: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM nodes WHERE heartbeat_at < ?`, micros(now.Add(-10*ttl))); err != nil {
-		return 0, fmt.Errorf("heartbeat: %w", err)
-	}
 	var live int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM nodes WHERE heartbeat_at >= ?`, micros(now.Add(-ttl))).Scan(&live); err != nil {
-		return 0, fmt.Errorf("heartbeat: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO nodes (id, heartbeat_at) VALUES (?, ?)
+			 ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, node, micros(now)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM nodes WHERE heartbeat_at < ?`, micros(now.Add(-10*ttl))); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM nodes WHERE heartbeat_at >= ?`, micros(now.Add(-ttl))).Scan(&live)
+	})
+	if err != nil {
 		return 0, fmt.Errorf("heartbeat: %w", err)
 	}
 	return live, nil
