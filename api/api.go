@@ -89,6 +89,8 @@ type server struct {
 	urlPolicy    func(*url.URL) error
 	// endpointCreate serializes counting and creating endpoints.
 	endpointCreate sync.Mutex
+	// apps remembers applications resolved for publishing.
+	apps appCache
 }
 
 // New returns the HTTP handler of the API. Requests outside /api/v1 get 404.

@@ -147,6 +147,24 @@ func (s *server) appOrCreate(r *http.Request, p *principal, in opt[applicationIn
 	return app, nil
 }
 
+// publishApp is appOrCreate for publishing, answered from s.apps when it
+// resolved the same {app_id} a moment ago; cached reports whether it was.
+func (s *server) publishApp(r *http.Request, p *principal, in opt[applicationIn]) (app *hookrelay.Application, cached bool, err error) {
+	idOrUID := r.PathValue("app_id")
+	if app := s.apps.get(p.envID, idOrUID, s.now()); app != nil {
+		if p.kind == store.TokenPortal && app.ID != p.appID {
+			return nil, false, errNotFound("application not found")
+		}
+		return app, true, nil
+	}
+	app, err = s.appOrCreate(r, p, in)
+	if err != nil {
+		return nil, false, err
+	}
+	s.apps.put(p.envID, idOrUID, app, s.now())
+	return app, false, nil
+}
+
 func (s *server) getApp(w http.ResponseWriter, r *http.Request, p *principal) error {
 	app, err := s.app(r, p)
 	if err != nil {
@@ -249,7 +267,9 @@ func (s *server) patchApp(w http.ResponseWriter, r *http.Request, p *principal) 
 
 func (s *server) saveApp(w http.ResponseWriter, r *http.Request, app *hookrelay.Application) error {
 	app.UpdatedAt = s.now()
-	if err := s.store.UpdateApplication(r.Context(), app); err != nil {
+	err := s.store.UpdateApplication(r.Context(), app)
+	s.apps.reset()
+	if err != nil {
 		if errors.Is(err, hookrelay.ErrConflict) {
 			return errConflict("an application with this uid already exists")
 		}
@@ -269,7 +289,9 @@ func (s *server) deleteApp(w http.ResponseWriter, r *http.Request, p *principal)
 	if err := s.store.DeleteAppTokens(r.Context(), app.ID); err != nil && !errors.Is(err, hookrelay.ErrNotFound) {
 		return err
 	}
-	if err := s.store.DeleteApplication(r.Context(), p.envID, app.ID); err != nil {
+	err = s.store.DeleteApplication(r.Context(), p.envID, app.ID)
+	s.apps.reset()
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -102,7 +102,7 @@ func (s *server) createMessage(w http.ResponseWriter, r *http.Request, p *princi
 	if err := c.err(); err != nil {
 		return err
 	}
-	app, err := s.appOrCreate(r, p, in.Application)
+	app, cached, err := s.publishApp(r, p, in.Application)
 	if err != nil {
 		return err
 	}
@@ -117,6 +117,16 @@ func (s *server) createMessage(w http.ResponseWriter, r *http.Request, p *princi
 		CreatedAt: s.now(),
 	}
 	_, err = s.publish(r.Context(), store.CreateMessageParams{Message: msg})
+	if cached && errors.Is(err, hookrelay.ErrNotFound) {
+		// The application went away since it was cached (deleted on another
+		// node, or its uid moved): look again.
+		s.apps.reset()
+		if app, err = s.appOrCreate(r, p, in.Application); err != nil {
+			return err
+		}
+		msg.AppID = app.ID
+		_, err = s.publish(r.Context(), store.CreateMessageParams{Message: msg})
+	}
 	if errors.Is(err, hookrelay.ErrConflict) {
 		return errConflict("a message with this eventId already exists")
 	}
