@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -45,6 +46,10 @@ type Server struct {
 	// PeakRSS returns the server's peak resident memory in bytes, or 0
 	// when unknown.
 	PeakRSS func() int64
+	// CPUTime returns the CPU time (user and system) the server has used
+	// so far, or 0 when unknown. Per delivery it is a steadier figure than
+	// a rate on a machine shared with other work.
+	CPUTime func() time.Duration
 	Stop    func()
 }
 
@@ -66,6 +71,10 @@ type Result struct {
 	// arrived while a hanging endpoint shared the application.
 	HealthyArrived float64 `json:"healthyArrivedFraction,omitempty"`
 	PeakRSSMB      float64 `json:"serverPeakRssMB,omitempty"`
+	// CPU time per delivery, in microseconds, of the server and of this
+	// tool (publishers and receiver), over the whole scenario.
+	ServerCPUMicros float64 `json:"serverCpuMicrosPerDelivery,omitempty"`
+	ToolCPUMicros   float64 `json:"toolCpuMicrosPerDelivery,omitempty"`
 	Seconds        float64 `json:"seconds"`
 	Error          string  `json:"error,omitempty"`
 }
@@ -125,6 +134,11 @@ func runOne(ctx context.Context, cfg Config, rcv *receiver, scenario string) Res
 		srv = s
 	}
 	c := &client{base: strings.TrimRight(srv.URL, "/"), token: srv.Token, http: newHTTPClient(cfg.Publishers)}
+	var serverCPU0 time.Duration
+	if srv.CPUTime != nil {
+		serverCPU0 = srv.CPUTime()
+	}
+	toolCPU0 := ownCPUTime()
 	var err error
 	switch scenario {
 	case "throughput":
@@ -146,7 +160,22 @@ func runOne(ctx context.Context, cfg Config, rcv *receiver, scenario string) Res
 	if srv.PeakRSS != nil {
 		res.PeakRSSMB = float64(srv.PeakRSS()) / (1 << 20)
 	}
+	if res.Delivered > 0 {
+		if srv.CPUTime != nil {
+			res.ServerCPUMicros = float64((srv.CPUTime() - serverCPU0).Microseconds()) / float64(res.Delivered)
+		}
+		res.ToolCPUMicros = float64((ownCPUTime() - toolCPU0).Microseconds()) / float64(res.Delivered)
+	}
 	return res
+}
+
+// ownCPUTime is the CPU time this process has used, user and system.
+func ownCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // ceiling posts straight to the receiver, with no server in between: the
@@ -428,6 +457,12 @@ func (r Result) summary() string {
 	}
 	if r.PeakRSSMB > 0 {
 		fmt.Fprintf(&b, ", server peak RSS %.1f MB", r.PeakRSSMB)
+	}
+	switch {
+	case r.ServerCPUMicros > 0:
+		fmt.Fprintf(&b, ", CPU per delivery: server %.0f µs, tool %.0f µs", r.ServerCPUMicros, r.ToolCPUMicros)
+	case r.ToolCPUMicros > 0:
+		fmt.Fprintf(&b, ", tool CPU %.0f µs per delivery", r.ToolCPUMicros)
 	}
 	return b.String()
 }

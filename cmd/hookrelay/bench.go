@@ -147,12 +147,37 @@ func startBenchServer(ctx context.Context, self, dbURL string, extra []string, l
 			URL:     "http://" + a,
 			Token:   token,
 			PeakRSS: func() int64 { return peakRSS(pid) },
+			CPUTime: func() time.Duration { return cpuTime(pid) },
 			Stop:    stop,
 		}, nil
 	case <-time.After(30 * time.Second):
 		stop()
 		return nil, errors.New("bench: server did not start within 30s")
 	}
+}
+
+// cpuTime reads a process's CPU time, user and system, from /proc (fields
+// 14 and 15 of stat, in clock ticks of 1/100 s on Linux); 0 when unknown.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces; fields after it do not.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // peakRSS reads a process's peak resident set size (VmHWM) from /proc.
