@@ -126,12 +126,13 @@ type endpointState struct {
 	id       string
 	cap      int // most requests in flight while the endpoint answers
 	inFlight int
-	// unanswered is set while the endpoint's last attempt got no response
-	// at all: it then gets one request at a time (see limit).
-	unanswered bool
-	queue      []heldTask
-	perSec     int       // rate limit, 0 for none
-	readyAt    time.Time // the head of the queue may not go before then
+	// window is how many requests the endpoint may have in flight short of
+	// its cap: it starts at one, doubles with every answer and falls back
+	// to one when an attempt gets no response at all (see limit).
+	window  int
+	queue   []heldTask
+	perSec  int       // rate limit, 0 for none
+	readyAt time.Time // the head of the queue may not go before then
 	// lastLocalSlot is the latest send time given out here, for spacing
 	// when the store cannot reserve slots.
 	lastLocalSlot time.Time
@@ -146,14 +147,22 @@ type heldTask struct {
 }
 
 // limit is the most requests the endpoint may have in flight now: its cap,
-// or one while it does not answer. A dead endpoint's requests each hold a
-// worker until they time out; at full cap a few dead endpoints would take
-// every worker of the node.
+// reached by doubling from one as it answers. An endpoint seen for the
+// first time, or whose last attempt got no response (timeout, refused,
+// reset), gets one request at a time: a dead endpoint's requests each hold
+// a worker until they time out, and at full cap a few dead endpoints would
+// take every worker of the node before the first of their timeouts.
 func (e *endpointState) limit() int {
-	if e.unanswered {
-		return 1
+	return max(1, min(e.cap, e.window))
+}
+
+// answered adjusts the window to the outcome of one attempt.
+func (e *endpointState) answered(ok bool) {
+	if !ok {
+		e.window = 1
+		return
 	}
-	return e.cap
+	e.window = min(max(2*e.window, 2), max(e.cap, 1))
 }
 
 // holdCap is the most deliveries of the endpoint held at once, in flight or
@@ -331,7 +340,7 @@ func (r *run) loop(ctx context.Context) {
 	for {
 		now := r.cfg.Now()
 		if tasks := r.drainTaken(); len(tasks) > 0 {
-			r.accept(ctx, tasks, now)
+			r.hold(ctx, tasks, now)
 		}
 		r.dispatch(now)
 		if !r.claiming && r.shouldClaim(now) {
@@ -593,15 +602,39 @@ func (r *run) accept(ctx context.Context, tasks []store.Task, now time.Time) int
 		r.waiting[ep.id] = ep
 		added[ep]++
 	}
+	r.reserveAdded(ctx, added, now)
+	if len(release) > 0 {
+		r.release(release)
+	}
+	return len(release)
+}
+
+// hold queues tasks handed over by publishes, all of them: Handoff bounded
+// them by the node's room and left out endpoints that were full, and what
+// publishes running at once may add beyond an endpoint's hold cap is worth
+// keeping rather than writing its lease away only for a claim to take it
+// again.
+func (r *run) hold(ctx context.Context, tasks []store.Task, now time.Time) {
+	added := make(map[*endpointState]int)
+	for i := range tasks {
+		t := tasks[i]
+		ep := r.endpoint(&t, now)
+		ep.queue = append(ep.queue, heldTask{task: t})
+		r.queued++
+		r.waiting[ep.id] = ep
+		added[ep]++
+	}
+	r.reserveAdded(ctx, added, now)
+}
+
+// reserveAdded reserves send slots for the tasks just added to the queues
+// of rate-limited endpoints (n per endpoint, at the end of its queue).
+func (r *run) reserveAdded(ctx context.Context, added map[*endpointState]int, now time.Time) {
 	for ep, n := range added {
 		if ep.perSec > 0 {
 			r.reserveSlots(ctx, ep, ep.queue[len(ep.queue)-n:], now)
 		}
 	}
-	if len(release) > 0 {
-		r.release(release)
-	}
-	return len(release)
 }
 
 // reserveSlots gives each newly held task of a rate-limited endpoint its
@@ -712,7 +745,7 @@ func (r *run) finish(sd sendDone) {
 	if ep := r.eps[sd.endpointID]; ep != nil {
 		ep.inFlight--
 		if !sd.cancelled {
-			ep.unanswered = sd.unanswered
+			ep.answered(!sd.unanswered)
 		}
 	}
 	if r.excluded[sd.endpointID] {

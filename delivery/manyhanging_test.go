@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,27 +12,31 @@ import (
 
 // TestManyDeadEndpointsDoNotTakeEveryWorker gives a node more dead
 // endpoints than its workers could serve at their full caps (10 × 4 > 16
-// workers), each with a backlog. Once their first attempts have gone
-// unanswered they get one request at a time, and a healthy endpoint's
-// deliveries go through beside them.
+// workers), each with a backlog. An endpoint gets more than one request at
+// a time only once it answers, so the dead ones never hold more than one
+// each, and a healthy endpoint's deliveries go through beside them.
 func TestManyDeadEndpointsDoNotTakeEveryWorker(t *testing.T) {
 	f := newFixture(t)
 	hang := make(chan struct{})
 	var hangOnce sync.Once
 	t.Cleanup(func() { hangOnce.Do(func() { close(hang) }) })
-	var timedOut atomic.Int64
+	const timeout = time.Second
+	dl := &deadLog{active: map[*http.Request]deadReq{}}
 	slow := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		dl.arrive(r)
 		select {
 		case <-hang:
 		case <-r.Context().Done():
-			timedOut.Add(1)
+			dl.timedOut(r)
 		}
+		dl.leave(r)
 	})
 	fast := newReceiver(t, nil)
 	const dead = 10
 	var deadIDs []string
-	for range dead {
-		deadIDs = append(deadIDs, f.endpoint(slow.URL, func(ep *hookrelay.Endpoint) { ep.Options.TimeoutSeconds = 1 }).ID)
+	for i := range dead {
+		url := fmt.Sprintf("%s/dead/%d", slow.URL, i)
+		deadIDs = append(deadIDs, f.endpoint(url, func(ep *hookrelay.Endpoint) { ep.Options.TimeoutSeconds = 1 }).ID)
 	}
 	fastEp := f.endpoint(fast.URL, nil)
 	cfg := baseConfig(f.st)
@@ -42,15 +45,32 @@ func TestManyDeadEndpointsDoNotTakeEveryWorker(t *testing.T) {
 	cfg.ShutdownGrace = 100 * time.Millisecond
 	d, _ := startDispatcher(t, cfg)
 
+	// Watch, from before the first request, what the dead endpoints hold.
+	stop := make(chan struct{})
+	watched := make(chan [2]int)
+	go func() {
+		worstTotal, worstOne := 0, 0
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			total, one := dl.inFlight(time.Now(), timeout)
+			worstTotal, worstOne = max(worstTotal, total), max(worstOne, one)
+			select {
+			case <-stop:
+				watched <- [2]int{worstTotal, worstOne}
+				return
+			case <-tick.C:
+			}
+		}
+	}()
 	for i := range 20 {
 		for _, id := range deadIDs {
 			f.publish(id, fmt.Sprintf(`{"dead":%d}`, i))
 		}
 	}
 	d.Wake()
-	// The first round fills every worker and times out.
-	waitFor(t, 5*time.Second, "the first round of requests to the dead endpoints to time out", func() bool {
-		return timedOut.Load() >= 16
+	waitFor(t, 5*time.Second, "the first requests to the dead endpoints to time out", func() bool {
+		return dl.timeouts() >= dead
 	})
 
 	const n = 40
@@ -62,10 +82,73 @@ func TestManyDeadEndpointsDoNotTakeEveryWorker(t *testing.T) {
 	waitFor(t, 5*time.Second, "the healthy endpoint to get every message beside the dead ones", func() bool {
 		return fast.count() == n
 	})
-	if took := time.Since(start); took > 700*time.Millisecond {
+	took := time.Since(start)
+	close(stop)
+	w := <-watched
+	if took > 700*time.Millisecond {
 		t.Errorf("the healthy endpoint needed %v beside %d dead endpoints (request timeout 1s)", took, dead)
 	}
-	if in := slow.count() - int(timedOut.Load()); in > dead {
-		t.Errorf("%d requests in flight to dead endpoints, want at most one each (%d)", in, dead)
+	if w[0] > dead {
+		t.Errorf("dead endpoints held %d requests at once, want at most one each (%d)", w[0], dead)
 	}
+	if w[1] > 1 {
+		t.Errorf("a dead endpoint held %d requests at once, want one", w[1])
+	}
+}
+
+// deadLog follows the requests a dead receiver holds. A request counts as
+// in flight only while it is younger than the client's timeout less a
+// margin (the client started its clock before the request arrived, and
+// gives it up even if the receiver has not noticed yet), so that neither
+// lag can inflate the figures.
+type deadLog struct {
+	mu        sync.Mutex
+	active    map[*http.Request]deadReq
+	nTimeouts int
+}
+
+type deadReq struct {
+	path string
+	at   time.Time
+}
+
+func (l *deadLog) arrive(r *http.Request) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.active[r] = deadReq{path: r.URL.Path, at: time.Now()}
+}
+
+func (l *deadLog) timedOut(r *http.Request) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.nTimeouts++
+}
+
+func (l *deadLog) leave(r *http.Request) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.active, r)
+}
+
+func (l *deadLog) timeouts() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.nTimeouts
+}
+
+// inFlight returns the requests in flight to all dead endpoints and the
+// most in flight to one of them.
+func (l *deadLog) inFlight(now time.Time, timeout time.Duration) (total, worstOne int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	per := map[string]int{}
+	for _, q := range l.active {
+		if now.Sub(q.at) >= timeout-200*time.Millisecond {
+			continue
+		}
+		total++
+		per[q.path]++
+		worstOne = max(worstOne, per[q.path])
+	}
+	return total, worstOne
 }
