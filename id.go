@@ -48,14 +48,18 @@ func NewID(prefix string) string {
 // encodeBase62 encodes 20 bytes as exactly 27 base62 digits, big-endian, so
 // that lexical order matches numeric order.
 func encodeBase62(b [20]byte) string {
+	// Long division of the 160-bit number by 62, 27 times, on five 32-bit
+	// limbs (the compiler turns the division by a constant into a multiply).
+	var num [5]uint32
+	for i := range num {
+		num[i] = binary.BigEndian.Uint32(b[4*i:])
+	}
 	var out [27]byte
-	// Long division of the 160-bit number by 62, 27 times.
-	num := b
 	for i := 26; i >= 0; i-- {
-		var rem uint32
-		for j := 0; j < len(num); j++ {
-			v := rem<<8 | uint32(num[j])
-			num[j] = byte(v / 62)
+		var rem uint64
+		for j := range num {
+			v := rem<<32 | uint64(num[j])
+			num[j] = uint32(v / 62)
 			rem = v % 62
 		}
 		out[i] = base62[rem]
