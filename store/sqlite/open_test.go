@@ -5,6 +5,10 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/store"
@@ -120,4 +124,70 @@ func TestCreateMessageWithCancelledContext(t *testing.T) {
 	if _, err := s.GetMessage(t.Context(), app.ID, msg.ID); !errors.Is(err, hookrelay.ErrNotFound) {
 		t.Fatalf("message of a cancelled publish: %v, want not found", err)
 	}
+}
+
+// TestLeanQueueMigrationKeepsAttempts rolls the schema back over 00005 and
+// forward again on a database with an attempt: the attempt survives both
+// ways, and deleting the endpoint still takes its attempts with it.
+func TestLeanQueueMigrationKeepsAttempts(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "h.db")
+	s := openTest(t, path)
+	app := &hookrelay.Application{EnvID: hookrelay.DefaultEnvironment, Name: "a"}
+	if err := s.CreateApplication(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	ep := &hookrelay.Endpoint{AppID: app.ID, URL: "https://example.com", Version: 1, Secret: "whsec_x"}
+	if err := s.CreateEndpoint(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	msg := &hookrelay.Message{AppID: app.ID, EventType: "x", Payload: []byte("{}")}
+	if _, err := s.CreateMessage(ctx, store.CreateMessageParams{Message: msg}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tasks, err := s.ClaimDeliveries(ctx, store.ClaimParams{Owner: "n", Now: now, LeaseUntil: now.Add(time.Minute), Limit: 1})
+	if err != nil || len(tasks) != 1 {
+		t.Fatalf("claim: %v, %d tasks", err, len(tasks))
+	}
+	err = s.CompleteAttempts(ctx, []store.AttemptResult{{
+		Owner:   "n",
+		Attempt: hookrelay.Attempt{DeliveryID: tasks[0].Delivery.ID, URL: ep.URL, Status: hookrelay.StatusSuccess, ResponseStatusCode: 200},
+		Status:  hookrelay.StatusSuccess, Attempts: 1,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attempts := func() int {
+		t.Helper()
+		var n int
+		if err := s.wdb.QueryRowContext(ctx, `SELECT count(*) FROM attempts`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	p, err := goose.NewProvider(database.DialectSQLite3, s.wdb, Migrations(), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 4); err != nil {
+		t.Fatalf("down to 4: %v", err)
+	}
+	if n := attempts(); n != 1 {
+		t.Fatalf("after down: %d attempts, want 1", n)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	if n := attempts(); n != 1 {
+		t.Fatalf("after up: %d attempts, want 1", n)
+	}
+	if err := s.DeleteEndpoint(ctx, app.ID, ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := attempts(); n != 0 {
+		t.Fatalf("after deleting the endpoint: %d attempts, want 0", n)
+	}
+	s.Close()
 }

@@ -183,10 +183,12 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 }
 
 // ExtendLeases sets the lease of every pending delivery owner holds to
-// until.
+// until. Held deliveries are found through deliveries_leased: every lease
+// has an end, and only held deliveries have one.
 func (s *Store) ExtendLeases(ctx context.Context, owner string, until time.Time) error {
 	_, err := s.wdb.ExecContext(ctx,
-		`UPDATE deliveries SET lease_until = ? WHERE lease_owner = ? AND status = 1`,
+		`UPDATE deliveries SET lease_until = ?
+		 WHERE lease_until IS NOT NULL AND lease_owner = ? AND status = 1`,
 		micros(until), owner)
 	if err != nil {
 		return fmt.Errorf("extend leases: %w", err)
