@@ -75,8 +75,8 @@ type Result struct {
 	// tool (publishers and receiver), over the whole scenario.
 	ServerCPUMicros float64 `json:"serverCpuMicrosPerDelivery,omitempty"`
 	ToolCPUMicros   float64 `json:"toolCpuMicrosPerDelivery,omitempty"`
-	Seconds        float64 `json:"seconds"`
-	Error          string  `json:"error,omitempty"`
+	Seconds         float64 `json:"seconds"`
+	Error           string  `json:"error,omitempty"`
 }
 
 // Latency is publish-to-receipt time in milliseconds.
