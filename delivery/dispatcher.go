@@ -340,7 +340,7 @@ func (r *run) loop(ctx context.Context) {
 	for {
 		now := r.cfg.Now()
 		if tasks := r.drainTaken(); len(tasks) > 0 {
-			r.hold(ctx, tasks, now)
+			r.accept(ctx, tasks, now)
 		}
 		r.dispatch(now)
 		if !r.claiming && r.shouldClaim(now) {
@@ -607,24 +607,6 @@ func (r *run) accept(ctx context.Context, tasks []store.Task, now time.Time) int
 		r.release(release)
 	}
 	return len(release)
-}
-
-// hold queues tasks handed over by publishes, all of them: Handoff bounded
-// them by the node's room and left out endpoints that were full, and what
-// publishes running at once may add beyond an endpoint's hold cap is worth
-// keeping rather than writing its lease away only for a claim to take it
-// again.
-func (r *run) hold(ctx context.Context, tasks []store.Task, now time.Time) {
-	added := make(map[*endpointState]int)
-	for i := range tasks {
-		t := tasks[i]
-		ep := r.endpoint(&t, now)
-		ep.queue = append(ep.queue, heldTask{task: t})
-		r.queued++
-		r.waiting[ep.id] = ep
-		added[ep]++
-	}
-	r.reserveAdded(ctx, added, now)
 }
 
 // reserveAdded reserves send slots for the tasks just added to the queues
