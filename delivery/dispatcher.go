@@ -535,7 +535,10 @@ func (r *run) startClaim(ctx context.Context, now time.Time) {
 	r.excluded = excluded
 	go func() {
 		cr := claimResult{now: now, limit: limit}
-		cctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		// Not cut short by shutdown: a claim that has leased deliveries
+		// must report them, or they stay leased to a stopped node until
+		// their lease runs out. Run takes the result before it releases.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 		defer cancel()
 		cr.tasks, cr.err = r.q.ClaimDeliveries(cctx, store.ClaimParams{
 			Owner:            r.owner,

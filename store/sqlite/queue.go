@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -85,13 +86,13 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]sto
 		`SELECT `+messageColumns+` FROM messages WHERE id IN (`+placeholders(len(msgIDs))+`)`,
 		strArgs(msgIDs), scanMessage)
 	if err != nil {
-		return nil, fmt.Errorf("claim deliveries: load messages: %w", err)
+		return nil, s.unlease(ctx, p.Owner, ds, fmt.Errorf("claim deliveries: load messages: %w", err))
 	}
 	eps, err := queryList(ctx, s.rdb,
 		`SELECT `+endpointColumns+` FROM endpoints WHERE id IN (`+placeholders(len(epIDs))+`)`,
 		strArgs(epIDs), scanEndpoint)
 	if err != nil {
-		return nil, fmt.Errorf("claim deliveries: load endpoints: %w", err)
+		return nil, s.unlease(ctx, p.Owner, ds, fmt.Errorf("claim deliveries: load endpoints: %w", err))
 	}
 	msgByID := make(map[string]*hookrelay.Message, len(msgs))
 	for i := range msgs {
@@ -110,6 +111,19 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]sto
 		tasks = append(tasks, store.Task{Delivery: d, Message: *m, Endpoint: *ep})
 	}
 	return tasks, nil
+}
+
+// unlease gives back the leases of a claim that cannot report its
+// deliveries (cause says why), so that they do not wait for their lease to
+// run out; it returns cause, joined with the release's own failure.
+func (s *Store) unlease(ctx context.Context, owner string, ds []hookrelay.Delivery, cause error) error {
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return errors.Join(cause, s.ReleaseDeliveries(rctx, owner, ids))
 }
 
 // maxWalk is the most endpoints one claim looks at when it walks
