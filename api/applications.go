@@ -152,7 +152,7 @@ func (s *server) appOrCreate(r *http.Request, p *principal, in opt[applicationIn
 func (s *server) publishApp(r *http.Request, p *principal, in opt[applicationIn]) (app *hookrelay.Application, cached bool, err error) {
 	idOrUID := r.PathValue("app_id")
 	if app := s.apps.get(p.envID, idOrUID, s.now()); app != nil {
-		if p.kind == store.TokenPortal && app.ID != p.appID {
+		if !p.reaches(app) {
 			return nil, false, errNotFound("application not found")
 		}
 		return app, true, nil

@@ -86,10 +86,16 @@ func (s *server) app(r *http.Request, p *principal) (*hookrelay.Application, err
 	if err != nil {
 		return nil, err
 	}
-	if p.kind == store.TokenPortal && app.ID != p.appID {
+	if !p.reaches(app) {
 		return nil, errNotFound("application not found")
 	}
 	return app, nil
+}
+
+// reaches reports whether p may act on app: a portal token reaches only its
+// own application.
+func (p *principal) reaches(app *hookrelay.Application) bool {
+	return p.kind != store.TokenPortal || app.ID == p.appID
 }
 
 // Portal tokens: "hrp_" + portalTokenLen base62 characters.

@@ -166,7 +166,7 @@ func (e *endpointState) answered(ok bool) {
 }
 
 // holdCap is the most deliveries of the endpoint held at once, in flight or
-// waiting: up to one more round of its in-flight cap, and no more than a
+// waiting: up to one more round of its current limit, and no more than a
 // quarter second of its rate (at least one). Held work counts against the
 // node's budget, so work waiting for a send slot must stay small or a slow
 // rate would crowd out other endpoints.
@@ -605,21 +605,15 @@ func (r *run) accept(ctx context.Context, tasks []store.Task, now time.Time) int
 		r.waiting[ep.id] = ep
 		added[ep]++
 	}
-	r.reserveAdded(ctx, added, now)
-	if len(release) > 0 {
-		r.release(release)
-	}
-	return len(release)
-}
-
-// reserveAdded reserves send slots for the tasks just added to the queues
-// of rate-limited endpoints (n per endpoint, at the end of its queue).
-func (r *run) reserveAdded(ctx context.Context, added map[*endpointState]int, now time.Time) {
 	for ep, n := range added {
 		if ep.perSec > 0 {
 			r.reserveSlots(ctx, ep, ep.queue[len(ep.queue)-n:], now)
 		}
 	}
+	if len(release) > 0 {
+		r.release(release)
+	}
+	return len(release)
 }
 
 // reserveSlots gives each newly held task of a rate-limited endpoint its
