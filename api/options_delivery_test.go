@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -66,14 +67,17 @@ func TestOptionsReachTheReceiver(t *testing.T) {
 	h.mustDo(http.StatusAccepted, "POST", "/api/v1/app/app-a/msg", testAdminToken, `{"eventType":"a.b","payload":{}}`, &msg)
 
 	// waitStatus polls the delivery until it has the status and the receiver
-	// got want requests.
+	// got want requests, each recorded as an attempt (a request arrives
+	// before its outcome is recorded).
 	waitStatus := func(status int, want int) listResponse[messageEndpointOut] {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			var dests listResponse[messageEndpointOut]
+			var attempts listResponse[json.RawMessage]
+			h.mustDo(http.StatusOK, "GET", "/api/v1/app/app-a/attempt/msg/"+msg.ID, testAdminToken, nil, &attempts)
 			h.mustDo(http.StatusOK, "GET", "/api/v1/app/app-a/msg/"+msg.ID+"/endpoint", testAdminToken, nil, &dests)
-			if len(dests.Data) == 1 && dests.Data[0].Status == status && len(received()) == want {
+			if len(dests.Data) == 1 && dests.Data[0].Status == status && len(received()) == want && len(attempts.Data) == want {
 				return dests
 			}
 			if time.Now().After(deadline) {

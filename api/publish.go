@@ -11,7 +11,10 @@ import (
 // start at once without a claim (delivery.Dispatcher implements it).
 type Handoff interface {
 	Waker
+	// Handoff returns the lease for one publish, or nil for none.
 	Handoff() *store.LeaseParams
+	// Take is called once for every lease Handoff returned, with the
+	// tasks the publish leased: none when it failed.
 	Take(lp *store.LeaseParams, tasks []store.Task)
 }
 
@@ -25,9 +28,12 @@ func (s *server) publish(ctx context.Context, p store.CreateMessageParams) (stor
 	}
 	res, err := s.store.CreateMessage(ctx, p)
 	if err != nil {
+		if p.Lease != nil {
+			h.Take(p.Lease, nil) // gives back the room the publish asked for
+		}
 		return res, err
 	}
-	if len(res.Tasks) > 0 {
+	if p.Lease != nil {
 		h.Take(p.Lease, res.Tasks)
 	}
 	if res.Deliveries > len(res.Tasks) {

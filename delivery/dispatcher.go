@@ -17,6 +17,12 @@ const (
 	// minClaimGap is the least time between two claims: wake-ups and
 	// completions that come faster are coalesced into one claim.
 	minClaimGap = 5 * time.Millisecond
+	// quickAnswer is the answer time under which an endpoint is held more
+	// work (see holdCap), until an answer takes slowAnswer or none comes;
+	// between the two it stays as it was, so that a busy moment does not
+	// halve the hold cap and strand work already held.
+	quickAnswer = 20 * time.Millisecond
+	slowAnswer  = 200 * time.Millisecond
 	// storeTimeout bounds the dispatcher's own store calls (claim, release,
 	// lease extension, next due).
 	storeTimeout = 10 * time.Second
@@ -86,25 +92,28 @@ func (d *Dispatcher) Handoff() *store.LeaseParams {
 	if room <= 0 {
 		return nil
 	}
-	full := *r.full.Load()
 	lp := &store.LeaseParams{
 		Owner: r.owner,
 		Until: r.cfg.Now().Add(r.cfg.LeaseTTL),
 		Max:   int(room),
 	}
-	if len(full) > 0 {
-		lp.Want = func(endpointID string) bool { return !full[endpointID] }
-	}
+	r.gate.open(lp)
 	return lp
 }
 
 // Take gives the dispatcher the deliveries a publish leased with lp, the
-// parameters Handoff returned. It never blocks on the store or on sending.
+// parameters Handoff returned. Every publish that asked Handoff must call
+// it once, also when it failed (with no tasks): until then the room its
+// lp reserved stays taken. It never blocks on the store or on sending.
 func (d *Dispatcher) Take(lp *store.LeaseParams, tasks []store.Task) {
-	if len(tasks) == 0 {
-		return
+	r := d.cur.Load()
+	if r != nil && r.owner == lp.Owner {
+		r.gate.settle(lp, tasks)
+		if len(tasks) == 0 || r.take(tasks) {
+			return
+		}
 	}
-	if r := d.cur.Load(); r != nil && r.owner == lp.Owner && r.take(tasks) {
+	if len(tasks) == 0 {
 		return
 	}
 	// The run that leased them has stopped: give the leases back so that
@@ -130,6 +139,7 @@ type endpointState struct {
 	// its cap: it starts at one, doubles with every answer and falls back
 	// to one when an attempt gets no response at all (see limit).
 	window  int
+	quick   bool // answers come within quickAnswer (and none has since taken slowAnswer)
 	queue   []heldTask
 	perSec  int       // rate limit, 0 for none
 	readyAt time.Time // the head of the queue may not go before then
@@ -156,22 +166,35 @@ func (e *endpointState) limit() int {
 	return max(1, min(e.cap, e.window))
 }
 
-// answered adjusts the window to the outcome of one attempt.
-func (e *endpointState) answered(ok bool) {
+// answered adjusts the window to the outcome of one attempt, which took
+// took.
+func (e *endpointState) answered(ok bool, took time.Duration) {
 	if !ok {
 		e.window = 1
+		e.quick = false
 		return
 	}
 	e.window = min(max(2*e.window, 2), max(e.cap, 1))
+	switch {
+	case took < quickAnswer:
+		e.quick = true
+	case took >= slowAnswer:
+		e.quick = false
+	}
 }
 
 // holdCap is the most deliveries of the endpoint held at once, in flight or
-// waiting: up to one more round of its current limit, and no more than a
+// waiting: up to one more round of its current limit, three more when it
+// answers within quickAnswer (those rounds are gone in a few tens of
+// milliseconds, sooner than claims could keep it busy), and no more than a
 // quarter second of its rate (at least one). Held work counts against the
-// node's budget, so work waiting for a send slot must stay small or a slow
-// rate would crowd out other endpoints.
+// node's budget, so work waiting for a slow endpoint or a send slot must
+// stay small or it would crowd out other endpoints.
 func (e *endpointState) holdCap() int {
 	n := 2 * e.limit()
+	if e.quick {
+		n = 4 * e.limit()
+	}
 	if e.perSec > 0 {
 		n = min(n, max(1, e.perSec/4))
 	}
@@ -190,6 +213,7 @@ type sendDone struct {
 	// unanswered is set when the attempt got no response at all (timeout,
 	// refused, reset); cancelled sends are neither answered nor not.
 	unanswered, cancelled bool
+	took                  time.Duration
 }
 
 // run is one Run of a dispatcher; the loop goroutine owns every field but
@@ -215,8 +239,10 @@ type run struct {
 	leased    atomic.Int64 // deliveries leased and not yet released or recorded
 
 	// Handoff state, shared with publishing goroutines.
-	room        atomic.Int64                    // how many more deliveries this node may take
-	full        atomic.Pointer[map[string]bool] // endpoints that can take no more now
+	room        atomic.Int64            // how many more deliveries this node may take
+	gate        *gate                   // how many each endpoint may take
+	dirty       map[*endpointState]bool // endpoints changed since the gate last heard
+	drained     []store.Task            // taken over since the gate last heard
 	takeMu      sync.Mutex
 	taken       []store.Task // handed over by Take, not yet seen by the loop
 	stopped     bool         // the loop has ended: Take must release
@@ -258,7 +284,8 @@ func newRun(d *Dispatcher) *run {
 		takeWake:  make(chan struct{}, 1),
 		claimed:   make(chan claimResult, 1),
 	}
-	r.full.Store(&map[string]bool{})
+	r.gate = newGate()
+	r.dirty = make(map[*endpointState]bool)
 	r.log = d.cfg.Logger.With("node", r.owner)
 	r.rec = newRecorder(r.q, d.cfg.Observer, r.log, &r.leased)
 	r.rec.onRetry = r.noteRetry
@@ -341,6 +368,7 @@ func (r *run) loop(ctx context.Context) {
 		now := r.cfg.Now()
 		if tasks := r.drainTaken(); len(tasks) > 0 {
 			r.accept(ctx, tasks, now)
+			r.drained = append(r.drained, tasks...)
 		}
 		r.dispatch(now)
 		if !r.claiming && r.shouldClaim(now) {
@@ -411,32 +439,25 @@ func (r *run) drainTaken() []store.Task {
 	return tasks
 }
 
-// publishRoom tells publishers how much this node can still take and which
-// endpoints are full (they get nothing handed over: it would be released).
+// publishRoom tells publishers how much this node can still take, and the
+// gate what the loop now holds for each endpoint that changed.
 func (r *run) publishRoom() {
 	r.takeMu.Lock()
 	pending := len(r.taken)
 	r.takeMu.Unlock()
 	r.room.Store(int64(r.maxHeld - r.inFlight - r.queued - pending))
 
-	prev := *r.full.Load()
-	n, same := 0, true
-	for id, ep := range r.waiting {
-		if ep.inFlight+len(ep.queue) >= ep.holdCap() {
-			n++
-			same = same && prev[id]
-		}
-	}
-	if same && n == len(prev) {
+	if len(r.dirty) == 0 && len(r.drained) == 0 {
 		return
 	}
-	full := make(map[string]bool, n)
-	for id, ep := range r.waiting {
-		if ep.inFlight+len(ep.queue) >= ep.holdCap() {
-			full[id] = true
-		}
+	eps := make([]*endpointState, 0, len(r.dirty))
+	for ep := range r.dirty {
+		eps = append(eps, ep)
 	}
-	r.full.Store(&full)
+	r.gate.update(r.drained, eps)
+	clear(r.dirty)
+	clear(r.drained)
+	r.drained = r.drained[:0]
 }
 
 // shouldClaim reports whether to claim now: there is room, a reason, and the
@@ -510,7 +531,7 @@ func (r *run) startClaim(ctx context.Context, now time.Time) {
 	// Claim no more than the endpoints this node knows can take (or, when
 	// none can, one endpoint's worth for endpoints it does not know yet):
 	// the store hands out the oldest due work whatever its endpoint, and
-	// what an endpoint cannot take would only be released again.
+	// what an endpoint cannot take now waits here.
 	var exclude []string
 	excluded := make(map[string]bool)
 	room := 0
@@ -580,26 +601,25 @@ func (r *run) finishClaim(ctx context.Context, cr claimResult) {
 		r.localDue = time.Time{}
 	}
 	r.leased.Add(int64(len(cr.tasks)))
-	released := r.accept(ctx, cr.tasks, r.cfg.Now())
-	r.moreDue = r.moreDue || len(cr.tasks) == cr.limit || released > 0
+	r.accept(ctx, cr.tasks, r.cfg.Now())
+	r.moreDue = r.moreDue || len(cr.tasks) == cr.limit
 	r.storeDue = cr.nextDue
 	if r.moreDue {
 		r.storeDue = time.Time{}
 	}
 }
 
-// accept puts claimed tasks in their endpoints' queues and releases those
-// beyond an endpoint's hold cap. It returns how many it released.
-func (r *run) accept(ctx context.Context, tasks []store.Task, now time.Time) int {
-	var release []string
+// accept puts leased tasks in their endpoints' queues, all of them: what
+// was handed over at publish had room under its endpoint's hold cap, and a
+// claim takes no more than the room its endpoints had when it began. An
+// endpoint can end up past its cap (its cap fell, or publishes handed work
+// over while a claim ran), but only by about one claim's worth; giving that
+// back would cost a write now and a claim later.
+func (r *run) accept(ctx context.Context, tasks []store.Task, now time.Time) {
 	added := make(map[*endpointState]int)
 	for i := range tasks {
 		t := tasks[i]
 		ep := r.endpoint(&t, now)
-		if ep.inFlight+len(ep.queue) >= ep.holdCap() {
-			release = append(release, t.Delivery.ID)
-			continue
-		}
 		ep.queue = append(ep.queue, heldTask{task: t})
 		r.queued++
 		r.waiting[ep.id] = ep
@@ -610,10 +630,6 @@ func (r *run) accept(ctx context.Context, tasks []store.Task, now time.Time) int
 			r.reserveSlots(ctx, ep, ep.queue[len(ep.queue)-n:], now)
 		}
 	}
-	if len(release) > 0 {
-		r.release(release)
-	}
-	return len(release)
 }
 
 // reserveSlots gives each newly held task of a rate-limited endpoint its
@@ -647,6 +663,7 @@ func (r *run) endpoint(t *store.Task, now time.Time) *endpointState {
 		ep = &endpointState{id: e.ID}
 		r.eps[e.ID] = ep
 	}
+	r.dirty[ep] = true
 	// The cap holds for all nodes together: each takes its share.
 	ep.cap = r.cfg.MaxInFlightPerEndpoint
 	if e.Options.MaxInFlight > 0 {
@@ -688,6 +705,7 @@ func (r *run) dispatch(now time.Time) {
 
 // start sends t on a goroutine of its own.
 func (r *run) start(t store.Task, ep *endpointState) {
+	r.dirty[ep] = true
 	ep.inFlight++
 	r.inFlight++
 	r.senders.Add(1)
@@ -700,7 +718,7 @@ func (r *run) start(t store.Task, ep *endpointState) {
 			return
 		}
 		r.rec.add(t, r.d.result(r.owner, &t, o))
-		r.done <- sendDone{endpointID: ep.id, unanswered: o.statusCode == 0}
+		r.done <- sendDone{endpointID: ep.id, unanswered: o.statusCode == 0, took: o.duration}
 	}()
 }
 
@@ -722,9 +740,10 @@ func (r *run) noteRetry(at time.Time) {
 func (r *run) finish(sd sendDone) {
 	r.inFlight--
 	if ep := r.eps[sd.endpointID]; ep != nil {
+		r.dirty[ep] = true
 		ep.inFlight--
 		if !sd.cancelled {
-			ep.answered(!sd.unanswered)
+			ep.answered(!sd.unanswered, sd.took)
 		}
 	}
 	if r.excluded[sd.endpointID] {
@@ -737,10 +756,11 @@ func (r *run) finish(sd sendDone) {
 func (r *run) sweep(now time.Time) {
 	r.lastSweep = now
 	for id, ep := range r.eps {
-		if ep.inFlight > 0 || len(ep.queue) > 0 {
+		if ep.inFlight > 0 || len(ep.queue) > 0 || r.dirty[ep] {
 			continue
 		}
 		delete(r.eps, id)
+		r.gate.forget(id)
 	}
 }
 
@@ -760,8 +780,9 @@ func (r *run) releaseQueued() {
 	}
 }
 
-// release drops this node's lease on the given deliveries. A failure is
-// logged: the leases then expire by themselves.
+// release drops this node's lease on the given deliveries and wakes the
+// loop to claim again. A failure is logged: the leases then expire by
+// themselves.
 //
 // It runs on a goroutine of its own so that the loop never waits for it;
 // Run waits for every release before returning.
@@ -773,6 +794,9 @@ func (r *run) release(ids []string) {
 		defer cancel()
 		if err := r.q.ReleaseDeliveries(ctx, r.owner, ids); err != nil {
 			r.log.Warn("release deliveries", "deliveries", len(ids), "err", err)
+		} else {
+			// They are due again; a claim that ran meanwhile did not see them.
+			r.d.Wake()
 		}
 		r.leased.Add(-int64(len(ids)))
 	}()
