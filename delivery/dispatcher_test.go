@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -315,6 +316,33 @@ func TestRedirectNotFollowed(t *testing.T) {
 	}
 	if target.count() != 0 {
 		t.Fatalf("the redirect target got %d requests", target.count())
+	}
+}
+
+// TestURLCredentialsBecomeBasicAuth: user and password in an endpoint's URL
+// are sent as Basic authentication, unless a configured header says
+// otherwise.
+func TestURLCredentialsBecomeBasicAuth(t *testing.T) {
+	f := newFixture(t)
+	rc := newReceiver(t, nil)
+	withUser := strings.Replace(rc.URL, "http://", "http://relay:s3cret@", 1)
+	plain := f.endpoint(withUser+"/plain", nil)
+	own := f.endpoint(withUser+"/own", func(ep *hookrelay.Endpoint) {
+		ep.Headers = map[string]string{"Authorization": "Bearer mine"}
+	})
+	d, _ := startDispatcher(t, baseConfig(f.st))
+	f.publish(plain.ID, `{}`)
+	f.publish(own.ID, `{}`)
+	d.Wake()
+	waitFor(t, 3*time.Second, "both requests", func() bool { return rc.count() == 2 })
+	want := map[string]string{
+		"/plain": "Basic " + base64.StdEncoding.EncodeToString([]byte("relay:s3cret")),
+		"/own":   "Bearer mine",
+	}
+	for _, r := range rc.requests() {
+		if got := r.header.Get("Authorization"); got != want[r.path] {
+			t.Errorf("%s: Authorization %q, want %q", r.path, got, want[r.path])
+		}
 	}
 }
 

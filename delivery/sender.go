@@ -70,7 +70,6 @@ const drainWait = 250 * time.Millisecond
 
 // sender makes the HTTP requests.
 type sender struct {
-	client      *http.Client
 	transport   *http.Transport
 	guard       *guard
 	policy      URLPolicy
@@ -87,11 +86,6 @@ func newSender(cfg Config) *sender {
 	g := newGuard(cfg.AllowPrivate)
 	tr := newTransport(cfg, g)
 	return &sender{
-		client: &http.Client{
-			Transport: tr,
-			// A redirect is not followed: the 3xx is the attempt's outcome.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
 		transport:   tr,
 		guard:       g,
 		policy:      cfg.URLPolicy,
@@ -179,7 +173,16 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 		}
 	}
 
-	resp, err := s.client.Do(req)
+	if u.User != nil && h.Get("Authorization") == "" {
+		// Credentials in the URL become Basic authentication, as
+		// http.Client would make them.
+		password, _ := u.User.Password()
+		req.SetBasicAuth(u.User.Username(), password)
+	}
+	// Straight to the transport, not through an http.Client: no redirect is
+	// followed (a 3xx is the attempt's outcome), there is no cookie jar,
+	// and the client's per-request header copying is saved.
+	resp, err := s.transport.RoundTrip(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			o.cancelled = true
