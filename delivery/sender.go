@@ -3,6 +3,7 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -231,6 +232,10 @@ func describe(err error, timeout time.Duration) string {
 	var te interface{ Timeout() bool }
 	if errors.As(err, &te) && te.Timeout() {
 		return fmt.Sprintf("request timed out after %s", timeout)
+	}
+	var rh tls.RecordHeaderError
+	if errors.As(err, &rh) && string(rh.RecordHeader[:]) == "HTTP/" {
+		return http.ErrSchemeMismatch.Error()
 	}
 	if errors.Is(err, io.EOF) {
 		return "connection closed by the receiver without a response (EOF)"
