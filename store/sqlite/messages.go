@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/hookrelay/hookrelay"
@@ -15,10 +16,45 @@ import (
 // writeStmts are the statements of the publish path, prepared once on the
 // write connection.
 type writeStmts struct {
-	savepoint, release, rollbackTo  *sql.Stmt
-	insertMsg, insertDelivery       *sql.Stmt
-	fanout, onlyEndpoint            *sql.Stmt
-	insertAttempt, completeDelivery *sql.Stmt
+	savepoint, release, rollbackTo *sql.Stmt
+	insertMsg, insertDelivery      *sql.Stmt
+	fanout, onlyEndpoint           *sql.Stmt
+	// insertAttempts[i] and completeDeliveries[i] take completeSizes[i]
+	// results at once.
+	insertAttempts, completeDeliveries [len(completeSizes)]*sql.Stmt
+}
+
+// completeSizes are the numbers of attempt results one completion
+// statement takes, largest first; a group of results is cut into them.
+// One statement for many rows saves most of SQLite's work per statement.
+var completeSizes = [...]int{64, 16, 4, 1}
+
+// insertAttemptsSQL records n attempts, each whose delivery exists, taking
+// its message, endpoint and application from the delivery. Each row binds
+// id, url, status, response status code, response, duration, trigger,
+// created_at and delivery id.
+func insertAttemptsSQL(n int) string {
+	return `INSERT INTO attempts (id, delivery_id, msg_id, endpoint_id, app_id, url, status,
+		   response_status_code, response, response_duration_ms, trigger_type, created_at)
+		 SELECT v.column1, d.id, d.msg_id, d.endpoint_id, d.app_id, v.column2, v.column3,
+		   v.column4, v.column5, v.column6, v.column7, v.column8
+		 FROM (VALUES ` + rows(n, 9) + `) AS v JOIN deliveries d ON d.id = v.column9`
+}
+
+// completeDeliveriesSQL moves n deliveries, each while the given owner
+// holds its lease. It binds updated_at, then per row the delivery id,
+// status, attempts, next attempt and owner.
+func completeDeliveriesSQL(n int) string {
+	return `UPDATE deliveries SET status = v.column2, attempts = v.column3, next_attempt = v.column4,
+		   manual = 0, lease_owner = NULL, lease_until = NULL, updated_at = ?
+		 FROM (VALUES ` + rows(n, 5) + `) AS v
+		 WHERE deliveries.id = v.column1 AND deliveries.lease_owner = v.column5`
+}
+
+// rows returns n rows of width placeholders each: "(?, ?), (?, ?)".
+func rows(n, width int) string {
+	row := "(" + placeholders(width) + ")"
+	return strings.Repeat(row+", ", n-1) + row
 }
 
 func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -36,13 +72,6 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 			VALUES (?, ?, ?, ?, 1, 0, ?, 0, ?, ?, ?, ?)`},
 		{&w.fanout, `SELECT ` + endpointColumns + ` FROM endpoints WHERE app_id = ?`},
 		{&w.onlyEndpoint, `SELECT ` + endpointColumns + ` FROM endpoints WHERE id = ? AND app_id = ?`},
-		{&w.insertAttempt, `INSERT INTO attempts (id, delivery_id, msg_id, endpoint_id, app_id, url, status,
-			   response_status_code, response, response_duration_ms, trigger_type, created_at)
-			 SELECT ?, d.id, d.msg_id, d.endpoint_id, d.app_id, ?, ?, ?, ?, ?, ?, ?
-			 FROM deliveries d WHERE d.id = ?`},
-		{&w.completeDelivery, `UPDATE deliveries SET status = ?, attempts = ?, next_attempt = ?, manual = 0,
-			   lease_owner = NULL, lease_until = NULL, updated_at = ?
-			 WHERE id = ? AND lease_owner = ?`},
 	} {
 		st, err := db.PrepareContext(ctx, p.q)
 		if err != nil {
@@ -50,12 +79,23 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		}
 		*p.dst = st
 	}
+	for i, n := range completeSizes {
+		var err error
+		if w.insertAttempts[i], err = db.PrepareContext(ctx, insertAttemptsSQL(n)); err != nil {
+			return fmt.Errorf("prepare insert attempts: %w", err)
+		}
+		if w.completeDeliveries[i], err = db.PrepareContext(ctx, completeDeliveriesSQL(n)); err != nil {
+			return fmt.Errorf("prepare complete deliveries: %w", err)
+		}
+	}
 	return nil
 }
 
 func (w *writeStmts) close() {
-	for _, st := range []*sql.Stmt{w.savepoint, w.release, w.rollbackTo, w.insertMsg,
-		w.insertDelivery, w.fanout, w.onlyEndpoint, w.insertAttempt, w.completeDelivery} {
+	all := []*sql.Stmt{w.savepoint, w.release, w.rollbackTo, w.insertMsg,
+		w.insertDelivery, w.fanout, w.onlyEndpoint}
+	all = append(append(all, w.insertAttempts[:]...), w.completeDeliveries[:]...)
+	for _, st := range all {
 		if st != nil {
 			st.Close()
 		}

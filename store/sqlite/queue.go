@@ -257,21 +257,50 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	return time.Time{}, false, nil
 }
 
-// complete records attempts and moves their deliveries (CompleteAttempts).
+// complete records attempts and moves their deliveries (CompleteAttempts),
+// many results per statement. Results for the same delivery twice go one
+// statement each, in order, as one multi-row update would apply just one.
 func (t *writeTx) complete(ctx context.Context, results []store.AttemptResult, at time.Time) error {
-	insert := t.tx.StmtContext(ctx, t.stmts.insertAttempt)
-	update := t.tx.StmtContext(ctx, t.stmts.completeDelivery)
+	seen := make(map[string]bool, len(results))
+	oneByOne := false
 	for i := range results {
-		r := &results[i]
-		a := &r.Attempt
+		a := &results[i].Attempt
 		if a.ID == "" {
 			a.ID = hookrelay.NewID(hookrelay.PrefixAttempt)
 		}
 		a.CreatedAt = nowOr(a.CreatedAt)
-		if _, err := insert.ExecContext(ctx, a.ID, a.URL, int(a.Status), a.ResponseStatusCode,
-			a.Response, a.ResponseDurationMs, int(a.TriggerType), micros(a.CreatedAt), a.DeliveryID); err != nil {
-			return mapInsertErr(err)
+		oneByOne = oneByOne || seen[a.DeliveryID]
+		seen[a.DeliveryID] = true
+	}
+	for len(results) > 0 {
+		k := len(completeSizes) - 1 // one result
+		if !oneByOne {
+			k = slices.IndexFunc(completeSizes[:], func(n int) bool { return n <= len(results) })
 		}
+		n := completeSizes[k]
+		if err := t.completeRows(ctx, k, results[:n], at); err != nil {
+			return err
+		}
+		results = results[n:]
+	}
+	return nil
+}
+
+// completeRows records len(rs) == completeSizes[k] results with the k-th
+// completion statements.
+func (t *writeTx) completeRows(ctx context.Context, k int, rs []store.AttemptResult, at time.Time) error {
+	args := make([]any, 0, 9*len(rs))
+	for i := range rs {
+		a := &rs[i].Attempt
+		args = append(args, a.ID, a.URL, int(a.Status), a.ResponseStatusCode, a.Response,
+			a.ResponseDurationMs, int(a.TriggerType), micros(a.CreatedAt), a.DeliveryID)
+	}
+	if _, err := t.tx.StmtContext(ctx, t.stmts.insertAttempts[k]).ExecContext(ctx, args...); err != nil {
+		return mapInsertErr(err)
+	}
+	args = append(args[:0], micros(at))
+	for i := range rs {
+		r := &rs[i]
 		var next any
 		if r.Status == hookrelay.StatusPending {
 			if r.NextAttempt != nil {
@@ -280,10 +309,8 @@ func (t *writeTx) complete(ctx context.Context, results []store.AttemptResult, a
 				next = micros(at)
 			}
 		}
-		if _, err := update.ExecContext(ctx, int(r.Status), r.Attempts, next, micros(at),
-			a.DeliveryID, r.Owner); err != nil {
-			return err
-		}
+		args = append(args, r.Attempt.DeliveryID, int(r.Status), r.Attempts, next, r.Owner)
 	}
-	return nil
+	_, err := t.tx.StmtContext(ctx, t.stmts.completeDeliveries[k]).ExecContext(ctx, args...)
+	return err
 }

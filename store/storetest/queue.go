@@ -196,6 +196,70 @@ var queueTests = []testCase{
 		h.equal("claim at the retry", taskMsgIDs(again), []string{retry.ID})
 		h.equal("attempts of the retried delivery", again[0].Delivery.Attempts, 1)
 	}},
+	{"complete many at once", func(h *harness) {
+		// Enough results for every statement size a store may use, some
+		// of them for a delivery whose endpoint is gone or whose lease
+		// another node holds.
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		keep := h.newEndpoint(app.ID, func(e *hookrelay.Endpoint) { e.FilterTypes = []string{"keep"} })
+		gone := h.newEndpoint(app.ID, func(e *hookrelay.Endpoint) { e.FilterTypes = []string{"gone"} })
+		const n = 90
+		for i := range n {
+			typ := "keep"
+			if i%10 == 3 {
+				typ = "gone"
+			}
+			h.publish(app.ID, typ, createdAt(t0.Add(time.Duration(i)*time.Millisecond)))
+		}
+		now := t0.Add(time.Hour)
+		tasks := h.claim("a", now, now.Add(time.Minute), n)
+		h.equal("claimed", len(tasks), n)
+		h.must(h.s.DeleteEndpoint(h.ctx, app.ID, gone.ID), "delete endpoint")
+		next := now.Add(time.Hour)
+		var results []store.AttemptResult
+		want := map[string]hookrelay.MessageStatus{} // by message, for the kept endpoint
+		for i, task := range tasks {
+			r := store.AttemptResult{Owner: "a", Attempt: hookrelay.Attempt{
+				DeliveryID: task.Delivery.ID, MsgID: task.Message.ID, AppID: app.ID, EndpointID: task.Endpoint.ID,
+				URL: task.Endpoint.URL, Status: hookrelay.StatusSuccess, ResponseStatusCode: 200,
+				Response: fmt.Sprintf("answer %d", i), CreatedAt: now.Add(time.Second),
+			}, Status: hookrelay.StatusSuccess, Attempts: 1}
+			switch {
+			case task.Endpoint.ID == gone.ID:
+			case i%7 == 0:
+				r.Attempt.Status, r.Attempt.ResponseStatusCode = hookrelay.StatusFail, 503
+				r.Status, r.NextAttempt = hookrelay.StatusPending, &next
+				want[task.Message.ID] = hookrelay.StatusPending
+			case i%11 == 0:
+				r.Owner = "b" // not the lease holder: recorded, but the delivery stays
+				want[task.Message.ID] = hookrelay.StatusPending
+			default:
+				want[task.Message.ID] = hookrelay.StatusSuccess
+			}
+			results = append(results, r)
+		}
+		h.must(h.s.CompleteAttempts(h.ctx, results), "complete attempts")
+		for i, task := range tasks {
+			if task.Endpoint.ID == gone.ID {
+				continue
+			}
+			d := h.delivery(app.ID, task.Message.ID, keep.ID)
+			h.equal(fmt.Sprintf("status of delivery %d", i), d.Status, want[task.Message.ID])
+			as, err := h.s.ListAttempts(h.ctx, store.ListAttemptsParams{AppID: app.ID, MsgID: task.Message.ID, Page: store.Page{Limit: 10}})
+			h.must(err, "list attempts")
+			if len(as) != 1 || as[0].Response != fmt.Sprintf("answer %d", i) {
+				h.Errorf("attempts of delivery %d: %+v, want one with answer %d", i, as, i)
+			}
+		}
+		retried := h.claim("c", next, next.Add(time.Minute), n)
+		wantRetried := 0
+		for _, st := range want {
+			if st == hookrelay.StatusPending {
+				wantRetried++
+			}
+		}
+		h.equal("due again at the retry or when the foreign lease ends", len(retried), wantRetried)
+	}},
 	{"complete clears manual", func(h *harness) {
 		app := h.newApp(hookrelay.DefaultEnvironment)
 		ep := h.newEndpoint(app.ID)
