@@ -17,11 +17,37 @@ import (
 // write connection.
 type writeStmts struct {
 	savepoint, release, rollbackTo *sql.Stmt
-	insertMsg, insertDelivery      *sql.Stmt
+	insertMsg                      *sql.Stmt
 	fanout, onlyEndpoint           *sql.Stmt
+	// insertDeliveries[i] queues a message for deliverySizes[i] endpoints.
+	insertDeliveries [len(deliverySizes)]*sql.Stmt
 	// insertAttempts[i] and completeDeliveries[i] take completeSizes[i]
 	// results at once.
 	insertAttempts, completeDeliveries [len(completeSizes)]*sql.Stmt
+}
+
+// deliverySizes are the numbers of deliveries one insert takes, largest
+// first: a fan-out to ten endpoints is two statements.
+var deliverySizes = [...]int{32, 8, 2, 1}
+
+// insertDeliveriesSQL queues n deliveries. Each row binds id, msg_id,
+// endpoint_id, app_id, next_attempt, lease_owner, lease_until, created_at
+// and updated_at.
+func insertDeliveriesSQL(n int) string {
+	return `INSERT INTO deliveries (id, msg_id, endpoint_id, app_id, next_attempt, lease_owner, lease_until,
+		   created_at, updated_at, status, attempts, manual)
+		 SELECT *, 1, 0, 0 FROM (VALUES ` + rows(n, 9) + `)`
+}
+
+// sizeFor returns the index in sizes (largest first, ending with 1) of the
+// largest size not above n.
+func sizeFor(sizes []int, n int) int {
+	for i, size := range sizes {
+		if size <= n {
+			return i
+		}
+	}
+	return len(sizes) - 1
 }
 
 // completeSizes are the numbers of attempt results one completion
@@ -66,10 +92,6 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&w.release, `RELEASE publish`},
 		{&w.rollbackTo, `ROLLBACK TO publish`},
 		{&w.insertMsg, `INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
-		{&w.insertDelivery, `INSERT INTO deliveries
-			(id, msg_id, endpoint_id, app_id, status, attempts, next_attempt, manual, lease_owner, lease_until,
-			 created_at, updated_at)
-			VALUES (?, ?, ?, ?, 1, 0, ?, 0, ?, ?, ?, ?)`},
 		{&w.fanout, `SELECT ` + endpointColumns + ` FROM endpoints WHERE app_id = ?`},
 		{&w.onlyEndpoint, `SELECT ` + endpointColumns + ` FROM endpoints WHERE id = ? AND app_id = ?`},
 	} {
@@ -78,6 +100,12 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 			return fmt.Errorf("prepare %q: %w", p.q, err)
 		}
 		*p.dst = st
+	}
+	for i, n := range deliverySizes {
+		var err error
+		if w.insertDeliveries[i], err = db.PrepareContext(ctx, insertDeliveriesSQL(n)); err != nil {
+			return fmt.Errorf("prepare insert deliveries: %w", err)
+		}
 	}
 	for i, n := range completeSizes {
 		var err error
@@ -92,8 +120,8 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (w *writeStmts) close() {
-	all := []*sql.Stmt{w.savepoint, w.release, w.rollbackTo, w.insertMsg,
-		w.insertDelivery, w.fanout, w.onlyEndpoint}
+	all := []*sql.Stmt{w.savepoint, w.release, w.rollbackTo, w.insertMsg, w.fanout, w.onlyEndpoint}
+	all = append(all, w.insertDeliveries[:]...)
 	all = append(append(all, w.insertAttempts[:]...), w.completeDeliveries[:]...)
 	for _, st := range all {
 		if st != nil {
@@ -241,14 +269,13 @@ func (s *Store) runBatch(batch []*writeReq, isolate bool) bool {
 		return fail(err)
 	}
 	st := writeTx{
-		tx:             tx,
-		insertMsg:      tx.StmtContext(ctx, s.stmts.insertMsg),
-		insertDelivery: tx.StmtContext(ctx, s.stmts.insertDelivery),
-		fanout:         tx.StmtContext(ctx, s.stmts.fanout),
-		onlyEndpoint:   tx.StmtContext(ctx, s.stmts.onlyEndpoint),
-		stmts:          &s.stmts,
-		endpoints:      make(map[string][]hookrelay.Endpoint),
-		now:            normTime(time.Now()),
+		tx:           tx,
+		insertMsg:    tx.StmtContext(ctx, s.stmts.insertMsg),
+		fanout:       tx.StmtContext(ctx, s.stmts.fanout),
+		onlyEndpoint: tx.StmtContext(ctx, s.stmts.onlyEndpoint),
+		stmts:        &s.stmts,
+		endpoints:    make(map[string][]hookrelay.Endpoint),
+		now:          normTime(time.Now()),
 	}
 	var savepoint, release, rollbackTo *sql.Stmt
 	if isolate {
@@ -302,12 +329,12 @@ func (s *Store) runBatch(batch []*writeReq, isolate bool) bool {
 
 // writeTx is the state of one group commit.
 type writeTx struct {
-	tx                        *sql.Tx
-	insertMsg, insertDelivery *sql.Stmt
-	fanout, onlyEndpoint      *sql.Stmt
-	stmts                     *writeStmts                     // for statements bound on first use
-	endpoints                 map[string][]hookrelay.Endpoint // by app, loaded once per batch
-	now                       time.Time
+	tx                   *sql.Tx
+	insertMsg            *sql.Stmt
+	fanout, onlyEndpoint *sql.Stmt
+	stmts                *writeStmts                     // for statements bound on first use
+	endpoints            map[string][]hookrelay.Endpoint // by app, loaded once per batch
+	now                  time.Time
 }
 
 // create inserts one message and its deliveries, leasing some of them
@@ -349,6 +376,7 @@ func (t *writeTx) create(ctx context.Context, p store.CreateMessageParams) (stor
 	res := store.CreateMessageResult{Deliveries: len(targets)}
 	due, at := micros(m.CreatedAt), micros(t.now)
 	lease := p.Lease
+	args := make([]any, 0, 9*len(targets))
 	for _, ep := range targets {
 		id := hookrelay.NewID(hookrelay.PrefixDelivery)
 		var owner, until any
@@ -356,10 +384,7 @@ func (t *writeTx) create(ctx context.Context, p store.CreateMessageParams) (stor
 		if leased {
 			owner, until = lease.Owner, micros(lease.Until)
 		}
-		_, err := t.insertDelivery.ExecContext(ctx, id, m.ID, ep.ID, m.AppID, due, owner, until, at, at)
-		if err != nil {
-			return store.CreateMessageResult{}, err
-		}
+		args = append(args, id, m.ID, ep.ID, m.AppID, due, owner, until, at, at)
 		if leased {
 			next := m.CreatedAt
 			res.Tasks = append(res.Tasks, store.Task{
@@ -372,6 +397,14 @@ func (t *writeTx) create(ctx context.Context, p store.CreateMessageParams) (stor
 				Endpoint: *ep,
 			})
 		}
+	}
+	for len(args) > 0 {
+		k := sizeFor(deliverySizes[:], len(args)/9)
+		n := 9 * deliverySizes[k]
+		if _, err := t.tx.StmtContext(ctx, t.stmts.insertDeliveries[k]).ExecContext(ctx, args[:n]...); err != nil {
+			return store.CreateMessageResult{}, err
+		}
+		args = args[n:]
 	}
 	return res, nil
 }

@@ -275,7 +275,7 @@ func (t *writeTx) complete(ctx context.Context, results []store.AttemptResult, a
 	for len(results) > 0 {
 		k := len(completeSizes) - 1 // one result
 		if !oneByOne {
-			k = slices.IndexFunc(completeSizes[:], func(n int) bool { return n <= len(results) })
+			k = sizeFor(completeSizes[:], len(results))
 		}
 		n := completeSizes[k]
 		if err := t.completeRows(ctx, k, results[:n], at); err != nil {
