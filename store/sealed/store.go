@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hookrelay/hookrelay"
@@ -36,6 +37,23 @@ type Store struct {
 	log      *slog.Logger
 	postpone time.Duration
 	now      func() time.Time
+
+	// opened keeps the opened fields of endpoints handed out to the
+	// dispatcher, so that a steady stream of publishes to one endpoint
+	// does not decrypt its secret every time. Keyed by the stored version,
+	// it cannot serve a changed endpoint; it is emptied when it reaches
+	// maxOpened entries.
+	openedMu sync.Mutex
+	opened   map[memoKey]openedFields
+}
+
+// maxOpened bounds the cache of opened endpoints.
+const maxOpened = 4096
+
+type openedFields struct {
+	secret  string
+	olds    []hookrelay.OldSecret
+	headers map[string]string
 }
 
 // Option configures Wrap.
@@ -59,7 +77,8 @@ func WithPostpone(d time.Duration) Option { return func(s *Store) { s.postpone =
 // only when s has it, Subscribe(ctx, fn) (PostgreSQL's notifications).
 // Unwrap returns s.
 func Wrap(s store.Store, k *Keyring, opts ...Option) store.Store {
-	w := &Store{Store: s, keys: k, log: slog.Default(), postpone: DefaultPostpone, now: time.Now}
+	w := &Store{Store: s, keys: k, log: slog.Default(), postpone: DefaultPostpone, now: time.Now,
+		opened: make(map[memoKey]openedFields)}
 	for _, o := range opts {
 		o(w)
 	}
@@ -215,7 +234,7 @@ func (s *Store) openTasks(ctx context.Context, owner string, now time.Time, task
 		o, ok := memo[key]
 		if !ok {
 			o = &opened{ep: t.Endpoint}
-			o.err = s.keys.openEndpoint(&o.ep)
+			o.err = s.openCached(key, &o.ep)
 			memo[key] = o
 			if o.err != nil {
 				s.log.Error("cannot open the stored secrets of an endpoint; its deliveries are postponed",
@@ -247,6 +266,28 @@ func (s *Store) openTasks(ctx context.Context, owner string, now time.Time, task
 		}
 	}
 	return out, nil
+}
+
+// openCached opens ep's sealed fields, from the cache when this version of
+// the endpoint was opened before.
+func (s *Store) openCached(key memoKey, ep *hookrelay.Endpoint) error {
+	s.openedMu.Lock()
+	f, ok := s.opened[key]
+	s.openedMu.Unlock()
+	if ok {
+		ep.Secret, ep.OldSecrets, ep.Headers = f.secret, f.olds, f.headers
+		return nil
+	}
+	if err := s.keys.openEndpoint(ep); err != nil {
+		return err
+	}
+	s.openedMu.Lock()
+	if len(s.opened) >= maxOpened {
+		clear(s.opened)
+	}
+	s.opened[key] = openedFields{secret: ep.Secret, olds: ep.OldSecrets, headers: ep.Headers}
+	s.openedMu.Unlock()
+	return nil
 }
 
 type memoKey struct {

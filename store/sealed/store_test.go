@@ -553,3 +553,37 @@ func holds(t, want reflect.Type, seen map[reflect.Type]bool) bool {
 	}
 	return false
 }
+
+// TestHandoffFollowsEndpointChanges publishes with a lease, as the API does
+// for its local dispatcher, before and after the endpoint changes: opened
+// endpoints are kept between publishes, but never an outdated version.
+func TestHandoffFollowsEndpointChanges(t *testing.T) {
+	s := sealed.Wrap(openSQLite(t, dbPath(t)), mustKeys(t, keyA))
+	app := newApp(t, s)
+	ep := newEndpoint(t, s, app.ID)
+	handoff := func() hookrelay.Endpoint {
+		t.Helper()
+		msg := &hookrelay.Message{AppID: app.ID, EventType: "e", Payload: []byte(`{}`), CreatedAt: time.Now()}
+		res, err := s.CreateMessage(t.Context(), store.CreateMessageParams{Message: msg,
+			Lease: &store.LeaseParams{Owner: "n1", Until: time.Now().Add(time.Minute), Max: 1}})
+		if err != nil || len(res.Tasks) != 1 {
+			t.Fatalf("publish: %d tasks, %v", len(res.Tasks), err)
+		}
+		return res.Tasks[0].Endpoint
+	}
+	for range 2 {
+		if e := handoff(); e.Secret != plainSecret || e.Headers["X-Webhook-Token"] != plainToken {
+			t.Fatalf("handed-off endpoint %+v", e)
+		}
+	}
+	const newSecret = "whsec_bmV3IHNlY3JldCBmb3IgdGhlIGNhY2hlIHRlc3Q="
+	ep.Secret = newSecret
+	ep.Headers = map[string]string{"X-Webhook-Token": "rotated-token"}
+	ep.UpdatedAt = ep.UpdatedAt.Add(time.Millisecond)
+	if err := s.UpdateEndpoint(t.Context(), ep); err != nil {
+		t.Fatalf("update endpoint: %v", err)
+	}
+	if e := handoff(); e.Secret != newSecret || e.Headers["X-Webhook-Token"] != "rotated-token" {
+		t.Fatalf("handed-off endpoint after the change: secret %q, headers %v", e.Secret, e.Headers)
+	}
+}
