@@ -52,6 +52,7 @@ const (
 	DefaultLeaseTTL               = 30 * time.Second
 	DefaultPollInterval           = time.Second
 	DefaultClaimBatch             = 256
+	DefaultMaxHeldBytes           = 64 << 20
 	DefaultResponseBodyLimit      = 16 << 10
 	DefaultShutdownGrace          = 10 * time.Second
 )
@@ -100,6 +101,10 @@ type Config struct {
 	PollInterval time.Duration
 	// ClaimBatch is the most deliveries claimed at once.
 	ClaimBatch int
+	// MaxHeldBytes bounds the payloads this node holds at once, waiting or
+	// in flight: past it, it takes no more work until sends finish. The
+	// node also holds no more than four deliveries per worker.
+	MaxHeldBytes int
 	// SvixHeaders sends svix-id, svix-timestamp and svix-signature instead
 	// of the webhook-* headers.
 	SvixHeaders bool
@@ -168,6 +173,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = DefaultPollInterval
+	}
+	if c.MaxHeldBytes <= 0 {
+		c.MaxHeldBytes = DefaultMaxHeldBytes
 	}
 	if c.ClaimBatch <= 0 {
 		c.ClaimBatch = DefaultClaimBatch

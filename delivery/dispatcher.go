@@ -214,6 +214,7 @@ type sendDone struct {
 	// refused, reset); cancelled sends are neither answered nor not.
 	unanswered, cancelled bool
 	took                  time.Duration
+	bytes                 int // the payload's size, held until now
 }
 
 // run is one Run of a dispatcher; the loop goroutine owns every field but
@@ -229,7 +230,10 @@ type run struct {
 	waiting  map[string]*endpointState // endpoints with queued tasks
 	inFlight int
 	queued   int
-	maxHeld  int
+	maxHeld  int // deliveries held at once: queued here or in flight
+	// heldBytes is the payload size of the deliveries held; past
+	// Config.MaxHeldBytes the node takes no more, whatever maxHeld allows.
+	heldBytes int
 
 	done      chan sendDone
 	retryMu   sync.Mutex
@@ -277,7 +281,7 @@ func newRun(d *Dispatcher) *run {
 		owner:   d.cfg.NodeID + "-" + hex.EncodeToString(suffix[:]),
 		eps:     make(map[string]*endpointState),
 		waiting: make(map[string]*endpointState),
-		maxHeld: 2 * d.cfg.Workers,
+		maxHeld: 4 * d.cfg.Workers,
 		done:    make(chan sendDone, d.cfg.Workers),
 
 		retryWake: make(chan struct{}, 1),
@@ -445,7 +449,11 @@ func (r *run) publishRoom() {
 	r.takeMu.Lock()
 	pending := len(r.taken)
 	r.takeMu.Unlock()
-	r.room.Store(int64(r.maxHeld - r.inFlight - r.queued - pending))
+	room := r.maxHeld - r.inFlight - r.queued - pending
+	if r.heldBytes >= r.cfg.MaxHeldBytes {
+		room = 0
+	}
+	r.room.Store(int64(room))
 
 	if len(r.dirty) == 0 && len(r.drained) == 0 {
 		return
@@ -460,10 +468,15 @@ func (r *run) publishRoom() {
 	r.drained = r.drained[:0]
 }
 
+// roomToClaim reports whether the node could take more work now.
+func (r *run) roomToClaim() bool {
+	return r.inFlight < r.cfg.Workers && r.inFlight+r.queued < r.maxHeld && r.heldBytes < r.cfg.MaxHeldBytes
+}
+
 // shouldClaim reports whether to claim now: there is room, a reason, and the
 // last claim (or store error) is far enough behind.
 func (r *run) shouldClaim(now time.Time) bool {
-	if r.inFlight >= r.cfg.Workers || r.inFlight+r.queued >= r.maxHeld {
+	if !r.roomToClaim() {
 		return false
 	}
 	if now.Before(r.errUntil) || now.Sub(r.lastClaim) < minClaimGap {
@@ -485,7 +498,7 @@ func (r *run) nextWake(now time.Time) time.Duration {
 	// Without room for a claim, or while one runs (its result wakes the
 	// loop), only completions (and rate limits) matter.
 	at := now.Add(time.Hour)
-	if !r.claiming && r.inFlight < r.cfg.Workers && r.inFlight+r.queued < r.maxHeld {
+	if !r.claiming && r.roomToClaim() {
 		at = r.lastClaim.Add(r.cfg.PollInterval)
 		if r.claimWanted || r.moreDue {
 			at = r.lastClaim
@@ -622,6 +635,7 @@ func (r *run) accept(ctx context.Context, tasks []store.Task, now time.Time) {
 		ep := r.endpoint(&t, now)
 		ep.queue = append(ep.queue, heldTask{task: t})
 		r.queued++
+		r.heldBytes += len(t.Message.Payload)
 		r.waiting[ep.id] = ep
 		added[ep]++
 	}
@@ -714,11 +728,12 @@ func (r *run) start(t store.Task, ep *endpointState) {
 		o := r.d.sender.send(r.sendCtx, &t)
 		if o.cancelled {
 			r.release([]string{t.Delivery.ID})
-			r.done <- sendDone{endpointID: ep.id, cancelled: true}
+			r.done <- sendDone{endpointID: ep.id, cancelled: true, bytes: len(t.Message.Payload)}
 			return
 		}
 		r.rec.add(t, r.d.result(r.owner, &t, o))
-		r.done <- sendDone{endpointID: ep.id, unanswered: o.statusCode == 0, took: o.duration}
+		r.done <- sendDone{endpointID: ep.id, unanswered: o.statusCode == 0, took: o.duration,
+			bytes: len(t.Message.Payload)}
 	}()
 }
 
@@ -739,6 +754,7 @@ func (r *run) noteRetry(at time.Time) {
 // finish accounts for a finished send.
 func (r *run) finish(sd sendDone) {
 	r.inFlight--
+	r.heldBytes -= sd.bytes
 	if ep := r.eps[sd.endpointID]; ep != nil {
 		r.dirty[ep] = true
 		ep.inFlight--
@@ -770,6 +786,7 @@ func (r *run) releaseQueued() {
 	for id, ep := range r.waiting {
 		for _, h := range ep.queue {
 			ids = append(ids, h.task.Delivery.ID)
+			r.heldBytes -= len(h.task.Message.Payload)
 		}
 		ep.queue = nil
 		delete(r.waiting, id)
