@@ -61,17 +61,19 @@ func decodeBody(r *http.Request, dst any) error {
 	if len(b) == 0 {
 		b = []byte("{}")
 	}
-	if !json.Valid(b) {
-		var probe any
-		if err := json.Unmarshal(b, &probe); err != nil {
-			return errBadRequest("malformed JSON body: " + err.Error())
-		}
-		return errBadRequest("malformed JSON body")
-	}
 	if b[0] != '{' {
+		if !json.Valid(b) {
+			return malformed(b)
+		}
 		return invalidType("body must be a JSON object", "body")
 	}
+	// Unmarshal checks the whole body before it decodes anything, so a
+	// syntax error leaves dst untouched.
 	if err := json.Unmarshal(b, dst); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return malformed(b)
+		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			loc := []string{"body"}
@@ -87,6 +89,15 @@ func decodeBody(r *http.Request, dst any) error {
 		return errBadRequest("invalid JSON body: " + err.Error())
 	}
 	return nil
+}
+
+// malformed is the error for a body that is not JSON.
+func malformed(b []byte) error {
+	var probe any
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return errBadRequest("malformed JSON body: " + err.Error())
+	}
+	return errBadRequest("malformed JSON body")
 }
 
 func invalidType(msg string, loc ...string) error {
