@@ -69,6 +69,15 @@ type outcome struct {
 // ResponseBodyLimit for reuse of its connection.
 const drainWait = 250 * time.Millisecond
 
+// signedHeaders are the canonical names of the headers that identify and
+// sign a delivery.
+type signedHeaders struct{ id, timestamp, signature string }
+
+var (
+	webhookHeaders = signedHeaders{"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature"}
+	svixHeaders    = signedHeaders{"Svix-Id", "Svix-Timestamp", "Svix-Signature"}
+)
+
 // sender makes the HTTP requests.
 type sender struct {
 	transport   *http.Transport
@@ -152,15 +161,16 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 		// names case-sensitively.
 		h[name] = []string{value}
 	}
-	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", s.userAgent)
-	prefix := "webhook-"
+	// Canonical names set directly: Header.Set would canonicalize each.
+	names := &webhookHeaders
 	if s.svixHeaders {
-		prefix = "svix-"
+		names = &svixHeaders
 	}
-	h.Set(prefix+"id", t.Message.ID)
-	h.Set(prefix+"timestamp", strconv.FormatInt(start.Unix(), 10))
-	h.Set(prefix+"signature", sig)
+	h["Content-Type"] = []string{"application/json"}
+	h["User-Agent"] = []string{s.userAgent}
+	h[names.id] = []string{t.Message.ID}
+	h[names.timestamp] = []string{strconv.FormatInt(start.Unix(), 10)}
+	h[names.signature] = []string{sig}
 
 	if s.proxied {
 		// The proxy resolves and connects: check the target's addresses
