@@ -23,9 +23,10 @@ type gate struct {
 }
 
 type gateEndpoint struct {
-	cap     int // hold cap, as the loop last reported it
-	loop    int // held by the loop: queued and in flight
-	pending int // reserved by publishes in progress, or handed over and not yet drained
+	cap     int  // hold cap, as the loop last reported it
+	loop    int  // held by the loop: queued and in flight
+	pending int  // reserved by publishes in progress, or handed over and not yet drained
+	known   bool // the loop has reported it (and will forget it)
 }
 
 // firstHoldCap is the hold cap of an endpoint the loop does not know: that
@@ -78,6 +79,9 @@ func (g *gate) settle(lp *store.LeaseParams, tasks []store.Task) {
 	for id, n := range g.lease[lp] {
 		if e := g.eps[id]; e != nil {
 			e.pending -= n
+			if e.pending == 0 && !e.known {
+				delete(g.eps, id) // reserved in vain: the loop never heard of it
+			}
 		}
 	}
 	delete(g.lease, lp)
@@ -107,7 +111,7 @@ func (g *gate) update(drained []store.Task, eps []*endpointState) {
 			e = &gateEndpoint{}
 			g.eps[ep.id] = e
 		}
-		e.cap, e.loop = ep.holdCap(), ep.inFlight+len(ep.queue)
+		e.cap, e.loop, e.known = ep.holdCap(), ep.inFlight+len(ep.queue), true
 	}
 }
 

@@ -117,6 +117,18 @@ func TestGate(t *testing.T) {
 				t.Errorf("%d leases still open", len(g.lease))
 			}
 		}},
+		{"room reserved in vain for an endpoint the loop never saw is dropped", func(t *testing.T, g *gate) {
+			lp := &store.LeaseParams{}
+			g.open(lp)
+			wants(lp, "a", "b")
+			g.settle(lp, []store.Task{taskFor("b")})
+			if g.eps["a"] != nil {
+				t.Errorf("endpoint a: %+v, want dropped", g.eps["a"])
+			}
+			if g.eps["b"] == nil || g.eps["b"].pending != 1 {
+				t.Errorf("endpoint b: %+v, want one pending", g.eps["b"])
+			}
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newGate()) })
