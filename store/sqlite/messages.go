@@ -269,13 +269,11 @@ func (s *Store) runBatch(batch []*writeReq, isolate bool) bool {
 		return fail(err)
 	}
 	st := writeTx{
-		tx:           tx,
-		insertMsg:    tx.StmtContext(ctx, s.stmts.insertMsg),
-		fanout:       tx.StmtContext(ctx, s.stmts.fanout),
-		onlyEndpoint: tx.StmtContext(ctx, s.stmts.onlyEndpoint),
-		stmts:        &s.stmts,
-		endpoints:    make(map[string][]hookrelay.Endpoint),
-		now:          normTime(time.Now()),
+		tx:        tx,
+		stmts:     &s.stmts,
+		bound:     make(map[*sql.Stmt]*sql.Stmt),
+		endpoints: make(map[string][]hookrelay.Endpoint),
+		now:       normTime(time.Now()),
 	}
 	var savepoint, release, rollbackTo *sql.Stmt
 	if isolate {
@@ -329,12 +327,21 @@ func (s *Store) runBatch(batch []*writeReq, isolate bool) bool {
 
 // writeTx is the state of one group commit.
 type writeTx struct {
-	tx                   *sql.Tx
-	insertMsg            *sql.Stmt
-	fanout, onlyEndpoint *sql.Stmt
-	stmts                *writeStmts                     // for statements bound on first use
-	endpoints            map[string][]hookrelay.Endpoint // by app, loaded once per batch
-	now                  time.Time
+	tx        *sql.Tx
+	stmts     *writeStmts
+	bound     map[*sql.Stmt]*sql.Stmt         // stmts bound to tx, on first use
+	endpoints map[string][]hookrelay.Endpoint // by app, loaded once per batch
+	now       time.Time
+}
+
+// stmt returns st, one of t.stmts, bound to the batch's transaction.
+func (t *writeTx) stmt(ctx context.Context, st *sql.Stmt) *sql.Stmt {
+	b := t.bound[st]
+	if b == nil {
+		b = t.tx.StmtContext(ctx, st)
+		t.bound[st] = b
+	}
+	return b
 }
 
 // create inserts one message and its deliveries, leasing some of them
@@ -343,7 +350,7 @@ func (t *writeTx) create(ctx context.Context, p store.CreateMessageParams) (stor
 	m := p.Message
 	var targets []*hookrelay.Endpoint
 	if p.OnlyEndpointID != "" {
-		ep, err := scanEndpoint(t.onlyEndpoint.QueryRowContext(ctx, p.OnlyEndpointID, m.AppID))
+		ep, err := scanEndpoint(t.stmt(ctx, t.stmts.onlyEndpoint).QueryRowContext(ctx, p.OnlyEndpointID, m.AppID))
 		if err != nil {
 			return store.CreateMessageResult{}, notFound(err)
 		}
@@ -368,7 +375,7 @@ func (t *writeTx) create(ctx context.Context, p store.CreateMessageParams) (stor
 	if err != nil {
 		return store.CreateMessageResult{}, err
 	}
-	_, err = t.insertMsg.ExecContext(ctx, m.ID, m.AppID, nullString(m.EventID), m.EventType,
+	_, err = t.stmt(ctx, t.stmts.insertMsg).ExecContext(ctx, m.ID, m.AppID, nullString(m.EventID), m.EventType,
 		m.Payload, channels, tags, micros(m.CreatedAt))
 	if err != nil {
 		return store.CreateMessageResult{}, mapInsertErr(err)
@@ -401,7 +408,7 @@ func (t *writeTx) create(ctx context.Context, p store.CreateMessageParams) (stor
 	for len(args) > 0 {
 		k := sizeFor(deliverySizes[:], len(args)/9)
 		n := 9 * deliverySizes[k]
-		if _, err := t.tx.StmtContext(ctx, t.stmts.insertDeliveries[k]).ExecContext(ctx, args[:n]...); err != nil {
+		if _, err := t.stmt(ctx, t.stmts.insertDeliveries[k]).ExecContext(ctx, args[:n]...); err != nil {
 			return store.CreateMessageResult{}, err
 		}
 		args = args[n:]
@@ -414,7 +421,7 @@ func (t *writeTx) appEndpoints(ctx context.Context, appID string) ([]hookrelay.E
 	if eps, ok := t.endpoints[appID]; ok {
 		return eps, nil
 	}
-	rows, err := t.fanout.QueryContext(ctx, appID)
+	rows, err := t.stmt(ctx, t.stmts.fanout).QueryContext(ctx, appID)
 	if err != nil {
 		return nil, err
 	}

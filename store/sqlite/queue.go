@@ -295,7 +295,7 @@ func (t *writeTx) completeRows(ctx context.Context, k int, rs []store.AttemptRes
 		args = append(args, a.ID, a.URL, int(a.Status), a.ResponseStatusCode, a.Response,
 			a.ResponseDurationMs, int(a.TriggerType), micros(a.CreatedAt), a.DeliveryID)
 	}
-	if _, err := t.tx.StmtContext(ctx, t.stmts.insertAttempts[k]).ExecContext(ctx, args...); err != nil {
+	if _, err := t.stmt(ctx, t.stmts.insertAttempts[k]).ExecContext(ctx, args...); err != nil {
 		return mapInsertErr(err)
 	}
 	args = append(args[:0], micros(at))
@@ -311,6 +311,6 @@ func (t *writeTx) completeRows(ctx context.Context, k int, rs []store.AttemptRes
 		}
 		args = append(args, r.Attempt.DeliveryID, int(r.Status), r.Attempts, next, r.Owner)
 	}
-	_, err := t.tx.StmtContext(ctx, t.stmts.completeDeliveries[k]).ExecContext(ctx, args...)
+	_, err := t.stmt(ctx, t.stmts.completeDeliveries[k]).ExecContext(ctx, args...)
 	return err
 }
