@@ -247,6 +247,7 @@ type run struct {
 	gate        *gate                   // how many each endpoint may take
 	dirty       map[*endpointState]bool // endpoints changed since the gate last heard
 	drained     []store.Task            // taken over since the gate last heard
+	changed     []*endpointState        // publishRoom's list of r.dirty, kept for reuse
 	takeMu      sync.Mutex
 	taken       []store.Task // handed over by Take, not yet seen by the loop
 	stopped     bool         // the loop has ended: Take must release
@@ -458,14 +459,14 @@ func (r *run) publishRoom() {
 	if len(r.dirty) == 0 && len(r.drained) == 0 {
 		return
 	}
-	eps := make([]*endpointState, 0, len(r.dirty))
 	for ep := range r.dirty {
-		eps = append(eps, ep)
+		r.changed = append(r.changed, ep)
 	}
-	r.gate.update(r.drained, eps)
+	r.gate.update(r.drained, r.changed)
 	clear(r.dirty)
 	clear(r.drained)
-	r.drained = r.drained[:0]
+	clear(r.changed)
+	r.drained, r.changed = r.drained[:0], r.changed[:0]
 }
 
 // roomToClaim reports whether the node could take more work now.
