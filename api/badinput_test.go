@@ -268,6 +268,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 
 		// Messages.
 		{"msg malformed json", "POST", appA + "/msg", admin, `{"eventType":"a","payload":{"x":}}`, 400, "bad_request", ""},
+		{"msg body not json", "POST", appA + "/msg", admin, `nope`, 400, "bad_request", ""},
+		{"msg body not an object", "POST", appA + "/msg", admin, `"text"`, 422, "", "body"},
 		{"msg payload missing", "POST", appA + "/msg", admin, `{"eventType":"a"}`, 422, "", "body.payload"},
 		{"msg payload array", "POST", appA + "/msg", admin, `{"eventType":"a","payload":[1]}`, 422, "", "body.payload"},
 		{"msg payload string", "POST", appA + "/msg", admin, `{"eventType":"a","payload":"x"}`, 422, "", "body.payload"},
