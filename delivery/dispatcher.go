@@ -75,7 +75,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		return errors.New("delivery: dispatcher already running")
 	}
 	defer d.running.Store(false)
-	defer d.sender.transport.CloseIdleConnections()
+	defer d.sender.closeIdle()
 	return newRun(d).run(ctx)
 }
 

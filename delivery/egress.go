@@ -46,12 +46,9 @@ func proxyAddr(u *url.URL) string {
 	return net.JoinHostPort(u.Hostname(), port)
 }
 
-// newTransport returns the transport of every delivery request. Without a
-// proxy its dialer asks the guard about every address it connects to, after
-// resolution, so a name cannot smuggle in (or rebind to) a refused address.
-// With a proxy it dials the proxy only, and send checks the target's
-// addresses itself (see Config.Proxy).
-func newTransport(cfg Config, g *guard) *http.Transport {
+// newDialer returns the dialer of every delivery connection, from the
+// configured source address.
+func newDialer(cfg Config) *net.Dialer {
 	dialer := &net.Dialer{
 		Timeout:   10 * time.Second,
 		KeepAlive: 30 * time.Second,
@@ -60,14 +57,49 @@ func newTransport(cfg Config, g *guard) *http.Transport {
 	if cfg.SourceAddr.IsValid() {
 		dialer.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(cfg.SourceAddr.Unmap(), 0))
 	}
+	return dialer
+}
+
+// newTLSConfig returns the TLS settings of https deliveries.
+func newTLSConfig(cfg Config) *tls.Config {
+	return &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		RootCAs:            cfg.RootCAs,
+		InsecureSkipVerify: cfg.DangerouslySkipTLSVerify,
+	}
+}
+
+// maxIdlePerHost is how many idle connections are kept per host. Many
+// endpoints may share a host (a customer's one receiver, a webhook relay
+// service): every request this node can have in flight may keep its
+// connection, or connections are closed and dialled again under load.
+func maxIdlePerHost(cfg Config) int {
+	return max(cfg.Workers, cfg.MaxInFlightPerEndpoint)
+}
+
+// newDirectClient returns the client of deliveries made without a proxy.
+// Its dialer asks the guard about every address it connects to, after
+// resolution, so a name cannot smuggle in (or rebind to) a refused address.
+func newDirectClient(cfg Config, g *guard) *h1Client {
+	dialer := newDialer(cfg)
+	dialer.Control = g.control
+	return &h1Client{
+		dial:           dialer.DialContext,
+		tls:            newTLSConfig(cfg),
+		maxIdlePerHost: maxIdlePerHost(cfg),
+		idleTimeout:    90 * time.Second,
+	}
+}
+
+// newProxyTransport returns the transport of deliveries made through
+// cfg.Proxy. It dials the proxy only, and send checks the target's
+// addresses itself.
+func newProxyTransport(cfg Config) *http.Transport {
+	dialer := newDialer(cfg)
 	tr := &http.Transport{
-		ForceAttemptHTTP2: true,
-		MaxIdleConns:      4 * cfg.Workers,
-		// Many endpoints may share a host (a customer's one receiver, a
-		// webhook relay service): every request this node can have in flight
-		// may keep its connection, or connections are closed and dialled
-		// again under load.
-		MaxIdleConnsPerHost:    max(cfg.Workers, cfg.MaxInFlightPerEndpoint),
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           4 * cfg.Workers,
+		MaxIdleConnsPerHost:    maxIdlePerHost(cfg),
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    10 * time.Second,
 		ExpectContinueTimeout:  time.Second,
@@ -75,18 +107,7 @@ func newTransport(cfg Config, g *guard) *http.Transport {
 		// Receivers do not compress unasked, and a compressed body would
 		// cost CPU to keep 16 KiB of it.
 		DisableCompression: true,
-		TLSClientConfig: &tls.Config{
-			MinVersion:         tls.VersionTLS12,
-			RootCAs:            cfg.RootCAs,
-			InsecureSkipVerify: cfg.DangerouslySkipTLSVerify,
-		},
-	}
-	if cfg.Proxy == nil {
-		// No proxy, not even one from the environment: the guard must see
-		// the destination's own address.
-		dialer.Control = g.control
-		tr.DialContext = dialer.DialContext
-		return tr
+		TLSClientConfig:    newTLSConfig(cfg),
 	}
 	proxy := *cfg.Proxy
 	proxyErr := CheckProxyURL(&proxy)

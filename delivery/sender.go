@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -80,7 +81,8 @@ var (
 
 // sender makes the HTTP requests.
 type sender struct {
-	transport   *http.Transport
+	transport   *http.Transport // through a proxy
+	h1          *h1Client       // without one
 	guard       *guard
 	policy      URLPolicy
 	proxied     bool // a proxy dials: send checks target addresses itself
@@ -94,9 +96,7 @@ type sender struct {
 
 func newSender(cfg Config) *sender {
 	g := newGuard(cfg.AllowPrivate)
-	tr := newTransport(cfg, g)
-	return &sender{
-		transport:   tr,
+	s := &sender{
 		guard:       g,
 		policy:      cfg.URLPolicy,
 		proxied:     cfg.Proxy != nil,
@@ -106,6 +106,22 @@ func newSender(cfg Config) *sender {
 		userAgent:   cfg.UserAgent,
 		bodyLimit:   cfg.ResponseBodyLimit,
 		svixHeaders: cfg.SvixHeaders,
+	}
+	if cfg.Proxy != nil {
+		s.transport = newProxyTransport(cfg)
+	} else {
+		s.h1 = newDirectClient(cfg, g)
+	}
+	return s
+}
+
+// closeIdle closes the connections kept for further requests.
+func (s *sender) closeIdle() {
+	if s.transport != nil {
+		s.transport.CloseIdleConnections()
+	}
+	if s.h1 != nil {
+		s.h1.closeIdle(false)
 	}
 }
 
@@ -146,54 +162,51 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 	if method == "" {
 		method = http.MethodPost
 	}
-	rctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, method, ep.URL, bytes.NewReader(t.Message.Payload))
-	if err != nil {
-		return fail("cannot build request: " + err.Error())
-	}
-	h := req.Header
-	for name, value := range ep.Headers {
-		if reserved[strings.ToLower(name)] {
-			continue
-		}
-		// Keep the configured spelling: some receivers compare header
-		// names case-sensitively.
-		h[name] = []string{value}
-	}
-	// Canonical names set directly: Header.Set would canonicalize each.
 	names := &webhookHeaders
 	if s.svixHeaders {
 		names = &svixHeaders
 	}
-	h["Content-Type"] = []string{"application/json"}
-	h["User-Agent"] = []string{s.userAgent}
-	h[names.id] = []string{t.Message.ID}
-	h[names.timestamp] = []string{strconv.FormatInt(start.Unix(), 10)}
-	h[names.signature] = []string{sig}
-
-	if s.proxied {
-		// The proxy resolves and connects: check the target's addresses
-		// here instead of at dial time.
-		if err := s.guard.checkHost(rctx, s.resolver, u.Hostname()); err != nil {
-			if ctx.Err() != nil {
-				o.cancelled = true
-				return o
-			}
-			return fail(describe(err, timeout))
+	// Custom headers keep their configured spelling (some receivers
+	// compare names case-sensitively); the signing headers are written
+	// under their canonical names.
+	header := make([]string, 0, 2*(len(ep.Headers)+6))
+	hasAuth := false
+	for name, value := range ep.Headers {
+		lower := strings.ToLower(name)
+		if reserved[lower] {
+			continue
 		}
+		if !validHeaderField(name) || !validHeaderField(value) {
+			return fail(fmt.Sprintf("invalid header field %q", name))
+		}
+		hasAuth = hasAuth || lower == "authorization"
+		header = append(header, name, value)
 	}
-
-	if u.User != nil && h.Get("Authorization") == "" {
+	header = append(header,
+		"Content-Type", "application/json",
+		"User-Agent", s.userAgent,
+		names.id, t.Message.ID,
+		names.timestamp, strconv.FormatInt(start.Unix(), 10),
+		names.signature, sig)
+	if u.User != nil && !hasAuth {
 		// Credentials in the URL become Basic authentication, as
 		// http.Client would make them.
 		password, _ := u.User.Password()
-		req.SetBasicAuth(u.User.Username(), password)
+		header = append(header, "Authorization", "Basic "+
+			base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+password)))
 	}
-	// Straight to the transport, not through an http.Client: no redirect is
-	// followed (a 3xx is the attempt's outcome), there is no cookie jar,
-	// and the client's per-request header copying is saved.
-	resp, err := s.transport.RoundTrip(req)
+
+	var r reply
+	if s.proxied {
+		r, err = s.viaProxy(ctx, u, method, header, t.Message.Payload, timeout)
+	} else {
+		var resp h1Response
+		resp, err = s.h1.do(ctx, &h1Request{
+			method: method, url: u, header: header, body: t.Message.Payload,
+			deadline: time.Now().Add(timeout), bodyLimit: s.bodyLimit,
+		})
+		r = reply(resp)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			o.cancelled = true
@@ -201,33 +214,75 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 		}
 		return fail(describe(err, timeout))
 	}
-	// At most bodyLimit bytes are read and kept; a longer body is drained
-	// a little (drainLimit bytes, for drainWait at most) so that its
-	// connection can be reused, and is otherwise cut by closing the
-	// connection.
-	body, readErr := io.ReadAll(io.LimitReader(resp.Body, int64(s.bodyLimit)))
-	if readErr == nil && len(body) == s.bodyLimit {
-		stop := time.AfterFunc(drainWait, cancel)
-		_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
-		stop.Stop()
-	}
-	resp.Body.Close()
 	o.duration = s.now().Sub(start)
-	o.statusCode = resp.StatusCode
-	o.ok = resp.StatusCode >= 200 && resp.StatusCode < 300
-	o.response = strings.ToValidUTF8(string(body), "\uFFFD")
+	o.statusCode = r.statusCode
+	o.ok = r.statusCode >= 200 && r.statusCode < 300
+	o.response = strings.ToValidUTF8(string(r.body), "\uFFFD")
 	if !o.ok {
-		o.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), s.now())
+		o.retryAfter = parseRetryAfter(r.retryAfter, s.now())
 	}
-	if readErr != nil && ctx.Err() == nil {
+	if r.bodyErr != nil && ctx.Err() == nil {
 		// The response did not arrive whole within the timeout (it
 		// trickled, or the connection broke): the attempt failed,
 		// whatever its status. A body cut short by shutdown is not the
 		// receiver's fault and its status stands.
 		o.ok = false
-		o.response = "reading the response body: " + describe(readErr, timeout)
+		o.response = "reading the response body: " + describe(r.bodyErr, timeout)
 	}
 	return o
+}
+
+// reply is a response as both ways of sending report it.
+type reply h1Response
+
+// viaProxy sends the request through the configured proxy with net/http's
+// transport, which speaks the proxy protocols.
+func (s *sender) viaProxy(ctx context.Context, u *url.URL, method string, header []string, body []byte, timeout time.Duration) (reply, error) {
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	// The proxy resolves and connects: check the target's addresses
+	// here instead of at dial time.
+	if err := s.guard.checkHost(rctx, s.resolver, u.Hostname()); err != nil {
+		return reply{}, err
+	}
+	req, err := http.NewRequestWithContext(rctx, method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return reply{}, fmt.Errorf("cannot build request: %w", err)
+	}
+	req.Header = make(http.Header, len(header)/2)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header[header[i]] = []string{header[i+1]}
+	}
+	// Straight to the transport, not through an http.Client: no redirect is
+	// followed (a 3xx is the attempt's outcome), there is no cookie jar.
+	resp, err := s.transport.RoundTrip(req)
+	if err != nil {
+		return reply{}, err
+	}
+	defer resp.Body.Close()
+	// At most bodyLimit bytes are read and kept; a longer body is drained
+	// a little (drainLimit bytes, for drainWait at most) so that its
+	// connection can be reused, and is otherwise cut by closing the
+	// connection.
+	r := reply{statusCode: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After")}
+	r.body, r.bodyErr = io.ReadAll(io.LimitReader(resp.Body, int64(s.bodyLimit)))
+	if r.bodyErr == nil && len(r.body) == s.bodyLimit {
+		stop := time.AfterFunc(drainWait, cancel)
+		_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
+		stop.Stop()
+	}
+	return r, nil
+}
+
+// validHeaderField reports whether s holds no line break or other control
+// character but horizontal tab, which would let it end the header early.
+func validHeaderField(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; (b < ' ' && b != '\t') || b == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // describe turns a request error into the reason stored with the attempt.

@@ -1,0 +1,337 @@
+package delivery
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// scripted is a TCP server that reads HTTP requests and answers each with
+// the next of its answers, whatever connection it came on. An answer ending
+// in "<close>" has the connection closed after it is written.
+type scripted struct {
+	ln      net.Listener
+	mu      sync.Mutex
+	answers []string
+	next    int
+	conns   atomic.Int32 // connections accepted
+	reqs    []*http.Request
+	bodies  []string
+}
+
+func startScripted(t *testing.T, answers ...string) *scripted {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &scripted{ln: ln, answers: answers}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.conns.Add(1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					body, _ := io.ReadAll(req.Body)
+					s.mu.Lock()
+					s.reqs = append(s.reqs, req)
+					s.bodies = append(s.bodies, string(body))
+					answer := "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"
+					if s.next < len(s.answers) {
+						answer = s.answers[s.next]
+						s.next++
+					}
+					s.mu.Unlock()
+					answer, closing := strings.CutSuffix(answer, "<close>")
+					if _, err := io.WriteString(c, answer); err != nil || closing {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return s
+}
+
+func (s *scripted) url() *url.URL {
+	return &url.URL{Scheme: "http", Host: s.ln.Addr().String(), Path: "/hook", RawQuery: "a=1"}
+}
+
+func testH1Client() *h1Client {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	return &h1Client{dial: d.DialContext, maxIdlePerHost: 4, idleTimeout: time.Minute}
+}
+
+func (s *scripted) request(body string) *h1Request {
+	return &h1Request{
+		method: "POST", url: s.url(), body: []byte(body),
+		header:   []string{"Content-Type", "application/json", "X-Custom-Name", "v"},
+		deadline: time.Now().Add(5 * time.Second), bodyLimit: 16,
+	}
+}
+
+func TestH1Responses(t *testing.T) {
+	tests := []struct {
+		name       string
+		answer     string
+		status     int
+		body       string
+		retryAfter string
+		bodyErr    string
+		err        string
+		reused     bool // the next request goes over the same connection
+	}{
+		{name: "content length", answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", status: 200, body: "ok", reused: true},
+		{name: "no content", answer: "HTTP/1.1 204 No Content\r\n\r\n", status: 204, reused: true},
+		{name: "chunked with trailer", answer: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nX-Trailer: 1\r\n\r\n",
+			status: 200, body: "abcde", reused: true},
+		{name: "chunked beats length", answer: "HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n",
+			status: 200, body: "z", reused: true},
+		{name: "interim responses skipped", answer: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nc",
+			status: 201, body: "c", reused: true},
+		{name: "retry-after read", answer: "HTTP/1.1 429 Too Many Requests\r\nretry-AFTER: 7\r\nContent-Length: 0\r\n\r\n",
+			status: 429, retryAfter: "7", reused: true},
+		{name: "connection close", answer: "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", status: 200},
+		{name: "HTTP/1.0 without keep-alive", answer: "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", status: 200},
+		{name: "HTTP/1.0 keep-alive", answer: "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n", status: 200, reused: true},
+		{name: "body to the end of the connection", answer: "HTTP/1.1 200 OK\r\n\r\nuntil close<close>", status: 200, body: "until close"},
+		{name: "body cut at the limit, rest drained", answer: "HTTP/1.1 500 Oops\r\nContent-Length: 40\r\n\r\n" + strings.Repeat("x", 40),
+			status: 500, body: strings.Repeat("x", 16), reused: true},
+		{name: "body shorter than its length", answer: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc<close>",
+			status: 200, body: "abc", bodyErr: "unexpected EOF"},
+		{name: "broken chunking", answer: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n<close>", status: 200, bodyErr: "invalid byte in chunk length"},
+		{name: "no status line", answer: "SSH-2.0-OpenSSH_9.6\r\n\r\n<close>", err: `malformed HTTP response "SSH-2.0-OpenSSH_9.6"`},
+		{name: "bad status code", answer: "HTTP/1.1 2x0 OK\r\n\r\n<close>", err: "malformed HTTP response"},
+		{name: "bad header line", answer: "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n<close>", err: "malformed MIME header line"},
+		{name: "two lengths", answer: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab<close>", err: "bad Content-Length"},
+		{name: "closed mid-headers", answer: "HTTP/1.1 200 OK\r\nContent-Le<close>", err: "unexpected EOF"},
+		{name: "closed before answering", answer: "<close>", err: "EOF"},
+		{name: "headers too long", answer: "HTTP/1.1 200 OK\r\nX-Junk: " + strings.Repeat("j", 70<<10) + "\r\n\r\n<close>",
+			err: "server response headers exceeded 65536 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startScripted(t, tt.answer, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext")
+			c := testH1Client()
+			defer c.closeIdle(true)
+			resp, err := c.do(context.Background(), srv.request(`{"n":1}`))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want one saying %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("do: %v", err)
+			}
+			if resp.statusCode != tt.status || string(resp.body) != tt.body || resp.retryAfter != tt.retryAfter {
+				t.Fatalf("got status %d body %q retry-after %q; want %d %q %q",
+					resp.statusCode, resp.body, resp.retryAfter, tt.status, tt.body, tt.retryAfter)
+			}
+			if tt.bodyErr != "" {
+				if resp.bodyErr == nil || !strings.Contains(resp.bodyErr.Error(), tt.bodyErr) {
+					t.Fatalf("body error %v, want one saying %q", resp.bodyErr, tt.bodyErr)
+				}
+				return
+			}
+			if resp.bodyErr != nil {
+				t.Fatalf("body error: %v", resp.bodyErr)
+			}
+			// The next request must find its answer whole, on the kept
+			// connection or on a new one.
+			next, err := c.do(context.Background(), srv.request(`{"n":2}`))
+			if err != nil || next.statusCode != 200 || string(next.body) != "next" {
+				t.Fatalf("next request: %v, status %d body %q", err, next.statusCode, next.body)
+			}
+			wantConns := int32(2)
+			if tt.reused {
+				wantConns = 1
+			}
+			if got := srv.conns.Load(); got != wantConns {
+				t.Fatalf("%d connections for two requests, want %d", got, wantConns)
+			}
+		})
+	}
+}
+
+func TestH1RequestOnTheWire(t *testing.T) {
+	srv := startScripted(t, "HTTP/1.1 204 No Content\r\n\r\n")
+	c := testH1Client()
+	defer c.closeIdle(true)
+	r := srv.request(`{"hello":"world"}`)
+	r.method = "PUT"
+	if _, err := c.do(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	got := srv.reqs[0]
+	if got.Method != "PUT" || got.URL.RequestURI() != "/hook?a=1" || got.Host != srv.ln.Addr().String() {
+		t.Fatalf("request line %s %s, host %s", got.Method, got.URL.RequestURI(), got.Host)
+	}
+	if got.ContentLength != 17 || srv.bodies[0] != `{"hello":"world"}` {
+		t.Fatalf("body %q (length %d)", srv.bodies[0], got.ContentLength)
+	}
+	if got.Header.Get("Content-Type") != "application/json" || got.Header.Get("X-Custom-Name") != "v" {
+		t.Fatalf("headers %v", got.Header)
+	}
+}
+
+// TestH1StaleConnectionRetried: a kept connection that the receiver closed
+// while it was idle costs no failed attempt.
+func TestH1StaleConnectionRetried(t *testing.T) {
+	// The receiver closes the connection after its first answer without
+	// saying so, as an idle timeout would: the client's copy still looks
+	// usable.
+	srv := startScripted(t,
+		"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n<close>",
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh")
+	c := testH1Client()
+	defer c.closeIdle(true)
+	if _, err := c.do(context.Background(), srv.request("1")); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	kept := c.nIdle
+	c.mu.Unlock()
+	if kept != 1 {
+		t.Fatalf("%d connections kept, want 1", kept)
+	}
+	resp, err := c.do(context.Background(), srv.request("2"))
+	if err != nil || string(resp.body) != "fresh" {
+		t.Fatalf("second request: %v, body %q", err, resp.body)
+	}
+	if got := srv.conns.Load(); got != 2 {
+		t.Fatalf("%d connections, want 2", got)
+	}
+}
+
+func TestH1DeadlineAndCancel(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c) }() // never answers
+		}
+	}()
+	u := &url.URL{Scheme: "http", Host: ln.Addr().String(), Path: "/"}
+	c := testH1Client()
+	defer c.closeIdle(true)
+
+	start := time.Now()
+	_, err = c.do(context.Background(), &h1Request{method: "POST", url: u, deadline: time.Now().Add(200 * time.Millisecond), bodyLimit: 10})
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("error %v, want a timeout", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("the 200ms deadline took %v", d)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start = time.Now()
+	_, err = c.do(ctx, &h1Request{method: "POST", url: u, deadline: time.Now().Add(time.Minute), bodyLimit: 10})
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("cancelled request: %v after %v", err, time.Since(start))
+	}
+	c.mu.Lock()
+	n := c.nIdle
+	c.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d interrupted connections kept", n)
+	}
+}
+
+func TestH1IdleConnectionsBounded(t *testing.T) {
+	srv := startScripted(t)
+	c := testH1Client()
+	c.idleTimeout = 50 * time.Millisecond
+	defer c.closeIdle(true)
+	key, _, _ := h1KeyOf(srv.url())
+	var conns []*h1Conn
+	for range 6 {
+		pc, err := c.connect(context.Background(), key, "127.0.0.1", time.Now().Add(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, pc)
+	}
+	for _, pc := range conns {
+		c.put(pc)
+	}
+	c.mu.Lock()
+	n := c.nIdle
+	c.mu.Unlock()
+	if n != c.maxIdlePerHost {
+		t.Fatalf("%d idle connections kept, want %d", n, c.maxIdlePerHost)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		n = c.nIdle
+		c.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle connections still kept after their idle timeout", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestParseStatusLine(t *testing.T) {
+	tests := []struct {
+		line          string
+		minor, status int
+		ok            bool
+	}{
+		{"HTTP/1.1 200 OK", 1, 200, true},
+		{"HTTP/1.0 404", 0, 404, true},
+		{"HTTP/1.1 599 Whatever it says", 1, 599, true},
+		{"HTTP/1.1 20 OK", 0, 0, false},
+		{"HTTP/1.1 2000 OK", 0, 0, false},
+		{"HTTP/2 200 OK", 0, 0, false},
+		{"HTTP/1.1 099 Low", 0, 0, false},
+		{"http/1.1 200 OK", 0, 0, false},
+		{"", 0, 0, false},
+	}
+	for _, tt := range tests {
+		minor, status, ok := parseStatusLine([]byte(tt.line))
+		if minor != tt.minor || status != tt.status || ok != tt.ok {
+			t.Errorf("parseStatusLine(%q) = %d, %d, %v; want %d, %d, %v", tt.line, minor, status, ok, tt.minor, tt.status, tt.ok)
+		}
+	}
+}
