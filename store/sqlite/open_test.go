@@ -126,7 +126,7 @@ func TestCreateMessageWithCancelledContext(t *testing.T) {
 	}
 }
 
-// TestLeanQueueMigrationKeepsAttempts rolls the schema back over 00005 and
+// TestLeanQueueMigrationKeepsAttempts rolls the schema back over 00006 and 00005 and
 // forward again on a database with an attempt: the attempt survives both
 // ways, and deleting the endpoint still takes its attempts with it.
 func TestLeanQueueMigrationKeepsAttempts(t *testing.T) {

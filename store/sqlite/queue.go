@@ -30,27 +30,35 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]sto
 	q := `UPDATE deliveries SET lease_owner = ?, lease_until = ?, updated_at = ?
 		WHERE id IN (`
 	args := []any{p.Owner, micros(p.LeaseUntil), now}
+	// Deliveries nobody holds come from the due indexes, those whose lease
+	// has run out from deliveries_leased (see migration 00006).
+	expired := `SELECT * FROM (SELECT id, next_attempt FROM deliveries
+		WHERE lease_until IS NOT NULL AND lease_until <= ? AND status = 1 AND next_attempt <= ?`
 	if len(p.ExcludeEndpoints) == 0 {
-		q += `SELECT id FROM deliveries
-			WHERE status = 1 AND next_attempt <= ? AND (lease_until IS NULL OR lease_until <= ?)
-			ORDER BY next_attempt LIMIT ?`
-		args = append(args, now, now, p.Limit)
+		q += `SELECT id FROM (
+			SELECT * FROM (SELECT id, next_attempt FROM deliveries
+				WHERE status = 1 AND lease_until IS NULL AND next_attempt <= ?
+				ORDER BY next_attempt LIMIT ?)
+			UNION ALL ` + expired + ` ORDER BY lease_until LIMIT ?)
+			) ORDER BY next_attempt LIMIT ?`
+		args = append(args, now, p.Limit, now, now, p.Limit, p.Limit)
 	} else {
 		eps, err := s.pendingEndpoints(ctx, p.ExcludeEndpoints)
 		if err != nil {
 			return nil, fmt.Errorf("claim deliveries: %w", err)
 		}
-		if len(eps) == 0 {
-			return nil, nil
+		parts := make([]string, 0, len(eps)+1)
+		for _, ep := range eps {
+			parts = append(parts, `SELECT * FROM (SELECT id, next_attempt FROM deliveries
+				WHERE endpoint_id = ? AND status = 1 AND lease_until IS NULL AND next_attempt <= ?
+				ORDER BY next_attempt LIMIT ?)`)
+			args = append(args, ep, now, p.Limit)
 		}
-		parts := make([]string, len(eps))
-		for i, ep := range eps {
-			parts[i] = `SELECT * FROM (SELECT id, next_attempt FROM deliveries
-				WHERE endpoint_id = ? AND status = 1 AND next_attempt <= ?
-				AND (lease_until IS NULL OR lease_until <= ?)
-				ORDER BY next_attempt LIMIT ?)`
-			args = append(args, ep, now, now, p.Limit)
-		}
+		parts = append(parts, expired+` AND endpoint_id NOT IN (`+
+			placeholders(len(p.ExcludeEndpoints))+`) ORDER BY lease_until LIMIT ?)`)
+		args = append(args, now, now)
+		args = append(args, strArgs(p.ExcludeEndpoints)...)
+		args = append(args, p.Limit)
 		q += `SELECT id FROM (` + strings.Join(parts, " UNION ALL ") + `) ORDER BY next_attempt LIMIT ?`
 		args = append(args, p.Limit)
 	}
@@ -131,7 +139,7 @@ func (s *Store) unlease(ctx context.Context, owner string, ds []hookrelay.Delive
 const maxWalk = 400
 
 // pendingEndpoints returns up to maxWalk endpoints that have pending
-// deliveries, leaving out excluded ones, by a loose scan of
+// deliveries nobody holds, leaving out excluded ones, by a loose scan of
 // deliveries_endpoint_due: one probe per endpoint however long its queue.
 func (s *Store) pendingEndpoints(ctx context.Context, excluded []string) ([]string, error) {
 	skip := make(map[string]bool, len(excluded))
@@ -139,9 +147,11 @@ func (s *Store) pendingEndpoints(ctx context.Context, excluded []string) ([]stri
 		skip[id] = true
 	}
 	rows, err := s.rdb.QueryContext(ctx, `WITH RECURSIVE eps (eid) AS (
-			SELECT (SELECT endpoint_id FROM deliveries WHERE status = 1 ORDER BY endpoint_id LIMIT 1)
+			SELECT (SELECT endpoint_id FROM deliveries WHERE status = 1 AND lease_until IS NULL
+			        ORDER BY endpoint_id LIMIT 1)
 			UNION ALL
-			SELECT (SELECT endpoint_id FROM deliveries WHERE status = 1 AND endpoint_id > eps.eid
+			SELECT (SELECT endpoint_id FROM deliveries WHERE status = 1 AND lease_until IS NULL
+			        AND endpoint_id > eps.eid
 			        ORDER BY endpoint_id LIMIT 1)
 			FROM eps WHERE eps.eid IS NOT NULL
 		) SELECT eid FROM eps WHERE eid IS NOT NULL LIMIT ?`, maxWalk+len(excluded))
@@ -227,21 +237,20 @@ func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, deliveryIDs
 }
 
 // NextDue returns the earliest max(next_attempt, lease_until) over pending
-// deliveries. It reads the due index twice rather than computing the
-// maximum for every pending row: once for rows whose lease (if any) ends
-// before they are due, once for leased rows whose lease ends later.
+// deliveries: from the due index for those nobody holds, from
+// deliveries_leased for held ones (whose lease ends after they were due).
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var due, leased sql.NullInt64
 	err := s.rdb.QueryRowContext(ctx,
 		`SELECT next_attempt FROM deliveries
-		 WHERE status = 1 AND (lease_until IS NULL OR lease_until <= next_attempt)
+		 WHERE status = 1 AND lease_until IS NULL
 		 ORDER BY next_attempt LIMIT 1`).Scan(&due)
 	if err != nil && err != sql.ErrNoRows {
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)
 	}
 	err = s.rdb.QueryRowContext(ctx,
-		`SELECT lease_until FROM deliveries
-		 WHERE lease_until IS NOT NULL AND status = 1 AND lease_until > next_attempt
+		`SELECT max(lease_until, next_attempt) FROM deliveries
+		 WHERE lease_until IS NOT NULL AND status = 1
 		 ORDER BY lease_until LIMIT 1`).Scan(&leased)
 	if err != nil && err != sql.ErrNoRows {
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)

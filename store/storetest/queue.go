@@ -88,6 +88,37 @@ var queueTests = []testCase{
 		h.complete("b", second[0], 200, hookrelay.StatusSuccess, 1, nil, lease.Add(2*time.Second))
 		h.equal("status after owner's completion", h.delivery(app.ID, first[0].Message.ID, first[0].Endpoint.ID).Status, hookrelay.StatusSuccess)
 	}},
+	{"expired leases are claimed with exclusions too, except the excluded endpoints'", func(h *harness) {
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		e1, e2 := h.newEndpoint(app.ID), h.newEndpoint(app.ID)
+		h.publish(app.ID, "x", createdAt(t0))
+		now := t0.Add(time.Hour)
+		lease := now.Add(time.Minute)
+		h.equal("first claim", len(h.claim("a", now, lease, 10)), 2)
+		h.equal("under live leases", len(h.claim("b", lease.Add(-time.Second), lease.Add(time.Hour), 10, "ep_other")), 0)
+		got := h.claim("b", lease, lease.Add(time.Hour), 10, e1.ID)
+		h.equal("expired, e1 excluded", ids(got, func(t store.Task) string { return t.Endpoint.ID }), []string{e2.ID})
+		got = h.claim("c", lease.Add(time.Second), lease.Add(time.Hour), 10, e2.ID)
+		h.equal("expired, e2 excluded", ids(got, func(t store.Task) string { return t.Endpoint.ID }), []string{e1.ID})
+	}},
+	{"a lease taken at publish expires like a claimed one", func(h *harness) {
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		ep := h.newEndpoint(app.ID)
+		until := t0.Add(time.Hour)
+		_, res := h.publishLeased(app.ID, &store.LeaseParams{Owner: "a", Until: until, Max: 10})
+		if len(res.Tasks) == 0 {
+			return // this store leases nothing at publish
+		}
+		h.equal("handed off", len(res.Tasks), 1)
+		h.equal("claim under the publish lease", len(h.claim("b", until.Add(-time.Second), until.Add(time.Hour), 10)), 0)
+		h.equal("claim under the publish lease, with exclusions", len(h.claim("b", until.Add(-time.Second), until.Add(time.Hour), 10, "ep_other")), 0)
+		due, ok, err := h.s.NextDue(h.ctx)
+		h.must(err, "next due")
+		h.equal("next due at the lease's end", due, until)
+		h.equal("anything due", ok, true)
+		got := h.claim("b", until, until.Add(time.Hour), 10, "ep_other")
+		h.equal("claimed at the lease's end", ids(got, func(t store.Task) string { return t.Endpoint.ID }), []string{ep.ID})
+	}},
 	{"excluded endpoints stay queued", func(h *harness) {
 		app := h.newApp(hookrelay.DefaultEnvironment)
 		e1, e2, e3 := h.newEndpoint(app.ID), h.newEndpoint(app.ID), h.newEndpoint(app.ID)
