@@ -13,9 +13,14 @@ import (
 	"github.com/hookrelay/hookrelay/store"
 )
 
-// dueCond is the condition of a due delivery of alias d; $1 is the claim's
-// clock.
-const dueCond = `d.status = 1 AND d.next_attempt <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)`
+// A pending delivery nobody holds is in the due indexes; one a node holds
+// (or held, until its lease ran out) is in deliveries_leased instead (see
+// migration 00004). freshCond and expiredCond are the two ways of alias d
+// to be due; $1 is the claim's clock.
+const (
+	freshCond   = `d.status = 1 AND d.lease_until IS NULL AND d.next_attempt <= $1`
+	expiredCond = `d.lease_until IS NOT NULL AND d.lease_until <= $1 AND d.status = 1 AND d.next_attempt <= $1`
+)
 
 // claimTail ends a claim statement whose CTE "due" (left open) has picked
 // and locked rows: it leases them to $2 until $3 and returns them with
@@ -30,46 +35,70 @@ func claimTail(extra string) string {
 	FROM claimed d JOIN messages m ON m.id = d.msg_id JOIN endpoints e ON e.id = d.endpoint_id`
 }
 
+// expiredCTE picks and locks up to $4 deliveries whose lease ran out,
+// leaving out the endpoints in the array notIn (or none when it is empty).
+func expiredCTE(notIn string) string {
+	cond := expiredCond
+	if notIn != "" {
+		cond += ` AND NOT (d.endpoint_id = ANY (` + notIn + `))`
+	}
+	return `expired AS (
+		SELECT d.id, d.next_attempt FROM deliveries d WHERE ` + cond + `
+		ORDER BY d.lease_until LIMIT $4
+		FOR UPDATE SKIP LOCKED
+	)`
+}
+
+// dueCTE takes the earliest due $4 of the rows picked by the CTEs fresh
+// and expired.
+const dueCTE = `due AS (
+		SELECT id FROM (SELECT * FROM fresh UNION ALL SELECT * FROM expired) AS c
+		ORDER BY next_attempt LIMIT $4
+	`
+
 // The claim statements. Each locks the rows it picks FOR UPDATE SKIP
 // LOCKED, so that claims running at once on several nodes take disjoint
 // rows; a row that another claim leased after this statement's snapshot is
-// checked again (dueCond) against its new lease before it is locked. $4 is
+// checked again against its new lease before it is locked. Rows locked but
+// not taken (beyond the limit) are unlocked at the statement's end. $4 is
 // the claim's limit, $5 the excluded endpoints, $6 the window size.
 var (
-	// claimHeadSQL takes the head of the due index.
-	claimHeadSQL = `WITH due AS (
-		SELECT d.id FROM deliveries d WHERE ` + dueCond + `
+	// claimHeadSQL takes the head of the due index and expired leases.
+	claimHeadSQL = `WITH fresh AS (
+		SELECT d.id, d.next_attempt FROM deliveries d WHERE ` + freshCond + `
 		ORDER BY d.next_attempt LIMIT $4
 		FOR UPDATE SKIP LOCKED
-	` + claimTail("")
+	), ` + expiredCTE("") + `, ` + dueCTE + claimTail("")
 
 	// claimWindowSQL takes the due rows of endpoints not excluded from
-	// the first $6 rows of the due index, and returns with every row how
-	// many rows that window held.
+	// the first $6 rows of the due index, and expired leases of endpoints
+	// not excluded, and returns with every row how many rows that window
+	// held.
 	claimWindowSQL = `WITH win AS (
-		SELECT d.id, d.endpoint_id, d.next_attempt FROM deliveries d WHERE ` + dueCond + `
+		SELECT d.id, d.endpoint_id, d.next_attempt FROM deliveries d WHERE ` + freshCond + `
 		ORDER BY d.next_attempt LIMIT $6
-	), due AS (
-		SELECT d.id FROM win JOIN deliveries d ON d.id = win.id
-		WHERE NOT (win.endpoint_id = ANY ($5::text[])) AND ` + dueCond + `
+	), fresh AS (
+		SELECT d.id, win.next_attempt FROM win JOIN deliveries d ON d.id = win.id
+		WHERE NOT (win.endpoint_id = ANY ($5::text[])) AND ` + freshCond + `
 		ORDER BY win.next_attempt LIMIT $4
 		FOR UPDATE OF d SKIP LOCKED
-	` + claimTail(", (SELECT count(*) FROM win)")
+	), ` + expiredCTE("$5::text[]") + `, ` + dueCTE + claimTail(", (SELECT count(*) FROM win)")
 
 	// windowFullSQL tells whether the window of claimWindowSQL, here of
 	// size $2, is full.
 	windowFullSQL = `SELECT count(*) = $2 FROM (
-		SELECT 1 FROM deliveries d WHERE ` + dueCond + ` ORDER BY d.next_attempt LIMIT $2) AS win`
+		SELECT 1 FROM deliveries d WHERE ` + freshCond + ` ORDER BY d.next_attempt LIMIT $2) AS win`
 
 	// claimByEndpointSQL walks the endpoints that have pending deliveries
-	// (a loose index scan: one probe per endpoint, however long its
-	// queue), leaves out the excluded ones, and takes the earliest due
-	// rows of the others.
+	// nobody holds (a loose index scan: one probe per endpoint, however
+	// long its queue), leaves out the excluded ones, and takes the
+	// earliest due rows of the others.
 	claimByEndpointSQL = `WITH RECURSIVE eps (endpoint_id) AS (
-		(SELECT endpoint_id FROM deliveries WHERE status = 1 ORDER BY endpoint_id LIMIT 1)
+		(SELECT endpoint_id FROM deliveries WHERE status = 1 AND lease_until IS NULL
+		 ORDER BY endpoint_id LIMIT 1)
 		UNION ALL
 		SELECT (SELECT d.endpoint_id FROM deliveries d
-			WHERE d.status = 1 AND d.endpoint_id > eps.endpoint_id
+			WHERE d.status = 1 AND d.lease_until IS NULL AND d.endpoint_id > eps.endpoint_id
 			ORDER BY d.endpoint_id LIMIT 1)
 		FROM eps WHERE eps.endpoint_id IS NOT NULL
 	), cand AS (
@@ -79,14 +108,14 @@ var (
 			-- endpoint_id from the ORDER BY, and reads this endpoint's part
 			-- of deliveries_endpoint_due in order instead of filtering the
 			-- due index (through the backlog) for it.
-			WHERE d.endpoint_id >= eps.endpoint_id AND d.endpoint_id <= eps.endpoint_id AND ` + dueCond + `
+			WHERE d.endpoint_id >= eps.endpoint_id AND d.endpoint_id <= eps.endpoint_id AND ` + freshCond + `
 			ORDER BY d.endpoint_id, d.next_attempt LIMIT $4
 		) AS c
 		WHERE NOT (eps.endpoint_id = ANY ($5::text[]))
 		ORDER BY c.next_attempt LIMIT $4
 	), due AS (
 		SELECT d.id FROM cand JOIN deliveries d ON d.id = cand.id
-		WHERE ` + dueCond + `
+		WHERE ` + freshCond + `
 		FOR UPDATE OF d SKIP LOCKED
 	` + claimTail("")
 )
@@ -254,7 +283,8 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 		// attempt's foreign key check fails the statement; run again, the
 		// join no longer sees it. A deadlock with such a delete is also
 		// worth another try.
-		if constraint(err) != "attempts_delivery_id_fkey" && pgCode(err) != codeDeadlockDetected {
+		if c := constraint(err); c != "attempts_msg_id_fkey" && c != "attempts_endpoint_id_fkey" &&
+			pgCode(err) != codeDeadlockDetected {
 			break
 		}
 	}
@@ -307,7 +337,8 @@ func (c *completeColumns) add(r *store.AttemptResult, now time.Time) {
 func (s *Store) ExtendLeases(ctx context.Context, owner string, until time.Time) error {
 	_, err := s.pool.Exec(ctx,
 		`UPDATE deliveries d SET lease_until = $1
-		 FROM (SELECT id FROM deliveries WHERE lease_owner = $2 AND status = 1
+		 FROM (SELECT id FROM deliveries
+		       WHERE lease_until IS NOT NULL AND lease_owner = $2 AND status = 1
 		       ORDER BY id FOR UPDATE SKIP LOCKED) AS mine
 		 WHERE d.id = mine.id`,
 		normTime(until), owner)
@@ -338,19 +369,18 @@ func (s *Store) ReleaseDeliveries(ctx context.Context, owner string, deliveryIDs
 }
 
 // NextDue returns the earliest greatest(next_attempt, lease_until) over
-// pending deliveries. It reads two short index scans rather than computing
-// the maximum for every pending row: the due index for rows whose lease (if
-// any) ends before they are due, and the lease index for leased rows whose
-// lease ends later (only in-flight rows carry a lease).
+// pending deliveries, from two short index scans: the due index for rows
+// nobody holds, deliveries_leased for held ones.
 func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var next *time.Time
 	err := s.pool.QueryRow(ctx,
 		`SELECT least(
 			(SELECT next_attempt FROM deliveries
-			 WHERE status = 1 AND (lease_until IS NULL OR lease_until <= next_attempt)
+			 WHERE status = 1 AND lease_until IS NULL
 			 ORDER BY next_attempt LIMIT 1),
-			(SELECT min(lease_until) FROM deliveries
-			 WHERE lease_owner IS NOT NULL AND status = 1 AND lease_until > next_attempt))`).Scan(&next)
+			(SELECT greatest(lease_until, next_attempt) FROM deliveries
+			 WHERE lease_until IS NOT NULL AND status = 1
+			 ORDER BY lease_until LIMIT 1))`).Scan(&next)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next due: %w", err)
 	}
