@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/store"
@@ -855,5 +858,60 @@ func TestSurvivesLostConnections(t *testing.T) {
 	tasks, err := s.ClaimDeliveries(ctx, store.ClaimParams{Owner: "n", Now: now, LeaseUntil: now.Add(time.Minute), Limit: 10})
 	if err != nil || len(tasks) != 2 {
 		t.Fatalf("claim after the connections were cut: %d tasks, %v", len(tasks), err)
+	}
+}
+
+// TestUnleasedDueMigrationKeepsAttempts rolls the schema back over 00004
+// and forward again on a database with a recorded attempt: the attempt
+// survives both ways, and deleting the endpoint still takes it along.
+func TestUnleasedDueMigrationKeepsAttempts(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	f := newFixture(t, s)
+	f.publish(t, s)
+	now := time.Now()
+	tasks, err := s.ClaimDeliveries(ctx, store.ClaimParams{Owner: "n", Now: now, LeaseUntil: now.Add(time.Minute), Limit: 1})
+	if err != nil || len(tasks) != 1 {
+		t.Fatalf("claim: %v, %d tasks", err, len(tasks))
+	}
+	err = s.CompleteAttempts(ctx, []store.AttemptResult{{
+		Owner:   "n",
+		Attempt: hookrelay.Attempt{DeliveryID: tasks[0].Delivery.ID, URL: f.ep.URL, Status: hookrelay.StatusSuccess, ResponseStatusCode: 200},
+		Status:  hookrelay.StatusSuccess, Attempts: 1,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attempts := func() int {
+		t.Helper()
+		var n int
+		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM attempts`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	db := stdlib.OpenDBFromPool(s.pool)
+	defer db.Close()
+	p, err := goose.NewProvider(database.DialectPostgres, db, Migrations(), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 3); err != nil {
+		t.Fatalf("down to 3: %v", err)
+	}
+	if n := attempts(); n != 1 {
+		t.Fatalf("after down: %d attempts, want 1", n)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	if n := attempts(); n != 1 {
+		t.Fatalf("after up: %d attempts, want 1", n)
+	}
+	if err := s.DeleteEndpoint(ctx, f.app.ID, f.ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := attempts(); n != 0 {
+		t.Fatalf("after deleting the endpoint: %d attempts, want 0", n)
 	}
 }
