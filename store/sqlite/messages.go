@@ -134,18 +134,36 @@ func (w *writeStmts) close() {
 // inside the batch's transaction, in a savepoint of its own, then sets err
 // and closes done.
 type writeReq struct {
-	ctx  context.Context
-	fn   func(ctx context.Context, t *writeTx) error
-	err  error
-	done chan struct{}
+	ctx context.Context
+	fn  func(ctx context.Context, t *writeTx) error
+	// patient writes (attempt results) may wait up to patience for an
+	// impatient one (a publish) to share its commit.
+	patient bool
+	err     error
+	done    chan struct{}
 }
+
+// patience is the longest a batch of patient writes alone waits for a
+// publish to join it. At low rates every publish and every batch of
+// results would otherwise be a commit (and an fsync) of its own: waiting
+// lets the results of one message ride along with the next message.
+const patience = 10 * time.Millisecond
 
 // write hands fn to the writer goroutine and waits for its outcome: fn's
 // changes are committed, together with every other write waiting at that
 // moment (one fsync for all), or none of them is kept and the error says
 // why. A write not yet taken when ctx ends is dropped with ctx's error.
 func (s *Store) write(ctx context.Context, fn func(ctx context.Context, t *writeTx) error) error {
-	r := &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}
+	return s.submit(ctx, &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})})
+}
+
+// writePatient is write for writes that may wait up to patience for a
+// publish to commit with.
+func (s *Store) writePatient(ctx context.Context, fn func(ctx context.Context, t *writeTx) error) error {
+	return s.submit(ctx, &writeReq{ctx: ctx, fn: fn, patient: true, done: make(chan struct{})})
+}
+
+func (s *Store) submit(ctx context.Context, r *writeReq) error {
 	select {
 	case s.creates <- r:
 	case <-ctx.Done():
@@ -196,6 +214,9 @@ func (s *Store) writer() {
 			return
 		case r := <-s.creates:
 			batch = s.gather(append(batch[:0], r))
+			if allPatient(batch) {
+				batch = s.await(batch)
+			}
 			s.commitBatch(batch)
 			for _, r := range batch {
 				close(r.done)
@@ -224,6 +245,36 @@ func (s *Store) gather(batch []*writeReq) []*writeReq {
 		}
 		if len(batch) == before {
 			break
+		}
+	}
+	return batch
+}
+
+func allPatient(batch []*writeReq) bool {
+	for _, r := range batch {
+		if !r.patient {
+			return false
+		}
+	}
+	return true
+}
+
+// await waits up to patience for an impatient write to join batch, and
+// then gathers whatever else came with it.
+func (s *Store) await(batch []*writeReq) []*writeReq {
+	timer := time.NewTimer(patience)
+	defer timer.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case r := <-s.creates:
+			batch = append(batch, r)
+			if !r.patient {
+				return s.gather(batch)
+			}
+		case <-timer.C:
+			return batch
+		case <-s.closing:
+			return batch
 		}
 	}
 	return batch

@@ -179,7 +179,8 @@ func uniq(ss []string) []string {
 }
 
 // CompleteAttempts records every attempt and moves its delivery in one
-// transaction. An attempt's message, endpoint and application are taken from
+// transaction, which may wait up to 10 ms for a publish to share its
+// commit. An attempt's message, endpoint and application are taken from
 // its delivery; an attempt whose delivery no longer exists is dropped. The
 // delivery moves only while the result's owner holds its lease: to
 // r.Status with r.Attempts, due at r.NextAttempt (now if nil) when pending,
@@ -197,7 +198,7 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 		}
 	}
 	at := normTime(time.Now())
-	err := s.write(ctx, func(ctx context.Context, t *writeTx) error {
+	err := s.writePatient(ctx, func(ctx context.Context, t *writeTx) error {
 		return t.complete(ctx, results, at)
 	})
 	if err != nil {
