@@ -239,6 +239,14 @@ const completeSQL = `WITH r AS (
 )
 SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM up)`
 
+// indexJoinsOnly makes the rest of a transaction join by index lookups:
+// completeSQL joins a few given deliveries by primary key, which is
+// always cheapest, but a plan cached while the table was small (a fresh
+// database, or statistics that autovacuum has not refreshed) hashes a
+// sequential scan of the whole table instead, and keeps doing so as the
+// table grows: every completion then reads every delivery.
+const indexJoinsOnly = `SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off`
+
 // CompleteAttempts records every attempt and moves its delivery in one
 // statement (one transaction). A moved delivery takes r.Status and
 // r.Attempts, is due at r.NextAttempt (now if nil) when pending and has no
@@ -277,8 +285,14 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 
 	var err error
 	for try := 0; try < 3; try++ {
-		_, err = s.pool.Exec(ctx, completeSQL, c.attemptIDs, c.deliveryIDs, c.urls, c.attemptStatus, c.codes,
-			c.responses, c.durations, c.triggers, c.attemptedAt, c.owners, c.statuses, c.counts, c.nextAttempts, now)
+		err = s.inTx(ctx, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, indexJoinsOnly); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, completeSQL, c.attemptIDs, c.deliveryIDs, c.urls, c.attemptStatus, c.codes,
+				c.responses, c.durations, c.triggers, c.attemptedAt, c.owners, c.statuses, c.counts, c.nextAttempts, now)
+			return err
+		})
 		// A delivery deleted (with its endpoint) between the join and the
 		// attempt's foreign key check fails the statement; run again, the
 		// join no longer sees it. A deadlock with such a delete is also
