@@ -177,31 +177,42 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]sto
 }
 
 // claim runs one claim statement and scans its tasks, and the window count
-// after them when counted.
+// after them when counted. Like completions, claims join by index only
+// (see indexJoinsOnly): their picked rows are few, the table may be huge.
 func (s *Store) claim(ctx context.Context, sql string, counted bool, args ...any) ([]store.Task, int, error) {
-	rows, err := s.pool.Query(ctx, sql, args...)
+	var tasks []store.Task
+	var scanned int
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, indexJoinsOnly); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		tasks, err = collectList(rows, func(row pgx.Row) (*store.Task, error) {
+			var t store.Task
+			ddest, dfinish := deliveryDest(&t.Delivery)
+			edest, efinish := endpointDest(&t.Endpoint)
+			dest := append(append(ddest, messageDest(&t.Message)...), edest...)
+			if counted {
+				dest = append(dest, &scanned)
+			}
+			if err := row.Scan(dest...); err != nil {
+				return nil, err
+			}
+			dfinish()
+			if err := efinish(); err != nil {
+				return nil, err
+			}
+			return &t, nil
+		})
+		return err
+	})
 	if err != nil {
 		return nil, 0, err
 	}
-	var scanned int
-	tasks, err := collectList(rows, func(row pgx.Row) (*store.Task, error) {
-		var t store.Task
-		ddest, dfinish := deliveryDest(&t.Delivery)
-		edest, efinish := endpointDest(&t.Endpoint)
-		dest := append(append(ddest, messageDest(&t.Message)...), edest...)
-		if counted {
-			dest = append(dest, &scanned)
-		}
-		if err := row.Scan(dest...); err != nil {
-			return nil, err
-		}
-		dfinish()
-		if err := efinish(); err != nil {
-			return nil, err
-		}
-		return &t, nil
-	})
-	return tasks, scanned, err
+	return tasks, scanned, nil
 }
 
 // sortTasks orders tasks earliest due first.
