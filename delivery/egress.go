@@ -60,12 +60,15 @@ func newDialer(cfg Config) *net.Dialer {
 	return dialer
 }
 
-// newTLSConfig returns the TLS settings of https deliveries.
+// newTLSConfig returns the TLS settings of https deliveries. Sessions are
+// cached so that a connection dialled again to a host (after its idle one
+// was closed) resumes rather than repeats the full handshake.
 func newTLSConfig(cfg Config) *tls.Config {
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		RootCAs:            cfg.RootCAs,
 		InsecureSkipVerify: cfg.DangerouslySkipTLSVerify,
+		ClientSessionCache: tls.NewLRUClientSessionCache(1024),
 	}
 }
 

@@ -3,10 +3,12 @@ package delivery
 import (
 	"bufio"
 	"context"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -333,5 +335,37 @@ func TestParseStatusLine(t *testing.T) {
 		if minor != tt.minor || status != tt.status || ok != tt.ok {
 			t.Errorf("parseStatusLine(%q) = %d, %d, %v; want %d, %d, %v", tt.line, minor, status, ok, tt.minor, tt.status, tt.ok)
 		}
+	}
+}
+
+// TestH1TLSSessionsResumed: a connection dialled again to an https host
+// resumes the TLS session of the previous one.
+func TestH1TLSSessionsResumed(t *testing.T) {
+	var mu sync.Mutex
+	var resumed []bool
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		resumed = append(resumed, r.TLS.DidResume)
+		mu.Unlock()
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	c := testH1Client()
+	c.tls = newTLSConfig(Config{RootCAs: pool})
+	defer c.closeIdle(true)
+	u, _ := url.Parse(srv.URL)
+	for range 3 {
+		resp, err := c.do(context.Background(), &h1Request{method: "POST", url: u, deadline: time.Now().Add(5 * time.Second), bodyLimit: 10})
+		if err != nil || resp.statusCode != 204 {
+			t.Fatalf("request: %v, status %d", err, resp.statusCode)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(resumed) != 3 || resumed[0] || !resumed[1] || !resumed[2] {
+		t.Fatalf("sessions resumed: %v, want [false true true]", resumed)
 	}
 }
