@@ -178,9 +178,13 @@ func uniq(ss []string) []string {
 	return slices.Compact(ss)
 }
 
+// patientResults is the size of a group of results from which it is
+// committed without waiting for a publish to share the commit.
+const patientResults = 16
+
 // CompleteAttempts records every attempt and moves its delivery in one
-// transaction, which may wait up to 10 ms for a publish to share its
-// commit. An attempt's message, endpoint and application are taken from
+// transaction; fewer than patientResults results may wait up to 10 ms for
+// a publish to share its commit. An attempt's message, endpoint and application are taken from
 // its delivery; an attempt whose delivery no longer exists is dropped. The
 // delivery moves only while the result's owner holds its lease: to
 // r.Status with r.Attempts, due at r.NextAttempt (now if nil) when pending,
@@ -198,7 +202,13 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 		}
 	}
 	at := normTime(time.Now())
-	err := s.writePatient(ctx, func(ctx context.Context, t *writeTx) error {
+	// A few results alone are worth less than their commit: they may wait
+	// for a publish to commit with. Many are committed at once.
+	write := s.write
+	if len(results) < patientResults {
+		write = s.writePatient
+	}
+	err := write(ctx, func(ctx context.Context, t *writeTx) error {
 		return t.complete(ctx, results, at)
 	})
 	if err != nil {
