@@ -196,16 +196,14 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 			base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+password)))
 	}
 
-	var r reply
+	var r h1Response
 	if s.proxied {
 		r, err = s.viaProxy(ctx, u, method, header, t.Message.Payload, timeout)
 	} else {
-		var resp h1Response
-		resp, err = s.h1.do(ctx, &h1Request{
+		r, err = s.h1.do(ctx, &h1Request{
 			method: method, url: u, header: header, body: t.Message.Payload,
 			deadline: time.Now().Add(timeout), bodyLimit: s.bodyLimit,
 		})
-		r = reply(resp)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -232,22 +230,20 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 	return o
 }
 
-// reply is a response as both ways of sending report it.
-type reply h1Response
-
 // viaProxy sends the request through the configured proxy with net/http's
-// transport, which speaks the proxy protocols.
-func (s *sender) viaProxy(ctx context.Context, u *url.URL, method string, header []string, body []byte, timeout time.Duration) (reply, error) {
+// transport, which speaks the proxy protocols, and reports what came back
+// as the direct client does.
+func (s *sender) viaProxy(ctx context.Context, u *url.URL, method string, header []string, body []byte, timeout time.Duration) (h1Response, error) {
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	// The proxy resolves and connects: check the target's addresses
 	// here instead of at dial time.
 	if err := s.guard.checkHost(rctx, s.resolver, u.Hostname()); err != nil {
-		return reply{}, err
+		return h1Response{}, err
 	}
 	req, err := http.NewRequestWithContext(rctx, method, u.String(), bytes.NewReader(body))
 	if err != nil {
-		return reply{}, fmt.Errorf("cannot build request: %w", err)
+		return h1Response{}, fmt.Errorf("cannot build request: %w", err)
 	}
 	req.Header = make(http.Header, len(header)/2)
 	for i := 0; i+1 < len(header); i += 2 {
@@ -257,14 +253,14 @@ func (s *sender) viaProxy(ctx context.Context, u *url.URL, method string, header
 	// followed (a 3xx is the attempt's outcome), there is no cookie jar.
 	resp, err := s.transport.RoundTrip(req)
 	if err != nil {
-		return reply{}, err
+		return h1Response{}, err
 	}
 	defer resp.Body.Close()
 	// At most bodyLimit bytes are read and kept; a longer body is drained
 	// a little (drainLimit bytes, for drainWait at most) so that its
 	// connection can be reused, and is otherwise cut by closing the
 	// connection.
-	r := reply{statusCode: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After")}
+	r := h1Response{statusCode: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After")}
 	r.body, r.bodyErr = io.ReadAll(io.LimitReader(resp.Body, int64(s.bodyLimit)))
 	if r.bodyErr == nil && len(r.body) == s.bodyLimit {
 		stop := time.AfterFunc(drainWait, cancel)
