@@ -275,13 +275,11 @@ func (pc *h1Conn) roundTrip(ctx context.Context, r *h1Request) (resp h1Response,
 	if err := pc.c.SetDeadline(r.deadline); err != nil {
 		return resp, false, true, err
 	}
-	interrupted := false
+	// Cancelling ctx interrupts blocked I/O; a connection it has reached
+	// is not kept.
 	stop := context.AfterFunc(ctx, func() { _ = pc.c.SetDeadline(aLongTimeAgo) })
 	defer func() {
 		if !stop() {
-			interrupted = true
-		}
-		if interrupted {
 			keep = false
 		}
 	}()
