@@ -28,6 +28,14 @@ const (
 	storeTimeout = 10 * time.Second
 	// idleSweep is how often idle endpoint state is dropped.
 	idleSweep = time.Minute
+	// futileGap is the least time after a futile claim (one that excluded
+	// endpoints and found nothing) before a wake-up alone starts another.
+	// Beside an endpoint at its cap, every publish to it that could not be
+	// handed over wakes the loop, and the claim, which excludes that
+	// endpoint, would find nothing, up to once per minClaimGap. Other
+	// reasons (an excluded endpoint finishing a send, due times, polls)
+	// claim as before.
+	futileGap = 25 * time.Millisecond
 )
 
 // Dispatcher claims due deliveries and sends them. Create it with
@@ -263,6 +271,7 @@ type run struct {
 	bg          sync.WaitGroup   // releases running on their own goroutines
 	claimWanted bool             // a wake-up or a timer asks for a claim
 	moreDue     bool             // the last claim may have left due work behind
+	futile      bool             // the last claim excluded endpoints and found nothing
 	excluded    map[string]bool
 	lastClaim   time.Time
 	errUntil    time.Time // no claims until then after a store error
@@ -483,11 +492,16 @@ func (r *run) shouldClaim(now time.Time) bool {
 	if now.Before(r.errUntil) || now.Sub(r.lastClaim) < minClaimGap {
 		return false
 	}
-	return r.claimReason(now)
+	if r.dueReason(now) {
+		return true
+	}
+	return r.claimWanted && !(r.futile && now.Sub(r.lastClaim) < futileGap)
 }
 
-func (r *run) claimReason(now time.Time) bool {
-	return r.claimWanted || r.moreDue ||
+// dueReason reports whether work is or may be due for reasons other than a
+// wake-up.
+func (r *run) dueReason(now time.Time) bool {
+	return r.moreDue ||
 		(!r.storeDue.IsZero() && !now.Before(r.storeDue)) ||
 		(!r.localDue.IsZero() && !now.Before(r.localDue)) ||
 		now.Sub(r.lastClaim) >= r.cfg.PollInterval
@@ -501,7 +515,12 @@ func (r *run) nextWake(now time.Time) time.Duration {
 	at := now.Add(time.Hour)
 	if !r.claiming && r.roomToClaim() {
 		at = r.lastClaim.Add(r.cfg.PollInterval)
-		if r.claimWanted || r.moreDue {
+		switch {
+		case r.moreDue:
+			at = r.lastClaim
+		case r.claimWanted && r.futile:
+			at = r.lastClaim.Add(futileGap)
+		case r.claimWanted:
 			at = r.lastClaim
 		}
 		if !r.storeDue.IsZero() && r.storeDue.Before(at) {
@@ -617,6 +636,7 @@ func (r *run) finishClaim(ctx context.Context, cr claimResult) {
 	r.leased.Add(int64(len(cr.tasks)))
 	r.accept(ctx, cr.tasks, r.cfg.Now())
 	r.moreDue = r.moreDue || len(cr.tasks) == cr.limit
+	r.futile = len(cr.tasks) == 0 && len(r.excluded) > 0
 	r.storeDue = cr.nextDue
 	if r.moreDue {
 		r.storeDue = time.Time{}

@@ -18,6 +18,7 @@ import (
 type countingQueue struct {
 	*sqlite.Store
 	released, claimed atomic.Int64
+	claims            atomic.Int64 // calls, whatever they found
 }
 
 func (q *countingQueue) ReleaseDeliveries(ctx context.Context, owner string, ids []string) error {
@@ -26,6 +27,7 @@ func (q *countingQueue) ReleaseDeliveries(ctx context.Context, owner string, ids
 }
 
 func (q *countingQueue) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]store.Task, error) {
+	q.claims.Add(1)
 	tasks, err := q.Store.ClaimDeliveries(ctx, p)
 	q.claimed.Add(int64(len(tasks)))
 	return tasks, err
