@@ -85,7 +85,6 @@ type sender struct {
 	h1          *h1Client       // without one
 	guard       *guard
 	policy      URLPolicy
-	proxied     bool // a proxy dials: send checks target addresses itself
 	resolver    *net.Resolver
 	now         func() time.Time
 	timeout     time.Duration
@@ -99,7 +98,6 @@ func newSender(cfg Config) *sender {
 	s := &sender{
 		guard:       g,
 		policy:      cfg.URLPolicy,
-		proxied:     cfg.Proxy != nil,
 		resolver:    cfg.Resolver,
 		now:         cfg.Now,
 		timeout:     cfg.Timeout,
@@ -197,7 +195,7 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 	}
 
 	var r h1Response
-	if s.proxied {
+	if s.transport != nil {
 		r, err = s.viaProxy(ctx, u, method, header, t.Message.Payload, timeout)
 	} else {
 		r, err = s.h1.do(ctx, &h1Request{
