@@ -160,7 +160,7 @@ type endpointState struct {
 // send slot under the endpoint's rate limit, reserved in the store so that
 // all nodes together keep the rate; zero without a limit.
 type heldTask struct {
-	task      store.Task
+	task      *store.Task
 	notBefore time.Time
 }
 
@@ -254,16 +254,17 @@ type run struct {
 	room        atomic.Int64            // how many more deliveries this node may take
 	gate        *gate                   // how many each endpoint may take
 	dirty       map[*endpointState]bool // endpoints changed since the gate last heard
-	drained     []store.Task            // taken over since the gate last heard
+	drained     []*store.Task           // taken over since the gate last heard
 	changed     []*endpointState        // publishRoom's list of r.dirty, kept for reuse
 	takeMu      sync.Mutex
-	taken       []store.Task // handed over by Take, not yet seen by the loop
-	stopped     bool         // the loop has ended: Take must release
+	taken       []*store.Task // handed over by Take, not yet seen by the loop
+	stopped     bool          // the loop has ended: Take must release
 	takeWake    chan struct{}
 	liveNodes   atomic.Int64 // dispatchers alive on the store, this one included
 	sendCtx     context.Context
 	cancelSends context.CancelFunc
-	senders     sync.WaitGroup
+	senders     sync.WaitGroup   // sends started and not finished
+	sends       chan *store.Task // to idle sending goroutines
 
 	// claim scheduling
 	claiming    bool             // a claim is running on its own goroutine
@@ -293,6 +294,7 @@ func newRun(d *Dispatcher) *run {
 		waiting: make(map[string]*endpointState),
 		maxHeld: 4 * d.cfg.Workers,
 		done:    make(chan sendDone, d.cfg.Workers),
+		sends:   make(chan *store.Task),
 
 		retryWake: make(chan struct{}, 1),
 		takeWake:  make(chan struct{}, 1),
@@ -348,6 +350,7 @@ func (r *run) run(ctx context.Context) error {
 		}
 	}
 	r.senders.Wait()
+	close(r.sends)
 	r.cancelSends()
 	r.bg.Wait()
 
@@ -434,7 +437,9 @@ func (r *run) take(tasks []store.Task) bool {
 		r.takeMu.Unlock()
 		return false
 	}
-	r.taken = append(r.taken, tasks...)
+	for i := range tasks {
+		r.taken = append(r.taken, &tasks[i])
+	}
 	r.takeMu.Unlock()
 	r.leased.Add(int64(len(tasks)))
 	r.room.Add(-int64(len(tasks)))
@@ -445,7 +450,7 @@ func (r *run) take(tasks []store.Task) bool {
 	return true
 }
 
-func (r *run) drainTaken() []store.Task {
+func (r *run) drainTaken() []*store.Task {
 	r.takeMu.Lock()
 	defer r.takeMu.Unlock()
 	tasks := r.taken
@@ -548,7 +553,7 @@ func (r *run) nextWake(now time.Time) time.Duration {
 
 // claimResult is what a claim running on its own goroutine reports.
 type claimResult struct {
-	tasks []store.Task
+	tasks []*store.Task
 	err   error
 	now   time.Time
 	limit int
@@ -594,13 +599,18 @@ func (r *run) startClaim(ctx context.Context, now time.Time) {
 		// their lease runs out. Run takes the result before it releases.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 		defer cancel()
-		cr.tasks, cr.err = r.q.ClaimDeliveries(cctx, store.ClaimParams{
+		tasks, err := r.q.ClaimDeliveries(cctx, store.ClaimParams{
 			Owner:            r.owner,
 			Now:              now,
 			LeaseUntil:       now.Add(r.cfg.LeaseTTL),
 			Limit:            limit,
 			ExcludeEndpoints: exclude,
 		})
+		cr.err = err
+		cr.tasks = make([]*store.Task, len(tasks))
+		for i := range tasks {
+			cr.tasks[i] = &tasks[i]
+		}
 		if cr.err == nil && len(cr.tasks) < limit {
 			// A due time already past means work this node cannot take now
 			// (its endpoints are full): completions and the poll interval
@@ -649,11 +659,10 @@ func (r *run) finishClaim(ctx context.Context, cr claimResult) {
 // endpoint can end up past its cap (its cap fell, or publishes handed work
 // over while a claim ran), but only by about one claim's worth; giving that
 // back would cost a write now and a claim later.
-func (r *run) accept(ctx context.Context, tasks []store.Task, now time.Time) {
+func (r *run) accept(ctx context.Context, tasks []*store.Task, now time.Time) {
 	added := make(map[*endpointState]int)
-	for i := range tasks {
-		t := tasks[i]
-		ep := r.endpoint(&t, now)
+	for _, t := range tasks {
+		ep := r.endpoint(t, now)
 		ep.queue = append(ep.queue, heldTask{task: t})
 		r.queued++
 		r.heldBytes += len(t.Message.Payload)
@@ -738,24 +747,42 @@ func (r *run) dispatch(now time.Time) {
 	}
 }
 
-// start sends t on a goroutine of its own.
-func (r *run) start(t store.Task, ep *endpointState) {
+// start hands t to an idle sending goroutine, or to a new one when none is
+// idle: there are never more than Workers of them, since no more sends are
+// in flight at once, and they live as long as the run, so that the stack
+// each grows while sending is kept for the next send.
+func (r *run) start(t *store.Task, ep *endpointState) {
 	r.dirty[ep] = true
 	ep.inFlight++
 	r.inFlight++
 	r.senders.Add(1)
-	go func() {
-		defer r.senders.Done()
-		o := r.d.sender.send(r.sendCtx, &t)
-		if o.cancelled {
-			r.release([]string{t.Delivery.ID})
-			r.done <- sendDone{endpointID: ep.id, cancelled: true, bytes: len(t.Message.Payload)}
-			return
-		}
-		r.rec.add(t, r.d.result(r.owner, &t, o))
-		r.done <- sendDone{endpointID: ep.id, unanswered: o.statusCode == 0, took: o.duration,
-			bytes: len(t.Message.Payload)}
-	}()
+	select {
+	case r.sends <- t:
+	default:
+		go r.sendLoop(t)
+	}
+}
+
+// sendLoop sends t, then every task start hands it, until the run closes
+// r.sends.
+func (r *run) sendLoop(t *store.Task) {
+	for ; t != nil; t = <-r.sends {
+		r.send(t)
+	}
+}
+
+// send sends t and reports the outcome to the recorder and the loop.
+func (r *run) send(t *store.Task) {
+	defer r.senders.Done()
+	epID, size := t.Endpoint.ID, len(t.Message.Payload)
+	o := r.d.sender.send(r.sendCtx, t)
+	if o.cancelled {
+		r.release([]string{t.Delivery.ID})
+		r.done <- sendDone{endpointID: epID, cancelled: true, bytes: size}
+		return
+	}
+	r.rec.add(t, r.d.result(r.owner, t, o))
+	r.done <- sendDone{endpointID: epID, unanswered: o.statusCode == 0, took: o.duration, bytes: size}
 }
 
 // noteRetry is called by the recorder when it has committed a retry due at

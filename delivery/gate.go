@@ -97,7 +97,7 @@ func (g *gate) settle(lp *store.LeaseParams, tasks []store.Task) {
 
 // update tells the gate that the loop has taken drained over (they now
 // count in what it holds) and what it holds for each endpoint of eps.
-func (g *gate) update(drained []store.Task, eps []*endpointState) {
+func (g *gate) update(drained []*store.Task, eps []*endpointState) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, t := range drained {

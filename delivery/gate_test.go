@@ -11,6 +11,11 @@ func taskFor(endpointID string) store.Task {
 	return store.Task{Endpoint: hookrelay.Endpoint{ID: endpointID}}
 }
 
+func taskPtr(endpointID string) *store.Task {
+	t := taskFor(endpointID)
+	return &t
+}
+
 // wants calls lp.Want for each endpoint and returns the answers.
 func wants(lp *store.LeaseParams, endpointIDs ...string) []bool {
 	out := make([]bool, len(endpointIDs))
@@ -76,7 +81,7 @@ func TestGate(t *testing.T) {
 			}
 			g.settle(p2, []store.Task{taskFor("a")})
 			// The loop takes both over and holds them: still full.
-			g.update([]store.Task{taskFor("a"), taskFor("a")},
+			g.update([]*store.Task{taskPtr("a"), taskPtr("a")},
 				[]*endpointState{{id: "a", cap: 16, window: 1, inFlight: 1, queue: make([]heldTask, 1)}})
 			p3 := &store.LeaseParams{}
 			g.open(p3)

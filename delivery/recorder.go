@@ -25,7 +25,7 @@ const (
 
 // recorded is one result waiting to be committed.
 type recorded struct {
-	task    store.Task
+	task    *store.Task
 	result  store.AttemptResult
 	strikes int
 }
@@ -70,7 +70,7 @@ func newRecorder(q Queue, obs Observer, log *slog.Logger, leased *atomic.Int64) 
 }
 
 // add queues a result; it never blocks on the store.
-func (r *recorder) add(task store.Task, result store.AttemptResult) {
+func (r *recorder) add(task *store.Task, result store.AttemptResult) {
 	r.mu.Lock()
 	r.pending = append(r.pending, &recorded{task: task, result: result})
 	r.mu.Unlock()
@@ -144,7 +144,7 @@ func (r *recorder) run() error {
 			}
 			if r.observer != nil {
 				for _, x := range done {
-					r.observer.AttemptRecorded(x.task, x.result)
+					r.observer.AttemptRecorded(*x.task, x.result)
 				}
 			}
 		}
