@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookrelay/hookrelay/signature"
 	"github.com/hookrelay/hookrelay/store"
 )
 
@@ -91,6 +90,7 @@ type sender struct {
 	userAgent   string
 	bodyLimit   int
 	svixHeaders bool
+	signers     signers
 }
 
 func newSender(cfg Config) *sender {
@@ -148,7 +148,7 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 		}
 		return fail("invalid endpoint URL: " + err.Error())
 	}
-	sig, err := signature.Header(ep.SigningSecrets(start), t.Message.ID, start, t.Message.Payload)
+	sig, err := s.signers.header(ep.ID, ep.SigningSecrets(start), t.Message.ID, start, t.Message.Payload)
 	if err != nil {
 		return fail("cannot sign: " + err.Error())
 	}

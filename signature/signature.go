@@ -9,7 +9,7 @@
 // prefix is optional.
 //
 // Receivers use Verify (or VerifyRequest with an http.Header); senders use
-// Sign or Header.
+// Sign, Header, or a Signer kept per endpoint.
 package signature
 
 import (
@@ -18,9 +18,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -86,18 +89,73 @@ func Header(secrets []string, msgID string, ts time.Time, body []byte) (string, 
 	return b.String(), nil
 }
 
-// sign returns the base64 MAC. The content is fed to the MAC piece by piece
-// so the body is never copied.
+// sign returns the base64 MAC.
 func sign(key []byte, msgID string, unix int64, body []byte) string {
 	mac := hmac.New(sha256.New, key)
-	var buf [24]byte
-	mac.Write([]byte(msgID))
-	mac.Write([]byte{'.'})
-	mac.Write(strconv.AppendInt(buf[:0], unix, 10))
-	mac.Write([]byte{'.'})
-	mac.Write(body)
 	var sum [sha256.Size]byte
-	return base64.StdEncoding.EncodeToString(mac.Sum(sum[:0]))
+	return base64.StdEncoding.EncodeToString(macOf(mac, msgID, unix, body, sum[:0]))
+}
+
+// macOf feeds the signed content to mac, a fresh or reset HMAC, and appends
+// its sum to out. The body is never copied.
+func macOf(mac hash.Hash, msgID string, unix int64, body, out []byte) []byte {
+	var buf [64]byte
+	head := append(buf[:0], msgID...)
+	head = append(head, '.')
+	head = strconv.AppendInt(head, unix, 10)
+	head = append(head, '.')
+	mac.Write(head)
+	mac.Write(body)
+	return mac.Sum(out)
+}
+
+// A Signer makes webhook-signature values for one list of secrets, as
+// Header does, but decodes the secrets once and reuses its keyed HMAC
+// states: a sender signing many webhooks for one endpoint keeps one. It is
+// safe for concurrent use.
+type Signer struct {
+	secrets []string
+	macs    []sync.Pool // per secret, of hash.Hash keyed with it
+}
+
+// NewSigner returns a Signer for secrets, which must all be valid.
+func NewSigner(secrets []string) (*Signer, error) {
+	if len(secrets) == 0 {
+		return nil, fmt.Errorf("%w: no secret", ErrInvalidSecret)
+	}
+	s := &Signer{secrets: slices.Clone(secrets), macs: make([]sync.Pool, len(secrets))}
+	for i, secret := range secrets {
+		key, err := DecodeSecret(secret)
+		if err != nil {
+			return nil, err
+		}
+		s.macs[i].New = func() any { return hmac.New(sha256.New, key) }
+	}
+	return s, nil
+}
+
+// Secrets reports whether s signs with exactly secrets, in that order.
+func (s *Signer) Secrets(secrets []string) bool {
+	return slices.Equal(s.secrets, secrets)
+}
+
+// Header returns what Header(secrets, msgID, ts, body) returns for the
+// Signer's secrets.
+func (s *Signer) Header(msgID string, ts time.Time, body []byte) string {
+	unix := ts.Unix()
+	out := make([]byte, 0, len(s.macs)*(len("v1, ")+base64.StdEncoding.EncodedLen(sha256.Size)))
+	var sum [sha256.Size]byte
+	for i := range s.macs {
+		if i > 0 {
+			out = append(out, ' ')
+		}
+		mac := s.macs[i].Get().(hash.Hash)
+		mac.Reset()
+		out = append(out, "v1,"...)
+		out = base64.StdEncoding.AppendEncode(out, macOf(mac, msgID, unix, body, sum[:0]))
+		s.macs[i].Put(mac)
+	}
+	return string(out)
 }
 
 // Verify checks a received webhook. secrets are the receiver's valid secrets
