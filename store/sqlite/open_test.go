@@ -191,3 +191,97 @@ func TestLeanQueueMigrationKeepsAttempts(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestAppendFriendlyMigration takes a database with messages (with and
+// without eventId) and an attempt down over 00007 and up again: every row
+// survives both ways, eventIds stay unique per application while messages
+// without one do not collide, foreign keys are on again after each step,
+// and deleting the application still takes messages, deliveries and
+// attempts with it.
+func TestAppendFriendlyMigration(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t, filepath.Join(t.TempDir(), "h.db"))
+	defer s.Close()
+	app := &hookrelay.Application{EnvID: hookrelay.DefaultEnvironment, Name: "a"}
+	if err := s.CreateApplication(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	ep := &hookrelay.Endpoint{AppID: app.ID, URL: "https://example.com", Version: 1, Secret: "whsec_x"}
+	if err := s.CreateEndpoint(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	eventID := "evt-1"
+	publish := func(eventID *string) error {
+		t.Helper()
+		_, err := s.CreateMessage(ctx, store.CreateMessageParams{Message: &hookrelay.Message{
+			AppID: app.ID, EventType: "x", EventID: eventID, Payload: []byte(`{"n":1}`)}})
+		return err
+	}
+	for _, id := range []*string{&eventID, nil, nil} {
+		if err := publish(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	tasks, err := s.ClaimDeliveries(ctx, store.ClaimParams{Owner: "n", Now: now, LeaseUntil: now.Add(time.Minute), Limit: 1})
+	if err != nil || len(tasks) != 1 {
+		t.Fatalf("claim: %v, %d tasks", err, len(tasks))
+	}
+	results := []store.AttemptResult{{
+		Owner:   "n",
+		Attempt: hookrelay.Attempt{DeliveryID: tasks[0].Delivery.ID, URL: ep.URL, Status: hookrelay.StatusSuccess, ResponseStatusCode: 200},
+		Status:  hookrelay.StatusSuccess, Attempts: 1,
+	}}
+	if err := s.CompleteAttempts(ctx, results); err != nil {
+		t.Fatal(err)
+	}
+	count := func(table string) int {
+		t.Helper()
+		var n int
+		if err := s.wdb.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	check := func(step string) {
+		t.Helper()
+		if m, d, a := count("messages"), count("deliveries"), count("attempts"); m != 3 || d != 3 || a != 1 {
+			t.Fatalf("%s: %d messages, %d deliveries, %d attempts, want 3, 3, 1", step, m, d, a)
+		}
+		var fk int
+		if err := s.wdb.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
+			t.Fatalf("%s: foreign_keys = %d (%v), want 1", step, fk, err)
+		}
+		got, err := s.GetAttempt(ctx, app.ID, tasks[0].Message.ID, results[0].Attempt.ID)
+		if err != nil || got.ResponseStatusCode != 200 {
+			t.Fatalf("%s: attempt %+v, %v", step, got, err)
+		}
+		if m, err := s.GetMessage(ctx, app.ID, eventID); err != nil || m.EventID == nil || *m.EventID != eventID {
+			t.Fatalf("%s: message by eventId: %+v, %v", step, m, err)
+		}
+		if err := publish(&eventID); !errors.Is(err, hookrelay.ErrConflict) {
+			t.Fatalf("%s: a second message with eventId %q: %v, want a conflict", step, eventID, err)
+		}
+	}
+	check("at the latest version")
+
+	p, err := goose.NewProvider(database.DialectSQLite3, s.wdb, Migrations(), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 6); err != nil {
+		t.Fatalf("down to 6: %v", err)
+	}
+	check("after down")
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	check("after up")
+
+	if err := s.DeleteApplication(ctx, app.EnvID, app.ID); err != nil {
+		t.Fatal(err)
+	}
+	if m, d, a := count("messages"), count("deliveries"), count("attempts"); m != 0 || d != 0 || a != 0 {
+		t.Fatalf("after deleting the application: %d messages, %d deliveries, %d attempts, want none", m, d, a)
+	}
+}

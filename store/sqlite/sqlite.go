@@ -144,8 +144,19 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	_, upErr := p.Up(ctx)
+	if upErr != nil {
+		// A migration that failed inside its own BEGIN leaves the
+		// transaction open on the one write connection.
+		_, _ = s.wdb.ExecContext(ctx, "ROLLBACK")
+	}
+	// Migrations that rebuild a referenced table turn foreign keys off
+	// while they run; they must be on for every write after.
+	if _, err := s.wdb.ExecContext(ctx, "PRAGMA foreign_keys = ON"); err != nil && upErr == nil {
+		upErr = err
+	}
+	if upErr != nil {
+		return fmt.Errorf("migrate: %w", upErr)
 	}
 	return nil
 }
