@@ -93,6 +93,7 @@ func (s *Store) UpdateApplication(ctx context.Context, app *hookrelay.Applicatio
 func (s *Store) DeleteApplication(ctx context.Context, envID, id string) error {
 	err := mustAffect(s.wdb.ExecContext(ctx,
 		`DELETE FROM applications WHERE id = ? AND env_id = ?`, id, envID))
+	s.endpointWrites.Add(1) // its endpoints went with it
 	if err != nil {
 		return fmt.Errorf("delete application: %w", err)
 	}

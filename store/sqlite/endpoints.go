@@ -132,6 +132,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) erro
 	_, err = s.wdb.ExecContext(ctx,
 		`INSERT INTO endpoints (`+endpointColumns+`)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+	s.endpointWrites.Add(1)
 	if err != nil {
 		return fmt.Errorf("create endpoint: %w", mapInsertErr(err))
 	}
@@ -166,6 +167,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) erro
 		 filter_types = ?, channels = ?, disabled = ?, metadata = ?, secret = ?, old_secrets = ?,
 		 headers = ?, sensitive = ?, options = ?, updated_at = ?
 		 WHERE id = ? AND app_id = ?`, args...))
+	s.endpointWrites.Add(1)
 	if err != nil {
 		return fmt.Errorf("update endpoint: %w", mapInsertErr(err))
 	}
@@ -176,6 +178,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) erro
 func (s *Store) DeleteEndpoint(ctx context.Context, appID, id string) error {
 	err := mustAffect(s.wdb.ExecContext(ctx,
 		`DELETE FROM endpoints WHERE id = ? AND app_id = ?`, id, appID))
+	s.endpointWrites.Add(1)
 	if err != nil {
 		return fmt.Errorf("delete endpoint: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 // write connection.
 type writeStmts struct {
 	savepoint, release, rollbackTo *sql.Stmt
+	dataVersion                    *sql.Stmt
 	insertMsg                      *sql.Stmt
 	fanout, onlyEndpoint           *sql.Stmt
 	// insertDeliveries[i] queues a message for deliverySizes[i] endpoints.
@@ -91,6 +92,7 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&w.savepoint, `SAVEPOINT publish`},
 		{&w.release, `RELEASE publish`},
 		{&w.rollbackTo, `ROLLBACK TO publish`},
+		{&w.dataVersion, `PRAGMA data_version`},
 		{&w.insertMsg, `INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&w.fanout, `SELECT ` + endpointColumns + ` FROM endpoints WHERE app_id = ?`},
 		{&w.onlyEndpoint, `SELECT ` + endpointColumns + ` FROM endpoints WHERE id = ? AND app_id = ?`},
@@ -120,7 +122,7 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (w *writeStmts) close() {
-	all := []*sql.Stmt{w.savepoint, w.release, w.rollbackTo, w.insertMsg, w.fanout, w.onlyEndpoint}
+	all := []*sql.Stmt{w.savepoint, w.release, w.rollbackTo, w.dataVersion, w.insertMsg, w.fanout, w.onlyEndpoint}
 	all = append(all, w.insertDeliveries[:]...)
 	all = append(append(all, w.insertAttempts[:]...), w.completeDeliveries[:]...)
 	for _, st := range all {
@@ -320,12 +322,12 @@ func (s *Store) runBatch(batch []*writeReq, isolate bool) bool {
 		return fail(err)
 	}
 	st := writeTx{
-		tx:        tx,
-		stmts:     &s.stmts,
-		bound:     make(map[*sql.Stmt]*sql.Stmt),
-		endpoints: make(map[string][]hookrelay.Endpoint),
-		now:       normTime(time.Now()),
+		tx:    tx,
+		stmts: &s.stmts,
+		bound: make(map[*sql.Stmt]*sql.Stmt),
+		now:   normTime(time.Now()),
 	}
+	st.endpoints = s.fanout.current(ctx, &st, s.endpointWrites.Load())
 	var savepoint, release, rollbackTo *sql.Stmt
 	if isolate {
 		savepoint = tx.StmtContext(ctx, s.stmts.savepoint)
@@ -381,7 +383,7 @@ type writeTx struct {
 	tx        *sql.Tx
 	stmts     *writeStmts
 	bound     map[*sql.Stmt]*sql.Stmt         // stmts bound to tx, on first use
-	endpoints map[string][]hookrelay.Endpoint // by app, loaded once per batch
+	endpoints map[string][]hookrelay.Endpoint // by app, loaded once (see fanoutCache)
 	now       time.Time
 }
 
@@ -465,6 +467,37 @@ func (t *writeTx) create(ctx context.Context, p store.CreateMessageParams) (stor
 		args = args[n:]
 	}
 	return res, nil
+}
+
+// fanoutCache keeps each application's endpoints, as publishes load them,
+// from one group commit to the next. It is owned by the writer goroutine.
+// It holds while no write through this store could have changed endpoints
+// (Store.endpointWrites is unchanged) and no other process has committed
+// to the file (its data_version is unchanged); otherwise it starts empty.
+//
+// Endpoint writes run on the one write connection, so none commits while a
+// group commit runs; each counts itself after it commits and before it
+// returns, so a publish that starts after an endpoint write has returned
+// always sees it.
+type fanoutCache struct {
+	writes, dataVersion int64
+	byApp               map[string][]hookrelay.Endpoint
+}
+
+// maxFanoutApps bounds the applications whose endpoints are kept.
+const maxFanoutApps = 1024
+
+// current returns the cache for the group commit t, emptied when stale.
+func (c *fanoutCache) current(ctx context.Context, t *writeTx, writes int64) map[string][]hookrelay.Endpoint {
+	var version int64
+	if err := t.stmt(ctx, t.stmts.dataVersion).QueryRowContext(ctx).Scan(&version); err != nil {
+		version = -1 // unknown: never matches
+	}
+	if c.byApp == nil || writes != c.writes || version != c.dataVersion || version < 0 || len(c.byApp) > maxFanoutApps {
+		c.byApp = make(map[string][]hookrelay.Endpoint)
+		c.writes, c.dataVersion = writes, version
+	}
+	return c.byApp
 }
 
 // appEndpoints returns the endpoints of appID.

@@ -285,3 +285,58 @@ func TestAppendFriendlyMigration(t *testing.T) {
 		t.Fatalf("after deleting the application: %d messages, %d deliveries, %d attempts, want none", m, d, a)
 	}
 }
+
+// TestFanoutFollowsEndpointWrites publishes between endpoint writes, made
+// through the store and by another process (a second store on the file):
+// the writer's cache of each application's endpoints never serves a
+// publish that starts after a write has returned an endpoint list from
+// before it.
+func TestFanoutFollowsEndpointWrites(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "h.db")
+	s := openTest(t, path)
+	defer s.Close()
+	app := &hookrelay.Application{EnvID: hookrelay.DefaultEnvironment, Name: "a"}
+	if err := s.CreateApplication(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	newEndpoint := func(st *Store) *hookrelay.Endpoint {
+		t.Helper()
+		ep := &hookrelay.Endpoint{AppID: app.ID, URL: "https://example.com", Version: 1, Secret: "whsec_x"}
+		if err := st.CreateEndpoint(ctx, ep); err != nil {
+			t.Fatal(err)
+		}
+		return ep
+	}
+	expect := func(step string, want int) {
+		t.Helper()
+		res, err := s.CreateMessage(ctx, store.CreateMessageParams{Message: &hookrelay.Message{
+			AppID: app.ID, EventType: "call.completed", Payload: []byte(`{}`)}})
+		if err != nil {
+			t.Fatalf("%s: publish: %v", step, err)
+		}
+		if res.Deliveries != want {
+			t.Fatalf("%s: %d deliveries, want %d", step, res.Deliveries, want)
+		}
+	}
+	expect("no endpoint", 0)
+	ep1 := newEndpoint(s)
+	expect("one endpoint", 1)
+	expect("one endpoint, again", 1)
+	ep2 := newEndpoint(s)
+	expect("two endpoints", 2)
+	ep1.FilterTypes = []string{"contact.*"}
+	if err := s.UpdateEndpoint(ctx, ep1); err != nil {
+		t.Fatal(err)
+	}
+	expect("the first filtered out", 1)
+	if err := s.DeleteEndpoint(ctx, app.ID, ep2.ID); err != nil {
+		t.Fatal(err)
+	}
+	expect("the second deleted", 0)
+
+	other := openTest(t, path)
+	newEndpoint(other)
+	other.Close()
+	expect("an endpoint added by another process", 1)
+}

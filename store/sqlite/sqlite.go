@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -64,6 +65,11 @@ type Store struct {
 	once    sync.Once
 
 	stmts writeStmts
+
+	// endpointWrites counts writes that may have changed endpoints; with
+	// fanout, the writer's cache of them (see fanoutCache).
+	endpointWrites atomic.Int64
+	fanout         fanoutCache
 }
 
 var _ store.Store = (*Store)(nil)
