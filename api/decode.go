@@ -24,13 +24,41 @@ type opt[T any] struct {
 	V    T
 }
 
+// UnmarshalJSON is called by json.Unmarshal with b already checked to be
+// valid JSON, which lets two common shapes skip a second scan: raw JSON is
+// copied as is, and a string of printable ASCII without escapes is its
+// bytes between the quotes. Anything else decodes as usual.
 func (o *opt[T]) UnmarshalJSON(b []byte) error {
 	o.Set = true
 	if string(b) == "null" {
 		o.Null = true
 		return nil
 	}
+	switch v := any(&o.V).(type) {
+	case *json.RawMessage:
+		*v = append((*v)[:0], b...)
+		return nil
+	case *string:
+		if plainString(b) {
+			*v = string(b[1 : len(b)-1])
+			return nil
+		}
+	}
 	return json.Unmarshal(b, &o.V)
+}
+
+// plainString reports whether b is a JSON string whose content needs no
+// decoding: printable ASCII, no backslash, no quote.
+func plainString(b []byte) bool {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return false
+	}
+	for _, c := range b[1 : len(b)-1] {
+		if c < 0x20 || c > 0x7e || c == '\\' || c == '"' {
+			return false
+		}
+	}
+	return true
 }
 
 // has reports whether the field carries a non-null value.

@@ -133,7 +133,7 @@ func (s *server) createMessage(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, toMessageOut(*msg, withContent))
+	writeMessage(w, http.StatusAccepted, toMessageOut(*msg, withContent))
 	return nil
 }
 
@@ -172,7 +172,7 @@ func (s *server) getMessage(w http.ResponseWriter, r *http.Request, p *principal
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toMessageOut(*msg, withContent))
+	writeMessage(w, http.StatusOK, toMessageOut(*msg, withContent))
 	return nil
 }
 
