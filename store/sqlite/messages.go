@@ -18,8 +18,9 @@ import (
 type writeStmts struct {
 	savepoint, release, rollbackTo *sql.Stmt
 	dataVersion                    *sql.Stmt
-	insertMsg                      *sql.Stmt
-	fanout, onlyEndpoint           *sql.Stmt
+	// insertMsgs[i] inserts deliverySizes[i] messages.
+	insertMsgs           [len(deliverySizes)]*sql.Stmt
+	fanout, onlyEndpoint *sql.Stmt
 	// insertDeliveries[i] queues a message for deliverySizes[i] endpoints.
 	insertDeliveries [len(deliverySizes)]*sql.Stmt
 	// insertAttempts[i] and completeDeliveries[i] take completeSizes[i]
@@ -38,6 +39,11 @@ func insertDeliveriesSQL(n int) string {
 	return `INSERT INTO deliveries (id, msg_id, endpoint_id, app_id, next_attempt, lease_owner, lease_until,
 		   created_at, updated_at, status, attempts, manual)
 		 SELECT *, 1, 0, 0 FROM (VALUES ` + rows(n, 9) + `)`
+}
+
+// insertMessagesSQL stores n messages, each binding messageColumns.
+func insertMessagesSQL(n int) string {
+	return `INSERT INTO messages (` + messageColumns + `) VALUES ` + rows(n, 8)
 }
 
 // sizeFor returns the index in sizes (largest first, ending with 1) of the
@@ -93,7 +99,6 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&w.release, `RELEASE publish`},
 		{&w.rollbackTo, `ROLLBACK TO publish`},
 		{&w.dataVersion, `PRAGMA data_version`},
-		{&w.insertMsg, `INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&w.fanout, `SELECT ` + endpointColumns + ` FROM endpoints WHERE app_id = ?`},
 		{&w.onlyEndpoint, `SELECT ` + endpointColumns + ` FROM endpoints WHERE id = ? AND app_id = ?`},
 	} {
@@ -107,6 +112,9 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		var err error
 		if w.insertDeliveries[i], err = db.PrepareContext(ctx, insertDeliveriesSQL(n)); err != nil {
 			return fmt.Errorf("prepare insert deliveries: %w", err)
+		}
+		if w.insertMsgs[i], err = db.PrepareContext(ctx, insertMessagesSQL(n)); err != nil {
+			return fmt.Errorf("prepare insert messages: %w", err)
 		}
 	}
 	for i, n := range completeSizes {
@@ -122,8 +130,8 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (w *writeStmts) close() {
-	all := []*sql.Stmt{w.savepoint, w.release, w.rollbackTo, w.dataVersion, w.insertMsg, w.fanout, w.onlyEndpoint}
-	all = append(all, w.insertDeliveries[:]...)
+	all := []*sql.Stmt{w.savepoint, w.release, w.rollbackTo, w.dataVersion, w.fanout, w.onlyEndpoint}
+	all = append(append(all, w.insertDeliveries[:]...), w.insertMsgs[:]...)
 	all = append(append(all, w.insertAttempts[:]...), w.completeDeliveries[:]...)
 	for _, st := range all {
 		if st != nil {
@@ -334,6 +342,10 @@ func (s *Store) runBatch(batch []*writeReq, isolate bool) bool {
 		release = tx.StmtContext(ctx, s.stmts.release)
 		rollbackTo = tx.StmtContext(ctx, s.stmts.rollbackTo)
 	}
+	// Without savepoints, publishes leave their inserts to one flush at
+	// the end; should it fail, the batch runs again isolated, where each
+	// publish inserts its own rows and learns its own error.
+	st.deferInserts = !isolate
 	stored := 0
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -372,6 +384,10 @@ func (s *Store) runBatch(batch []*writeReq, isolate bool) bool {
 		_ = tx.Rollback()
 		return true
 	}
+	if err := st.flush(ctx); err != nil {
+		_ = tx.Rollback()
+		return false
+	}
 	if err := tx.Commit(); err != nil {
 		return fail(err)
 	}
@@ -385,6 +401,10 @@ type writeTx struct {
 	bound     map[*sql.Stmt]*sql.Stmt         // stmts bound to tx, on first use
 	endpoints map[string][]hookrelay.Endpoint // by app, loaded once (see fanoutCache)
 	now       time.Time
+	// deferInserts makes create leave its rows in msgRows and dlvRows for
+	// flush, which inserts those of the whole batch with few statements.
+	deferInserts     bool
+	msgRows, dlvRows []any
 }
 
 // stmt returns st, one of t.stmts, bound to the batch's transaction.
@@ -428,10 +448,11 @@ func (t *writeTx) create(ctx context.Context, p store.CreateMessageParams) (stor
 	if err != nil {
 		return store.CreateMessageResult{}, err
 	}
-	_, err = t.stmt(ctx, t.stmts.insertMsg).ExecContext(ctx, m.ID, m.AppID, nullString(m.EventID), m.EventType,
-		m.Payload, channels, tags, micros(m.CreatedAt))
-	if err != nil {
-		return store.CreateMessageResult{}, mapInsertErr(err)
+	msgRow := []any{m.ID, m.AppID, nullString(m.EventID), m.EventType, m.Payload, channels, tags, micros(m.CreatedAt)}
+	if !t.deferInserts {
+		if err := t.insertRows(ctx, &t.stmts.insertMsgs, 8, msgRow); err != nil {
+			return store.CreateMessageResult{}, mapInsertErr(err)
+		}
 	}
 	res := store.CreateMessageResult{Deliveries: len(targets)}
 	due, at := micros(m.CreatedAt), micros(t.now)
@@ -458,15 +479,42 @@ func (t *writeTx) create(ctx context.Context, p store.CreateMessageParams) (stor
 			})
 		}
 	}
-	for len(args) > 0 {
-		k := sizeFor(deliverySizes[:], len(args)/9)
-		n := 9 * deliverySizes[k]
-		if _, err := t.stmt(ctx, t.stmts.insertDeliveries[k]).ExecContext(ctx, args[:n]...); err != nil {
-			return store.CreateMessageResult{}, err
-		}
-		args = args[n:]
+	if t.deferInserts {
+		t.msgRows = append(t.msgRows, msgRow...)
+		t.dlvRows = append(t.dlvRows, args...)
+		return res, nil
+	}
+	if err := t.insertRows(ctx, &t.stmts.insertDeliveries, 9, args); err != nil {
+		return store.CreateMessageResult{}, err
 	}
 	return res, nil
+}
+
+// insertRows runs the statements of sts (one per size of deliverySizes) on
+// rows, width values each, as few statements as the sizes allow.
+func (t *writeTx) insertRows(ctx context.Context, sts *[len(deliverySizes)]*sql.Stmt, width int, rows []any) error {
+	for len(rows) > 0 {
+		k := sizeFor(deliverySizes[:], len(rows)/width)
+		n := width * deliverySizes[k]
+		if _, err := t.stmt(ctx, sts[k]).ExecContext(ctx, rows[:n]...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// flush inserts the messages and deliveries that create deferred. An
+// error does not say which publish it came from.
+func (t *writeTx) flush(ctx context.Context) error {
+	if err := t.insertRows(ctx, &t.stmts.insertMsgs, 8, t.msgRows); err != nil {
+		return fmt.Errorf("insert messages: %w", err)
+	}
+	if err := t.insertRows(ctx, &t.stmts.insertDeliveries, 9, t.dlvRows); err != nil {
+		return fmt.Errorf("insert deliveries: %w", err)
+	}
+	t.msgRows, t.dlvRows = t.msgRows[:0], t.dlvRows[:0]
+	return nil
 }
 
 // fanoutCache keeps each application's endpoints, as publishes load them,

@@ -4,9 +4,11 @@
 // Every write goes through one connection, so writers never contend with each
 // other for the database lock; reads use a separate pool of query-only
 // connections, which WAL lets run beside the writer. Publishes
-// (CreateMessage) are funnelled to one goroutine that commits every publish
-// queued at that moment in one transaction, each in its own savepoint, so
-// that synchronous=FULL costs one fsync per batch rather than per message.
+// (CreateMessage) and attempt results are funnelled to one goroutine that
+// commits every write queued at that moment in one transaction, the rows of
+// its publishes inserted together, so that synchronous=FULL costs one fsync
+// per batch rather than per message; should one write fail, the batch runs
+// again with each write in a savepoint of its own.
 package sqlite
 
 import (
