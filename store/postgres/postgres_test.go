@@ -915,3 +915,56 @@ func TestUnleasedDueMigrationKeepsAttempts(t *testing.T) {
 		t.Fatalf("after deleting the endpoint: %d attempts, want 0", n)
 	}
 }
+
+// TestPartialEventIDMigration rolls the schema back over 00005 and forward
+// again with messages with and without an eventId: eventIds stay unique per
+// application at every step, and messages without one never collide.
+func TestPartialEventIDMigration(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	f := newFixture(t, s)
+	eventID := "evt-1"
+	publish := func(eventID *string) error {
+		t.Helper()
+		_, err := s.CreateMessage(ctx, store.CreateMessageParams{Message: &hookrelay.Message{
+			AppID: f.app.ID, EventType: "user.created", EventID: eventID, Payload: []byte(`{}`)}})
+		return err
+	}
+	if err := publish(&eventID); err != nil {
+		t.Fatal(err)
+	}
+	check := func(step string) {
+		t.Helper()
+		for range 2 {
+			if err := publish(nil); err != nil {
+				t.Fatalf("%s: a message without eventId: %v", step, err)
+			}
+		}
+		if err := publish(&eventID); !errors.Is(err, hookrelay.ErrConflict) {
+			t.Fatalf("%s: a second message with eventId %q: %v, want a conflict", step, eventID, err)
+		}
+		if m, err := s.GetMessage(ctx, f.app.ID, eventID); err != nil || m.EventID == nil || *m.EventID != eventID {
+			t.Fatalf("%s: message by eventId: %+v, %v", step, m, err)
+		}
+	}
+	check("at the latest version")
+	db := stdlib.OpenDBFromPool(s.pool)
+	defer db.Close()
+	p, err := goose.NewProvider(database.DialectPostgres, db, Migrations(), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 4); err != nil {
+		t.Fatalf("down to 4: %v", err)
+	}
+	check("after down")
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	check("after up")
+	var partial bool
+	if err := s.pool.QueryRow(ctx,
+		`SELECT indpred IS NOT NULL FROM pg_index WHERE indexrelid = 'messages_event'::regclass`).Scan(&partial); err != nil || !partial {
+		t.Fatalf("messages_event partial = %v (%v), want a partial index", partial, err)
+	}
+}
