@@ -226,7 +226,10 @@ func (s *Store) openTasks(ctx context.Context, owner string, now time.Time, task
 		ep  hookrelay.Endpoint
 		err error
 	}
-	memo := make(map[memoKey]*opened)
+	var memo map[memoKey]*opened // nil for one task: nothing to share
+	if len(tasks) > 1 {
+		memo = make(map[memoKey]*opened)
+	}
 	out := tasks[:0]
 	var failed []store.AttemptResult
 	for _, t := range tasks {
@@ -235,7 +238,9 @@ func (s *Store) openTasks(ctx context.Context, owner string, now time.Time, task
 		if !ok {
 			o = &opened{ep: t.Endpoint}
 			o.err = s.openCached(key, &o.ep)
-			memo[key] = o
+			if memo != nil {
+				memo[key] = o
+			}
 			if o.err != nil {
 				s.log.Error("cannot open the stored secrets of an endpoint; its deliveries are postponed",
 					"endpoint", t.Endpoint.ID, "app", t.Endpoint.AppID, "err", o.err, "postpone", s.postpone)
