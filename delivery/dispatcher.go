@@ -437,6 +437,8 @@ func (r *run) take(tasks []store.Task) bool {
 		r.takeMu.Unlock()
 		return false
 	}
+	// A publish hands over the tasks of one message, which share its
+	// payload: pointing into its slice keeps nothing another task would not.
 	for i := range tasks {
 		r.taken = append(r.taken, &tasks[i])
 	}
@@ -607,9 +609,12 @@ func (r *run) startClaim(ctx context.Context, now time.Time) {
 			ExcludeEndpoints: exclude,
 		})
 		cr.err = err
+		// Each task on its own: a pointer into the claim's slice would keep
+		// all of it, payloads included, for as long as its slowest task.
 		cr.tasks = make([]*store.Task, len(tasks))
 		for i := range tasks {
-			cr.tasks[i] = &tasks[i]
+			t := tasks[i]
+			cr.tasks[i] = &t
 		}
 		if cr.err == nil && len(cr.tasks) < limit {
 			// A due time already past means work this node cannot take now
