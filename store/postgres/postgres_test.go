@@ -890,12 +890,7 @@ func TestUnleasedDueMigrationKeepsAttempts(t *testing.T) {
 		}
 		return n
 	}
-	db := stdlib.OpenDBFromPool(s.pool)
-	defer db.Close()
-	p, err := goose.NewProvider(database.DialectPostgres, db, Migrations(), goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := migrationsOf(t, s)
 	if _, err := p.DownTo(ctx, 3); err != nil {
 		t.Fatalf("down to 3: %v", err)
 	}
@@ -948,12 +943,7 @@ func TestPartialEventIDMigration(t *testing.T) {
 		}
 	}
 	check("at the latest version")
-	db := stdlib.OpenDBFromPool(s.pool)
-	defer db.Close()
-	p, err := goose.NewProvider(database.DialectPostgres, db, Migrations(), goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := migrationsOf(t, s)
 	if _, err := p.DownTo(ctx, 4); err != nil {
 		t.Fatalf("down to 4: %v", err)
 	}
@@ -967,4 +957,16 @@ func TestPartialEventIDMigration(t *testing.T) {
 		`SELECT indpred IS NOT NULL FROM pg_index WHERE indexrelid = 'messages_event'::regclass`).Scan(&partial); err != nil || !partial {
 		t.Fatalf("messages_event partial = %v (%v), want a partial index", partial, err)
 	}
+}
+
+// migrationsOf returns a goose provider of the migrations on s's database.
+func migrationsOf(t *testing.T, s *Store) *goose.Provider {
+	t.Helper()
+	db := stdlib.OpenDBFromPool(s.pool)
+	t.Cleanup(func() { db.Close() })
+	p, err := goose.NewProvider(database.DialectPostgres, db, Migrations(), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

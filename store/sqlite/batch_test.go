@@ -76,16 +76,9 @@ func TestDeferredPublishesInOneBatch(t *testing.T) {
 	s := openTest(t, filepath.Join(t.TempDir(), "h.db"))
 	defer s.Close()
 	ctx := t.Context()
-	app := &hookrelay.Application{EnvID: hookrelay.DefaultEnvironment, Name: "a"}
-	if err := s.CreateApplication(ctx, app); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		ep := &hookrelay.Endpoint{AppID: app.ID, URL: "https://example.com", Version: 1, Secret: "whsec_x"}
-		if err := s.CreateEndpoint(ctx, ep); err != nil {
-			t.Fatal(err)
-		}
-	}
+	app := newApp(t, s)
+	newEndpoint(t, s, app.ID)
+	newEndpoint(t, s, app.ID)
 	taken := "evt-taken"
 	if _, err := s.CreateMessage(ctx, store.CreateMessageParams{Message: &hookrelay.Message{
 		AppID: app.ID, EventType: "x", EventID: &taken, Payload: []byte(`{}`)}}); err != nil {

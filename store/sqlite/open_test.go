@@ -23,6 +23,26 @@ func openTest(t *testing.T, path string) *Store {
 	return s
 }
 
+// newApp creates an application in s.
+func newApp(t *testing.T, s *Store) *hookrelay.Application {
+	t.Helper()
+	app := &hookrelay.Application{EnvID: hookrelay.DefaultEnvironment, Name: "a"}
+	if err := s.CreateApplication(t.Context(), app); err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
+// newEndpoint creates an endpoint of appID, receiving everything, in s.
+func newEndpoint(t *testing.T, s *Store, appID string) *hookrelay.Endpoint {
+	t.Helper()
+	ep := &hookrelay.Endpoint{AppID: appID, URL: "https://example.com", Version: 1, Secret: "whsec_x"}
+	if err := s.CreateEndpoint(t.Context(), ep); err != nil {
+		t.Fatal(err)
+	}
+	return ep
+}
+
 func TestOpenSettings(t *testing.T) {
 	s := openTest(t, filepath.Join(t.TempDir(), "h.db"))
 	defer s.Close()
@@ -133,14 +153,8 @@ func TestLeanQueueMigrationKeepsAttempts(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "h.db")
 	s := openTest(t, path)
-	app := &hookrelay.Application{EnvID: hookrelay.DefaultEnvironment, Name: "a"}
-	if err := s.CreateApplication(ctx, app); err != nil {
-		t.Fatal(err)
-	}
-	ep := &hookrelay.Endpoint{AppID: app.ID, URL: "https://example.com", Version: 1, Secret: "whsec_x"}
-	if err := s.CreateEndpoint(ctx, ep); err != nil {
-		t.Fatal(err)
-	}
+	app := newApp(t, s)
+	ep := newEndpoint(t, s, app.ID)
 	msg := &hookrelay.Message{AppID: app.ID, EventType: "x", Payload: []byte("{}")}
 	if _, err := s.CreateMessage(ctx, store.CreateMessageParams{Message: msg}); err != nil {
 		t.Fatal(err)
@@ -202,14 +216,8 @@ func TestAppendFriendlyMigration(t *testing.T) {
 	ctx := t.Context()
 	s := openTest(t, filepath.Join(t.TempDir(), "h.db"))
 	defer s.Close()
-	app := &hookrelay.Application{EnvID: hookrelay.DefaultEnvironment, Name: "a"}
-	if err := s.CreateApplication(ctx, app); err != nil {
-		t.Fatal(err)
-	}
-	ep := &hookrelay.Endpoint{AppID: app.ID, URL: "https://example.com", Version: 1, Secret: "whsec_x"}
-	if err := s.CreateEndpoint(ctx, ep); err != nil {
-		t.Fatal(err)
-	}
+	app := newApp(t, s)
+	ep := newEndpoint(t, s, app.ID)
 	eventID := "evt-1"
 	publish := func(eventID *string) error {
 		t.Helper()
@@ -296,18 +304,7 @@ func TestFanoutFollowsEndpointWrites(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "h.db")
 	s := openTest(t, path)
 	defer s.Close()
-	app := &hookrelay.Application{EnvID: hookrelay.DefaultEnvironment, Name: "a"}
-	if err := s.CreateApplication(ctx, app); err != nil {
-		t.Fatal(err)
-	}
-	newEndpoint := func(st *Store) *hookrelay.Endpoint {
-		t.Helper()
-		ep := &hookrelay.Endpoint{AppID: app.ID, URL: "https://example.com", Version: 1, Secret: "whsec_x"}
-		if err := st.CreateEndpoint(ctx, ep); err != nil {
-			t.Fatal(err)
-		}
-		return ep
-	}
+	app := newApp(t, s)
 	expect := func(step string, want int) {
 		t.Helper()
 		res, err := s.CreateMessage(ctx, store.CreateMessageParams{Message: &hookrelay.Message{
@@ -320,10 +317,10 @@ func TestFanoutFollowsEndpointWrites(t *testing.T) {
 		}
 	}
 	expect("no endpoint", 0)
-	ep1 := newEndpoint(s)
+	ep1 := newEndpoint(t, s, app.ID)
 	expect("one endpoint", 1)
 	expect("one endpoint, again", 1)
-	ep2 := newEndpoint(s)
+	ep2 := newEndpoint(t, s, app.ID)
 	expect("two endpoints", 2)
 	ep1.FilterTypes = []string{"contact.*"}
 	if err := s.UpdateEndpoint(ctx, ep1); err != nil {
@@ -336,7 +333,7 @@ func TestFanoutFollowsEndpointWrites(t *testing.T) {
 	expect("the second deleted", 0)
 
 	other := openTest(t, path)
-	newEndpoint(other)
+	newEndpoint(t, other, app.ID)
 	other.Close()
 	expect("an endpoint added by another process", 1)
 }
