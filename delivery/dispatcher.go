@@ -753,9 +753,10 @@ func (r *run) dispatch(now time.Time) {
 }
 
 // start hands t to an idle sending goroutine, or to a new one when none is
-// idle: there are never more than Workers of them, since no more sends are
-// in flight at once, and they live as long as the run, so that the stack
-// each grows while sending is kept for the next send.
+// waiting for work. They live as long as the run, so that the stack each
+// grows while sending is kept for the next send; there are about as many as
+// sends were ever in flight at once (at most Workers), plus any that had
+// just finished a send when a new one started.
 func (r *run) start(t *store.Task, ep *endpointState) {
 	r.dirty[ep] = true
 	ep.inFlight++
