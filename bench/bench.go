@@ -55,18 +55,22 @@ type Server struct {
 
 // Result is one scenario's figures.
 type Result struct {
-	Scenario        string   `json:"scenario"`
-	Messages        int      `json:"messages"`
-	Endpoints       int      `json:"endpoints"`
-	Publishers      int      `json:"publishers"`
-	PayloadBytes    int      `json:"payloadBytes"`
-	Expected        int      `json:"expectedDeliveries"`
-	Delivered       int      `json:"delivered"`
-	Lost            int      `json:"lost"`
-	Duplicates      int      `json:"duplicates"`
-	AcceptedPerSec  float64  `json:"acceptedPerSec,omitempty"`
-	DeliveredPerSec float64  `json:"deliveredPerSec,omitempty"`
-	Latency         *Latency `json:"latencyMs,omitempty"`
+	Scenario        string  `json:"scenario"`
+	Messages        int     `json:"messages"`
+	Endpoints       int     `json:"endpoints"`
+	Publishers      int     `json:"publishers"`
+	PayloadBytes    int     `json:"payloadBytes"`
+	Expected        int     `json:"expectedDeliveries"`
+	Delivered       int     `json:"delivered"`
+	Lost            int     `json:"lost"`
+	Duplicates      int     `json:"duplicates"`
+	AcceptedPerSec  float64 `json:"acceptedPerSec,omitempty"`
+	DeliveredPerSec float64 `json:"deliveredPerSec,omitempty"`
+	// OfCeiling is DeliveredPerSec as a share of the ceiling measured in
+	// the same run (throughput and fan-out), 0 without one: on a shared
+	// machine, the figure to compare across runs.
+	OfCeiling float64  `json:"deliveredShareOfCeiling,omitempty"`
+	Latency   *Latency `json:"latencyMs,omitempty"`
 	// Isolation only: the share of the healthy endpoint's deliveries that
 	// arrived while a hanging endpoint shared the application.
 	HealthyArrived float64 `json:"healthyArrivedFraction,omitempty"`
@@ -106,7 +110,27 @@ func Run(ctx context.Context, cfg Config) []Result {
 			break
 		}
 	}
+	shareOfCeiling(out)
 	return out
+}
+
+// shareOfCeiling sets OfCeiling of the throughput and fan-out results when
+// results hold a ceiling.
+func shareOfCeiling(results []Result) {
+	ceiling := 0.0
+	for _, r := range results {
+		if r.Scenario == "ceiling" && r.Error == "" {
+			ceiling = r.DeliveredPerSec
+		}
+	}
+	if ceiling <= 0 {
+		return
+	}
+	for i := range results {
+		if r := &results[i]; r.Error == "" && (r.Scenario == "throughput" || r.Scenario == "fanout") {
+			r.OfCeiling = r.DeliveredPerSec / ceiling
+		}
+	}
 }
 
 func (c Config) logf(format string, args ...any) {
@@ -448,6 +472,9 @@ func (r Result) summary() string {
 	}
 	if r.DeliveredPerSec > 0 {
 		fmt.Fprintf(&b, ", delivered %.0f/s", r.DeliveredPerSec)
+	}
+	if r.OfCeiling > 0 {
+		fmt.Fprintf(&b, " (%.1f%% of the ceiling)", 100*r.OfCeiling)
 	}
 	if r.Latency != nil {
 		fmt.Fprintf(&b, ", latency p50 %.1f ms p95 %.1f ms p99 %.1f ms max %.1f ms", r.Latency.P50, r.Latency.P95, r.Latency.P99, r.Latency.Max)

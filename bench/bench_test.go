@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -51,5 +52,44 @@ func TestPayloadSizeAndSeq(t *testing.T) {
 	p := payload(42, 200)
 	if len(p) != 200 || !bytes.HasPrefix(p, []byte(`{"seq":42,`)) {
 		t.Fatalf("payload = %d bytes %q", len(p), p[:20])
+	}
+}
+
+// Throughput and fan-out are reported as a share of the same run's
+// ceiling, when it has one that succeeded; other scenarios never are.
+func TestShareOfCeiling(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		results []Result
+		want    []float64
+	}{
+		{"with a ceiling", []Result{
+			{Scenario: "ceiling", DeliveredPerSec: 40000},
+			{Scenario: "throughput", DeliveredPerSec: 6000},
+			{Scenario: "fanout", DeliveredPerSec: 14000},
+			{Scenario: "latency", DeliveredPerSec: 200},
+		}, []float64{0, 0.15, 0.35, 0}},
+		{"ceiling last", []Result{
+			{Scenario: "throughput", DeliveredPerSec: 5000},
+			{Scenario: "ceiling", DeliveredPerSec: 25000},
+		}, []float64{0.2, 0}},
+		{"no ceiling", []Result{{Scenario: "throughput", DeliveredPerSec: 5000}}, []float64{0}},
+		{"failed ceiling", []Result{
+			{Scenario: "ceiling", DeliveredPerSec: 100, Error: "cut short"},
+			{Scenario: "throughput", DeliveredPerSec: 5000},
+		}, []float64{0, 0}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			shareOfCeiling(tt.results)
+			for i, r := range tt.results {
+				if r.OfCeiling != tt.want[i] {
+					t.Errorf("%s: share %v, want %v", r.Scenario, r.OfCeiling, tt.want[i])
+				}
+			}
+		})
+	}
+	r := Result{Scenario: "throughput", Delivered: 1, Expected: 1, DeliveredPerSec: 6000, OfCeiling: 0.15}
+	if s := r.summary(); !strings.Contains(s, "delivered 6000/s (15.0% of the ceiling)") {
+		t.Errorf("summary %q does not give the share", s)
 	}
 }
