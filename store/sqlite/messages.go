@@ -189,9 +189,9 @@ func (s *Store) submit(ctx context.Context, r *writeReq) error {
 
 // CreateMessage stores the message and its deliveries. The call is handed
 // to the store's writer goroutine, which commits it together with every
-// other write waiting at that moment; each call has its own savepoint, so
-// one call's failure (a taken eventId) leaves the others alone. ID and
-// CreatedAt of p.Message are set when unset.
+// other write waiting at that moment (see commitBatch); one call's failure
+// (a taken eventId) leaves the others alone. ID and CreatedAt of p.Message
+// are set when unset.
 func (s *Store) CreateMessage(ctx context.Context, p store.CreateMessageParams) (store.CreateMessageResult, error) {
 	m := p.Message
 	if m == nil {
