@@ -335,7 +335,8 @@ func (s *Store) runBatch(batch []*writeReq, isolate bool) bool {
 		bound: make(map[*sql.Stmt]*sql.Stmt),
 		now:   normTime(time.Now()),
 	}
-	st.endpoints = s.fanout.current(ctx, &st, s.endpointWrites.Load())
+	s.fanout.refresh(ctx, &st, s.endpointWrites.Load())
+	st.fanout = &s.fanout
 	var savepoint, release, rollbackTo *sql.Stmt
 	if isolate {
 		savepoint = tx.StmtContext(ctx, s.stmts.savepoint)
@@ -396,11 +397,11 @@ func (s *Store) runBatch(batch []*writeReq, isolate bool) bool {
 
 // writeTx is the state of one group commit.
 type writeTx struct {
-	tx        *sql.Tx
-	stmts     *writeStmts
-	bound     map[*sql.Stmt]*sql.Stmt         // stmts bound to tx, on first use
-	endpoints map[string][]hookrelay.Endpoint // by app, loaded once (see fanoutCache)
-	now       time.Time
+	tx     *sql.Tx
+	stmts  *writeStmts
+	bound  map[*sql.Stmt]*sql.Stmt // stmts bound to tx, on first use
+	fanout *fanoutCache            // each app's endpoints, loaded once
+	now    time.Time
 	// deferInserts makes create leave its rows in msgRows and dlvRows for
 	// flush, which inserts those of the whole batch with few statements.
 	deferInserts     bool
@@ -530,27 +531,28 @@ func (t *writeTx) flush(ctx context.Context) error {
 type fanoutCache struct {
 	writes, dataVersion int64
 	byApp               map[string][]hookrelay.Endpoint
+	held                int // endpoints in byApp
 }
 
-// maxFanoutApps bounds the applications whose endpoints are kept.
-const maxFanoutApps = 1024
+// maxFanoutEndpoints bounds the endpoints kept between group commits.
+const maxFanoutEndpoints = 4096
 
-// current returns the cache for the group commit t, emptied when stale.
-func (c *fanoutCache) current(ctx context.Context, t *writeTx, writes int64) map[string][]hookrelay.Endpoint {
+// refresh readies the cache for the group commit t: emptied when stale or
+// past its bound.
+func (c *fanoutCache) refresh(ctx context.Context, t *writeTx, writes int64) {
 	var version int64
 	if err := t.stmt(ctx, t.stmts.dataVersion).QueryRowContext(ctx).Scan(&version); err != nil {
 		version = -1 // unknown: never matches
 	}
-	if c.byApp == nil || writes != c.writes || version != c.dataVersion || version < 0 || len(c.byApp) > maxFanoutApps {
-		c.byApp = make(map[string][]hookrelay.Endpoint)
+	if c.byApp == nil || writes != c.writes || version != c.dataVersion || version < 0 || c.held > maxFanoutEndpoints {
+		c.byApp, c.held = make(map[string][]hookrelay.Endpoint), 0
 		c.writes, c.dataVersion = writes, version
 	}
-	return c.byApp
 }
 
 // appEndpoints returns the endpoints of appID.
 func (t *writeTx) appEndpoints(ctx context.Context, appID string) ([]hookrelay.Endpoint, error) {
-	if eps, ok := t.endpoints[appID]; ok {
+	if eps, ok := t.fanout.byApp[appID]; ok {
 		return eps, nil
 	}
 	rows, err := t.stmt(ctx, t.stmts.fanout).QueryContext(ctx, appID)
@@ -561,7 +563,8 @@ func (t *writeTx) appEndpoints(ctx context.Context, appID string) ([]hookrelay.E
 	if err != nil {
 		return nil, err
 	}
-	t.endpoints[appID] = eps
+	t.fanout.byApp[appID] = eps
+	t.fanout.held += len(eps)
 	return eps, nil
 }
 

@@ -337,3 +337,29 @@ func TestFanoutFollowsEndpointWrites(t *testing.T) {
 	other.Close()
 	expect("an endpoint added by another process", 1)
 }
+
+// The writer keeps no more than maxFanoutEndpoints endpoints between group
+// commits: past it, the next commit starts from an empty cache.
+func TestFanoutCacheBounded(t *testing.T) {
+	s := openTest(t, filepath.Join(t.TempDir(), "h.db"))
+	defer s.Close()
+	app := newApp(t, s)
+	newEndpoint(t, s, app.ID)
+	publish := func() {
+		t.Helper()
+		if _, err := s.CreateMessage(t.Context(), store.CreateMessageParams{Message: &hookrelay.Message{
+			AppID: app.ID, EventType: "x", Payload: []byte(`{}`)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish()
+	publish()
+	if s.fanout.held != 1 {
+		t.Fatalf("after two publishes %d endpoints kept, want 1 (loaded once)", s.fanout.held)
+	}
+	s.fanout.held = maxFanoutEndpoints + 1 // as if many applications had been loaded
+	publish()
+	if s.fanout.held != 1 {
+		t.Fatalf("past the bound: %d endpoints kept, want the cache started afresh with 1", s.fanout.held)
+	}
+}
