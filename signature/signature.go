@@ -70,23 +70,11 @@ func Sign(secret, msgID string, ts time.Time, body []byte) (string, error) {
 // one "v1,..." entry per secret, in order, separated by single spaces.
 // Every secret must be valid.
 func Header(secrets []string, msgID string, ts time.Time, body []byte) (string, error) {
-	if len(secrets) == 0 {
-		return "", fmt.Errorf("%w: no secret", ErrInvalidSecret)
+	s, err := NewSigner(secrets)
+	if err != nil {
+		return "", err
 	}
-	var b strings.Builder
-	unix := ts.Unix()
-	for i, s := range secrets {
-		key, err := DecodeSecret(s)
-		if err != nil {
-			return "", err
-		}
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString("v1,")
-		b.WriteString(sign(key, msgID, unix, body))
-	}
-	return b.String(), nil
+	return s.Header(msgID, ts, body), nil
 }
 
 // sign returns the base64 MAC.
@@ -139,8 +127,9 @@ func (s *Signer) Secrets(secrets []string) bool {
 	return slices.Equal(s.secrets, secrets)
 }
 
-// Header returns what Header(secrets, msgID, ts, body) returns for the
-// Signer's secrets.
+// Header returns the webhook-signature header value for the Signer's
+// secrets: one "v1,..." entry per secret, in order, separated by single
+// spaces.
 func (s *Signer) Header(msgID string, ts time.Time, body []byte) string {
 	unix := ts.Unix()
 	out := make([]byte, 0, len(s.macs)*(len("v1, ")+base64.StdEncoding.EncodedLen(sha256.Size)))
