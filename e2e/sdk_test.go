@@ -257,7 +257,13 @@ func testSDKEndToEnd(t *testing.T, db string) {
 		t.Errorf("example delivery = %s %s", got.Header.Get("webhook-id"), got.Body)
 	}
 
-	stats, err := client.Endpoint.GetStats(ctx, app.Id, ep.Id)
+	// A request reaches the receiver before its attempt is recorded: wait
+	// for the record.
+	var stats *svix.EndpointStats
+	waitFor(t, 10*time.Second, "both deliveries recorded", func() bool {
+		stats, err = client.Endpoint.GetStats(ctx, app.Id, ep.Id)
+		return err == nil && stats.Sending == 0 && stats.Pending == 0
+	})
 	if err != nil || stats.Success != 2 || stats.Fail != 0 {
 		t.Fatalf("stats = %+v %v (two messages delivered)", stats, err)
 	}
