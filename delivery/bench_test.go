@@ -22,7 +22,7 @@ func BenchmarkSend(b *testing.B) {
 	}))
 	defer srv.Close()
 	s := newSender(Config{AllowPrivate: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}.withDefaults())
-	defer s.transport.CloseIdleConnections()
+	defer s.closeIdle()
 	task := &store.Task{
 		Delivery: hookrelay.Delivery{ID: "dlv_1", MsgID: "msg_1", AppID: "app_1", EndpointID: "ep_1"},
 		Message:  hookrelay.Message{ID: "msg_1", Payload: []byte(strings.Repeat(`{"type":"call.completed","data":{"id":"c_1"}}`, 20))},
