@@ -29,13 +29,17 @@ const (
 	// idleSweep is how often idle endpoint state is dropped.
 	idleSweep = time.Minute
 	// futileGap is the least time after a futile claim (one that excluded
-	// endpoints and found nothing) before a wake-up alone starts another.
+	// endpoints and found nothing) before a wake-up alone starts another;
+	// it doubles with every futile claim in a row, up to maxFutileGap.
 	// Beside an endpoint at its cap, every publish to it that could not be
 	// handed over wakes the loop, and the claim, which excludes that
-	// endpoint, would find nothing, up to once per minClaimGap. Other
-	// reasons (an excluded endpoint finishing a send, due times, polls)
-	// claim as before.
-	futileGap = 25 * time.Millisecond
+	// endpoint, would find nothing, up to once per minClaimGap; on
+	// PostgreSQL each such claim reads hundreds of the backlog's index
+	// entries. Other reasons (an excluded endpoint finishing a send, due
+	// times, polls) claim as before, so what waits longest for the gap is
+	// work that a node left in the store for lack of room.
+	futileGap    = 25 * time.Millisecond
+	maxFutileGap = 200 * time.Millisecond
 )
 
 // Dispatcher claims due deliveries and sends them. Create it with
@@ -273,6 +277,7 @@ type run struct {
 	claimWanted bool             // a wake-up or a timer asks for a claim
 	moreDue     bool             // the last claim may have left due work behind
 	futile      bool             // the last claim excluded endpoints and found nothing
+	futileGap   time.Duration    // while futile: the gap before a wake-up claims again
 	excluded    map[string]bool
 	lastClaim   time.Time
 	errUntil    time.Time // no claims until then after a store error
@@ -502,7 +507,7 @@ func (r *run) shouldClaim(now time.Time) bool {
 	if r.dueReason(now) {
 		return true
 	}
-	return r.claimWanted && !(r.futile && now.Sub(r.lastClaim) < futileGap)
+	return r.claimWanted && !(r.futile && now.Sub(r.lastClaim) < r.futileGap)
 }
 
 // dueReason reports whether work is or may be due for reasons other than a
@@ -526,7 +531,7 @@ func (r *run) nextWake(now time.Time) time.Duration {
 		case r.moreDue:
 			at = r.lastClaim
 		case r.claimWanted && r.futile:
-			at = r.lastClaim.Add(futileGap)
+			at = r.lastClaim.Add(r.futileGap)
 		case r.claimWanted:
 			at = r.lastClaim
 		}
@@ -651,7 +656,14 @@ func (r *run) finishClaim(ctx context.Context, cr claimResult) {
 	r.leased.Add(int64(len(cr.tasks)))
 	r.accept(ctx, cr.tasks, r.cfg.Now())
 	r.moreDue = r.moreDue || len(cr.tasks) == cr.limit
-	r.futile = len(cr.tasks) == 0 && len(r.excluded) > 0
+	futile := len(cr.tasks) == 0 && len(r.excluded) > 0
+	switch {
+	case futile && r.futile:
+		r.futileGap = min(2*r.futileGap, maxFutileGap)
+	case futile:
+		r.futileGap = futileGap
+	}
+	r.futile = futile
 	r.storeDue = cr.nextDue
 	if r.moreDue {
 		r.storeDue = time.Time{}
