@@ -243,9 +243,9 @@ type Store interface {
 
 	// CreateMessage stores p.Message and, in the same transaction, one
 	// pending delivery due at the message's CreatedAt for every endpoint of
-	// the application that receives it (hookrelay.Endpoint.Receives), or,
+	// the application that receives it, or,
 	// when p.OnlyEndpointID is set, for that endpoint alone whatever its
-	// filters. A taken eventId within the application is ErrConflict and
+	// filters, as fanout.Plan decides. A taken eventId within the application is ErrConflict and
 	// stores nothing. Implementations may commit several concurrent calls
 	// in one transaction (group commit); each call still succeeds or fails
 	// on its own.

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/fanout"
 	"github.com/hookrelay/hookrelay/store"
 )
 
@@ -229,30 +230,29 @@ func (s *Store) publishMany(ctx context.Context, batch []*publishReq) error {
 			r.err = hookrelay.ErrNotFound
 			continue
 		}
-		var targets []hookrelay.Endpoint
+		candidates := byApp[m.AppID]
 		if r.p.OnlyEndpointID != "" {
 			ep, ok := byID[r.p.OnlyEndpointID]
-			if !ok || ep.AppID != m.AppID {
+			if !ok {
 				r.err = hookrelay.ErrNotFound
 				continue
 			}
-			targets = []hookrelay.Endpoint{ep}
-		} else {
-			for _, ep := range byApp[m.AppID] {
-				if ep.Receives(m.EventType, m.Channels) {
-					targets = append(targets, ep)
-				}
-			}
+			candidates = []hookrelay.Endpoint{ep}
 		}
-		plan := planDeliveries(r.p, targets, now)
-		for j := range plan.ids {
-			c.dlvIDs = append(c.dlvIDs, plan.ids[j])
+		plan, err := fanout.Plan(r.p, candidates, now)
+		if err != nil {
+			r.err = err
+			continue
+		}
+		cols := planColumns(r.p, plan)
+		for j := range cols.ids {
+			c.dlvIDs = append(c.dlvIDs, cols.ids[j])
 			c.dlvMsgIDs = append(c.dlvMsgIDs, m.ID)
-			c.dlvEndpointIDs = append(c.dlvEndpointIDs, targets[j].ID)
-			c.dlvOwners = append(c.dlvOwners, plan.owners[j])
-			c.dlvUntils = append(c.dlvUntils, plan.untils[j])
+			c.dlvEndpointIDs = append(c.dlvEndpointIDs, cols.endpointIDs[j])
+			c.dlvOwners = append(c.dlvOwners, cols.owners[j])
+			c.dlvUntils = append(c.dlvUntils, cols.untils[j])
 		}
-		results[i] = store.CreateMessageResult{Deliveries: len(targets), Tasks: plan.tasks}
+		results[i] = store.CreateMessageResult{Deliveries: len(plan.Deliveries), Tasks: plan.Tasks}
 		c.addMessage(m)
 	}
 	if len(c.ids) == 0 {
@@ -354,71 +354,59 @@ func (s *Store) publishOne(ctx context.Context, p store.CreateMessageParams) (st
 
 func (s *Store) publishOnce(ctx context.Context, p store.CreateMessageParams) (store.CreateMessageResult, error) {
 	m := p.Message
-	targets, err := s.publishTargets(ctx, p)
+	candidates, err := s.publishCandidates(ctx, p)
 	if err != nil {
 		return store.CreateMessageResult{}, err
 	}
 	now := normTime(time.Now())
-	plan := planDeliveries(p, targets, now)
-	epIDs := make([]string, len(targets))
-	for i := range targets {
-		epIDs[i] = targets[i].ID
+	plan, err := fanout.Plan(p, candidates, now)
+	if err != nil {
+		return store.CreateMessageResult{}, err
 	}
+	cols := planColumns(p, plan)
 	var stored, queued int
 	err = s.pool.QueryRow(ctx, publishOneSQL,
 		m.ID, m.AppID, m.EventID, m.EventType, m.Payload, m.Channels, m.Tags, m.CreatedAt,
-		plan.ids, epIDs, now, plan.owners, plan.untils).Scan(&stored, &queued)
+		cols.ids, cols.endpointIDs, now, cols.owners, cols.untils).Scan(&stored, &queued)
 	if err != nil {
 		return store.CreateMessageResult{}, err
 	}
 	if stored == 0 {
 		return store.CreateMessageResult{}, hookrelay.ErrConflict
 	}
-	return store.CreateMessageResult{Deliveries: queued, Tasks: plan.tasks}, nil
+	return store.CreateMessageResult{Deliveries: queued, Tasks: plan.Tasks}, nil
 }
 
-// deliveryPlan is what a publish inserts for its deliveries: their IDs and
-// leases (nil when queued without one), and the tasks of the leased ones.
-type deliveryPlan struct {
-	ids    []string
-	owners []*string
-	untils []*time.Time
-	tasks  []store.Task
+// deliveryCols are the delivery columns of one publish's statement: IDs,
+// endpoint IDs, and lease owners and ends (nil when queued without one).
+type deliveryCols struct {
+	ids, endpointIDs []string
+	owners           []*string
+	untils           []*time.Time
 }
 
-// planDeliveries gives each delivery of p.Message to targets an ID, and a
-// lease when p.Lease asks for it (store.LeaseParams).
-func planDeliveries(p store.CreateMessageParams, targets []hookrelay.Endpoint, now time.Time) deliveryPlan {
-	m, lease := p.Message, p.Lease
-	plan := deliveryPlan{
-		ids:    make([]string, len(targets)),
-		owners: make([]*string, len(targets)),
-		untils: make([]*time.Time, len(targets)),
+// planColumns lays out the deliveries fanout.Plan decided for p.
+func planColumns(p store.CreateMessageParams, plan fanout.Result) deliveryCols {
+	n := len(plan.Deliveries)
+	c := deliveryCols{
+		ids:         make([]string, n),
+		endpointIDs: make([]string, n),
+		owners:      make([]*string, n),
+		untils:      make([]*time.Time, n),
 	}
-	for i := range targets {
-		ep := &targets[i]
-		plan.ids[i] = hookrelay.NewID(hookrelay.PrefixDelivery)
-		if lease == nil || len(plan.tasks) >= lease.Max || (lease.Want != nil && !lease.Want(ep.ID)) {
-			continue
+	for i, d := range plan.Deliveries {
+		c.ids[i], c.endpointIDs[i] = d.ID, d.Endpoint.ID
+		if d.Leased {
+			owner, until := p.Lease.Owner, normTime(p.Lease.Until)
+			c.owners[i], c.untils[i] = &owner, &until
 		}
-		owner, until := lease.Owner, normTime(lease.Until)
-		plan.owners[i], plan.untils[i] = &owner, &until
-		next := m.CreatedAt
-		plan.tasks = append(plan.tasks, store.Task{
-			Delivery: hookrelay.Delivery{
-				ID: plan.ids[i], MsgID: m.ID, AppID: m.AppID, EndpointID: ep.ID,
-				Status: hookrelay.StatusPending, NextAttempt: &next,
-				CreatedAt: now, UpdatedAt: now,
-			},
-			Message:  *m,
-			Endpoint: *ep,
-		})
 	}
-	return plan
+	return c
 }
 
-// publishTargets returns the endpoints that receive p.Message.
-func (s *Store) publishTargets(ctx context.Context, p store.CreateMessageParams) ([]hookrelay.Endpoint, error) {
+// publishCandidates reads the endpoints fanout.Plan chooses from for
+// p.Message: the application's, or the one p.OnlyEndpointID names.
+func (s *Store) publishCandidates(ctx context.Context, p store.CreateMessageParams) ([]hookrelay.Endpoint, error) {
 	m := p.Message
 	if p.OnlyEndpointID != "" {
 		ep, err := scanEndpoint(s.pool.QueryRow(ctx,
@@ -432,16 +420,11 @@ func (s *Store) publishTargets(ctx context.Context, p store.CreateMessageParams)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	targets := []hookrelay.Endpoint{}
-	for rows.Next() {
-		ep, err := scanEndpoint(rows)
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (hookrelay.Endpoint, error) {
+		ep, err := scanEndpoint(row)
 		if err != nil {
-			return nil, err
+			return hookrelay.Endpoint{}, err
 		}
-		if ep.Receives(m.EventType, m.Channels) {
-			targets = append(targets, *ep)
-		}
-	}
-	return targets, rows.Err()
+		return *ep, nil
+	})
 }

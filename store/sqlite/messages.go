@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/fanout"
 	"github.com/hookrelay/hookrelay/store"
 )
 
@@ -422,23 +423,23 @@ func (t *writeTx) stmt(ctx context.Context, st *sql.Stmt) *sql.Stmt {
 // when p.Lease asks.
 func (t *writeTx) create(ctx context.Context, p store.CreateMessageParams) (store.CreateMessageResult, error) {
 	m := p.Message
-	var targets []*hookrelay.Endpoint
+	var candidates []hookrelay.Endpoint
 	if p.OnlyEndpointID != "" {
 		ep, err := scanEndpoint(t.stmt(ctx, t.stmts.onlyEndpoint).QueryRowContext(ctx, p.OnlyEndpointID, m.AppID))
 		if err != nil {
 			return store.CreateMessageResult{}, notFound(err)
 		}
-		targets = []*hookrelay.Endpoint{ep}
+		candidates = []hookrelay.Endpoint{*ep}
 	} else {
 		eps, err := t.appEndpoints(ctx, m.AppID)
 		if err != nil {
 			return store.CreateMessageResult{}, err
 		}
-		for i := range eps {
-			if eps[i].Receives(m.EventType, m.Channels) {
-				targets = append(targets, &eps[i])
-			}
-		}
+		candidates = eps
+	}
+	plan, err := fanout.Plan(p, candidates, t.now)
+	if err != nil {
+		return store.CreateMessageResult{}, err
 	}
 
 	channels, err := jsonSlice(m.Channels)
@@ -455,31 +456,16 @@ func (t *writeTx) create(ctx context.Context, p store.CreateMessageParams) (stor
 			return store.CreateMessageResult{}, mapInsertErr(err)
 		}
 	}
-	res := store.CreateMessageResult{Deliveries: len(targets)}
 	due, at := micros(m.CreatedAt), micros(t.now)
-	lease := p.Lease
-	args := make([]any, 0, 9*len(targets))
-	for _, ep := range targets {
-		id := hookrelay.NewID(hookrelay.PrefixDelivery)
+	args := make([]any, 0, 9*len(plan.Deliveries))
+	for _, d := range plan.Deliveries {
 		var owner, until any
-		leased := lease != nil && len(res.Tasks) < lease.Max && (lease.Want == nil || lease.Want(ep.ID))
-		if leased {
-			owner, until = lease.Owner, micros(lease.Until)
+		if d.Leased {
+			owner, until = p.Lease.Owner, micros(p.Lease.Until)
 		}
-		args = append(args, id, m.ID, ep.ID, m.AppID, due, owner, until, at, at)
-		if leased {
-			next := m.CreatedAt
-			res.Tasks = append(res.Tasks, store.Task{
-				Delivery: hookrelay.Delivery{
-					ID: id, MsgID: m.ID, AppID: m.AppID, EndpointID: ep.ID,
-					Status: hookrelay.StatusPending, NextAttempt: &next,
-					CreatedAt: t.now, UpdatedAt: t.now,
-				},
-				Message:  *m,
-				Endpoint: *ep,
-			})
-		}
+		args = append(args, d.ID, m.ID, d.Endpoint.ID, m.AppID, due, owner, until, at, at)
 	}
+	res := store.CreateMessageResult{Deliveries: len(plan.Deliveries), Tasks: plan.Tasks}
 	if t.deferInserts {
 		t.msgRows = append(t.msgRows, msgRow...)
 		t.dlvRows = append(t.dlvRows, args...)
