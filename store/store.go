@@ -242,10 +242,10 @@ type Store interface {
 	EndpointStats(ctx context.Context, appID, endpointID string, since, until *time.Time) (hookrelay.EndpointStats, error)
 
 	// CreateMessage stores p.Message and, in the same transaction, one
-	// pending delivery due at the message's CreatedAt for every endpoint of
-	// the application that receives it, or,
-	// when p.OnlyEndpointID is set, for that endpoint alone whatever its
-	// filters, as fanout.Plan decides. A taken eventId within the application is ErrConflict and
+	// pending delivery due at the message's CreatedAt for every endpoint
+	// that fanout.Plan chooses: those of the application that receive it,
+	// or, when p.OnlyEndpointID is set, that endpoint alone whatever its
+	// filters. A taken eventId within the application is ErrConflict and
 	// stores nothing. Implementations may commit several concurrent calls
 	// in one transaction (group commit); each call still succeeds or fails
 	// on its own.
