@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/hookrelay/hookrelay"
 )
 
 // Custom endpoint headers. Names are kept as written; two names that differ
@@ -27,11 +29,6 @@ var (
 		"x-api-key": true, "x-webhook-token": true,
 	}
 	sensitiveParts = []string{"token", "secret", "password", "auth", "key"}
-	// reservedNames are set by hookrelay itself on every request.
-	reservedNames = map[string]bool{
-		"host": true, "content-length": true, "content-type": true, "user-agent": true,
-		"transfer-encoding": true, "connection": true,
-	}
 )
 
 // isSensitive reports whether a header's value is hidden when read back.
@@ -57,7 +54,7 @@ func checkHeaderName(name string) string {
 		return "header name must not be empty"
 	case len(name) > maxHeaderNameBytes:
 		return fmt.Sprintf("header name must be at most %d bytes", maxHeaderNameBytes)
-	case reservedNames[n] || strings.HasPrefix(n, "webhook-") || strings.HasPrefix(n, "svix-"):
+	case hookrelay.ReservedHeader(n):
 		return "header name is reserved"
 	}
 	for i := 0; i < len(name); i++ {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/hookrelay/hookrelay/store"
+
+	"github.com/hookrelay/hookrelay"
 )
 
 // drainLimit is how much of a response beyond ResponseBodyLimit is read and
@@ -28,26 +30,6 @@ const (
 	minRetryAfter = time.Second
 	maxRetryAfter = 24 * time.Hour
 )
-
-// reserved headers are set by the sender; an endpoint's custom headers never
-// override them, nor the ones that frame the request.
-var reserved = map[string]bool{
-	"content-type":      true,
-	"user-agent":        true,
-	"webhook-id":        true,
-	"webhook-timestamp": true,
-	"webhook-signature": true,
-	"svix-id":           true,
-	"svix-timestamp":    true,
-	"svix-signature":    true,
-	"host":              true,
-	"content-length":    true,
-	"transfer-encoding": true,
-	"connection":        true,
-	"te":                true,
-	"trailer":           true,
-	"upgrade":           true,
-}
 
 // outcome is what one request did.
 type outcome struct {
@@ -170,10 +152,10 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 	header := make([]string, 0, 2*(len(ep.Headers)+6))
 	hasAuth := false
 	for name, value := range ep.Headers {
-		lower := strings.ToLower(name)
-		if reserved[lower] {
+		if hookrelay.ReservedHeader(name) {
 			continue
 		}
+		lower := strings.ToLower(name)
 		if !validHeaderField(name) || !validHeaderField(value) {
 			return fail(fmt.Sprintf("invalid header field %q", name))
 		}
