@@ -54,6 +54,9 @@ type Config struct {
 	// Waker, when set, is called after every successful publish, resend and
 	// recover that queued work.
 	Waker Waker
+	// Handoff, when set, takes the deliveries of a publish straight from
+	// the publish while it has room; nil queues every delivery for a claim.
+	Handoff Handoff
 	// AdminToken is the plaintext admin token of hookrelay.DefaultEnvironment
 	// (HOOKRELAY_ADMIN_TOKEN). Empty means only tokens in the store work.
 	AdminToken string
@@ -77,6 +80,7 @@ type Config struct {
 type server struct {
 	store     store.Store
 	waker     Waker
+	handoff   Handoff
 	adminHash [32]byte
 	hasAdmin  bool
 	publicURL string
@@ -98,6 +102,7 @@ func New(cfg Config) http.Handler {
 	s := &server{
 		store:     cfg.Store,
 		waker:     cfg.Waker,
+		handoff:   cfg.Handoff,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		log:       cfg.Logger,
 		maxBody:   cfg.MaxBodyBytes,

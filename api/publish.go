@@ -6,11 +6,10 @@ import (
 	"github.com/hookrelay/hookrelay/store"
 )
 
-// Handoff is a Waker that can also take a publish's deliveries directly:
-// the publish leases them to it in the same transaction, so fresh messages
-// start at once without a claim (delivery.Dispatcher implements it).
+// Handoff takes a publish's deliveries directly: the publish leases them to
+// it in the same transaction, so fresh messages start at once without a
+// claim (delivery.Dispatcher implements it).
 type Handoff interface {
-	Waker
 	// Handoff returns the lease for one publish, or nil for none.
 	Handoff() *store.LeaseParams
 	// Take is called once for every lease Handoff returned, with the
@@ -22,7 +21,7 @@ type Handoff interface {
 // to the local dispatcher when it has room, queued (and the dispatcher
 // woken) otherwise.
 func (s *server) publish(ctx context.Context, p store.CreateMessageParams) (store.CreateMessageResult, error) {
-	h, _ := s.waker.(Handoff)
+	h := s.handoff
 	if h != nil {
 		p.Lease = h.Handoff()
 	}

@@ -71,6 +71,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	handler := api.New(api.Config{
 		Store:              st,
 		Waker:              disp,
+		Handoff:            disp,
 		AdminToken:         cfg.AdminToken,
 		PublicURL:          cfg.PublicURL,
 		MaxBodyBytes:       cfg.MaxBodyBytes,
