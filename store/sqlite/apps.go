@@ -91,9 +91,9 @@ func (s *Store) UpdateApplication(ctx context.Context, app *hookrelay.Applicatio
 // DeleteApplication removes the application with its endpoints, messages,
 // deliveries, attempts and portal tokens.
 func (s *Store) DeleteApplication(ctx context.Context, envID, id string) error {
-	err := mustAffect(s.wdb.ExecContext(ctx,
+	// Its endpoints go with it.
+	err := mustAffect(s.writeEndpoints(ctx,
 		`DELETE FROM applications WHERE id = ? AND env_id = ?`, id, envID))
-	s.endpointWrites.Add(1) // its endpoints went with it
 	if err != nil {
 		return fmt.Errorf("delete application: %w", err)
 	}

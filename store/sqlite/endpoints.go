@@ -129,10 +129,9 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) erro
 	}
 	args := append([]any{ep.ID, ep.AppID}, vals...)
 	args = append(args, micros(ep.CreatedAt), micros(ep.UpdatedAt))
-	_, err = s.wdb.ExecContext(ctx,
+	_, err = s.writeEndpoints(ctx,
 		`INSERT INTO endpoints (`+endpointColumns+`)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
-	s.endpointWrites.Add(1)
 	if err != nil {
 		return fmt.Errorf("create endpoint: %w", mapInsertErr(err))
 	}
@@ -162,12 +161,11 @@ func (s *Store) UpdateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) erro
 		return fmt.Errorf("update endpoint: %w", err)
 	}
 	args := append(vals, micros(ep.UpdatedAt), ep.ID, ep.AppID)
-	err = mustAffect(s.wdb.ExecContext(ctx,
+	err = mustAffect(s.writeEndpoints(ctx,
 		`UPDATE endpoints SET uid = ?, url = ?, description = ?, version = ?, rate_limit = ?,
 		 filter_types = ?, channels = ?, disabled = ?, metadata = ?, secret = ?, old_secrets = ?,
 		 headers = ?, sensitive = ?, options = ?, updated_at = ?
 		 WHERE id = ? AND app_id = ?`, args...))
-	s.endpointWrites.Add(1)
 	if err != nil {
 		return fmt.Errorf("update endpoint: %w", mapInsertErr(err))
 	}
@@ -176,9 +174,8 @@ func (s *Store) UpdateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) erro
 
 // DeleteEndpoint removes the endpoint with its deliveries and their attempts.
 func (s *Store) DeleteEndpoint(ctx context.Context, appID, id string) error {
-	err := mustAffect(s.wdb.ExecContext(ctx,
+	err := mustAffect(s.writeEndpoints(ctx,
 		`DELETE FROM endpoints WHERE id = ? AND app_id = ?`, id, appID))
-	s.endpointWrites.Add(1)
 	if err != nil {
 		return fmt.Errorf("delete endpoint: %w", err)
 	}

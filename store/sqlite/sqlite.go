@@ -69,7 +69,8 @@ type Store struct {
 	stmts writeStmts
 
 	// endpointWrites counts writes that may have changed endpoints; with
-	// fanout, the writer's cache of them (see fanoutCache).
+	// fanout, the writer's cache of them (see fanoutCache). Only
+	// writeEndpoints moves it.
 	endpointWrites atomic.Int64
 	fanout         fanoutCache
 }
@@ -340,4 +341,13 @@ func scanAll[T any](rows *sql.Rows, scan func(scanner) (*T, error)) ([]T, error)
 		return nil, err
 	}
 	return out, nil
+}
+
+// writeEndpoints runs a statement that may change endpoints (directly, or by
+// a cascade from their application) and then drops the writer's cache of
+// them. Every statement that writes endpoints goes through it.
+func (s *Store) writeEndpoints(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := s.wdb.ExecContext(ctx, query, args...)
+	s.endpointWrites.Add(1)
+	return res, err
 }
