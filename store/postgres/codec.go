@@ -108,19 +108,14 @@ func (q *query) newestFirst(key string, p store.Page) {
 
 // collectList scans every row of rows with scan.
 func collectList[T any](rows pgx.Rows, scan func(pgx.Row) (*T, error)) ([]T, error) {
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (T, error) {
+		v, err := scan(row)
 		if err != nil {
-			return nil, err
+			var zero T
+			return zero, err
 		}
-		out = append(out, *v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+		return *v, nil
+	})
 }
 
 // querier is a pool, a connection or a transaction.

@@ -420,11 +420,5 @@ func (s *Store) publishCandidates(ctx context.Context, p store.CreateMessagePara
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (hookrelay.Endpoint, error) {
-		ep, err := scanEndpoint(row)
-		if err != nil {
-			return hookrelay.Endpoint{}, err
-		}
-		return *ep, nil
-	})
+	return collectList(rows, scanEndpoint)
 }
