@@ -257,10 +257,14 @@ func TestExhaustion(t *testing.T) {
 		t.Errorf("delivery = %+v, want 4 attempts and no next attempt", dl)
 	}
 	waitFor(t, time.Second, "the observer to see 4 attempts", func() bool { return observed.Load() == 4 })
-	// Nothing more is sent.
-	time.Sleep(300 * time.Millisecond)
+	// Nothing more is due, however late: a claim two days on finds nothing.
+	later := time.Now().Add(48 * time.Hour)
+	tasks, err := f.st.ClaimDeliveries(context.Background(), store.ClaimParams{Owner: "later", Now: later, LeaseUntil: later.Add(time.Minute), Limit: 10})
+	if err != nil || len(tasks) != 0 {
+		t.Errorf("a claim two days later got %d tasks (err %v), want none", len(tasks), err)
+	}
 	if rc.count() != 4 {
-		t.Errorf("%d requests after the delivery failed", rc.count())
+		t.Errorf("%d requests for 4 recorded attempts", rc.count())
 	}
 }
 
