@@ -118,13 +118,15 @@ func jsonPathAt(b []byte, off int) []string {
 	}
 }
 
-// optional is implemented by opt: bound returns a pointer to the value
-// when the field carries one.
-type optional interface{ bound() (any, bool) }
+var (
+	rawMessageType = reflect.TypeFor[json.RawMessage]()
+	optPkgPath     = reflect.TypeFor[opt[int]]().PkgPath()
+)
 
-func (o *opt[T]) bound() (any, bool) { return &o.V, o.has() }
-
-var rawMessageType = reflect.TypeFor[json.RawMessage]()
+// isOpt reports whether t is an instance of opt.
+func isOpt(t reflect.Type) bool {
+	return t.Kind() == reflect.Struct && t.PkgPath() == optPkgPath && strings.HasPrefix(t.Name(), "opt[")
+}
 
 // nulFields reports every string bound into dst (a pointer to a request
 // struct) that holds U+0000: field values, list items, map keys and map
@@ -171,18 +173,23 @@ func walkNUL(v reflect.Value, loc []string, errs *validationError) {
 			walkNUL(v.MapIndex(k), at, errs)
 		}
 	case reflect.Struct:
-		if v.CanAddr() {
-			if o, ok := v.Addr().Interface().(optional); ok {
-				if p, has := o.bound(); has {
-					walkNUL(reflect.ValueOf(p).Elem(), loc, errs)
-				}
-				return
-			}
-		}
 		t := v.Type()
+		if isOpt(t) {
+			// Reflection reads the fields rather than calling methods: a
+			// value reached through an embedded unexported struct cannot
+			// be turned back into an interface.
+			if v.FieldByName("Set").Bool() && !v.FieldByName("Null").Bool() {
+				walkNUL(v.FieldByName("V"), loc, errs)
+			}
+			return
+		}
 		for i := range t.NumField() {
 			f := t.Field(i)
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+				walkNUL(v.Field(i), loc, errs) // its fields are the body's, as in encoding/json
+				continue
+			}
 			if !f.IsExported() || name == "-" {
 				continue
 			}
