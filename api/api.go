@@ -19,6 +19,18 @@
 // publishing and expunging content, which are the operator's; they also read
 // the event type catalog. Every other route is 403 for them.
 //
+// Input text: request bodies must be valid UTF-8, and no text field of a
+// body (names, uids, descriptions, metadata keys and values, channels,
+// tags, filter types, header names and values, list items...) may hold
+// U+0000; either is 422 naming the field ("must be valid UTF-8", "must not
+// contain the NUL character"). A message payload, and event type schemas,
+// are JSON documents kept byte for byte: \u0000 escapes in them are kept,
+// and only invalid UTF-8 is refused. A query parameter that is not valid
+// UTF-8 or holds U+0000 is 422 at ["query", name]; a path that is not
+// valid UTF-8 or holds U+0000 names nothing and is 404, before any other
+// check. Responses are always valid UTF-8: invalid bytes in stored data
+// are shown as U+FFFD.
+//
 // Limits: request bodies, and so message payloads, are bounded by
 // Config.MaxBodyBytes (413); an application has at most
 // Config.MaxEndpointsPerApp endpoints and an endpoint at most
@@ -137,9 +149,14 @@ func (s *server) now() time.Time {
 	return s.clock().UTC().Truncate(time.Microsecond)
 }
 
-// ServeHTTP drops a trailing slash (the Svix server accepts both forms) and
-// dispatches.
+// ServeHTTP answers 404 to a path that is not valid UTF-8 or holds U+0000
+// (no object can have such an ID, uid or name), drops a trailing slash (the
+// Svix server accepts both forms) and dispatches.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if checkText(r.URL.Path) != "" {
+		writeError(w, errNotFound("entity not found"))
+		return
+	}
 	if p := r.URL.Path; len(p) > len("/api/v1/") && strings.HasSuffix(p, "/") {
 		r2 := *r
 		u := *r.URL

@@ -31,7 +31,11 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T, mods ...func(*Config)) *fixture {
-	h := newHarness(t, mods...)
+	return fixtureOn(t, newHarness(t, mods...))
+}
+
+// fixtureOn populates h as newFixture does.
+func fixtureOn(t *testing.T, h *harness) *fixture {
 	ctx := context.Background()
 	c := h.sdk
 	f := &fixture{harness: h}

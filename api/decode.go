@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookrelay/hookrelay/store"
 )
@@ -75,7 +76,10 @@ func (o opt[T]) ptr() *T {
 
 // decodeBody reads the JSON object of the request into dst (a pointer to a
 // struct of opt fields). Malformed JSON is 400; a value of the wrong type is
-// 422 naming the field; a body over the limit is 413.
+// 422 naming the field; a body over the limit is 413. A body that is not
+// valid UTF-8, or that binds a string holding U+0000, is 422 naming the
+// field (see text.go): encoding/json would otherwise turn bad bytes into
+// U+FFFD, storing something other than what was sent.
 func decodeBody(r *http.Request, dst any) error {
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -88,6 +92,9 @@ func decodeBody(r *http.Request, dst any) error {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		b = []byte("{}")
+	}
+	if !utf8.Valid(b) {
+		return invalidUTF8(b)
 	}
 	if b[0] != '{' {
 		if !json.Valid(b) {
@@ -115,6 +122,11 @@ func decodeBody(r *http.Request, dst any) error {
 			return ve
 		}
 		return errBadRequest("invalid JSON body: " + err.Error())
+	}
+	// A NUL can only come from a \u0000 escape: raw control characters
+	// are not JSON.
+	if bytes.Contains(b, []byte(`\u0000`)) {
+		return nulFields(dst)
 	}
 	return nil
 }
@@ -180,10 +192,21 @@ func (q *query) err() error {
 	return q.errs
 }
 
-func (q *query) str(name string) string { return q.v.Get(name) }
+// get returns the parameter's first value, or "" after failing it when it
+// is not valid UTF-8 or holds U+0000. Every reader goes through it.
+func (q *query) get(name string) string {
+	s := q.v.Get(name)
+	if msg := checkText(s); msg != "" {
+		q.fail(name, msg)
+		return ""
+	}
+	return s
+}
+
+func (q *query) str(name string) string { return q.get(name) }
 
 func (q *query) boolean(name string, def bool) bool {
-	s := q.v.Get(name)
+	s := q.get(name)
 	if s == "" {
 		return def
 	}
@@ -198,7 +221,7 @@ func (q *query) boolean(name string, def bool) bool {
 // timestamp parses an RFC 3339 time. A "+" sent unescaped in a query
 // string arrives as a space and is taken back.
 func (q *query) timestamp(name string) *time.Time {
-	s := q.v.Get(name)
+	s := q.get(name)
 	if s == "" {
 		return nil
 	}
@@ -213,7 +236,7 @@ func (q *query) timestamp(name string) *time.Time {
 
 // pattern reads an optional string parameter matching check.
 func (q *query) pattern(name string, check func(string) string) string {
-	s := q.v.Get(name)
+	s := q.get(name)
 	if s == "" {
 		return ""
 	}
@@ -226,8 +249,8 @@ func (q *query) pattern(name string, check func(string) string) string {
 
 // page reads limit (default 50, 1..250), iterator and, when withOrder, order.
 func (q *query) page(withOrder bool) store.Page {
-	p := store.Page{Limit: 50, Iterator: q.v.Get("iterator")}
-	if s := q.v.Get("limit"); s != "" {
+	p := store.Page{Limit: 50, Iterator: q.get("iterator")}
+	if s := q.get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 250 {
 			q.fail("limit", "must be an integer between 1 and 250")
@@ -236,7 +259,7 @@ func (q *query) page(withOrder bool) store.Page {
 		}
 	}
 	if withOrder {
-		switch s := q.v.Get("order"); s {
+		switch s := q.get("order"); s {
 		case "", "ascending":
 			p.Order = store.Ascending
 		case "descending":
@@ -252,6 +275,10 @@ func (q *query) page(withOrder bool) store.Page {
 func (q *query) eventTypes() []string {
 	var out []string
 	for _, v := range q.v["event_types"] {
+		if msg := checkText(v); msg != "" {
+			q.fail("event_types", msg)
+			continue
+		}
 		for _, name := range strings.Split(v, ",") {
 			name = strings.TrimSpace(name)
 			if name == "" {
@@ -269,7 +296,7 @@ func (q *query) eventTypes() []string {
 
 // intEnum reads an integer parameter that must be one of allowed.
 func (q *query) intEnum(name string, allowed ...int) *int {
-	s := q.v.Get(name)
+	s := q.get(name)
 	if s == "" {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+	"unicode/utf8"
 )
 
 // appendJSON appends m as writeJSON encodes it (encoding/json, HTML left
@@ -78,5 +79,17 @@ func writeMessage(w http.ResponseWriter, status int, m messageOut) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	_, _ = w.Write(validUTF8(b))
+}
+
+// validUTF8 returns the JSON text b with every run of invalid UTF-8
+// replaced by U+FFFD. encoding/json does that for strings but copies raw
+// JSON (a stored payload) as it is, and a payload stored by an older
+// version may hold invalid bytes; they can only sit inside strings, where
+// U+FFFD keeps the JSON valid.
+func validUTF8(b []byte) []byte {
+	if utf8.Valid(b) {
+		return b
+	}
+	return bytes.ToValidUTF8(b, []byte("\uFFFD"))
 }

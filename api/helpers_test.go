@@ -31,10 +31,11 @@ type countingWaker struct{ n atomic.Int64 }
 
 func (w *countingWaker) Wake() { w.n.Add(1) }
 
-// harness is the API on a real SQLite file behind a real HTTP server.
+// harness is the API on a real database (a SQLite file unless made by
+// newPostgresHarness) behind a real HTTP server.
 type harness struct {
 	t     *testing.T
-	st    *sqlite.Store
+	st    store.Store
 	srv   *httptest.Server
 	sdk   *svix.Svix
 	waker *countingWaker
@@ -42,12 +43,24 @@ type harness struct {
 
 func newHarness(t *testing.T, mods ...func(*Config)) *harness {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
+	return newHarnessOn(t, openSQLite(t), mods...)
+}
+
+// openSQLite opens a store on a fresh SQLite file, closed when the test
+// ends.
+func openSQLite(t *testing.T) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// newHarnessOn serves the API on st.
+func newHarnessOn(t *testing.T, st store.Store, mods ...func(*Config)) *harness {
+	t.Helper()
 	w := &countingWaker{}
 	cfg := Config{
 		Store:      st,

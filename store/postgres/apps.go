@@ -52,6 +52,9 @@ func (s *Store) CreateApplication(ctx context.Context, app *hookrelay.Applicatio
 
 // GetApplication finds an application of envID by ID, or else by uid.
 func (s *Store) GetApplication(ctx context.Context, envID, idOrUID string) (*hookrelay.Application, error) {
+	if !textKeys(envID, idOrUID) {
+		return nil, fmt.Errorf("get application: %w", hookrelay.ErrNotFound)
+	}
 	row := s.pool.QueryRow(ctx,
 		`SELECT `+appColumns+` FROM applications
 		 WHERE env_id = $1 AND (id = $2 OR uid = $2)
@@ -148,6 +151,9 @@ func (s *Store) CreateEventType(ctx context.Context, et *hookrelay.EventType) er
 }
 
 func (s *Store) GetEventType(ctx context.Context, envID, name string) (*hookrelay.EventType, error) {
+	if !textKeys(envID, name) {
+		return nil, fmt.Errorf("get event type: %w", hookrelay.ErrNotFound)
+	}
 	row := s.pool.QueryRow(ctx,
 		`SELECT `+eventTypeColumns+` FROM event_types WHERE env_id = $1 AND name = $2`, envID, name)
 	et, err := scanEventType(row)

@@ -67,6 +67,9 @@ func (s *Store) ListAttempts(ctx context.Context, p store.ListAttemptsParams) ([
 }
 
 func (s *Store) GetAttempt(ctx context.Context, appID, msgID, attemptID string) (*hookrelay.Attempt, error) {
+	if !textKeys(appID, msgID, attemptID) {
+		return nil, fmt.Errorf("get attempt: %w", hookrelay.ErrNotFound)
+	}
 	row := s.pool.QueryRow(ctx,
 		`SELECT `+attemptColumns+` FROM attempts a WHERE a.id = $1 AND a.msg_id = $2 AND a.app_id = $3`,
 		attemptID, msgID, appID)

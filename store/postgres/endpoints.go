@@ -111,6 +111,9 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) erro
 
 // GetEndpoint finds an endpoint of appID by ID, or else by uid.
 func (s *Store) GetEndpoint(ctx context.Context, appID, idOrUID string) (*hookrelay.Endpoint, error) {
+	if !textKeys(appID, idOrUID) {
+		return nil, fmt.Errorf("get endpoint: %w", hookrelay.ErrNotFound)
+	}
 	row := s.pool.QueryRow(ctx,
 		`SELECT `+endpointColumns+` FROM endpoints
 		 WHERE app_id = $1 AND (id = $2 OR uid = $2)

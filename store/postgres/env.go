@@ -25,6 +25,9 @@ func (s *Store) CreateEnvironment(ctx context.Context, env *hookrelay.Environmen
 }
 
 func (s *Store) GetEnvironmentByName(ctx context.Context, name string) (*hookrelay.Environment, error) {
+	if !textKeys(name) {
+		return nil, fmt.Errorf("get environment: %w", hookrelay.ErrNotFound)
+	}
 	var env hookrelay.Environment
 	err := s.pool.QueryRow(ctx,
 		`SELECT id, name, created_at FROM environments WHERE name = $1`, name).

@@ -30,6 +30,9 @@ func scanMessage(row pgx.Row) (*hookrelay.Message, error) {
 
 // GetMessage finds a message of appID by ID, or else by eventId.
 func (s *Store) GetMessage(ctx context.Context, appID, idOrEventID string) (*hookrelay.Message, error) {
+	if !textKeys(appID, idOrEventID) {
+		return nil, fmt.Errorf("get message: %w", hookrelay.ErrNotFound)
+	}
 	row := s.pool.QueryRow(ctx,
 		`SELECT `+messageColumns+` FROM messages
 		 WHERE app_id = $1 AND (id = $2 OR event_id = $2)

@@ -122,6 +122,9 @@ func (s *Store) CreateBackgroundTask(ctx context.Context, t *store.BackgroundTas
 }
 
 func (s *Store) GetBackgroundTask(ctx context.Context, envID, id string) (*store.BackgroundTask, error) {
+	if !textKeys(envID, id) {
+		return nil, fmt.Errorf("get background task: %w", hookrelay.ErrNotFound)
+	}
 	row := s.pool.QueryRow(ctx,
 		`SELECT `+taskColumns+` FROM background_tasks WHERE id = $1 AND env_id = $2`, id, envID)
 	t, err := scanTask(row)

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -212,6 +213,19 @@ func mapErr(err error) error {
 		return hookrelay.ErrNotFound
 	}
 	return err
+}
+
+// textKeys reports whether every key can be PostgreSQL text: valid UTF-8
+// without U+0000. No object is stored under any other key, so a lookup by
+// one returns ErrNotFound instead of sending a parameter the server
+// rejects (an error that would read as a failure).
+func textKeys(keys ...string) bool {
+	for _, k := range keys {
+		if !utf8.ValidString(k) || strings.IndexByte(k, 0) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // mustAffect returns ErrNotFound when tag reports no changed row.

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Idempotency", idempotencyTests},
 		{"BackgroundTasks", backgroundTaskTests},
 		{"Cascades", cascadeTests},
+		{"BadKeys", badKeyTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
