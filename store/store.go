@@ -53,6 +53,8 @@ type Token struct {
 	Hash      []byte
 	ExpiresAt *time.Time
 	CreatedAt time.Time
+	// ReadOnly limits a portal token to reading: the API refuses its writes.
+	ReadOnly bool
 }
 
 // ListMessagesParams filters a message listing (newest first).
