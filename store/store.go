@@ -159,6 +159,11 @@ type Task struct {
 	Delivery hookrelay.Delivery
 	Message  hookrelay.Message
 	Endpoint hookrelay.Endpoint
+	// AppRateLimit is the rateLimit of the endpoint's application, which
+	// holds for an endpoint without a rateLimit of its own. ClaimDeliveries
+	// fills it; the tasks CreateMessage leases leave it to the publisher,
+	// which has the application at hand.
+	AppRateLimit *int
 }
 
 // AttemptResult is the outcome of one sent task, recorded by CompleteAttempts.
