@@ -18,6 +18,8 @@
 // Portal tokens reach the routes of their own application, except
 // publishing and expunging content, which are the operator's; they also read
 // the event type catalog. Every other route is 403 for them.
+// A read-only portal token (made with readOnly) is 403 for every request
+// but GET, and may log out.
 //
 // Input text: request bodies must be valid UTF-8, and no text field of a
 // body (names, uids, descriptions, metadata keys and values, channels,
@@ -284,7 +286,7 @@ func (s *server) wrap(acc access, h handlerFunc) http.Handler {
 			var err error
 			p, err = s.authenticate(r)
 			if err == nil {
-				err = p.authorize(acc)
+				err = p.authorize(acc, r.Method)
 			}
 			if err != nil {
 				s.writeErr(w, r, err)

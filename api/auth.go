@@ -22,6 +22,8 @@ type principal struct {
 	appID string
 	// tokenID is the stored token; empty for the configured admin token.
 	tokenID string
+	// readOnly: a portal token made with readOnly, which may only read.
+	readOnly bool
 }
 
 func hashToken(token string) [32]byte { return sha256.Sum256([]byte(token)) }
@@ -49,12 +51,18 @@ func (s *server) authenticate(r *http.Request) (*principal, error) {
 	if t.ExpiresAt != nil && !s.clock().Before(*t.ExpiresAt) {
 		return nil, errUnauthorized("token expired")
 	}
-	return &principal{envID: t.EnvID, kind: t.Kind, appID: t.AppID, tokenID: t.ID}, nil
+	return &principal{envID: t.EnvID, kind: t.Kind, appID: t.AppID, tokenID: t.ID,
+		readOnly: t.ReadOnly && t.Kind == store.TokenPortal}, nil
 }
 
-// authorize checks the route's access level. For accessApp routes a portal
-// token is further limited to its own application by (*server).app.
-func (p *principal) authorize(acc access) error {
+// authorize checks the route's access level and, for a read-only token,
+// the request's method: a read-only portal token is 403 for every request
+// but GET (and HEAD) on the routes of accessApp and accessCatalog, whatever
+// its path names, before the body or the path's objects are looked at.
+// accessAny routes concern the token itself (logout), which a read-only
+// token may use. For accessApp routes a portal token is further limited to
+// its own application by (*server).app.
+func (p *principal) authorize(acc access, method string) error {
 	switch acc {
 	case accessAdmin:
 		if p.kind != store.TokenAdmin {
@@ -63,6 +71,9 @@ func (p *principal) authorize(acc access) error {
 	case accessApp, accessCatalog:
 		if p.kind != store.TokenAdmin && p.kind != store.TokenPortal {
 			return errForbidden("this token may not use this operation")
+		}
+		if p.readOnly && method != http.MethodGet && method != http.MethodHead {
+			return errForbidden("this portal token is read-only: only GET requests are allowed")
 		}
 	}
 	return nil
@@ -137,8 +148,10 @@ type appPortalAccessOut struct {
 
 // appPortalAccess is POST /api/v1/auth/app-portal-access/{app_id}: a portal
 // token for one application, creating the application from `application`
-// when the path's app does not exist. featureFlags and readOnly are
-// validated and otherwise ignored.
+// when the path's app does not exist. The token lasts `expiry` seconds
+// (default 7 days); with readOnly true it may only read (see authorize).
+// hookrelay has no feature flags: featureFlags must be empty or absent, and
+// any flag is 422 rather than silently dropped.
 func (s *server) appPortalAccess(w http.ResponseWriter, r *http.Request, p *principal) error {
 	var in appPortalAccessIn
 	if err := decodeBody(r, &in); err != nil {
@@ -153,7 +166,9 @@ func (s *server) appPortalAccess(w http.ResponseWriter, r *http.Request, p *prin
 		}
 	}
 	c.notNull(in.FeatureFlags.Set, in.FeatureFlags.Null, "featureFlags")
-	c.checkList(in.FeatureFlags.V, 0, 0, func(s string) string { return checkName(s, 256) }, "featureFlags")
+	if len(in.FeatureFlags.V) > 0 {
+		c.add("hookrelay has no feature flags: send an empty list or leave featureFlags out", "featureFlags")
+	}
 	if in.Application.has() {
 		in.Application.V.validate(&c, "application")
 	}
@@ -180,6 +195,7 @@ func (s *server) appPortalAccess(w http.ResponseWriter, r *http.Request, p *prin
 		Hash:      sum[:],
 		ExpiresAt: &exp,
 		CreatedAt: now,
+		ReadOnly:  in.ReadOnly.V,
 	}
 	if err := s.store.CreateToken(r.Context(), t); err != nil {
 		return err

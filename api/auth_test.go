@@ -7,6 +7,9 @@ import (
 	"time"
 
 	svix "github.com/svix/svix-webhooks/go"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/store"
 )
 
 func TestEnvironmentsAreIsolated(t *testing.T) {
@@ -128,4 +131,130 @@ func TestRoutingDetails(t *testing.T) {
 	if string(out.Payload) != `{"secret":1}` {
 		t.Errorf("payload read back: %s", out.Payload)
 	}
+}
+
+// portalTokenWith asks the API for a portal token of app with body.
+func (h *harness) portalTokenWith(app, body string) string {
+	h.t.Helper()
+	var out appPortalAccessOut
+	h.mustDo(http.StatusOK, "POST", "/api/v1/auth/app-portal-access/"+app, testAdminToken, body, &out)
+	return out.Token
+}
+
+// TestReadOnlyPortalTokenCannotWrite: a token made with readOnly reads its
+// application but may not change it; a token made without it may.
+func TestReadOnlyPortalTokenCannotWrite(t *testing.T) {
+	f := newFixture(t)
+	ep := "/api/v1/app/app-a/endpoint/" + f.epA
+	ro := f.portalTokenWith("app-a", `{"readOnly":true}`)
+
+	f.mustDo(http.StatusOK, "GET", ep, ro, nil, nil)
+	status, out := f.do("DELETE", ep, ro, nil)
+	if status != http.StatusForbidden {
+		t.Fatalf("read-only token deleting an endpoint: %d %s", status, out)
+	}
+	assertErrorBody(t, status, out, "forbidden", nil)
+	f.mustDo(http.StatusOK, "GET", ep, testAdminToken, nil, nil)
+
+	// readOnly false and null make ordinary portal tokens.
+	for _, body := range []string{`{"readOnly":false}`, `{"readOnly":null}`} {
+		rw := f.portalTokenWith("app-a", body)
+		f.mustDo(http.StatusOK, "PATCH", ep, rw, `{"description":"changed"}`, nil)
+	}
+	rw := f.portalTokenWith("app-a", `{}`)
+	f.mustDo(http.StatusNoContent, "DELETE", ep, rw, nil, nil)
+}
+
+// TestReadOnlyPortalTokenLogsOut: logging out only revokes the token
+// itself, so a read-only token may do it.
+func TestReadOnlyPortalTokenLogsOut(t *testing.T) {
+	f := newFixture(t)
+	ro := f.portalTokenWith("app-a", `{"readOnly":true}`)
+	f.mustDo(http.StatusNoContent, "POST", "/api/v1/auth/logout", ro, nil, nil)
+	status, out := f.do("GET", "/api/v1/app/app-a", ro, nil)
+	if status != http.StatusUnauthorized {
+		t.Fatalf("read-only token after logout: %d %s", status, out)
+	}
+	assertErrorBody(t, status, out, "authentication_failed", nil)
+}
+
+// TestPortalAccessFields: every field of AppPortalAccessIn works or is
+// refused naming it.
+func TestPortalAccessFields(t *testing.T) {
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	h := newHarness(t, func(c *Config) { c.Now = func() time.Time { return now } })
+	h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, `{"name":"A","uid":"a"}`, nil)
+	ctx := context.Background()
+
+	t.Run("expiry", func(t *testing.T) {
+		for _, tt := range []struct {
+			body string
+			want time.Duration
+		}{
+			{`{"expiry":3600}`, time.Hour},
+			{`{"expiry":604800}`, 7 * 24 * time.Hour},
+			{`{"expiry":60}`, time.Minute},
+			{`{"expiry":null}`, 7 * 24 * time.Hour},
+		} {
+			tok := h.portalTokenWith("a", tt.body)
+			sum := hashToken(tok)
+			stored, err := h.st.GetTokenByHash(ctx, sum[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := now.Add(tt.want); stored.ExpiresAt == nil || !stored.ExpiresAt.Equal(want) {
+				t.Errorf("%s: expires %v, want %v", tt.body, stored.ExpiresAt, want)
+			}
+		}
+	})
+
+	t.Run("readOnly is stored", func(t *testing.T) {
+		for body, want := range map[string]bool{`{"readOnly":true}`: true, `{"readOnly":false}`: false, `{}`: false} {
+			tok := h.portalTokenWith("a", body)
+			sum := hashToken(tok)
+			stored, err := h.st.GetTokenByHash(ctx, sum[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored.ReadOnly != want {
+				t.Errorf("%s: stored read-only %v, want %v", body, stored.ReadOnly, want)
+			}
+		}
+	})
+
+	t.Run("refused", func(t *testing.T) {
+		before, err := h.st.CountTokens(ctx, hookrelay.DefaultEnvironment, store.TokenPortal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			name, body string
+			loc        []string
+		}{
+			{"a feature flag", `{"featureFlags":["cool-new-feature"]}`, []string{"body", "featureFlags"}},
+			{"null feature flags", `{"featureFlags":null}`, []string{"body", "featureFlags"}},
+			{"readOnly of another type", `{"readOnly":"yes"}`, []string{"body", "readOnly"}},
+			{"expiry below a minute", `{"expiry":59}`, []string{"body", "expiry"}},
+			{"expiry above 7 days", `{"expiry":604801}`, []string{"body", "expiry"}},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				status, out := h.do("POST", "/api/v1/auth/app-portal-access/a", testAdminToken, tt.body)
+				if status != http.StatusUnprocessableEntity {
+					t.Fatalf("status %d, want 422: %s", status, out)
+				}
+				assertErrorBody(t, status, out, "", tt.loc)
+			})
+		}
+		after, err := h.st.CountTokens(ctx, hookrelay.DefaultEnvironment, store.TokenPortal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after != before {
+			t.Errorf("%d portal tokens after the refusals, want %d", after, before)
+		}
+	})
+
+	t.Run("an empty list of feature flags is accepted", func(t *testing.T) {
+		h.portalTokenWith("a", `{"featureFlags":[]}`)
+	})
 }

@@ -565,7 +565,7 @@ func (s *server) sendExample(w http.ResponseWriter, r *http.Request, p *principa
 		Payload:   payload,
 		CreatedAt: s.now(),
 	}
-	if _, err := s.publish(r.Context(), store.CreateMessageParams{Message: msg, OnlyEndpointID: ep.ID}); err != nil {
+	if _, err := s.publish(r.Context(), app, store.CreateMessageParams{Message: msg, OnlyEndpointID: ep.ID}); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, toMessageOut(*msg, true))

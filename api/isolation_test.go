@@ -102,6 +102,8 @@ func TestIsolationAcrossEnvironmentsAndApplications(t *testing.T) {
 	iso := newIsolation(t)
 	f := iso.fixture
 	portalA := f.portalToken("app-a")
+	readOnlyA := f.portalTokenWith("app-a", `{"readOnly":true}`)
+	readOnlyB := f.portalTokenWith("app-b", `{"readOnly":true}`)
 	schemas, _ := json.Marshal(exampleSchemas())
 	const ep = "/api/v1/app/{app}/endpoint/{ep}"
 	const msg = "/api/v1/app/{app}/msg/{msg}"
@@ -192,6 +194,23 @@ func TestIsolationAcrossEnvironmentsAndApplications(t *testing.T) {
 			}
 			return 0
 		}, iso.leakB},
+		// A read-only portal token reads what a portal token reads; every
+		// other method is 403, whichever application the path names.
+		{"read-only portal of the app", readOnlyA, own, func(r isoRoute) int {
+			if r.admin || r.method != "GET" {
+				return 403
+			}
+			return r.want
+		}, iso.leakB},
+		{"read-only portal of another app", readOnlyB, own, func(r isoRoute) int {
+			switch {
+			case r.admin || r.method != "GET":
+				return 403
+			case r.catalog:
+				return 200
+			}
+			return 404
+		}, iso.leakA},
 		{"app-a's objects under app-b", testAdminToken, crossApp, func(r isoRoute) int {
 			switch {
 			case !r.has("{app}") || r.upsert:

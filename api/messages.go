@@ -116,7 +116,7 @@ func (s *server) createMessage(w http.ResponseWriter, r *http.Request, p *princi
 		Tags:      nonEmpty(in.Tags.V),
 		CreatedAt: s.now(),
 	}
-	_, err = s.publish(r.Context(), store.CreateMessageParams{Message: msg})
+	_, err = s.publish(r.Context(), app, store.CreateMessageParams{Message: msg})
 	if cached && errors.Is(err, hookrelay.ErrNotFound) {
 		// The application went away since it was cached (deleted on another
 		// node, or its uid moved): look again.
@@ -125,7 +125,7 @@ func (s *server) createMessage(w http.ResponseWriter, r *http.Request, p *princi
 			return err
 		}
 		msg.AppID = app.ID
-		_, err = s.publish(r.Context(), store.CreateMessageParams{Message: msg})
+		_, err = s.publish(r.Context(), app, store.CreateMessageParams{Message: msg})
 	}
 	if errors.Is(err, hookrelay.ErrConflict) {
 		return errConflict("a message with this eventId already exists")

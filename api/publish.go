@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 
+	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/store"
 )
 
@@ -17,10 +18,10 @@ type Handoff interface {
 	Take(lp *store.LeaseParams, tasks []store.Task)
 }
 
-// publish stores a message and gets its deliveries going: handed straight
-// to the local dispatcher when it has room, queued (and the dispatcher
-// woken) otherwise.
-func (s *server) publish(ctx context.Context, p store.CreateMessageParams) (store.CreateMessageResult, error) {
+// publish stores a message of app and gets its deliveries going: handed
+// straight to the local dispatcher when it has room, queued (and the
+// dispatcher woken) otherwise.
+func (s *server) publish(ctx context.Context, app *hookrelay.Application, p store.CreateMessageParams) (store.CreateMessageResult, error) {
 	h := s.handoff
 	if h != nil {
 		p.Lease = h.Handoff()
@@ -33,6 +34,9 @@ func (s *server) publish(ctx context.Context, p store.CreateMessageParams) (stor
 		return res, err
 	}
 	if p.Lease != nil {
+		for i := range res.Tasks {
+			res.Tasks[i].AppRateLimit = app.RateLimit
+		}
 		h.Take(p.Lease, res.Tasks)
 	}
 	if res.Deliveries > len(res.Tasks) {

@@ -733,9 +733,14 @@ func (r *run) endpoint(t *store.Task, now time.Time) *endpointState {
 	if n := int(r.liveNodes.Load()); n > 1 {
 		ep.cap = max(1, ep.cap/n)
 	}
+	// An endpoint without a rateLimit of its own has its application's.
+	rate := e.RateLimit
+	if rate == nil {
+		rate = t.AppRateLimit
+	}
 	perSec := 0
-	if e.RateLimit != nil && *e.RateLimit > 0 {
-		perSec = *e.RateLimit
+	if rate != nil && *rate > 0 {
+		perSec = *rate
 	}
 	ep.perSec = perSec
 	return ep

@@ -522,6 +522,39 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
+// TestApplicationRateLimit: an application's rateLimit holds for each of
+// its endpoints that has none of its own; an endpoint's own overrides it.
+func TestApplicationRateLimit(t *testing.T) {
+	f := newFixture(t)
+	r := 10
+	f.app.RateLimit = &r
+	if err := f.st.UpdateApplication(context.Background(), f.app); err != nil {
+		t.Fatal(err)
+	}
+	rc := newReceiver(t, nil)
+	ep := f.endpoint(rc.URL, nil)
+	own := newReceiver(t, nil)
+	ownEp := f.endpoint(own.URL, func(ep *hookrelay.Endpoint) { r := 1000; ep.RateLimit = &r })
+	d, _ := startDispatcher(t, baseConfig(f.st))
+	const n = 25
+	for i := range n {
+		f.publish(ep.ID, fmt.Sprintf(`{"i":%d}`, i))
+		f.publish(ownEp.ID, fmt.Sprintf(`{"i":%d}`, i))
+	}
+	start := time.Now()
+	d.Wake()
+	waitFor(t, 2*time.Second, "the endpoint with its own limit to get everything", func() bool { return own.count() == n })
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("the endpoint limited to 1000/s needed %v: the application's limit held it back", took)
+	}
+	waitFor(t, 6*time.Second, "the endpoint without its own limit to get everything", func() bool { return rc.count() == n })
+	reqs := rc.requests()
+	// 10/s: 25 requests span at least 2.4s.
+	if span := reqs[n-1].at.Sub(reqs[0].at); span < 2300*time.Millisecond {
+		t.Errorf("25 requests at the application's 10/s took %v", span)
+	}
+}
+
 func TestManualResend(t *testing.T) {
 	f := newFixture(t)
 	rc := newReceiver(t, nil)

@@ -53,6 +53,8 @@ type Token struct {
 	Hash      []byte
 	ExpiresAt *time.Time
 	CreatedAt time.Time
+	// ReadOnly limits a portal token to reading: the API refuses its writes.
+	ReadOnly bool
 }
 
 // ListMessagesParams filters a message listing (newest first).
@@ -157,6 +159,11 @@ type Task struct {
 	Delivery hookrelay.Delivery
 	Message  hookrelay.Message
 	Endpoint hookrelay.Endpoint
+	// AppRateLimit is the rateLimit of the endpoint's application, which
+	// holds for an endpoint without a rateLimit of its own. ClaimDeliveries
+	// fills it; the tasks CreateMessage leases leave it to the publisher,
+	// which has the application at hand.
+	AppRateLimit *int
 }
 
 // AttemptResult is the outcome of one sent task, recorded by CompleteAttempts.

@@ -52,9 +52,9 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 		appID = &t.AppID
 	}
 	_, err := s.pool.Exec(ctx,
-		`INSERT INTO tokens (id, env_id, kind, app_id, hash, expires_at, created_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		t.ID, t.EnvID, string(t.Kind), appID, t.Hash, t.ExpiresAt, t.CreatedAt)
+		`INSERT INTO tokens (id, env_id, kind, app_id, read_only, hash, expires_at, created_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		t.ID, t.EnvID, string(t.Kind), appID, t.ReadOnly, t.Hash, t.ExpiresAt, t.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("create token: %w", mapErr(err))
 	}
@@ -66,8 +66,8 @@ func (s *Store) GetTokenByHash(ctx context.Context, hash []byte) (*store.Token, 
 	var kind string
 	var appID *string
 	err := s.pool.QueryRow(ctx,
-		`SELECT id, env_id, kind, app_id, hash, expires_at, created_at FROM tokens WHERE hash = $1`, hash).
-		Scan(&t.ID, &t.EnvID, &kind, &appID, &t.Hash, &t.ExpiresAt, &t.CreatedAt)
+		`SELECT id, env_id, kind, app_id, read_only, hash, expires_at, created_at FROM tokens WHERE hash = $1`, hash).
+		Scan(&t.ID, &t.EnvID, &kind, &appID, &t.ReadOnly, &t.Hash, &t.ExpiresAt, &t.CreatedAt)
 	if err != nil {
 		return nil, fmt.Errorf("get token: %w", mapErr(err))
 	}

@@ -24,15 +24,17 @@ const (
 
 // claimTail ends a claim statement whose CTE "due" (left open) has picked
 // and locked rows: it leases them to $2 until $3 and returns them with
-// their messages and endpoints, followed by the columns in extra.
+// their messages, endpoints and the rate limits of the endpoints'
+// applications, followed by the columns in extra.
 func claimTail(extra string) string {
 	return `), claimed AS (
 		UPDATE deliveries d SET lease_owner = $2, lease_until = $3, updated_at = $1
 		FROM due WHERE d.id = due.id
 		RETURNING ` + deliveryColumnsOf + `
 	)
-	SELECT ` + deliveryColumnsOf + `, ` + messageColumnsOf + `, ` + endpointColumnsOf + extra + `
-	FROM claimed d JOIN messages m ON m.id = d.msg_id JOIN endpoints e ON e.id = d.endpoint_id`
+	SELECT ` + deliveryColumnsOf + `, ` + messageColumnsOf + `, ` + endpointColumnsOf + `, a.rate_limit` + extra + `
+	FROM claimed d JOIN messages m ON m.id = d.msg_id JOIN endpoints e ON e.id = d.endpoint_id
+		JOIN applications a ON a.id = e.app_id`
 }
 
 // expiredCTE picks and locks up to $4 deliveries whose lease ran out,
@@ -195,6 +197,7 @@ func (s *Store) claim(ctx context.Context, sql string, counted bool, args ...any
 			ddest, dfinish := deliveryDest(&t.Delivery)
 			edest, efinish := endpointDest(&t.Endpoint)
 			dest := append(append(ddest, messageDest(&t.Message)...), edest...)
+			dest = append(dest, &t.AppRateLimit)
 			if counted {
 				dest = append(dest, &scanned)
 			}

@@ -52,9 +52,9 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 		appID = t.AppID
 	}
 	_, err := s.wdb.ExecContext(ctx,
-		`INSERT INTO tokens (id, env_id, kind, app_id, hash, expires_at, created_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.EnvID, string(t.Kind), appID, t.Hash, nullMicros(t.ExpiresAt), micros(t.CreatedAt))
+		`INSERT INTO tokens (id, env_id, kind, app_id, read_only, hash, expires_at, created_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.EnvID, string(t.Kind), appID, t.ReadOnly, t.Hash, nullMicros(t.ExpiresAt), micros(t.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("create token: %w", mapInsertErr(err))
 	}
@@ -68,8 +68,8 @@ func (s *Store) GetTokenByHash(ctx context.Context, hash []byte) (*store.Token, 
 	var expires sql.NullInt64
 	var created int64
 	err := s.rdb.QueryRowContext(ctx,
-		`SELECT id, env_id, kind, app_id, hash, expires_at, created_at FROM tokens WHERE hash = ?`, hash).
-		Scan(&t.ID, &t.EnvID, &kind, &appID, &t.Hash, &expires, &created)
+		`SELECT id, env_id, kind, app_id, read_only, hash, expires_at, created_at FROM tokens WHERE hash = ?`, hash).
+		Scan(&t.ID, &t.EnvID, &kind, &appID, &t.ReadOnly, &t.Hash, &expires, &created)
 	if err != nil {
 		return nil, fmt.Errorf("get token: %w", notFound(err))
 	}

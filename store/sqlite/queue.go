@@ -97,8 +97,9 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]sto
 		return nil, s.unlease(ctx, p.Owner, ds, fmt.Errorf("claim deliveries: load messages: %w", err))
 	}
 	eps, err := queryList(ctx, s.rdb,
-		`SELECT `+endpointColumns+` FROM endpoints WHERE id IN (`+placeholders(len(epIDs))+`)`,
-		strArgs(epIDs), scanEndpoint)
+		`SELECT `+endpointColumnsOf+`, a.rate_limit FROM endpoints e JOIN applications a ON a.id = e.app_id
+		WHERE e.id IN (`+placeholders(len(epIDs))+`)`,
+		strArgs(epIDs), scanClaimedEndpoint)
 	if err != nil {
 		return nil, s.unlease(ctx, p.Owner, ds, fmt.Errorf("claim deliveries: load endpoints: %w", err))
 	}
@@ -106,9 +107,9 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]sto
 	for i := range msgs {
 		msgByID[msgs[i].ID] = &msgs[i]
 	}
-	epByID := make(map[string]*hookrelay.Endpoint, len(eps))
+	epByID := make(map[string]*claimedEndpoint, len(eps))
 	for i := range eps {
-		epByID[eps[i].ID] = &eps[i]
+		epByID[eps[i].ep.ID] = &eps[i]
 	}
 	tasks := make([]store.Task, 0, len(ds))
 	for _, d := range ds {
@@ -116,9 +117,29 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]sto
 		if m == nil || ep == nil {
 			continue
 		}
-		tasks = append(tasks, store.Task{Delivery: d, Message: *m, Endpoint: *ep})
+		tasks = append(tasks, store.Task{Delivery: d, Message: *m, Endpoint: ep.ep, AppRateLimit: ep.appRate})
 	}
 	return tasks, nil
+}
+
+// claimedEndpoint is an endpoint with its application's rate limit.
+type claimedEndpoint struct {
+	ep      hookrelay.Endpoint
+	appRate *int
+}
+
+func scanClaimedEndpoint(sc scanner) (*claimedEndpoint, error) {
+	var c claimedEndpoint
+	var rate sql.NullInt64
+	dest, finish := endpointDest(&c.ep)
+	if err := sc.Scan(append(dest, &rate)...); err != nil {
+		return nil, err
+	}
+	if err := finish(); err != nil {
+		return nil, err
+	}
+	c.appRate = fromNullInt(rate)
+	return &c, nil
 }
 
 // unlease gives back the leases of a claim that cannot report its

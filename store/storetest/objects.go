@@ -59,6 +59,19 @@ var tokenTests = []testCase{
 			h.equal("token", got, tok)
 		}
 	}},
+	{"read-only flag is kept with the token", func(h *harness) {
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		for name, ro := range map[string]bool{"read-only": true, "read-write": false} {
+			tok := &store.Token{
+				EnvID: hookrelay.DefaultEnvironment, Kind: store.TokenPortal, AppID: app.ID, ReadOnly: ro,
+				Hash: hashOf(name), ExpiresAt: ptr(t0.Add(time.Hour)), CreatedAt: t0,
+			}
+			h.must(h.s.CreateToken(h.ctx, tok), "create token")
+			got, err := h.s.GetTokenByHash(h.ctx, tok.Hash)
+			h.must(err, "get token")
+			h.equal("read-only token", got, tok)
+		}
+	}},
 	{"expired token is still returned", func(h *harness) {
 		tok := &store.Token{EnvID: hookrelay.DefaultEnvironment, Kind: store.TokenAdmin, Hash: hashOf("old"),
 			ExpiresAt: ptr(t0.Add(-time.Hour)), CreatedAt: t0.Add(-2 * time.Hour)}

@@ -46,6 +46,31 @@ var queueTests = []testCase{
 		h.equal("delivery next attempt", task.Delivery.NextAttempt, &due.CreatedAt)
 		h.equal("claimed later", len(h.claim("a", now.Add(2*time.Second), now.Add(time.Minute), 10)), 1)
 	}},
+	{"claimed tasks carry their application's rate limit", func(h *harness) {
+		limited := h.newApp(hookrelay.DefaultEnvironment, func(a *hookrelay.Application) { a.RateLimit = ptr(7) })
+		plain := h.newApp(hookrelay.DefaultEnvironment)
+		inherits := h.newEndpoint(limited.ID)
+		own := h.newEndpoint(limited.ID, func(e *hookrelay.Endpoint) { e.RateLimit = ptr(3) })
+		other := h.newEndpoint(plain.ID)
+		want := map[string]*int{inherits.ID: ptr(7), own.ID: ptr(7), other.ID: nil}
+		check := func(what string, tasks []store.Task, n int) {
+			h.Helper()
+			h.equal(what+": claimed", len(tasks), n)
+			for _, t := range tasks {
+				h.equal(what+": application rate limit", t.AppRateLimit, want[t.Endpoint.ID])
+			}
+		}
+		h.publish(limited.ID, "x", createdAt(t0))
+		h.publish(plain.ID, "x", createdAt(t0))
+		now := t0.Add(time.Hour)
+		check("claim", h.claim("a", now, now.Add(time.Minute), 10), 3)
+		// The lease ran out: claimed again, by the path for expired leases.
+		later := now.Add(2 * time.Minute)
+		check("claim after the lease", h.claim("b", later, later.Add(time.Minute), 10), 3)
+		h.publish(limited.ID, "x", createdAt(t0))
+		h.publish(plain.ID, "x", createdAt(t0))
+		check("claim leaving an endpoint out", h.claim("c", later, later.Add(time.Minute), 10, own.ID), 2)
+	}},
 	{"oldest due first, up to the limit", func(h *harness) {
 		app := h.newApp(hookrelay.DefaultEnvironment)
 		h.newEndpoint(app.ID)
