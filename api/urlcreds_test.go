@@ -110,3 +110,89 @@ func TestURLCredentialsNeverShown(t *testing.T) {
 		t.Fatalf("PATCH without credentials: stored %q, want %q", got, shown)
 	}
 }
+
+// The forms of endpoint URL accepted and refused, alike on create, PUT and
+// PATCH: a refused URL is 422 at ["body","url"] and changes nothing; an
+// accepted one is stored as given and shown without credentials.
+func TestEndpointURLForms(t *testing.T) {
+	tests := []struct {
+		name, url string
+		shown     string // "" when refused
+		why       string // when refused, a part of the message
+	}{
+		{"plain", "https://example.com/hook", "https://example.com/hook", ""},
+		{"port 0", "http://example.com:0/hook", "", "port"},
+		{"port 1", "http://example.com:1/hook", "http://example.com:1/hook", ""},
+		{"port 65535", "http://example.com:65535/hook", "http://example.com:65535/hook", ""},
+		{"port 65536", "http://example.com:65536/hook", "", "port"},
+		{"port 99999", "http://example.com:99999/", "", "port"},
+		{"port with leading zeros", "http://example.com:08080/", "http://example.com:08080/", ""},
+		{"port not a number", "http://example.com:8o8o/", "", "invalid port"},
+		{"empty port", "http://example.com:/hook", "http://example.com:/hook", ""},
+		{"space in path", "https://example.com/a b", "", "spaces"},
+		{"space in query", "https://example.com/x?q=a b", "", "spaces"},
+		{"space in fragment", "https://example.com/x#a b", "", "spaces"},
+		{"escaped space", "https://example.com/a%20b?q=a%20b", "https://example.com/a%20b?q=a%20b", ""},
+		{"tab", "https://example.com/a\tb", "", "control"},
+		{"CR LF", "https://example.com/x\r\nX-Injected: 1", "", "control"},
+		{"LF in query", "https://example.com/x?q=1\nHost: evil", "", "control"},
+		{"NUL", "https://example.com/x\x00", "", "control"},
+		{"DEL", "https://example.com/x\x7f", "", "control"},
+		{"leading space", " https://example.com/", "", "spaces"},
+		{"userinfo", "https://user:pa%40ss@example.com/hook", "https://example.com/hook", ""},
+		{"user only", "https://user@example.com/hook", "https://example.com/hook", ""},
+		{"userinfo that looks sealed", "https://sealed:v1:k:abc@example.com/", "", "sealed:"},
+		{"IPv6 literal with port", "http://[2001:db8::1]:8080/hook", "http://[2001:db8::1]:8080/hook", ""},
+		{"IPv6 literal with bad port", "http://[2001:db8::1]:70000/hook", "", "port"},
+		{"IDN", "https://bücher.example/hook", "", "punycode"},
+		{"IDN in punycode", "https://xn--bcher-kva.example/hook", "https://xn--bcher-kva.example/hook", ""},
+		{"non-ASCII path and query", "https://example.com/café?q=é", "https://example.com/café?q=é", ""},
+		{"no host", "https:///hook", "", "absolute"},
+		{"other scheme", "ftp://example.com/", "", "absolute"},
+	}
+	h := newHarness(t)
+	h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, map[string]any{"name": "a", "uid": "a"}, nil)
+	const before = "https://before.example.com/hook"
+	var ep struct{ ID string }
+	h.mustDo(http.StatusCreated, "POST", "/api/v1/app/a/endpoint", testAdminToken, map[string]any{"url": before}, &ep)
+	base := "/api/v1/app/a/endpoint/" + ep.ID
+	for _, tt := range tests {
+		for _, m := range []struct{ method, path string }{
+			{"POST", "/api/v1/app/a/endpoint"}, {"PUT", base}, {"PATCH", base},
+		} {
+			t.Run(tt.name+"/"+m.method, func(t *testing.T) {
+				snap := h.snapshot()
+				status, body := h.do(m.method, m.path, testAdminToken, map[string]any{"url": tt.url})
+				if tt.shown == "" {
+					assertErrorBody(t, status, body, "", []string{"body", "url"})
+					if status != http.StatusUnprocessableEntity || !strings.Contains(string(body), tt.why) {
+						t.Fatalf("status %d, want 422 saying %q: %s", status, tt.why, body)
+					}
+					if after := h.snapshot(); after != snap {
+						t.Fatalf("a refused URL changed something:\n%s\n---\n%s", snap, after)
+					}
+					return
+				}
+				want := http.StatusOK
+				if m.method == "POST" {
+					want = http.StatusCreated
+				}
+				if status != want {
+					t.Fatalf("status %d, want %d: %s", status, want, body)
+				}
+				var out struct{ ID, URL string }
+				if err := json.Unmarshal(body, &out); err != nil {
+					t.Fatal(err)
+				}
+				if out.URL != tt.shown {
+					t.Fatalf("url shown %q, want %q", out.URL, tt.shown)
+				}
+				if m.method == "POST" {
+					h.mustDo(http.StatusNoContent, "DELETE", "/api/v1/app/a/endpoint/"+out.ID, testAdminToken, nil, nil)
+				} else {
+					h.mustDo(http.StatusOK, "PUT", base, testAdminToken, map[string]any{"url": before}, nil)
+				}
+			})
+		}
+	}
+}
