@@ -81,6 +81,10 @@ type EventType struct {
 }
 
 // Endpoint is a URL of a customer that receives the application's messages.
+//
+// URL is kept as given. Its credentials, if any ("https://user:password@host/"),
+// are a secret sent as Basic authentication: what is shown or recorded is
+// URLWithoutUserinfo(URL).
 type Endpoint struct {
 	ID          string
 	AppID       string

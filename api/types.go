@@ -130,7 +130,7 @@ func toEndpointOut(e hookrelay.Endpoint) endpointOut {
 		md = map[string]string{}
 	}
 	return endpointOut{
-		ID: e.ID, UID: e.UID, URL: e.URL, Description: e.Description, Version: versionOf(e),
+		ID: e.ID, UID: e.UID, URL: hookrelay.URLWithoutUserinfo(e.URL), Description: e.Description, Version: versionOf(e),
 		RateLimit: e.RateLimit, FilterTypes: nonEmpty(e.FilterTypes), Channels: nonEmpty(e.Channels),
 		Disabled: e.Disabled, Metadata: md,
 		CreatedAt: jsonTime(e.CreatedAt), UpdatedAt: jsonTime(e.UpdatedAt),
@@ -171,7 +171,7 @@ type messageEndpointOut struct {
 
 func toMessageEndpointOut(e hookrelay.Endpoint, d hookrelay.Delivery) messageEndpointOut {
 	return messageEndpointOut{
-		ID: e.ID, UID: e.UID, URL: e.URL, Description: e.Description, Version: versionOf(e),
+		ID: e.ID, UID: e.UID, URL: hookrelay.URLWithoutUserinfo(e.URL), Description: e.Description, Version: versionOf(e),
 		RateLimit: e.RateLimit, FilterTypes: nonEmpty(e.FilterTypes), Channels: nonEmpty(e.Channels),
 		Disabled: e.Disabled, Status: int(d.Status), NextAttempt: optTime(d.NextAttempt),
 		CreatedAt: jsonTime(e.CreatedAt), UpdatedAt: jsonTime(e.UpdatedAt),
@@ -243,7 +243,7 @@ func toMessageAttemptOut(a hookrelay.Attempt, withContent bool, msg *messageOut)
 		resp = ""
 	}
 	return messageAttemptOut{
-		ID: a.ID, MsgID: a.MsgID, EndpointID: a.EndpointID, URL: a.URL, Response: resp,
+		ID: a.ID, MsgID: a.MsgID, EndpointID: a.EndpointID, URL: hookrelay.URLWithoutUserinfo(a.URL), Response: resp,
 		ResponseStatusCode: a.ResponseStatusCode, ResponseDurationMs: a.ResponseDurationMs,
 		Status: int(a.Status), TriggerType: int(a.TriggerType), Timestamp: jsonTime(a.CreatedAt), Msg: msg,
 	}

@@ -1,10 +1,15 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/hookrelay/hookrelay"
 )
 
 var (
@@ -105,7 +110,13 @@ func checkFilterType(s string) string {
 	return checkName(s, 256)
 }
 
-// checkURL accepts absolute http and https URLs with a host.
+// checkURL accepts absolute http and https URLs with a host, in the form
+// they are sent: no space, control character or DEL anywhere (percent-encode
+// them; a request line cannot carry them), a port from 1 to 65535 when one
+// is given, and an ASCII host (an internationalized name in its punycode
+// form). Credentials ("https://user:password@host/") are allowed; they are
+// sent as Basic authentication and never shown. The problem it returns
+// never quotes the URL, which may hold a password.
 func checkURL(s string) string {
 	if s == "" {
 		return "must not be empty"
@@ -113,9 +124,36 @@ func checkURL(s string) string {
 	if len(s) > 65536 {
 		return "must be at most 65536 characters"
 	}
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b <= ' ' || b == 0x7f {
+			return "must not contain spaces or control characters: percent-encode them (a space is %20)"
+		}
+	}
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL
+		}
+		return "must be an absolute http or https URL: " + err.Error()
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
 		return "must be an absolute http or https URL"
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "port must be between 1 and 65535"
+		}
+	}
+	for _, r := range u.Hostname() {
+		if r >= utf8.RuneSelf {
+			return "host must be ASCII: give an internationalized domain name in its punycode (xn--) form"
+		}
+	}
+	if _, userinfo, _ := hookrelay.SplitURLUserinfo(s); strings.HasPrefix(userinfo, "sealed:") {
+		// The form of credentials sealed at rest: stored without
+		// encryption, they would read as a sealed value that does not open.
+		return `credentials in the URL must not begin with "sealed:"`
 	}
 	return ""
 }

@@ -357,7 +357,7 @@ func (pc *h1Conn) writeRequest(r *h1Request) error {
 	w := pc.bw
 	w.WriteString(r.method)
 	w.WriteByte(' ')
-	w.WriteString(r.url.RequestURI())
+	w.WriteString(escapeTarget(r.url.RequestURI()))
 	w.WriteString(" HTTP/1.1\r\nHost: ")
 	w.WriteString(r.url.Host)
 	w.WriteString("\r\n")

@@ -41,7 +41,7 @@ func (d *Dispatcher) result(owner string, t *store.Task, o outcome) store.Attemp
 			MsgID:              t.Delivery.MsgID,
 			AppID:              t.Delivery.AppID,
 			EndpointID:         t.Delivery.EndpointID,
-			URL:                t.Endpoint.URL,
+			URL:                hookrelay.URLWithoutUserinfo(t.Endpoint.URL),
 			Status:             status,
 			ResponseStatusCode: o.statusCode,
 			Response:           o.response,

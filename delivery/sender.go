@@ -122,7 +122,7 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 	}
 	u, err := url.Parse(ep.URL)
 	if err != nil {
-		return fail("invalid endpoint URL: " + err.Error())
+		return fail("invalid endpoint URL: " + urlProblem(err))
 	}
 	if err := s.policy.Check(u); err != nil {
 		if errors.Is(err, ErrHTTPSRequired) {
@@ -170,11 +170,15 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 		names.signature, sig)
 	if u.User != nil && !hasAuth {
 		// Credentials in the URL become Basic authentication, as
-		// http.Client would make them.
+		// http.Client would make them. A configured Authorization header
+		// wins: it is the endpoint's explicit setting.
 		password, _ := u.User.Password()
 		header = append(header, "Authorization", "Basic "+
 			base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+password)))
 	}
+	// Past this point the credentials travel in the header only: not in
+	// what is written on the wire from the URL, nor in an error.
+	u.User = nil
 
 	var r h1Response
 	if s.transport != nil {
@@ -221,7 +225,11 @@ func (s *sender) viaProxy(ctx context.Context, u *url.URL, method string, header
 	if err := s.guard.checkHost(rctx, s.resolver, u.Hostname()); err != nil {
 		return h1Response{}, err
 	}
-	req, err := http.NewRequestWithContext(rctx, method, u.String(), bytes.NewReader(body))
+	// The request line is written by net/http from this URL: its query,
+	// kept as stored, must be escaped as the direct client escapes it.
+	target := *u
+	target.RawQuery = escapeTarget(u.RawQuery)
+	req, err := http.NewRequestWithContext(rctx, method, target.String(), bytes.NewReader(body))
 	if err != nil {
 		return h1Response{}, fmt.Errorf("cannot build request: %w", err)
 	}

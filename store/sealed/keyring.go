@@ -1,7 +1,7 @@
 // Package sealed encrypts endpoint secrets at rest. A Keyring holds
 // AES-256-GCM keys; Wrap puts one in front of a store.Store so that every
-// endpoint's signing secrets and sensitive header values are sealed when
-// written and opened when read, while the rest of the server keeps seeing
+// endpoint's signing secrets, sensitive header values and URL credentials
+// are sealed when written and opened when read, while the rest of the server keeps seeing
 // plaintext.
 //
 // A sealed value is the text

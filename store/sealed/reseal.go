@@ -21,8 +21,8 @@ type ResealStats struct {
 }
 
 // Reseal rewrites, with the current key, every endpoint of the given
-// environments that holds a secret or sensitive header in plaintext or
-// sealed with another key. Endpoints already sealed with the current key
+// environments that holds a secret, sensitive header or URL credentials in
+// plaintext or sealed with another key. Endpoints already sealed with the current key
 // are left alone, so running it again is cheap. An endpoint that does not
 // open is skipped and listed in Unreadable, and Reseal then returns an error
 // wrapping ErrCannotOpen after walking everything. s may be the wrapped
@@ -95,14 +95,17 @@ func walk[T any](list func(iter string) ([]T, error), key func(T) string, fn fun
 	}
 }
 
-// needsReseal reports whether any secret of the stored ep is plaintext or
-// sealed with a key other than the current one.
+// needsReseal reports whether any secret of the stored ep (URL credentials
+// included) is plaintext or sealed with a key other than the current one.
 func (k *Keyring) needsReseal(ep *hookrelay.Endpoint) bool {
 	stale := func(v string) bool {
 		id, ok := SealedWith(v)
 		return !ok || id != k.CurrentID()
 	}
 	if stale(ep.Secret) {
+		return true
+	}
+	if _, userinfo, ok := hookrelay.SplitURLUserinfo(ep.URL); ok && stale(userinfo) {
 		return true
 	}
 	for _, o := range ep.OldSecrets {

@@ -18,8 +18,10 @@ import (
 const DefaultPostpone = 5 * time.Minute
 
 // Store is a store.Store whose endpoint secrets are sealed at rest: the
-// current secret, every old secret and the values of the headers named in
-// Sensitive. It seals them on CreateEndpoint and UpdateEndpoint, without
+// current secret, every old secret, the values of the headers named in
+// Sensitive, and the userinfo of the URL ("user:password" in
+// "https://user:password@host/"), which is stored as
+// "https://sealed:v1:...@host/" so that the rest of the URL stays readable. It seals them on CreateEndpoint and UpdateEndpoint, without
 // changing the caller's Endpoint, and opens them in every result that
 // carries an endpoint (GetEndpoint, ListEndpoints, ListMessageDestinations,
 // ClaimDeliveries, and the leased tasks of CreateMessage). Everything else passes through to the wrapped store.
@@ -51,6 +53,7 @@ type Store struct {
 const maxOpened = 4096
 
 type openedFields struct {
+	url     string
 	secret  string
 	olds    []hookrelay.OldSecret
 	headers map[string]string
@@ -250,7 +253,7 @@ func (s *Store) openTasks(ctx context.Context, owner string, now time.Time, task
 			failed = append(failed, s.postponed(owner, now, t))
 			continue
 		}
-		t.Endpoint.Secret, t.Endpoint.OldSecrets, t.Endpoint.Headers = o.ep.Secret, o.ep.OldSecrets, o.ep.Headers
+		t.Endpoint.URL, t.Endpoint.Secret, t.Endpoint.OldSecrets, t.Endpoint.Headers = o.ep.URL, o.ep.Secret, o.ep.OldSecrets, o.ep.Headers
 		out = append(out, t)
 	}
 	if len(failed) > 0 {
@@ -280,7 +283,7 @@ func (s *Store) openCached(key memoKey, ep *hookrelay.Endpoint) error {
 	f, ok := s.opened[key]
 	s.openedMu.Unlock()
 	if ok {
-		ep.Secret, ep.OldSecrets, ep.Headers = f.secret, f.olds, f.headers
+		ep.URL, ep.Secret, ep.OldSecrets, ep.Headers = f.url, f.secret, f.olds, f.headers
 		return nil
 	}
 	if err := s.keys.openEndpoint(ep); err != nil {
@@ -290,7 +293,7 @@ func (s *Store) openCached(key memoKey, ep *hookrelay.Endpoint) error {
 	if len(s.opened) >= maxOpened {
 		clear(s.opened)
 	}
-	s.opened[key] = openedFields{secret: ep.Secret, olds: ep.OldSecrets, headers: ep.Headers}
+	s.opened[key] = openedFields{url: ep.URL, secret: ep.Secret, olds: ep.OldSecrets, headers: ep.Headers}
 	s.openedMu.Unlock()
 	return nil
 }
@@ -318,7 +321,7 @@ func (s *Store) postponed(owner string, now time.Time, t store.Task) store.Attem
 			MsgID:       t.Delivery.MsgID,
 			AppID:       t.Delivery.AppID,
 			EndpointID:  t.Delivery.EndpointID,
-			URL:         t.Endpoint.URL,
+			URL:         hookrelay.URLWithoutUserinfo(t.Endpoint.URL),
 			Status:      hookrelay.StatusFail,
 			Response:    "not sent: the server cannot decrypt this endpoint's stored secrets; the delivery will be tried again",
 			TriggerType: trigger,
@@ -337,6 +340,7 @@ func bindOldSecret(epID string) string { return "endpoint/" + epID + "/old-secre
 func bindHeader(epID, name string) string {
 	return "endpoint/" + epID + "/header/" + strings.ToLower(name)
 }
+func bindURLUserinfo(epID string) string { return "endpoint/" + epID + "/url-userinfo" }
 
 // sealEndpoint returns a copy of ep whose secrets are sealed; ep is not
 // changed. With a nil keyring the copy holds plaintext.
@@ -344,6 +348,9 @@ func (k *Keyring) sealEndpoint(ep *hookrelay.Endpoint) hookrelay.Endpoint {
 	c := *ep
 	if k == nil {
 		return c
+	}
+	if rest, userinfo, ok := hookrelay.SplitURLUserinfo(ep.URL); ok {
+		c.URL = hookrelay.JoinURLUserinfo(rest, k.Seal(userinfo, bindURLUserinfo(ep.ID)))
 	}
 	c.Secret = k.Seal(ep.Secret, bindSecret(ep.ID))
 	if ep.OldSecrets != nil {
@@ -369,6 +376,14 @@ func (k *Keyring) sealEndpoint(ep *hookrelay.Endpoint) hookrelay.Endpoint {
 // ep new OldSecrets and Headers rather than writing into the ones it has,
 // which a store may share between results.
 func (k *Keyring) openEndpoint(ep *hookrelay.Endpoint) error {
+	u := ep.URL
+	if rest, userinfo, ok := hookrelay.SplitURLUserinfo(u); ok {
+		v, err := k.Open(userinfo, bindURLUserinfo(ep.ID))
+		if err != nil {
+			return fmt.Errorf("endpoint %s: URL credentials: %w", ep.ID, err)
+		}
+		u = hookrelay.JoinURLUserinfo(rest, v)
+	}
 	secret, err := k.Open(ep.Secret, bindSecret(ep.ID))
 	if err != nil {
 		return fmt.Errorf("endpoint %s: secret: %w", ep.ID, err)
@@ -397,7 +412,7 @@ func (k *Keyring) openEndpoint(ep *hookrelay.Endpoint) error {
 			headers[name] = v
 		}
 	}
-	ep.Secret, ep.OldSecrets, ep.Headers = secret, olds, headers
+	ep.URL, ep.Secret, ep.OldSecrets, ep.Headers = u, secret, olds, headers
 	return nil
 }
 
