@@ -136,7 +136,7 @@ func TestEndpointURLForms(t *testing.T) {
 		{"tab", "https://example.com/a\tb", "", "control"},
 		{"CR LF", "https://example.com/x\r\nX-Injected: 1", "", "control"},
 		{"LF in query", "https://example.com/x?q=1\nHost: evil", "", "control"},
-		{"NUL", "https://example.com/x\x00", "", "control"},
+		{"NUL", "https://example.com/x\x00", "", "NUL"},
 		{"DEL", "https://example.com/x\x7f", "", "control"},
 		{"leading space", " https://example.com/", "", "spaces"},
 		{"userinfo", "https://user:pa%40ss@example.com/hook", "https://example.com/hook", ""},
