@@ -51,11 +51,21 @@ func testBinaryResponseBody(t *testing.T, db string) {
 		}
 		msgIDs = append(msgIDs, m.Id)
 	}
-	recorded := func() bool {
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		got := 0
 		l, err := client.MessageAttempt.ListByEndpoint(ctx, appID, epID, nil)
-		return err == nil && len(l.Data) == n
+		if err == nil {
+			got = len(l.Data)
+		}
+		if got == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 20s, %d attempts recorded (%v) and %d requests sent for %d messages",
+				got, err, requests.Load(), n)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	waitFor(t, 20*time.Second, "an attempt recorded for every message", recorded)
 	for _, id := range msgIDs {
 		waitFor(t, 10*time.Second, "status success", func() bool { return destinationStatus(t, client, appID, id) == 0 })
 	}
