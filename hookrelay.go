@@ -174,10 +174,13 @@ type Attempt struct {
 	MsgID              string
 	AppID              string
 	EndpointID         string
-	URL                string
+	URL                string        // stored as CleanText(URL)
 	Status             MessageStatus // StatusSuccess or StatusFail
 	ResponseStatusCode int           // 0 when no response was received
-	Response           string        // body, truncated; or the failure reason
+	// Response is the body as received, cut to the body limit: any bytes,
+	// not necessarily UTF-8 (a Go string used as a byte string); or the
+	// failure reason, which is CleanText.
+	Response           string
 	ResponseDurationMs int64
 	TriggerType        TriggerType
 	CreatedAt          time.Time

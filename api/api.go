@@ -246,6 +246,7 @@ func (s *server) routes() {
 	handle("GET", msg+"/endpoint", accessApp, s.listAttemptedDestinations)
 	handle("POST", msg+"/endpoint/{endpoint_id}/resend", accessApp, s.resend)
 	handle("GET", msg+"/attempt/{attempt_id}", accessApp, s.getAttempt)
+	handle("GET", msg+"/attempt/{attempt_id}/response", accessApp, s.getAttemptResponse)
 	handle("DELETE", msg+"/attempt/{attempt_id}/content", accessAdmin, s.expungeAttemptContent)
 	handle("GET", "/api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}", accessApp, s.listAttemptsByEndpoint)
 	handle("GET", "/api/v1/app/{app_id}/attempt/msg/{msg_id}", accessApp, s.listAttemptsByMsg)

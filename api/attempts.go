@@ -2,7 +2,9 @@ package api
 
 import (
 	"errors"
+	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/store"
@@ -124,6 +126,32 @@ func (s *server) getAttempt(w http.ResponseWriter, r *http.Request, p *principal
 		return err
 	}
 	writeJSON(w, http.StatusOK, toMessageAttemptOut(*a, true, nil))
+	return nil
+}
+
+// getAttemptResponse is GET .../msg/{msg_id}/attempt/{attempt_id}/response,
+// a hookrelay extension: the attempt's stored response body, exactly the
+// bytes received (cut to the body limit), as application/octet-stream. The
+// attempt object's response field is only a UTF-8 view of them. A failure
+// reason stored in place of a body is answered the same way; an expunged
+// body is empty.
+func (s *server) getAttemptResponse(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, msg, err := s.appMessage(r, p)
+	if err != nil {
+		return err
+	}
+	a, err := s.store.GetAttempt(r.Context(), app.ID, msg.ID, r.PathValue("attempt_id"))
+	if errors.Is(err, hookrelay.ErrNotFound) {
+		return errNotFound("attempt not found")
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(a.Response)))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, a.Response)
 	return nil
 }
 

@@ -143,6 +143,7 @@ func TestIsolationAcrossEnvironmentsAndApplications(t *testing.T) {
 		{method: "GET", path: msg, want: 200, shows: "payload-marker-a"},
 		{method: "GET", path: msg + "/endpoint", want: 200, shows: "{ep}"},
 		{method: "GET", path: msg + "/attempt/{att}", want: 200, shows: "response-marker"},
+		{method: "GET", path: msg + "/attempt/{att}/response", want: 200, shows: "response-marker"},
 		{method: "GET", path: "/api/v1/app/{app}/attempt/endpoint/{ep}", want: 200, shows: "{att}"},
 		{method: "GET", path: "/api/v1/app/{app}/attempt/msg/{msg}", want: 200, shows: "{att}"},
 		{method: "POST", path: msg + "/endpoint/{ep}/resend", want: 202},

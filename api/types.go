@@ -237,13 +237,17 @@ type messageAttemptOut struct {
 	Msg                *messageOut `json:"msg,omitempty"`
 }
 
+// toMessageAttemptOut makes the Svix attempt object. Its response is the
+// stored body decoded as UTF-8, each invalid byte replaced by U+FFFD (NUL
+// stays, and is escaped in JSON): the exact bytes are at the
+// .../attempt/{attempt_id}/response route.
 func toMessageAttemptOut(a hookrelay.Attempt, withContent bool, msg *messageOut) messageAttemptOut {
-	resp := a.Response
-	if !withContent {
-		resp = ""
+	resp := ""
+	if withContent {
+		resp = hookrelay.ValidUTF8(a.Response)
 	}
 	return messageAttemptOut{
-		ID: a.ID, MsgID: a.MsgID, EndpointID: a.EndpointID, URL: hookrelay.URLWithoutUserinfo(a.URL), Response: resp,
+		ID: a.ID, MsgID: a.MsgID, EndpointID: a.EndpointID, URL: hookrelay.ValidUTF8(hookrelay.URLWithoutUserinfo(a.URL)), Response: resp,
 		ResponseStatusCode: a.ResponseStatusCode, ResponseDurationMs: a.ResponseDurationMs,
 		Status: int(a.Status), TriggerType: int(a.TriggerType), Timestamp: jsonTime(a.CreatedAt), Msg: msg,
 	}

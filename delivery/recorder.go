@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
+	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/store"
 )
 
@@ -17,25 +20,42 @@ const (
 	recordBatch = 256
 	// recordTimeout bounds one CompleteAttempts call.
 	recordTimeout = 30 * time.Second
-	// poisonStrikes is how many times a result may fail alone, while the
-	// store otherwise answers, before it is dropped (for example because
-	// its delivery was deleted meanwhile).
-	poisonStrikes = 5
+	// notStoredPrefix starts the reason recorded in place of a response
+	// body that the store refused.
+	notStoredPrefix = "response not stored: "
+	// maxReasonError is the most bytes of a store error quoted in that
+	// reason.
+	maxReasonError = 200
 )
 
 // recorded is one result waiting to be committed.
 type recorded struct {
-	task    *store.Task
-	result  store.AttemptResult
-	strikes int
+	task   *store.Task
+	result store.AttemptResult
+	// refused counts the times the store refused this result alone; a
+	// refused result is recorded alone from then on.
+	refused int
+	// bodyDropped is set once the response body has been replaced by
+	// the reason it could not be stored.
+	bodyDropped bool
 }
 
 // recorder commits attempt results in groups: it waits for one result, then
 // takes every result queued meanwhile (up to recordBatch) and records them
-// with one CompleteAttempts. When the store fails it keeps the results and
-// retries with backoff; results are dropped only when abort is closed (the
-// dispatcher gave up flushing at shutdown) or when one result alone keeps
-// failing while the store answers.
+// with one CompleteAttempts. No result is given up while the dispatcher
+// runs, and none is left to lapse: a result not yet recorded keeps its
+// delivery leased (the dispatcher extends the leases of every delivery
+// counted in leased), so its message is never sent again because its
+// result could not be written.
+//
+// When a batch fails while the store answers pings, the batch is tried
+// once more, then its results are recorded one by one; a result the store
+// still refuses is recorded with its response body replaced by the reason
+// ("response not stored: ..."), so that the attempt and the delivery's new
+// status are written whatever the body held. When the store does not
+// answer (or a call runs out of time), or refuses even that, the results
+// are kept and retried with backoff, logged at error level. Results are dropped only when abort is
+// closed (the dispatcher gave up flushing at shutdown).
 type recorder struct {
 	q        Queue
 	observer Observer
@@ -163,42 +183,124 @@ func (r *recorder) run() error {
 	}
 }
 
-// commit records batch. When that fails while the store answers pings, it
-// records the results one by one so that one bad result (its delivery
-// deleted meanwhile, say) cannot hold back the others, and counts a strike
-// against each result that fails alone. It returns the results that are
-// done with (committed, or dropped after poisonStrikes) and whether the
-// store looks unreachable.
+// commit records batch and returns the results that are done with, and
+// whether the store looks unreachable. Results never refused go in one
+// CompleteAttempts; while the store accepts everything that is the only
+// store call, and the fallbacks run only on failure.
 func (r *recorder) commit(batch []*recorded) (done []*recorded, storeDown bool) {
-	err := r.complete(batch)
+	fresh, alone := batch, []*recorded(nil)
+	if slices.ContainsFunc(batch, func(x *recorded) bool { return x.refused > 0 }) {
+		fresh = nil
+		for _, x := range batch {
+			if x.refused > 0 {
+				alone = append(alone, x)
+			} else {
+				fresh = append(fresh, x)
+			}
+		}
+	}
+	if len(fresh) > 0 {
+		err := r.complete(fresh)
+		if err == nil && len(alone) == 0 {
+			return fresh, false
+		}
+		if err != nil {
+			if r.unreachable(err) {
+				r.log.Error("record attempts failed and the store does not answer; keeping the results and their leases, will retry",
+					"results", len(batch), "err", err)
+				return nil, true
+			}
+			// The store answers: the failure may have been passing (a
+			// deadlock, a connection lost mid-statement).
+			err = r.complete(fresh)
+		}
+		switch {
+		case err == nil:
+			done = append(done, fresh...)
+		case len(fresh) == 1:
+			// Refused alone already.
+			ok, down := r.recordAlone(fresh[0], err)
+			if down {
+				return done, true
+			}
+			if ok {
+				done = append(done, fresh[0])
+			}
+		default:
+			r.log.Warn("record attempts failed twice while the store answers; recording one by one",
+				"results", len(fresh), "err", err)
+			alone = append(fresh, alone...)
+		}
+	}
+	for _, x := range alone {
+		ok, down := r.recordAlone(x, nil)
+		if down {
+			return done, true
+		}
+		if ok {
+			done = append(done, x)
+		}
+	}
+	return done, len(done) == 0
+}
+
+// recordAlone records x by itself, unless refused is the error the store
+// has just given for x alone while answering pings. If the store refuses
+// x while it answers, x is recorded again with its response body replaced
+// by the reason. It reports whether x is recorded, or that the store does
+// not answer.
+func (r *recorder) recordAlone(x *recorded, refused error) (ok, storeDown bool) {
+	err := refused
 	if err == nil {
-		return batch, false
+		if err = r.complete([]*recorded{x}); err == nil {
+			return true, false
+		}
+		if r.unreachable(err) {
+			r.log.Error("record attempt failed and the store does not answer; keeping the result and its lease, will retry",
+				"delivery", x.result.Attempt.DeliveryID, "err", err)
+			return false, true
+		}
+	}
+	a := &x.result.Attempt
+	if !x.bodyDropped {
+		r.log.Warn("the store refused an attempt result; recording it without its response body",
+			"delivery", a.DeliveryID, "msg", a.MsgID, "endpoint", a.EndpointID,
+			"code", a.ResponseStatusCode, "bytes", len(a.Response), "err", err)
+		a.Response = notStoredPrefix + shortError(err)
+		x.bodyDropped = true
+		if err = r.complete([]*recorded{x}); err == nil {
+			return true, false
+		}
+	}
+	x.refused++
+	r.log.Error("attempt result not recorded; its delivery stays leased and recording is retried",
+		"delivery", a.DeliveryID, "msg", a.MsgID, "endpoint", a.EndpointID, "tries", x.refused, "err", err)
+	return false, false
+}
+
+// unreachable tells whether err, a failed CompleteAttempts, means that the
+// store is out of reach rather than refusing what it was given: the call
+// ran out of time, or the store does not answer a ping.
+func (r *recorder) unreachable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	pingErr := r.q.Ping(ctx)
-	cancel()
-	if pingErr != nil {
-		r.log.Error("record attempts failed; will retry", "results", len(batch), "err", err)
-		return nil, true
+	defer cancel()
+	return r.q.Ping(ctx) != nil
+}
+
+// shortError is err's text as clean text of at most maxReasonError bytes.
+func shortError(err error) string {
+	msg := hookrelay.CleanText(err.Error())
+	if len(msg) <= maxReasonError {
+		return msg
 	}
-	r.log.Warn("record attempts failed while the store answers; recording one by one", "results", len(batch), "err", err)
-	for _, x := range batch {
-		if len(batch) > 1 {
-			err = r.complete([]*recorded{x})
-		}
-		if err == nil {
-			done = append(done, x)
-			continue
-		}
-		x.strikes++
-		if x.strikes >= poisonStrikes {
-			r.log.Error("dropping attempt result that the store keeps refusing",
-				"delivery", x.result.Attempt.DeliveryID, "msg", x.result.Attempt.MsgID,
-				"endpoint", x.result.Attempt.EndpointID, "err", err)
-			done = append(done, x)
-		}
+	cut := maxReasonError
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
 	}
-	return done, false
+	return msg[:cut] + "..."
 }
 
 func (r *recorder) complete(batch []*recorded) error {

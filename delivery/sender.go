@@ -15,9 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookrelay/hookrelay/store"
-
 	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/store"
 )
 
 // drainLimit is how much of a response beyond ResponseBodyLimit is read and
@@ -37,7 +36,7 @@ type outcome struct {
 	duration   time.Duration
 	ok         bool   // a 2xx response
 	statusCode int    // 0 when no response was received
-	response   string // the response body (cut, valid UTF-8) or the failure reason
+	response   string // the response body (cut, exact bytes) or the failure reason (CleanText)
 	retryAfter time.Duration
 	// final is set when the delivery must not be retried (its endpoint is
 	// disabled).
@@ -112,7 +111,7 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 	o := outcome{start: start}
 	fail := func(reason string) outcome {
 		o.duration = s.now().Sub(start)
-		o.response = reason
+		o.response = hookrelay.CleanText(reason)
 		return o
 	}
 	ep := &t.Endpoint
@@ -199,7 +198,7 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 	o.duration = s.now().Sub(start)
 	o.statusCode = r.statusCode
 	o.ok = r.statusCode >= 200 && r.statusCode < 300
-	o.response = strings.ToValidUTF8(string(r.body), "\uFFFD")
+	o.response = string(r.body)
 	if !o.ok {
 		o.retryAfter = parseRetryAfter(r.retryAfter, s.now())
 	}
@@ -209,7 +208,7 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 		// whatever its status. A body cut short by shutdown is not the
 		// receiver's fault and its status stands.
 		o.ok = false
-		o.response = "reading the response body: " + describe(r.bodyErr, timeout)
+		o.response = hookrelay.CleanText("reading the response body: " + describe(r.bodyErr, timeout))
 	}
 	return o
 }

@@ -289,7 +289,10 @@ type Store interface {
 	ClaimDeliveries(ctx context.Context, p ClaimParams) ([]Task, error)
 	// CompleteAttempts records each attempt and moves its delivery, all in
 	// one transaction. The delivery is moved only while the result's owner
-	// still holds its lease; the attempt is recorded regardless.
+	// still holds its lease; the attempt is recorded regardless. No byte
+	// sequence in an attempt's texts may fail it: Response is stored as
+	// bytes and read back exactly (NUL, invalid UTF-8 and all), URL is
+	// stored as hookrelay.CleanText(URL); IDs are the store's own.
 	CompleteAttempts(ctx context.Context, results []AttemptResult) error
 	// ExtendLeases pushes the lease of every delivery owner holds to until.
 	ExtendLeases(ctx context.Context, owner string, until time.Time) error

@@ -17,10 +17,12 @@ const attemptColumns = `a.id, a.delivery_id, a.msg_id, a.app_id, a.endpoint_id, 
 func scanAttempt(row pgx.Row) (*hookrelay.Attempt, error) {
 	var a hookrelay.Attempt
 	var status, trigger int
+	var response []byte
 	if err := row.Scan(&a.ID, &a.DeliveryID, &a.MsgID, &a.AppID, &a.EndpointID, &a.URL, &status,
-		&a.ResponseStatusCode, &a.Response, &a.ResponseDurationMs, &trigger, &a.CreatedAt); err != nil {
+		&a.ResponseStatusCode, &response, &a.ResponseDurationMs, &trigger, &a.CreatedAt); err != nil {
 		return nil, err
 	}
+	a.Response = string(response)
 	a.Status = hookrelay.MessageStatus(status)
 	a.TriggerType = hookrelay.TriggerType(trigger)
 	return &a, nil

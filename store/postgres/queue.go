@@ -234,7 +234,7 @@ func sortTasks(tasks []store.Task) []store.Task {
 // delivery, so an attempt whose delivery no longer exists is dropped; the
 // delivery moves only while the result's owner holds its lease.
 const completeSQL = `WITH r AS (
-	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[],
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::bytea[],
 		$7::bigint[], $8::int[], $9::timestamptz[], $10::text[], $11::int[], $12::int[], $13::timestamptz[])
 	AS r (attempt_id, delivery_id, url, attempt_status, code, response, duration_ms, trigger_type,
 		attempted_at, owner, status, attempts, next_attempt)
@@ -324,7 +324,8 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 
 // completeColumns are the parameters of completeSQL, a column each.
 type completeColumns struct {
-	attemptIDs, deliveryIDs, urls, responses, owners []string
+	attemptIDs, deliveryIDs, urls, owners            []string
+	responses                                        [][]byte
 	attemptStatus, codes, triggers, statuses, counts []int
 	durations                                        []int64
 	attemptedAt                                      []time.Time
@@ -336,10 +337,11 @@ func (c *completeColumns) add(r *store.AttemptResult, now time.Time) {
 	a := &r.Attempt
 	c.attemptIDs = append(c.attemptIDs, a.ID)
 	c.deliveryIDs = append(c.deliveryIDs, a.DeliveryID)
-	c.urls = append(c.urls, a.URL)
+	c.urls = append(c.urls, hookrelay.CleanText(a.URL))
 	c.attemptStatus = append(c.attemptStatus, int(a.Status))
 	c.codes = append(c.codes, a.ResponseStatusCode)
-	c.responses = append(c.responses, a.Response)
+	// Exact bytes, never NULL: an empty body is an empty bytea.
+	c.responses = append(c.responses, append([]byte{}, a.Response...))
 	c.durations = append(c.durations, a.ResponseDurationMs)
 	c.triggers = append(c.triggers, int(a.TriggerType))
 	c.attemptedAt = append(c.attemptedAt, a.CreatedAt)

@@ -327,13 +327,23 @@ func (t *writeTx) complete(ctx context.Context, results []store.AttemptResult, a
 	return nil
 }
 
+// responseArg binds a response body as a blob, so that its bytes are kept
+// as they are whatever they hold; an empty body binds as empty text, since
+// the driver may bind an empty blob as NULL.
+func responseArg(body string) any {
+	if body == "" {
+		return ""
+	}
+	return []byte(body)
+}
+
 // completeRows records len(rs) == completeSizes[k] results with the k-th
 // completion statements.
 func (t *writeTx) completeRows(ctx context.Context, k int, rs []store.AttemptResult, at time.Time) error {
 	args := make([]any, 0, 9*len(rs))
 	for i := range rs {
 		a := &rs[i].Attempt
-		args = append(args, a.ID, a.URL, int(a.Status), a.ResponseStatusCode, a.Response,
+		args = append(args, a.ID, hookrelay.CleanText(a.URL), int(a.Status), a.ResponseStatusCode, responseArg(a.Response),
 			a.ResponseDurationMs, int(a.TriggerType), micros(a.CreatedAt), a.DeliveryID)
 	}
 	if _, err := t.stmt(ctx, t.stmts.insertAttempts[k]).ExecContext(ctx, args...); err != nil {

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Messages", messageTests},
 		{"Deliveries", deliveryTests},
 		{"Attempts", attemptTests},
+		{"BinaryAttempts", binaryAttemptTests},
 		{"Queue", queueTests},
 		{"SendSlots", sendSlotTests},
 		{"Nodes", nodeTests},
