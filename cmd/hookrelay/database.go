@@ -62,7 +62,7 @@ func openDatabase(ctx context.Context, url string) (store.Store, error) {
 	}
 	s, err := sqlite.Open(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		return nil, fmt.Errorf("open sqlite %s: %w", redactURL(path), err)
 	}
 	return s, nil
 }

@@ -11,6 +11,9 @@ import (
 )
 
 func openPostgres(ctx context.Context, url string) (store.Store, error) {
+	if err := checkPostgresURL(url); err != nil {
+		return nil, err
+	}
 	s, err := postgres.Open(ctx, url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres %s: %w", redactURL(url), err)
@@ -21,6 +24,9 @@ func openPostgres(ctx context.Context, url string) (store.Store, error) {
 // resetPostgres drops every hookrelay table of the database at url, for
 // the load tool's fresh start per scenario.
 func resetPostgres(ctx context.Context, url string) error {
+	if err := checkPostgresURL(url); err != nil {
+		return err
+	}
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return fmt.Errorf("bench: connect: %w", err)
