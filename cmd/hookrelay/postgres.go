@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/jackc/pgx/v5"
 
@@ -10,11 +11,11 @@ import (
 	"github.com/hookrelay/hookrelay/store/postgres"
 )
 
-func openPostgres(ctx context.Context, url string) (store.Store, error) {
+func openPostgres(ctx context.Context, url string, logger *slog.Logger) (store.Store, error) {
 	if err := checkPostgresURL(url); err != nil {
 		return nil, err
 	}
-	s, err := postgres.Open(ctx, url)
+	s, err := postgres.Open(ctx, url, postgres.WithLogger(logger))
 	if err != nil {
 		return nil, fmt.Errorf("open postgres %s: %w", redactURL(url), err)
 	}
