@@ -44,6 +44,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return err
 		}
 	}
+	logAdminTokens(ctx, st, cfg.AdminToken != "", logger)
 
 	nodeID := newNodeID()
 	disp := delivery.NewDispatcher(delivery.Config{
