@@ -21,7 +21,7 @@ func (d *Dispatcher) result(owner string, t *store.Task, o outcome) store.Attemp
 // logAttempt logs one attempt at debug level by its identifiers and
 // outcome only: never the payload, the URL, headers or the response.
 func (d *Dispatcher) logAttempt(res *store.AttemptResult, o outcome) {
-	if !d.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
+	if d.cfg.Logger == nil || !d.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
 		return
 	}
 	a := &res.Attempt
