@@ -2,7 +2,9 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/store"
@@ -16,6 +18,24 @@ type applicationIn struct {
 	Metadata  opt[map[string]string] `json:"metadata"`
 }
 
+// checkAppUID validates an application's uid: a uid (see checkUID) that
+// does not start with "app_". Applications are looked up by ID or uid
+// alike, so a uid shaped like an ID could stand for another application;
+// Svix refuses these uids too.
+func checkAppUID(s string) string { return checkUIDPrefix(s, hookrelay.PrefixApp, "application") }
+
+// checkUIDPrefix is checkUID for the uid of an object whose IDs start with
+// prefix: the uid must not start with it.
+func checkUIDPrefix(s, prefix, object string) string {
+	if msg := checkUID(s); msg != "" {
+		return msg
+	}
+	if strings.HasPrefix(s, prefix) {
+		return fmt.Sprintf("must not start with %q, the prefix of %s IDs", prefix, object)
+	}
+	return ""
+}
+
 // validate checks the body; prefix locates it inside an enclosing body.
 func (in *applicationIn) validate(c *checker, prefix ...string) {
 	loc := func(f string) []string { return append(append([]string{}, prefix...), f) }
@@ -26,7 +46,7 @@ func (in *applicationIn) validate(c *checker, prefix ...string) {
 		c.check(checkRateLimit(in.RateLimit.V), loc("rateLimit")...)
 	}
 	if in.UID.has() {
-		c.check(checkUID(in.UID.V), loc("uid")...)
+		c.check(checkAppUID(in.UID.V), loc("uid")...)
 	}
 	c.notNull(in.Metadata.Set, in.Metadata.Null, loc("metadata")...)
 }
@@ -132,7 +152,7 @@ func (s *server) appOrCreate(r *http.Request, p *principal, in opt[applicationIn
 		return app, err
 	}
 	uid := r.PathValue("app_id")
-	if msg := checkUID(uid); msg != "" {
+	if msg := checkAppUID(uid); msg != "" {
 		return nil, validationError{{Loc: []string{"path", "app_id"}, Msg: msg, Type: "value_error"}}
 	}
 	app = s.newApp(p, &in.V, &uid)
@@ -197,7 +217,7 @@ func (s *server) updateApp(w http.ResponseWriter, r *http.Request, p *principal)
 		uid := in.UID.ptr()
 		if uid == nil {
 			id := r.PathValue("app_id")
-			if msg := checkUID(id); msg != "" {
+			if msg := checkAppUID(id); msg != "" {
 				return validationError{{Loc: []string{"path", "app_id"}, Msg: msg, Type: "value_error"}}
 			}
 			uid = &id
@@ -241,7 +261,7 @@ func (s *server) patchApp(w http.ResponseWriter, r *http.Request, p *principal) 
 		c.check(checkRateLimit(in.RateLimit.V), "rateLimit")
 	}
 	if in.UID.has() {
-		c.check(checkUID(in.UID.V), "uid")
+		c.check(checkAppUID(in.UID.V), "uid")
 	}
 	c.notNull(in.Metadata.Set, in.Metadata.Null, "metadata")
 	if err := c.err(); err != nil {

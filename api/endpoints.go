@@ -55,7 +55,7 @@ func (in *endpointIn) validate(c *checker, patch bool) {
 		c.check(checkRateLimit(in.RateLimit.V), "rateLimit")
 	}
 	if in.UID.has() {
-		c.check(checkUID(in.UID.V), "uid")
+		c.check(checkEndpointUID(in.UID.V), "uid")
 	}
 	minItems := 1
 	if patch {
@@ -106,6 +106,12 @@ func newSecret() (string, error) {
 		return "", fmt.Errorf("generate secret: %w", err)
 	}
 	return "whsec_" + base64.StdEncoding.EncodeToString(b), nil
+}
+
+// checkEndpointUID validates an endpoint's uid: a uid that does not start
+// with "ep_", for the reason given at checkAppUID.
+func checkEndpointUID(s string) string {
+	return checkUIDPrefix(s, hookrelay.PrefixEndpoint, "endpoint")
 }
 
 // endpoint resolves the path's {endpoint_id} (an ID or uid) in app.
@@ -260,7 +266,7 @@ func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 		}
 		if !in.UID.has() {
 			id := r.PathValue("endpoint_id")
-			if msg := checkUID(id); msg != "" {
+			if msg := checkEndpointUID(id); msg != "" {
 				return validationError{{Loc: []string{"path", "endpoint_id"}, Msg: msg, Type: "value_error"}}
 			}
 			in.UID = opt[string]{Set: true, V: id}

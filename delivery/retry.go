@@ -1,6 +1,8 @@
 package delivery
 
 import (
+	"context"
+	"log/slog"
 	"math/rand/v2"
 	"time"
 
@@ -9,6 +11,54 @@ import (
 )
 
 // result turns the outcome of an attempt of t into what CompleteAttempts
+// records (see decide), and logs the attempt at debug level.
+func (d *Dispatcher) result(owner string, t *store.Task, o outcome) store.AttemptResult {
+	res := d.decide(owner, t, o)
+	d.logAttempt(&res, o)
+	return res
+}
+
+// logAttempt logs one attempt at debug level by its identifiers and
+// outcome only: never the payload, the URL, headers or the response.
+func (d *Dispatcher) logAttempt(res *store.AttemptResult, o outcome) {
+	if d.cfg.Logger == nil || !d.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	a := &res.Attempt
+	trigger := "scheduled"
+	if a.TriggerType == hookrelay.TriggerManual {
+		trigger = "manual"
+	}
+	var outcome string
+	switch {
+	case res.Status == hookrelay.StatusSuccess:
+		outcome = "success"
+	case res.Status == hookrelay.StatusPending:
+		outcome = "retry"
+	case o.final:
+		outcome = "failed: endpoint disabled"
+	default:
+		outcome = "failed: no attempts left"
+	}
+	attrs := []slog.Attr{
+		slog.String("msg_id", a.MsgID),
+		slog.String("endpoint_id", a.EndpointID),
+		slog.String("app_id", a.AppID),
+		slog.String("delivery_id", a.DeliveryID),
+		slog.String("attempt_id", a.ID),
+		slog.Int("attempt", res.Attempts),
+		slog.String("trigger", trigger),
+		slog.Int("status_code", a.ResponseStatusCode),
+		slog.Duration("duration", o.duration),
+		slog.String("outcome", outcome),
+	}
+	if res.NextAttempt != nil {
+		attrs = append(attrs, slog.Time("next_attempt", *res.NextAttempt))
+	}
+	d.cfg.Logger.LogAttrs(context.Background(), slog.LevelDebug, "delivery attempt", attrs...)
+}
+
+// decide turns the outcome of an attempt of t into what CompleteAttempts
 // records: the attempt and the delivery's next step.
 //
 // A scheduled attempt is attempt number k = Delivery.Attempts+1. When it
@@ -20,7 +70,7 @@ import (
 // goes on with the schedule while scheduled attempts remain, by the same
 // rule with k = Delivery.Attempts; a delivery with no scheduled attempt yet
 // waits schedule[0] before its first one.
-func (d *Dispatcher) result(owner string, t *store.Task, o outcome) store.AttemptResult {
+func (d *Dispatcher) decide(owner string, t *store.Task, o outcome) store.AttemptResult {
 	manual := t.Delivery.Manual
 	trigger := hookrelay.TriggerScheduled
 	attempts := t.Delivery.Attempts

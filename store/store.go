@@ -218,6 +218,9 @@ type Store interface {
 	// GetTokenByHash returns the token whether or not it has expired.
 	GetTokenByHash(ctx context.Context, hash []byte) (*Token, error)
 	CountTokens(ctx context.Context, envID string, kind TokenKind) (int, error)
+	// ListTokens returns every token of kind in the environment, expired
+	// ones included, oldest first.
+	ListTokens(ctx context.Context, envID string, kind TokenKind) ([]Token, error)
 	DeleteToken(ctx context.Context, id string) error
 	// DeleteAppTokens removes every portal token of an application.
 	DeleteAppTokens(ctx context.Context, appID string) error

@@ -30,9 +30,11 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 		dbURL     string
 		jsonOut   string
 		serverArg string
+		wipe      bool
 	)
 	f.StringVar(&scenarios, "scenarios", "ceiling,throughput,fanout,latency,isolation", "comma-separated scenarios: ceiling, throughput, fanout, latency, isolation, backlog")
-	f.StringVar(&dbURL, "database-url", "", "database for the servers the tool starts (default: a fresh SQLite file per scenario); a postgres:// database is emptied first")
+	f.StringVar(&dbURL, "database-url", "", "database for the servers the tool starts (default: a fresh SQLite file per scenario); a postgres:// database is emptied before each scenario, and refused if it holds data bench did not create (see --wipe-database)")
+	f.BoolVar(&wipe, "wipe-database", false, "let --database-url name a PostgreSQL database holding data bench did not create: EVERYTHING in its public schema is dropped")
 	f.StringVar(&cfg.URL, "url", "", "measure this running server instead of starting one")
 	f.StringVar(&cfg.Token, "token", getenv("HOOKRELAY_ADMIN_TOKEN"), "admin token of the server given by --url")
 	f.IntVar(&cfg.Messages, "messages", 20000, "messages in the throughput and ceiling runs")
@@ -58,6 +60,13 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 		self, err := os.Executable()
 		if err != nil {
 			return fmt.Errorf("bench: find own binary: %w", err)
+		}
+		if dbURL != "" {
+			// Refuse a database bench may not empty before any scenario
+			// runs; once emptied, it is bench's.
+			if err := resetBenchDatabase(ctx, dbURL, wipe); err != nil {
+				return err
+			}
 		}
 		cfg.Start = func(ctx context.Context, scenario string) (*bench.Server, error) {
 			return startBenchServer(ctx, self, dbURL, strings.Fields(serverArg), stderr)
@@ -92,7 +101,7 @@ func startBenchServer(ctx context.Context, self, dbURL string, extra []string, l
 	}
 	if dbURL == "" {
 		dbURL = filepath.Join(dir, "bench.db")
-	} else if err := resetBenchDatabase(ctx, dbURL); err != nil {
+	} else if err := resetBenchDatabase(ctx, dbURL, false); err != nil {
 		return nil, err
 	}
 	token := "hr_bench_" + randomBase62(24)

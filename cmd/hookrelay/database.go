@@ -51,18 +51,18 @@ func sqlitePathOf(url string) (string, bool, error) {
 }
 
 // openDatabase opens and migrates the database named by url, as it stores
-// things (secrets sealed or not).
-func openDatabase(ctx context.Context, url string) (store.Store, error) {
+// things (secrets sealed or not). The store's own warnings go to logger.
+func openDatabase(ctx context.Context, url string, logger *slog.Logger) (store.Store, error) {
 	path, isSQLite, err := sqlitePathOf(url)
 	if err != nil {
 		return nil, err
 	}
 	if !isSQLite {
-		return openPostgres(ctx, url)
+		return openPostgres(ctx, url, logger)
 	}
 	s, err := sqlite.Open(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		return nil, fmt.Errorf("open sqlite %s: %w", redactURL(path), err)
 	}
 	return s, nil
 }

@@ -240,7 +240,7 @@ func openStoreKeys(ctx context.Context, url string, getenv func(string) string, 
 	} else if keys, err = loadKeyring(getenv, "", false, logger); err != nil {
 		return nil, nil, err
 	}
-	st, err := openDatabase(ctx, url)
+	st, err := openDatabase(ctx, url, logger)
 	if err != nil {
 		return nil, nil, err
 	}

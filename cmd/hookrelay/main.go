@@ -4,7 +4,7 @@
 //	hookrelay migrate   bring the database schema up to date and exit
 //	hookrelay bench     measure throughput, latency and isolation
 //	hookrelay keys      make encryption keys; re-encrypt stored secrets
-//	hookrelay token     create API tokens of environments
+//	hookrelay token     create, list and revoke API tokens of environments
 //	hookrelay version   print the version
 package main
 
@@ -57,6 +57,9 @@ Usage:
   hookrelay keys reseal       re-encrypt stored endpoint secrets with the current key
   hookrelay token create --environment NAME
                               print a new admin API token of an environment
+  hookrelay token list [--environment NAME]
+                              list the stored admin tokens by ID
+  hookrelay token revoke ID   delete a stored token
   hookrelay version           print the version
 
 Run 'hookrelay COMMAND -h' for the flags of a command. Every flag can also be

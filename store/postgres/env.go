@@ -88,6 +88,34 @@ func (s *Store) CountTokens(ctx context.Context, envID string, kind store.TokenK
 	return n, nil
 }
 
+func (s *Store) ListTokens(ctx context.Context, envID string, kind store.TokenKind) ([]store.Token, error) {
+	rows, err := s.pool.Query(ctx,
+		`SELECT id, env_id, kind, app_id, hash, expires_at, created_at FROM tokens
+		 WHERE env_id = $1 AND kind = $2 ORDER BY created_at, id`, envID, string(kind))
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Token
+	for rows.Next() {
+		var t store.Token
+		var kind string
+		var appID *string
+		if err := rows.Scan(&t.ID, &t.EnvID, &kind, &appID, &t.Hash, &t.ExpiresAt, &t.CreatedAt); err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		t.Kind = store.TokenKind(kind)
+		if appID != nil {
+			t.AppID = *appID
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return out, nil
+}
+
 func (s *Store) DeleteToken(ctx context.Context, id string) error {
 	err := mustAffect(s.pool.Exec(ctx, `DELETE FROM tokens WHERE id = $1`, id))
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,7 +48,7 @@ func (s *Store) Subscribe(ctx context.Context, fn func()) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		slog.Default().Warn("postgres: listening for work failed; reconnecting",
+		s.log.Warn("postgres: listening for work failed; reconnecting",
 			"err", err, "retry_in", backoff)
 		t := time.NewTimer(backoff)
 		select {
@@ -149,6 +148,6 @@ func (s *Store) notify() {
 	ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
 	defer cancel()
 	if _, err := s.pool.Exec(ctx, `SELECT pg_notify($1, '')`, notifyChannel); err != nil {
-		slog.Default().Warn("postgres: notifying other nodes of new work failed", "err", err)
+		s.log.Warn("postgres: notifying other nodes of new work failed", "err", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -71,15 +72,29 @@ type Store struct {
 	stopNotifier chan struct{} // closed once the publishers have stopped
 	notifierDone chan struct{}
 	once         sync.Once
+	log          *slog.Logger // warnings of the notification connections
 }
 
 var _ store.Store = (*Store)(nil)
+
+// Option adjusts a Store as Open makes it.
+type Option func(*Store)
+
+// WithLogger sends the store's warnings (a lost LISTEN connection, a failed
+// notification) to l instead of slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Store) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
 
 // Open connects to the database at url (postgres://... or a key=value
 // connection string; pgxpool settings such as pool_max_conns are honoured)
 // and migrates it to the latest schema. Several processes may Open one
 // database at the same time: migrations run one at a time.
-func Open(ctx context.Context, url string) (*Store, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
@@ -106,6 +121,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		closing:      make(chan struct{}),
 		stopNotifier: make(chan struct{}),
 		notifierDone: make(chan struct{}),
+		log:          slog.Default(),
+	}
+	for _, o := range opts {
+		o(s)
 	}
 	if err := s.Migrate(ctx); err != nil {
 		pool.Close()

@@ -90,6 +90,36 @@ func (s *Store) CountTokens(ctx context.Context, envID string, kind store.TokenK
 	return n, nil
 }
 
+func (s *Store) ListTokens(ctx context.Context, envID string, kind store.TokenKind) ([]store.Token, error) {
+	rows, err := s.rdb.QueryContext(ctx,
+		`SELECT id, env_id, kind, app_id, hash, expires_at, created_at FROM tokens
+		 WHERE env_id = ? AND kind = ? ORDER BY created_at, id`, envID, string(kind))
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Token
+	for rows.Next() {
+		var t store.Token
+		var kind string
+		var appID sql.NullString
+		var expires sql.NullInt64
+		var created int64
+		if err := rows.Scan(&t.ID, &t.EnvID, &kind, &appID, &t.Hash, &expires, &created); err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		t.Kind = store.TokenKind(kind)
+		t.AppID = appID.String
+		t.ExpiresAt = fromNullMicros(expires)
+		t.CreatedAt = fromMicros(created)
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return out, nil
+}
+
 func (s *Store) DeleteToken(ctx context.Context, id string) error {
 	err := mustAffect(s.wdb.ExecContext(ctx, `DELETE FROM tokens WHERE id = ?`, id))
 	if err != nil {

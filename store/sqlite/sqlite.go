@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -79,10 +80,16 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens the database file at path, creating it if needed, and migrates
 // it to the latest schema. The file is put in WAL mode with foreign keys on
-// and synchronous=FULL: a publish that returned is on disk.
+// and synchronous=FULL: a publish that returned is on disk. A file Open
+// creates is readable by its owner only (0600), as are its -wal and -shm
+// files, which SQLite gives the database file's mode; an existing file
+// keeps its mode.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("open sqlite: unsupported path %q", path)
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	busy := fmt.Sprint(busyTimeout.Milliseconds())
 
@@ -143,6 +150,19 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.wg.Add(1)
 	go s.writer()
 	return s, nil
+}
+
+// createPrivate creates path as an empty file (an empty SQLite database)
+// with mode 0600 unless it exists; SQLite would create it 0644.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // Migrate applies every pending migration; it does nothing when the schema

@@ -120,6 +120,35 @@ var tokenTests = []testCase{
 			h.equal("tokens of "+c.env+" "+string(c.kind), n, c.want)
 		}
 	}},
+	{"list by environment and kind, oldest first", func(h *harness) {
+		env := h.newEnv()
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		newer := &store.Token{EnvID: hookrelay.DefaultEnvironment, Kind: store.TokenAdmin, Hash: hashOf("newer"), CreatedAt: t0.Add(time.Hour)}
+		older := &store.Token{EnvID: hookrelay.DefaultEnvironment, Kind: store.TokenAdmin, Hash: hashOf("older"), CreatedAt: t0,
+			ExpiresAt: ptr(t0.Add(time.Minute))}
+		portal := &store.Token{EnvID: hookrelay.DefaultEnvironment, Kind: store.TokenPortal, AppID: app.ID, Hash: hashOf("portal"), CreatedAt: t0}
+		other := &store.Token{EnvID: env.ID, Kind: store.TokenAdmin, Hash: hashOf("other"), CreatedAt: t0}
+		for _, tok := range []*store.Token{newer, older, portal, other} {
+			h.must(h.s.CreateToken(h.ctx, tok), "create token")
+		}
+		for _, c := range []struct {
+			env  string
+			kind store.TokenKind
+			want []store.Token
+		}{
+			{hookrelay.DefaultEnvironment, store.TokenAdmin, []store.Token{*older, *newer}},
+			{hookrelay.DefaultEnvironment, store.TokenPortal, []store.Token{*portal}},
+			{env.ID, store.TokenAdmin, []store.Token{*other}},
+			{env.ID, store.TokenPortal, nil},
+		} {
+			got, err := h.s.ListTokens(h.ctx, c.env, c.kind)
+			h.must(err, "list tokens")
+			if len(got) == 0 {
+				got = nil
+			}
+			h.equal("tokens of "+c.env+" "+string(c.kind), got, c.want)
+		}
+	}},
 	{"delete", func(h *harness) {
 		tok := &store.Token{EnvID: hookrelay.DefaultEnvironment, Kind: store.TokenAdmin, Hash: hashOf("d"), CreatedAt: t0}
 		h.must(h.s.CreateToken(h.ctx, tok), "create token")
