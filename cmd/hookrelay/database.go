@@ -22,11 +22,25 @@ func openStore(ctx context.Context, url string) (store.Store, error) {
 // openDatabase) and seals endpoint secrets at rest with the keys that
 // getenv's HOOKRELAY_ENCRYPTION_KEYS* settings name (see keys.go).
 func openStoreWith(ctx context.Context, url string, getenv func(string) string, logger *slog.Logger) (store.Store, error) {
+	st, _, err := openStoreNotifier(ctx, url, getenv, logger)
+	return st, err
+}
+
+// notifier is a database that calls fn whenever any node queues work
+// (PostgreSQL's LISTEN/NOTIFY). SQLite, for one node, has none.
+type notifier interface {
+	Subscribe(ctx context.Context, fn func()) error
+}
+
+// openStoreNotifier is openStoreWith that also returns the database's
+// notifier, nil when it has none.
+func openStoreNotifier(ctx context.Context, url string, getenv func(string) string, logger *slog.Logger) (store.Store, notifier, error) {
 	st, keys, err := openStoreKeys(ctx, url, getenv, logger)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return sealed.Wrap(st, keys, sealed.WithLogger(logger)), nil
+	n, _ := st.(notifier)
+	return sealed.Wrap(st, keys, sealed.WithLogger(logger)), n, nil
 }
 
 // sqlitePathOf returns the file of a SQLite database URL, and false for a

@@ -18,14 +18,13 @@ func TestPostgresWarningsUseTheConfiguredLogger(t *testing.T) {
 	dbURL := newPostgresDatabase(t)
 	var logs syncBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, nil)).With("component", "store")
-	st, err := openStoreWith(t.Context(), dbURL, envOf(nil), logger)
+	st, sub, err := openStoreNotifier(t.Context(), dbURL, envOf(nil), logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	sub, ok := st.(subscriber)
-	if !ok {
-		t.Fatal("the PostgreSQL store does not subscribe")
+	if sub == nil {
+		t.Fatal("the PostgreSQL store has no notifier")
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	calls := make(chan struct{}, 16)

@@ -33,7 +33,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	st, err := openStoreWith(ctx, cfg.DatabaseURL, getenv, logger.With("component", "store"))
+	st, notes, err := openStoreNotifier(ctx, cfg.DatabaseURL, getenv, logger.With("component", "store"))
 	if err != nil {
 		return err
 	}
@@ -99,9 +99,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	// A store that can tell when other nodes queued work (PostgreSQL's
 	// LISTEN/NOTIFY) wakes this node's dispatcher at once.
-	if sub, ok := st.(subscriber); ok {
+	if notes != nil {
 		go func() {
-			if err := sub.Subscribe(dispCtx, disp.Wake); err != nil && dispCtx.Err() == nil {
+			if err := notes.Subscribe(dispCtx, disp.Wake); err != nil && dispCtx.Err() == nil {
 				logger.Warn("work notifications stopped; relying on polling", "err", err)
 			}
 		}()
@@ -143,11 +143,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // maxRequestHeaderBytes bounds the headers of an API request; larger ones
 // get 431 from net/http.
 const maxRequestHeaderBytes = 64 << 10
-
-// subscriber is a store that calls fn whenever any node queues work.
-type subscriber interface {
-	Subscribe(ctx context.Context, fn func()) error
-}
 
 // bootstrapAdminToken makes sure the default environment has an admin token
 // when HOOKRELAY_ADMIN_TOKEN is not set: the first start generates one,

@@ -59,8 +59,7 @@ func postgresURL(t *testing.T) string {
 	return u.String()
 }
 
-// On PostgreSQL: nothing plain in the columns, values read back, and the
-// store's notifications stay reachable through the wrapper.
+// On PostgreSQL: nothing plain in the columns, and values read back.
 func TestPostgres(t *testing.T) {
 	dbURL := postgresURL(t)
 	inner, err := postgres.Open(t.Context(), dbURL)
@@ -69,11 +68,6 @@ func TestPostgres(t *testing.T) {
 	}
 	s := sealed.Wrap(inner, mustKeys(t, keyA))
 	defer s.Close()
-	if _, ok := s.(interface {
-		Subscribe(ctx context.Context, fn func()) error
-	}); !ok {
-		t.Fatal("the wrapper hides PostgreSQL's Subscribe")
-	}
 	app := newApp(t, s)
 	ep := newEndpoint(t, s, app.ID)
 

@@ -75,46 +75,20 @@ func WithPostpone(d time.Duration) Option { return func(s *Store) { s.postpone =
 // ErrUnknownKey, so that a server started without its keys says so instead
 // of signing with ciphertext.
 //
-// The result also has the optional methods of s that the server uses:
-// Migrate (an error wrapping errors.ErrUnsupported when s has none) and,
-// only when s has it, Subscribe(ctx, fn) (PostgreSQL's notifications).
-// Unwrap returns s.
-func Wrap(s store.Store, k *Keyring, opts ...Option) store.Store {
+// The result is a store.Store and nothing more: a capability of s beyond
+// it (PostgreSQL's notifications, migrations) is for the caller to take
+// from s itself. Unwrap returns s.
+func Wrap(s store.Store, k *Keyring, opts ...Option) *Store {
 	w := &Store{Store: s, keys: k, log: slog.Default(), postpone: DefaultPostpone, now: time.Now,
 		opened: make(map[memoKey]openedFields)}
 	for _, o := range opts {
 		o(w)
 	}
-	if _, ok := s.(subscriber); ok {
-		return subscribingStore{w}
-	}
 	return w
-}
-
-type subscriber interface {
-	Subscribe(ctx context.Context, fn func()) error
-}
-
-// subscribingStore is a Store over a store that can report work queued by
-// other nodes.
-type subscribingStore struct{ *Store }
-
-// Subscribe calls the wrapped store's Subscribe.
-func (s subscribingStore) Subscribe(ctx context.Context, fn func()) error {
-	return s.Store.Store.(subscriber).Subscribe(ctx, fn)
 }
 
 // Unwrap returns the wrapped store, which holds the sealed values as stored.
 func (s *Store) Unwrap() store.Store { return s.Store }
-
-// Migrate calls the wrapped store's Migrate.
-func (s *Store) Migrate(ctx context.Context) error {
-	m, ok := s.Store.(interface{ Migrate(context.Context) error })
-	if !ok {
-		return fmt.Errorf("migrate: %w", errors.ErrUnsupported)
-	}
-	return m.Migrate(ctx)
-}
 
 // CreateEndpoint stores ep with its secrets sealed. Like every store it
 // sets ep's ID when empty (before sealing, since the ID is bound into the

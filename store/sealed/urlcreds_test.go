@@ -199,7 +199,7 @@ func TestURLCredentialsPlaintextRowsKeepWorking(t *testing.T) {
 // endpoint's URL, or into a header, they do not open.
 func TestURLCredentialsBoundToTheirEndpoint(t *testing.T) {
 	s := sealed.Wrap(openSQLite(t, dbPath(t)), mustKeys(t, keyA))
-	inner := s.(*sealed.Store).Unwrap()
+	inner := s.Unwrap()
 	app := newApp(t, s)
 	victim := credsEndpoint(app.ID)
 	if err := s.CreateEndpoint(t.Context(), victim); err != nil {
