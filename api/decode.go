@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -77,7 +76,7 @@ func (o opt[T]) ptr() *T {
 // struct of opt fields). Malformed JSON is 400; a value of the wrong type is
 // 422 naming the field; a body over the limit is 413.
 func decodeBody(r *http.Request, dst any) error {
-	b, err := io.ReadAll(r.Body)
+	b, err := requestBody(r)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

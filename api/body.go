@@ -1,0 +1,180 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// DefaultMaxBodyBytesInFlight bounds the request body bytes the API holds
+// at once when Config.MaxBodyBytesInFlight is 0.
+const DefaultMaxBodyBytesInFlight = 32 << 20
+
+// DefaultAdmissionWait is how long a request waits for room in the body
+// budget, when Config.AdmissionWait is 0, before it is refused with 503.
+const DefaultAdmissionWait = 2 * time.Second
+
+// bodyBudget bounds the bytes of request bodies held at once: a request
+// reserves its body's size before reading it and gives it back when its
+// response is written. The bytes a request makes from its body (the decoded
+// payload, the response, the stored copy) are a small multiple of it, so
+// the budget bounds those too.
+type bodyBudget struct {
+	mu      sync.Mutex
+	free    int64
+	waiting int // requests waiting for room, for tests
+	// changed is closed and replaced whenever bytes are given back.
+	changed chan struct{}
+}
+
+func newBodyBudget(n int64) *bodyBudget {
+	return &bodyBudget{free: n, changed: make(chan struct{})}
+}
+
+// acquire reserves n bytes, waiting up to wait for them to be free. It
+// reports false when they were not free in time or ctx ended.
+func (b *bodyBudget) acquire(ctx context.Context, n int64, wait time.Duration) bool {
+	var timer *time.Timer
+	for {
+		b.mu.Lock()
+		if n <= b.free {
+			b.free -= n
+			b.mu.Unlock()
+			return true
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+			defer timer.Stop()
+			b.waiting++
+			defer func() {
+				b.mu.Lock()
+				b.waiting--
+				b.mu.Unlock()
+			}()
+		}
+		changed := b.changed
+		b.mu.Unlock()
+		select {
+		case <-changed:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// release gives back n bytes.
+func (b *bodyBudget) release(n int64) {
+	if n <= 0 {
+		return
+	}
+	b.mu.Lock()
+	b.free += n
+	close(b.changed)
+	b.changed = make(chan struct{})
+	b.mu.Unlock()
+}
+
+// state returns the free bytes and the number of waiting requests.
+func (b *bodyBudget) state() (free int64, waiting int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.free, b.waiting
+}
+
+// hasBody reports whether the request comes with a body still to read.
+func hasBody(r *http.Request) bool {
+	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+}
+
+// readBody reads the whole request body, within the body budget, before
+// the handler runs: a request whose body never arrives whole is answered
+// (400) without having touched anything, idempotency keys included. It
+// returns the bytes to give back to the budget once the response is
+// written. On error the response has been written.
+func (s *server) readBody(w http.ResponseWriter, r *http.Request) (reserved int64, ok bool) {
+	if !hasBody(r) {
+		return 0, true
+	}
+	if r.ContentLength > s.maxBody {
+		s.refuse(w, r, errTooLarge(s.maxBody))
+		return 0, false
+	}
+	// A body of unknown length (chunked) may be as large as the limit.
+	reserved = r.ContentLength
+	if reserved < 0 {
+		reserved = s.maxBody
+	}
+	if !s.bodies.acquire(r.Context(), reserved, s.admissionWait) {
+		w.Header().Set("Retry-After", "1")
+		s.refuse(w, r, &apiError{http.StatusServiceUnavailable, "service_unavailable",
+			"the server is busy reading other request bodies, retry later"})
+		return 0, false
+	}
+	var b []byte
+	var err error
+	if r.ContentLength >= 0 {
+		b = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(r.Body, b)
+	} else {
+		b, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+		s.bodies.release(reserved - int64(len(b)))
+		reserved = int64(len(b))
+	}
+	if err != nil {
+		s.bodies.release(reserved)
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.refuse(w, r, errTooLarge(mbe.Limit))
+		} else {
+			s.refuse(w, r, errBadRequest("read request body: "+err.Error()))
+		}
+		return 0, false
+	}
+	r.Body = &readAhead{b: b}
+	return reserved, true
+}
+
+// readAhead is a request body read ahead by (*server).readBody.
+type readAhead struct{ b []byte }
+
+func (rb *readAhead) Read(p []byte) (int, error) {
+	if len(rb.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, rb.b)
+	rb.b = rb.b[n:]
+	return n, nil
+}
+
+func (rb *readAhead) Close() error { return nil }
+
+// requestBody returns the rest of the request body: the bytes read ahead,
+// without a copy, or all of r.Body for a request that bypassed wrap.
+func requestBody(r *http.Request) ([]byte, error) {
+	if rb, ok := r.Body.(*readAhead); ok {
+		b := rb.b
+		rb.b = nil
+		return b, nil
+	}
+	return io.ReadAll(r.Body)
+}
+
+// refuse answers err to a request whose body was not read (or not read
+// whole) and closes the connection after the response, rather than read a
+// body nobody will use: net/http would otherwise wait for up to 256 KiB of
+// it before reusing, or closing, the connection.
+func (s *server) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if hasBody(r) {
+		if _, read := r.Body.(*readAhead); !read {
+			w.Header().Set("Connection", "close")
+			// Fail at once the read net/http makes after the response.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		}
+	}
+	s.writeErr(w, r, err)
+}
