@@ -69,26 +69,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 
 	handler := api.New(api.Config{
-		Store:              st,
-		Waker:              disp,
-		AdminToken:         cfg.AdminToken,
-		PublicURL:          cfg.PublicURL,
-		MaxBodyBytes:       cfg.MaxBodyBytes,
-		MaxEndpointsPerApp: cfg.MaxEndpointsPerApp,
-		URLPolicy:          cfg.URLPolicy.Check,
-		Logger:             logger.With("component", "api"),
+		Store:                st,
+		Waker:                disp,
+		AdminToken:           cfg.AdminToken,
+		PublicURL:            cfg.PublicURL,
+		MaxBodyBytes:         cfg.MaxBodyBytes,
+		MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight,
+		MaxEndpointsPerApp:   cfg.MaxEndpointsPerApp,
+		URLPolicy:            cfg.URLPolicy.Check,
+		Logger:               logger.With("component", "api"),
 	})
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	srv, ln, err := newHTTPServer(cfg, handler, logger)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    maxRequestHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		return err
 	}
 
 	dispCtx, stopDispatcher := context.WithCancel(context.WithoutCancel(ctx))
@@ -137,6 +131,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// newHTTPServer listens on cfg.Listen and returns the API's server and the
+// listener to serve, within cfg's limits: a client has ReadHeaderTimeout to
+// send a request's headers and ReadTimeout for the whole request (a
+// trickled body is cut there), a kept-alive connection waits IdleTimeout
+// for its next request, and connections beyond MaxConnections, or beyond
+// MaxConnectionsPerIP from one client, are closed as soon as accepted.
+func newHTTPServer(cfg *config, handler http.Handler, logger *slog.Logger) (*http.Server, net.Listener, error) {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    maxRequestHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return srv, newConnLimiter(ln, cfg.MaxConnections, cfg.MaxConnectionsPerIP, logger.With("component", "http")), nil
 }
 
 // maxRequestHeaderBytes bounds the headers of an API request; larger ones
