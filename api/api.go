@@ -38,6 +38,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookrelay/hookrelay/store"
@@ -101,6 +102,7 @@ type server struct {
 	// bodies bounds the request bodies held at once; see readBody.
 	bodies        *bodyBudget
 	admissionWait time.Duration
+	freeing       atomic.Bool // a return of memory after a burst is scheduled
 	clock         func() time.Time
 	mux           *http.ServeMux
 
@@ -302,7 +304,7 @@ func (s *server) wrap(acc access, h handlerFunc) http.Handler {
 			return
 		}
 		// The bytes the body stands for live until the response is out.
-		defer s.bodies.release(reserved)
+		defer s.releaseBody(reserved)
 		run := func(w http.ResponseWriter, r *http.Request) {
 			if err := h(w, r, p); err != nil {
 				s.writeErr(w, r, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -23,15 +24,19 @@ const DefaultAdmissionWait = 2 * time.Second
 // payload, the response, the stored copy) are a small multiple of it, so
 // the budget bounds those too.
 type bodyBudget struct {
-	mu      sync.Mutex
-	free    int64
+	mu    sync.Mutex
+	total int64
+	free  int64
+	// peak is the most bytes held at once since the budget was last
+	// wholly free.
+	peak    int64
 	waiting int // requests waiting for room, for tests
 	// changed is closed and replaced whenever bytes are given back.
 	changed chan struct{}
 }
 
 func newBodyBudget(n int64) *bodyBudget {
-	return &bodyBudget{free: n, changed: make(chan struct{})}
+	return &bodyBudget{total: n, free: n, changed: make(chan struct{})}
 }
 
 // acquire reserves n bytes, waiting up to wait for them to be free. It
@@ -42,6 +47,7 @@ func (b *bodyBudget) acquire(ctx context.Context, n int64, wait time.Duration) b
 		b.mu.Lock()
 		if n <= b.free {
 			b.free -= n
+			b.peak = max(b.peak, b.total-b.free)
 			b.mu.Unlock()
 			return true
 		}
@@ -67,16 +73,38 @@ func (b *bodyBudget) acquire(ctx context.Context, n int64, wait time.Duration) b
 	}
 }
 
-// release gives back n bytes.
-func (b *bodyBudget) release(n int64) {
+// release gives back n bytes. It reports whether that ended a burst: the
+// budget is wholly free again after at least a quarter of it was held.
+func (b *bodyBudget) release(n int64) (burstEnded bool) {
 	if n <= 0 {
-		return
+		return false
 	}
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.free += n
 	close(b.changed)
 	b.changed = make(chan struct{})
-	b.mu.Unlock()
+	if b.free == b.total {
+		burstEnded = b.peak >= b.total/4
+		b.peak = 0
+	}
+	return burstEnded
+}
+
+// releaseBody gives back a request's bytes to the budget. When that ends a
+// burst and the budget then stays unused for a second, the memory is
+// returned to the operating system at once: the runtime would otherwise
+// keep the burst's peak for up to its two-minute periodic collection.
+func (s *server) releaseBody(n int64) {
+	if !s.bodies.release(n) || !s.freeing.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(time.Second, func() {
+		defer s.freeing.Store(false)
+		if free, _ := s.bodies.state(); free == s.bodies.total {
+			debug.FreeOSMemory()
+		}
+	})
 }
 
 // state returns the free bytes and the number of waiting requests.
@@ -122,11 +150,11 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request) (reserved int6
 		_, err = io.ReadFull(r.Body, b)
 	} else {
 		b, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
-		s.bodies.release(reserved - int64(len(b)))
+		s.releaseBody(reserved - int64(len(b)))
 		reserved = int64(len(b))
 	}
 	if err != nil {
-		s.bodies.release(reserved)
+		s.releaseBody(reserved)
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			s.refuse(w, r, errTooLarge(mbe.Limit))

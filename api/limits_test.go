@@ -355,3 +355,41 @@ func TestBodyBudget(t *testing.T) {
 		h.waitBudget(total, 0, 0)
 	})
 }
+
+// TestBodyBudgetBursts: giving back the last bytes ends a burst when at
+// least a quarter of the budget was held at once, and only then.
+func TestBodyBudgetBursts(t *testing.T) {
+	b := newBodyBudget(1000)
+	ctx := t.Context()
+	for _, tt := range []struct {
+		name  string
+		sizes []int64
+		want  bool
+	}{
+		{"small requests", []int64{100, 100}, false},
+		{"a quarter at once", []int64{150, 100}, true},
+		{"one large request", []int64{900}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, n := range tt.sizes {
+				if !b.acquire(ctx, n, time.Millisecond) {
+					t.Fatalf("acquire %d refused", n)
+				}
+			}
+			var ended bool
+			for i, n := range tt.sizes {
+				e := b.release(n)
+				if i < len(tt.sizes)-1 && e {
+					t.Errorf("burst ended with bytes still held")
+				}
+				ended = e
+			}
+			if ended != tt.want {
+				t.Errorf("burst ended %v, want %v", ended, tt.want)
+			}
+		})
+	}
+	if b.acquire(ctx, 1001, time.Millisecond) {
+		t.Error("acquired more than the budget")
+	}
+}
