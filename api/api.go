@@ -74,9 +74,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxBodyBytesInFlight bounds the bytes of request bodies being read or
 	// handled at once, and so the memory requests take; 0 means
-	// DefaultMaxBodyBytesInFlight. A request whose body does not fit waits
-	// up to AdmissionWait for room, then gets 503. Raised to MaxBodyBytes
-	// when below it.
+	// DefaultMaxBodyBytesInFlight. A request reserves room as its body
+	// arrives; one that finds none within AdmissionWait gets 503. Raised to
+	// MaxBodyBytes when below it.
 	MaxBodyBytesInFlight int64
 	// AdmissionWait is how long a request waits for room in
 	// MaxBodyBytesInFlight; 0 means DefaultAdmissionWait.

@@ -19,8 +19,8 @@ const DefaultMaxBodyBytesInFlight = 32 << 20
 const DefaultAdmissionWait = 2 * time.Second
 
 // bodyBudget bounds the bytes of request bodies held at once: a request
-// reserves its body's size before reading it and gives it back when its
-// response is written. The bytes a request makes from its body (the decoded
+// reserves room for its body as it reads it (see readBody) and gives it
+// back when its response is written. The bytes a request makes from its body (the decoded
 // payload, the response, the stored copy) are a small multiple of it, so
 // the budget bounds those too.
 type bodyBudget struct {
@@ -119,11 +119,20 @@ func hasBody(r *http.Request) bool {
 	return r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
 }
 
+// firstBodyChunk is the room a request reserves before its first byte
+// arrives; beyond it, a body reserves as much again as it has sent, so a
+// client holds room only for bytes it actually sent (at most twice them).
+// Hundreds of connections that announce large bodies and send nothing thus
+// hold a few MB of the budget, not all of it.
+const firstBodyChunk = 16 << 10
+
 // readBody reads the whole request body, within the body budget, before
 // the handler runs: a request whose body never arrives whole is answered
-// (400) without having touched anything, idempotency keys included. It
-// returns the bytes to give back to the budget once the response is
-// written. On error the response has been written.
+// (400) without having touched anything, idempotency keys included. The
+// buffer grows by doubling, each step reserved first; a step that finds no
+// room within s.admissionWait is 503. It returns the bytes to give back to
+// the budget once the response is written. On error the response has been
+// written.
 func (s *server) readBody(w http.ResponseWriter, r *http.Request) (reserved int64, ok bool) {
 	if !hasBody(r) {
 		return 0, true
@@ -132,39 +141,63 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request) (reserved int6
 		s.refuse(w, r, errTooLarge(s.maxBody))
 		return 0, false
 	}
-	// A body of unknown length (chunked) may be as large as the limit.
-	reserved = r.ContentLength
-	if reserved < 0 {
-		reserved = s.maxBody
-	}
-	if !s.bodies.acquire(r.Context(), reserved, s.admissionWait) {
-		w.Header().Set("Retry-After", "1")
-		s.refuse(w, r, &apiError{http.StatusServiceUnavailable, "service_unavailable",
-			"the server is busy reading other request bodies, retry later"})
+	fail := func(err error) (int64, bool) {
+		s.releaseBody(reserved)
+		s.refuse(w, r, err)
 		return 0, false
+	}
+	// A body of unknown length (chunked) may be as large as the limit, and
+	// one byte more is 413.
+	size, body := r.ContentLength, r.Body
+	if size < 0 {
+		size, body = s.maxBody, http.MaxBytesReader(w, r.Body, s.maxBody)
 	}
 	var b []byte
-	var err error
-	if r.ContentLength >= 0 {
-		b = make([]byte, r.ContentLength)
-		_, err = io.ReadFull(r.Body, b)
-	} else {
-		b, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
-		s.releaseBody(reserved - int64(len(b)))
-		reserved = int64(len(b))
-	}
-	if err != nil {
-		s.releaseBody(reserved)
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			s.refuse(w, r, errTooLarge(mbe.Limit))
-		} else {
-			s.refuse(w, r, errBadRequest("read request body: "+err.Error()))
+	for {
+		if len(b) == cap(b) {
+			if int64(len(b)) == size {
+				if r.ContentLength >= 0 {
+					break // net/http ends the body at its Content-Length
+				}
+				// Exactly the limit so far: one byte more is too large.
+				var probe [1]byte
+				if _, err := body.Read(probe[:]); err != io.EOF {
+					return fail(s.bodyError(err))
+				}
+				break
+			}
+			grow := min(max(int64(cap(b)), firstBodyChunk), size-int64(len(b)))
+			if !s.bodies.acquire(r.Context(), grow, s.admissionWait) {
+				w.Header().Set("Retry-After", "1")
+				return fail(&apiError{http.StatusServiceUnavailable, "service_unavailable",
+					"the server is busy reading other request bodies, retry later"})
+			}
+			reserved += grow
+			nb := make([]byte, len(b), int64(len(b))+grow)
+			copy(nb, b)
+			b = nb
 		}
-		return 0, false
+		n, err := body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fail(s.bodyError(err))
+		}
 	}
 	r.Body = &readAhead{b: b}
 	return reserved, true
+}
+
+// bodyError is the answer to a failed read of a request body; a nil error
+// means a byte beyond the limit was read.
+func (s *server) bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	if err == nil || errors.As(err, &mbe) {
+		return errTooLarge(s.maxBody)
+	}
+	return errBadRequest("read request body: " + err.Error())
 }
 
 // readAhead is a request body read ahead by (*server).readBody.

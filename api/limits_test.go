@@ -393,3 +393,62 @@ func TestBodyBudgetBursts(t *testing.T) {
 		t.Error("acquired more than the budget")
 	}
 }
+
+// TestBodyBudgetFollowsTheBytesSent: a request holds room for what it has
+// sent, not for what it announces, so connections that announce large
+// bodies and send nothing cannot take the budget from others; a chunked
+// body over the limit is 413.
+func TestBodyBudgetFollowsTheBytesSent(t *testing.T) {
+	const total = 128 << 10
+	h := newHarness(t, func(c *Config) {
+		c.MaxBodyBytes = 90_000
+		c.MaxBodyBytesInFlight = total
+		c.AdmissionWait = 50 * time.Millisecond
+	})
+	var app applicationOut
+	h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, `{"name":"a"}`, &app)
+	path := "/api/v1/app/" + app.ID + "/msg"
+	publish := func(n int) string {
+		pad := n - len(`{"eventType":"a.b","payload":{"pad":""}}`)
+		return `{"eventType":"a.b","payload":{"pad":"` + strings.Repeat("x", pad) + `"}}`
+	}
+
+	// Two announce 60 KiB each and send a few bytes: each holds the first
+	// 16 KiB step only.
+	for range 2 {
+		rc := dialRaw(t, h)
+		rc.head("POST", path, 60<<10, "Authorization", "Bearer "+testAdminToken)
+		rc.write(`{"eventType":`)
+	}
+	h.waitBudget(total, 2*firstBodyChunk, 0)
+	// A 90,000-byte publish (16, 16, 32 then 26 KiB more, 90 KiB in all)
+	// still fits beside them.
+	h.mustDo(http.StatusAccepted, "POST", path, testAdminToken, publish(90_000), nil)
+	h.waitBudget(total, 2*firstBodyChunk, 0)
+
+	// Chunked bodies, at the limit and one byte over it, beside the two.
+	for _, tt := range []struct {
+		size   int
+		status int
+	}{{90_000, http.StatusAccepted}, {90_001, http.StatusRequestEntityTooLarge}} {
+		req, err := http.NewRequest("POST", h.srv.URL+path, io.MultiReader(strings.NewReader(publish(tt.size))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		resp, err := h.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || req.ContentLength != 0 {
+			t.Fatalf("chunked body of %d bytes: %d %.200s, want %d", tt.size, resp.StatusCode, b, tt.status)
+		}
+	}
+	var msgs listResponse[messageOut]
+	h.mustDo(http.StatusOK, "GET", "/api/v1/app/"+app.ID+"/msg", testAdminToken, nil, &msgs)
+	if len(msgs.Data) != 2 {
+		t.Errorf("messages: %d, want 2", len(msgs.Data))
+	}
+}
