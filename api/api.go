@@ -9,7 +9,10 @@
 // empty body reads as {}.
 //
 // Order of checks: authentication (401), the route's token kind (403), the
-// body size (413), then the path's application (404; a portal token sees
+// body size (413), room for the body (503 with Retry-After while the server
+// holds Config.MaxBodyBytesInFlight bytes of other bodies), the whole body
+// read (400 when it does not arrive whole), the idempotency-key header
+// (422), then the path's application (404; a portal token sees
 // only its own), then the body and query (400/422), then the other objects
 // of the path (404). Operations whose body may create the application
 // (publishing and portal access with `application`, PUT of an application)
@@ -33,6 +36,10 @@
 // check. Responses are always valid UTF-8: invalid bytes in stored data
 // are shown as U+FFFD.
 //
+// A request refused before its body was read (401, 403, 413, 503) is
+// answered at once and its connection closed after the response, without
+// waiting for the body.
+//
 // Limits: request bodies, and so message payloads, are bounded by
 // Config.MaxBodyBytes (413); an application has at most
 // Config.MaxEndpointsPerApp endpoints and an endpoint at most
@@ -45,6 +52,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookrelay/hookrelay/store"
@@ -81,6 +89,15 @@ type Config struct {
 	// MaxBodyBytes bounds request bodies, and so message payloads (413
 	// beyond it); 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxBodyBytesInFlight bounds the bytes of request bodies being read or
+	// handled at once, and so the memory requests take; 0 means
+	// DefaultMaxBodyBytesInFlight. A request reserves room as its body
+	// arrives; one that finds none within AdmissionWait gets 503. Raised to
+	// MaxBodyBytes when below it.
+	MaxBodyBytesInFlight int64
+	// AdmissionWait is how long a request waits for room in
+	// MaxBodyBytesInFlight; 0 means DefaultAdmissionWait.
+	AdmissionWait time.Duration
 	// MaxEndpointsPerApp bounds the endpoints of one application (creating
 	// one more is 422); 0 means DefaultMaxEndpointsPerApp.
 	MaxEndpointsPerApp int
@@ -100,8 +117,12 @@ type server struct {
 	publicURL string
 	log       *slog.Logger
 	maxBody   int64
-	clock     func() time.Time
-	mux       *http.ServeMux
+	// bodies bounds the request bodies held at once; see readBody.
+	bodies        *bodyBudget
+	admissionWait time.Duration
+	freeing       atomic.Bool // a return of memory after a burst is scheduled
+	clock         func() time.Time
+	mux           *http.ServeMux
 
 	maxEndpoints int
 	urlPolicy    func(*url.URL) error
@@ -135,6 +156,15 @@ func New(cfg Config) http.Handler {
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
+	}
+	inFlight := cfg.MaxBodyBytesInFlight
+	if inFlight <= 0 {
+		inFlight = DefaultMaxBodyBytesInFlight
+	}
+	s.bodies = newBodyBudget(max(inFlight, s.maxBody))
+	s.admissionWait = cfg.AdmissionWait
+	if s.admissionWait <= 0 {
+		s.admissionWait = DefaultAdmissionWait
 	}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -260,16 +290,16 @@ func (s *server) routes() {
 		allow := strings.Join(methods[path], ", ")
 		s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
-			writeError(w, &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "method " + r.Method + " is not allowed here"})
+			s.refuse(w, r, &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "method " + r.Method + " is not allowed here"})
 		})
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, errNotFound("no such route"))
+		s.refuse(w, r, errNotFound("no such route"))
 	})
 }
 
-// wrap authenticates, authorizes, bounds the body, applies idempotency keys
-// and maps the handler's error to a response.
+// wrap authenticates, authorizes, reads the whole bounded body, applies
+// idempotency keys and maps the handler's error to a response.
 func (s *server) wrap(acc access, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -290,17 +320,16 @@ func (s *server) wrap(acc access, h handlerFunc) http.Handler {
 				err = p.authorize(acc, r.Method)
 			}
 			if err != nil {
-				s.writeErr(w, r, err)
+				s.refuse(w, r, err)
 				return
 			}
 		}
-		if r.ContentLength > s.maxBody {
-			writeError(w, errTooLarge(s.maxBody))
+		reserved, ok := s.readBody(w, r)
+		if !ok {
 			return
 		}
-		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
-		}
+		// The bytes the body stands for live until the response is out.
+		defer s.releaseBody(reserved)
 		run := func(w http.ResponseWriter, r *http.Request) {
 			if err := h(w, r, p); err != nil {
 				s.writeErr(w, r, err)

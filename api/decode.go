@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -81,7 +80,7 @@ func (o opt[T]) ptr() *T {
 // field (see text.go): encoding/json would otherwise turn bad bytes into
 // U+FFFD, storing something other than what was sent.
 func decodeBody(r *http.Request, dst any) error {
-	b, err := io.ReadAll(r.Body)
+	b, err := requestBody(r)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -71,8 +71,7 @@ func appendJSONString(b []byte, s string) []byte {
 
 // writeMessage answers with one message, as writeJSON would.
 func writeMessage(w http.ResponseWriter, status int, m messageOut) {
-	var buf [512]byte
-	b, err := m.appendJSON(buf[:0])
+	b, err := m.appendJSON(make([]byte, 0, 512+len(m.Payload)))
 	if err != nil {
 		writeJSON(w, status, m) // reports the encoding failure as writeJSON does
 		return

@@ -39,6 +39,7 @@ type harness struct {
 	srv   *httptest.Server
 	sdk   *svix.Svix
 	waker *countingWaker
+	api   *server
 }
 
 func newHarness(t *testing.T, mods ...func(*Config)) *harness {
@@ -72,9 +73,10 @@ func newHarnessOn(t *testing.T, st store.Store, mods ...func(*Config)) *harness 
 	for _, m := range mods {
 		m(&cfg)
 	}
-	srv := httptest.NewServer(New(cfg))
+	api := New(cfg).(*server)
+	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &harness{t: t, st: st, srv: srv, sdk: sdkFor(t, srv, testAdminToken), waker: w}
+	return &harness{t: t, st: st, srv: srv, sdk: sdkFor(t, srv, testAdminToken), waker: w, api: api}
 }
 
 func sdkFor(t *testing.T, srv *httptest.Server, token string) *svix.Svix {

@@ -19,14 +19,18 @@ const maxIdempotencyKeyLen = 256
 // the same key and scope (caller, method and path) within idempotencyTTL get
 // that response replayed, or 409 while the first is still running. A
 // response of 500 or above abandons the key so the request may be retried.
+//
+// wrap has read the whole body before: a request whose body never arrived
+// whole leaves no trace under its key. A key must be 1 to 256 characters of
+// printable ASCII (422 otherwise), which every store keeps as is.
 func (s *server) idempotent(w http.ResponseWriter, r *http.Request, p *principal, run func(http.ResponseWriter, *http.Request)) {
 	key := r.Header.Get("idempotency-key")
 	if key == "" {
 		run(w, r)
 		return
 	}
-	if len(key) > maxIdempotencyKeyLen {
-		writeError(w, validationError{{Loc: []string{"header", "idempotency-key"}, Msg: "must be at most 256 characters", Type: "value_error"}})
+	if msg := checkIdempotencyKey(key); msg != "" {
+		writeError(w, validationError{{Loc: []string{"header", "idempotency-key"}, Msg: msg, Type: "value_error"}})
 		return
 	}
 	scope := p.scope() + "|" + r.Method + "|" + r.URL.EscapedPath()
@@ -73,6 +77,19 @@ func (s *server) idempotent(w http.ResponseWriter, r *http.Request, p *principal
 		return
 	}
 	finished = true
+}
+
+// checkIdempotencyKey returns why key is not a valid idempotency key, or "".
+func checkIdempotencyKey(key string) string {
+	if len(key) > maxIdempotencyKeyLen {
+		return "must be at most 256 characters"
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c < 0x20 || c > 0x7e {
+			return "must be printable ASCII"
+		}
+	}
+	return ""
 }
 
 // recorder passes a response through and keeps a copy.

@@ -33,8 +33,16 @@ type config struct {
 	ShutdownGrace      time.Duration
 	MaxBodyBytes       int64
 	MaxEndpointsPerApp int
-	LogLevel           string
-	LogFormat          string
+
+	// The API's HTTP server; see newHTTPServer.
+	ReadHeaderTimeout    time.Duration
+	ReadTimeout          time.Duration
+	IdleTimeout          time.Duration
+	MaxConnections       int
+	MaxConnectionsPerIP  int
+	MaxBodyBytesInFlight int64
+	LogLevel             string
+	LogFormat            string
 
 	// Outbound requests; see egressFlags.
 	URLPolicy                delivery.URLPolicy
@@ -104,6 +112,21 @@ func (f *flagSet) integer(p *int, name, env, def, help string) {
 		}
 		if n < 1 {
 			return fmt.Errorf("must be at least 1, got %d", n)
+		}
+		*p = n
+		return nil
+	})
+}
+
+// count registers an integer flag that may be 0 (meaning no cap).
+func (f *flagSet) count(p *int, name, env, def, help string) {
+	f.value(name, env, def, help, func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return err
+		}
+		if n < 0 {
+			return fmt.Errorf("must not be negative, got %d", n)
 		}
 		*p = n
 		return nil
@@ -238,6 +261,20 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (*conf
 		c.MaxBodyBytes = n
 		return nil
 	})
+	f.value("max-body-bytes-in-flight", "HOOKRELAY_MAX_BODY_BYTES_IN_FLIGHT", "33554432",
+		"most bytes of API request bodies held at once; a request that does not fit waits briefly, then gets 503", func(s string) error {
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return err
+			}
+			c.MaxBodyBytesInFlight = n
+			return nil
+		})
+	f.duration(&c.ReadHeaderTimeout, "read-header-timeout", "HOOKRELAY_READ_HEADER_TIMEOUT", "10s", "most time a client may take to send a request's headers")
+	f.duration(&c.ReadTimeout, "read-timeout", "HOOKRELAY_READ_TIMEOUT", "30s", "most time a client may take to send a whole request, headers and body")
+	f.duration(&c.IdleTimeout, "idle-timeout", "HOOKRELAY_IDLE_TIMEOUT", "2m", "how long a kept-alive API connection may wait for its next request")
+	f.count(&c.MaxConnections, "max-connections", "HOOKRELAY_MAX_CONNECTIONS", "512", "most API connections open at once; more are closed at once (0: no cap)")
+	f.count(&c.MaxConnectionsPerIP, "max-connections-per-ip", "HOOKRELAY_MAX_CONNECTIONS_PER_IP", "128", "most API connections open at once from one client IP (IPv6: one /64); more are closed at once (0: no cap)")
 	egressFlags(f, c)
 	f.str(&c.LogLevel, "log-level", "HOOKRELAY_LOG_LEVEL", "info", "debug, info, warn or error")
 	f.str(&c.LogFormat, "log-format", "HOOKRELAY_LOG_FORMAT", "text", "text or json")
@@ -249,6 +286,17 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (*conf
 	}
 	if f.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", f.Arg(0))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"read-header-timeout", c.ReadHeaderTimeout}, {"read-timeout", c.ReadTimeout}, {"idle-timeout", c.IdleTimeout}} {
+		if d.v <= 0 {
+			return nil, fmt.Errorf("%s must be positive", d.name)
+		}
+	}
+	if c.MaxBodyBytesInFlight < c.MaxBodyBytes {
+		return nil, fmt.Errorf("max body bytes in flight %d is below max body bytes %d: no body that large could ever be read", c.MaxBodyBytesInFlight, c.MaxBodyBytes)
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = defaultPublicURL(c.Listen)
