@@ -55,6 +55,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookrelay/hookrelay/ops"
 	"github.com/hookrelay/hookrelay/store"
 )
 
@@ -101,6 +102,9 @@ type Config struct {
 	// MaxEndpointsPerApp bounds the endpoints of one application (creating
 	// one more is 422); 0 means DefaultMaxEndpointsPerApp.
 	MaxEndpointsPerApp int
+	// Events, when set, receives the operational events of endpoint
+	// changes and learns of changes to operational endpoints.
+	Events *ops.Emitter
 	// URLPolicy, when set, must accept every endpoint URL created or
 	// changed (for example https-only); a refusal is 422 on "url".
 	URLPolicy func(*url.URL) error
@@ -112,6 +116,7 @@ type server struct {
 	store     store.Store
 	waker     Waker
 	handoff   Handoff
+	events    *ops.Emitter
 	adminHash [32]byte
 	hasAdmin  bool
 	publicURL string
@@ -138,6 +143,7 @@ func New(cfg Config) http.Handler {
 		store:     cfg.Store,
 		waker:     cfg.Waker,
 		handoff:   cfg.Handoff,
+		events:    cfg.Events,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		log:       cfg.Logger,
 		maxBody:   cfg.MaxBodyBytes,
@@ -283,6 +289,8 @@ func (s *server) routes() {
 
 	handle("POST", "/api/v1/auth/app-portal-access/{app_id}", accessAdmin, s.appPortalAccess)
 	handle("POST", "/api/v1/auth/logout", accessAny, s.logout)
+
+	s.operationalRoutes(handle)
 
 	// A known path with another method is 405 with a JSON body, listing the
 	// allowed methods.

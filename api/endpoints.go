@@ -226,6 +226,7 @@ func (s *server) insertEndpoint(r *http.Request, app *hookrelay.Application, in 
 		}
 		return nil, err
 	}
+	s.emitEndpointCreated(r, app, ep)
 	return ep, nil
 }
 
@@ -278,8 +279,9 @@ func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 		writeJSON(w, http.StatusCreated, toEndpointOut(*ep))
 		return nil
 	}
+	before := *ep
 	in.apply(ep)
-	return s.saveEndpoint(w, r, ep)
+	return s.saveEndpoint(w, r, app, &before, ep)
 }
 
 // patchEndpoint changes the fields present; null uid, rateLimit,
@@ -305,6 +307,7 @@ func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		return err
 	}
+	before := *ep
 	if in.URL.has() {
 		ep.URL = in.URL.V
 	}
@@ -344,10 +347,11 @@ func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 			ep.Options = hookrelay.EndpointOptions{}
 		}
 	}
-	return s.saveEndpoint(w, r, ep)
+	return s.saveEndpoint(w, r, app, &before, ep)
 }
 
-func (s *server) saveEndpoint(w http.ResponseWriter, r *http.Request, ep *hookrelay.Endpoint) error {
+// saveEndpoint writes ep, which was before until this request changed it.
+func (s *server) saveEndpoint(w http.ResponseWriter, r *http.Request, app *hookrelay.Application, before, ep *hookrelay.Endpoint) error {
 	ep.UpdatedAt = s.now()
 	if err := s.store.UpdateEndpoint(r.Context(), ep); err != nil {
 		if errors.Is(err, hookrelay.ErrConflict) {
@@ -355,6 +359,7 @@ func (s *server) saveEndpoint(w http.ResponseWriter, r *http.Request, ep *hookre
 		}
 		return err
 	}
+	s.emitEndpointChanged(r, app, before, ep)
 	writeJSON(w, http.StatusOK, toEndpointOut(*ep))
 	return nil
 }
@@ -367,6 +372,7 @@ func (s *server) deleteEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 	if err := s.store.DeleteEndpoint(r.Context(), app.ID, ep.ID); err != nil {
 		return err
 	}
+	s.emitEndpointDeleted(r, app, ep)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -429,6 +435,7 @@ func (s *server) rotateEndpointSecret(w http.ResponseWriter, r *http.Request, p 
 	if err := s.store.UpdateEndpoint(r.Context(), ep); err != nil {
 		return err
 	}
+	s.emitEndpointUpdated(r, app, ep)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -134,6 +134,12 @@ func (s *server) getEndpointHeaders(w http.ResponseWriter, r *http.Request, p *p
 	if err != nil {
 		return err
 	}
+	writeJSON(w, http.StatusOK, toHeadersOut(ep))
+	return nil
+}
+
+// toHeadersOut shows ep's custom headers, the sensitive ones by name only.
+func toHeadersOut(ep *hookrelay.Endpoint) endpointHeadersOut {
 	out := endpointHeadersOut{Headers: map[string]string{}, Sensitive: []string{}}
 	hidden := map[string]bool{}
 	for _, n := range ep.Sensitive {
@@ -147,8 +153,7 @@ func (s *server) getEndpointHeaders(w http.ResponseWriter, r *http.Request, p *p
 		}
 	}
 	sort.Strings(out.Sensitive)
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return out
 }
 
 // updateEndpointHeaders (PUT) replaces every custom header.
@@ -179,6 +184,22 @@ func (s *server) writeEndpointHeaders(w http.ResponseWriter, r *http.Request, p 
 	if err != nil {
 		return err
 	}
+	if err := in.applyTo(ep, patch); err != nil {
+		return err
+	}
+	ep.UpdatedAt = s.now()
+	if err := s.store.UpdateEndpoint(r.Context(), ep); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// applyTo sets ep's custom headers from a validated body: replaced by
+// them, or merged with them when patch (a null value removes a header).
+// The set that results must keep within the limits (422 otherwise; ep is
+// then unchanged).
+func (in *endpointHeadersIn) applyTo(ep *hookrelay.Endpoint, patch bool) error {
 	headers := map[string]string{}
 	if patch {
 		for k, v := range ep.Headers {
@@ -207,11 +228,6 @@ func (s *server) writeEndpointHeaders(w http.ResponseWriter, r *http.Request, p 
 	sort.Strings(sensitive)
 	ep.Headers = headers
 	ep.Sensitive = sensitive
-	ep.UpdatedAt = s.now()
-	if err := s.store.UpdateEndpoint(r.Context(), ep); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

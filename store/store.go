@@ -234,6 +234,19 @@ type Store interface {
 	DeleteApplication(ctx context.Context, envID, id string) error
 	ListApplications(ctx context.Context, envID string, page Page) ([]hookrelay.Application, error)
 
+	// Internal applications. An environment has at most one, which holds
+	// its operational webhook endpoints. GetApplication, UpdateApplication,
+	// DeleteApplication and ListApplications never see it (ErrNotFound,
+	// not listed); the methods that take an application ID (endpoints,
+	// messages, attempts) work on it as on any other.
+	// GetInternalApplication returns envID's internal application, or
+	// ErrNotFound when it has none.
+	GetInternalApplication(ctx context.Context, envID string) (*hookrelay.Application, error)
+	// EnsureInternalApplication returns envID's internal application,
+	// creating it when it has none; concurrent calls get the same one. A
+	// missing environment is ErrNotFound.
+	EnsureInternalApplication(ctx context.Context, envID string) (*hookrelay.Application, error)
+
 	// Event types, scoped by environment.
 	CreateEventType(ctx context.Context, et *hookrelay.EventType) error
 	GetEventType(ctx context.Context, envID, name string) (*hookrelay.EventType, error)

@@ -17,6 +17,7 @@ import (
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/api"
 	"github.com/hookrelay/hookrelay/delivery"
+	"github.com/hookrelay/hookrelay/ops"
 	"github.com/hookrelay/hookrelay/store"
 )
 
@@ -74,10 +75,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Logger:                   logger.With("component", "delivery"),
 	})
 
+	events := ops.NewEmitter(ops.EmitterConfig{Store: st, Waker: disp, Logger: logger.With("component", "ops")})
 	handler := api.New(api.Config{
 		Store:                st,
 		Waker:                disp,
 		Handoff:              disp,
+		Events:               events,
 		AdminToken:           cfg.AdminToken,
 		PublicURL:            cfg.PublicURL,
 		MaxBodyBytes:         cfg.MaxBodyBytes,

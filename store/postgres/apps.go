@@ -50,14 +50,15 @@ func (s *Store) CreateApplication(ctx context.Context, app *hookrelay.Applicatio
 	return nil
 }
 
-// GetApplication finds an application of envID by ID, or else by uid.
+// GetApplication finds an application of envID by ID, or else by uid;
+// the environment's internal application is not found.
 func (s *Store) GetApplication(ctx context.Context, envID, idOrUID string) (*hookrelay.Application, error) {
 	if !textKeys(envID, idOrUID) {
 		return nil, fmt.Errorf("get application: %w", hookrelay.ErrNotFound)
 	}
 	row := s.pool.QueryRow(ctx,
 		`SELECT `+appColumns+` FROM applications
-		 WHERE env_id = $1 AND (id = $2 OR uid = $2)
+		 WHERE env_id = $1 AND (id = $2 OR uid = $2) AND NOT internal
 		 ORDER BY id = $2 DESC LIMIT 1`,
 		envID, idOrUID)
 	app, err := scanApp(row)
@@ -77,7 +78,7 @@ func (s *Store) UpdateApplication(ctx context.Context, app *hookrelay.Applicatio
 	}
 	err = mustAffect(s.pool.Exec(ctx,
 		`UPDATE applications SET uid = $1, name = $2, rate_limit = $3, metadata = $4, updated_at = $5
-		 WHERE id = $6 AND env_id = $7`,
+		 WHERE id = $6 AND env_id = $7 AND NOT internal`,
 		app.UID, app.Name, app.RateLimit, meta, app.UpdatedAt, app.ID, app.EnvID))
 	if err != nil {
 		return fmt.Errorf("update application: %w", mapErr(err))
@@ -89,17 +90,18 @@ func (s *Store) UpdateApplication(ctx context.Context, app *hookrelay.Applicatio
 // deliveries, attempts and portal tokens.
 func (s *Store) DeleteApplication(ctx context.Context, envID, id string) error {
 	err := mustAffect(s.pool.Exec(ctx,
-		`DELETE FROM applications WHERE id = $1 AND env_id = $2`, id, envID))
+		`DELETE FROM applications WHERE id = $1 AND env_id = $2 AND NOT internal`, id, envID))
 	if err != nil {
 		return fmt.Errorf("delete application: %w", err)
 	}
 	return nil
 }
 
-// ListApplications lists the applications of envID by ID in page.Order.
+// ListApplications lists the applications of envID by ID in page.Order,
+// leaving out the internal one.
 func (s *Store) ListApplications(ctx context.Context, envID string, page store.Page) ([]hookrelay.Application, error) {
 	var q query
-	q.add(`SELECT ` + appColumns + ` FROM applications WHERE env_id = ` + q.arg(envID))
+	q.add(`SELECT ` + appColumns + ` FROM applications WHERE env_id = ` + q.arg(envID) + ` AND NOT internal`)
 	q.page("id", page)
 	out, err := queryList(ctx, s.pool, &q, scanApp)
 	if err != nil {

@@ -2,6 +2,7 @@ package sealed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -21,7 +22,7 @@ type ResealStats struct {
 }
 
 // Reseal rewrites, with the current key, every endpoint of the given
-// environments that holds a secret, sensitive header or URL credentials in
+// environments (their operational webhook endpoints included) that holds a secret, sensitive header or URL credentials in
 // plaintext or sealed with another key. Endpoints already sealed with the current key
 // are left alone, so running it again is cheap. An endpoint that does not
 // open is skipped and listed in Unreadable, and Reseal then returns an error
@@ -42,9 +43,7 @@ func (k *Keyring) Reseal(ctx context.Context, s store.Store, envIDs []string) (R
 	}
 	const batch = 100
 	for _, env := range envIDs {
-		err := walk(func(iter string) ([]hookrelay.Application, error) {
-			return s.ListApplications(ctx, env, store.Page{Limit: batch, Iterator: iter})
-		}, func(a hookrelay.Application) string { return a.ID }, func(app hookrelay.Application) error {
+		endpoints := func(app hookrelay.Application) error {
 			st.Applications++
 			return walk(func(iter string) ([]hookrelay.Endpoint, error) {
 				return s.ListEndpoints(ctx, app.ID, store.Page{Limit: batch, Iterator: iter})
@@ -64,7 +63,22 @@ func (k *Keyring) Reseal(ctx context.Context, s store.Store, envIDs []string) (R
 				st.Resealed++
 				return nil
 			})
-		})
+		}
+		err := walk(func(iter string) ([]hookrelay.Application, error) {
+			return s.ListApplications(ctx, env, store.Page{Limit: batch, Iterator: iter})
+		}, func(a hookrelay.Application) string { return a.ID }, endpoints)
+		if err == nil {
+			// The operational webhook endpoints live in the environment's
+			// internal application, which ListApplications leaves out.
+			var app *hookrelay.Application
+			app, err = s.GetInternalApplication(ctx, env)
+			switch {
+			case err == nil:
+				err = endpoints(*app)
+			case errors.Is(err, hookrelay.ErrNotFound):
+				err = nil
+			}
+		}
 		if err != nil {
 			return st, fmt.Errorf("reseal environment %s: %w", env, err)
 		}

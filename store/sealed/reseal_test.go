@@ -36,6 +36,12 @@ func TestReseal(t *testing.T) {
 		walked = append(walked, newEndpoint(t, inner, app1.ID)) // plaintext
 	}
 	walked = append(walked, newEndpoint(t, withA, app1.ID), newEndpoint(t, withA, app2.ID))
+	// An operational webhook endpoint, in sandbox's internal application.
+	internal, err := inner.EnsureInternalApplication(ctx, sandbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	walked = append(walked, newEndpoint(t, withA, internal.ID))
 	current := newEndpoint(t, withBA, app2.ID) // already on kb
 	skipped := newEndpoint(t, withA, app3.ID)  // environment not named
 	noSecrets := &hookrelay.Endpoint{AppID: app1.ID, URL: "https://example.com", Secret: "whsec_x"}
@@ -52,7 +58,7 @@ func TestReseal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := sealed.ResealStats{Applications: 2, Endpoints: len(walked) + 2, Resealed: len(walked)}
+	want := sealed.ResealStats{Applications: 3, Endpoints: len(walked) + 2, Resealed: len(walked)}
 	if stats.Applications != want.Applications || stats.Endpoints != want.Endpoints || stats.Resealed != want.Resealed || len(stats.Unreadable) != 0 {
 		t.Fatalf("stats %+v, want %+v", stats, want)
 	}

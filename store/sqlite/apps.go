@@ -55,11 +55,12 @@ func (s *Store) CreateApplication(ctx context.Context, app *hookrelay.Applicatio
 	return nil
 }
 
-// GetApplication finds an application of envID by ID, or else by uid.
+// GetApplication finds an application of envID by ID, or else by uid;
+// the environment's internal application is not found.
 func (s *Store) GetApplication(ctx context.Context, envID, idOrUID string) (*hookrelay.Application, error) {
 	row := s.rdb.QueryRowContext(ctx,
 		`SELECT `+appColumns+` FROM applications
-		 WHERE env_id = ? AND (id = ? OR uid = ?)
+		 WHERE env_id = ? AND (id = ? OR uid = ?) AND internal = 0
 		 ORDER BY id = ? DESC LIMIT 1`,
 		envID, idOrUID, idOrUID, idOrUID)
 	app, err := scanApp(row)
@@ -79,7 +80,7 @@ func (s *Store) UpdateApplication(ctx context.Context, app *hookrelay.Applicatio
 	}
 	err = mustAffect(s.wdb.ExecContext(ctx,
 		`UPDATE applications SET uid = ?, name = ?, rate_limit = ?, metadata = ?, updated_at = ?
-		 WHERE id = ? AND env_id = ?`,
+		 WHERE id = ? AND env_id = ? AND internal = 0`,
 		nullString(app.UID), app.Name, nullInt(app.RateLimit), meta, micros(app.UpdatedAt),
 		app.ID, app.EnvID))
 	if err != nil {
@@ -93,18 +94,19 @@ func (s *Store) UpdateApplication(ctx context.Context, app *hookrelay.Applicatio
 func (s *Store) DeleteApplication(ctx context.Context, envID, id string) error {
 	// Its endpoints go with it.
 	err := mustAffect(s.writeEndpoints(ctx,
-		`DELETE FROM applications WHERE id = ? AND env_id = ?`, id, envID))
+		`DELETE FROM applications WHERE id = ? AND env_id = ? AND internal = 0`, id, envID))
 	if err != nil {
 		return fmt.Errorf("delete application: %w", err)
 	}
 	return nil
 }
 
-// ListApplications lists the applications of envID by ID in page.Order.
+// ListApplications lists the applications of envID by ID in page.Order,
+// leaving out the internal one.
 func (s *Store) ListApplications(ctx context.Context, envID string, page store.Page) ([]hookrelay.Application, error) {
 	cond, order, args := pageClause("id", page, []any{envID})
 	out, err := queryList(ctx, s.rdb,
-		`SELECT `+appColumns+` FROM applications WHERE env_id = ?`+cond+order+` LIMIT ?`,
+		`SELECT `+appColumns+` FROM applications WHERE env_id = ? AND internal = 0`+cond+order+` LIMIT ?`,
 		append(args, limitArg(page)), scanApp)
 	if err != nil {
 		return nil, fmt.Errorf("list applications: %w", err)
