@@ -69,6 +69,7 @@ type h1Conn struct {
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	idleAt time.Time
+	probe  *idleProbe // nil when the connection cannot be looked at
 	// older and newer are the neighbours in the client's list of idle
 	// connections, while this one is idle.
 	older, newer *h1Conn
@@ -194,7 +195,8 @@ func (c *h1Client) connect(ctx context.Context, key h1Key, host string, deadline
 		}
 		conn = tc
 	}
-	return &h1Conn{key: key, c: conn, br: bufio.NewReaderSize(conn, 4<<10), bw: bufio.NewWriterSize(conn, 4<<10)}, nil
+	return &h1Conn{key: key, c: conn, br: bufio.NewReaderSize(conn, 4<<10), bw: bufio.NewWriterSize(conn, 4<<10),
+		probe: newIdleProbe(conn)}, nil
 }
 
 // get takes the most recently used idle connection of key that is still
@@ -212,7 +214,7 @@ func (c *h1Client) get(key h1Key) *h1Conn {
 		pc := conns[len(conns)-1]
 		c.removeIdle(pc)
 		c.mu.Unlock()
-		if time.Since(pc.idleAt) < c.idleTimeout && quietConn(pc.c) {
+		if time.Since(pc.idleAt) < c.idleTimeout && pc.probe.idleQuiet() {
 			return pc
 		}
 		pc.c.Close()

@@ -472,12 +472,12 @@ func TestH1LeftoversNeverAnswerTheNextRequest(t *testing.T) {
 		c.mu.Lock()
 		idle := c.newest
 		c.mu.Unlock()
-		if idle == nil {
-			t.Fatal("the connection was not kept")
+		if idle == nil || idle.probe == nil {
+			t.Fatal("the connection was not kept, or cannot be looked at")
 		}
 		close(junk)
 		deadline := time.Now().Add(5 * time.Second)
-		for quietConn(idle.c) {
+		for idle.probe.idleQuiet() {
 			if time.Now().After(deadline) {
 				t.Fatal("the receiver's extra bytes never arrived")
 			}
