@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -214,11 +215,26 @@ func (c *h1Client) get(key h1Key) *h1Conn {
 		pc := conns[len(conns)-1]
 		c.removeIdle(pc)
 		c.mu.Unlock()
-		if time.Since(pc.idleAt) < c.idleTimeout && pc.probe.idleQuiet() {
+		if time.Since(pc.idleAt) < c.idleTimeout && pc.probe.idleQuiet() && pc.tlsQuiet() {
 			return pc
 		}
 		pc.c.Close()
 	}
+}
+
+// tlsQuiet reports whether pc's TLS layer holds nothing the receiver sent:
+// records read from the socket along with the last response's but not yet
+// handed on. It reads with a deadline already past, which TLS serves from
+// what it holds and otherwise answers with a timeout, touching no socket.
+func (pc *h1Conn) tlsQuiet() bool {
+	if !pc.key.tls {
+		return true
+	}
+	if err := pc.c.SetReadDeadline(aLongTimeAgo); err != nil {
+		return false
+	}
+	_, err := pc.br.Peek(1)
+	return errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // removeIdle takes pc out of the idle connections. c.mu is held.

@@ -2,7 +2,9 @@ package delivery
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -491,6 +493,70 @@ func TestH1LeftoversNeverAnswerTheNextRequest(t *testing.T) {
 			t.Fatalf("%d connections and %d requests, want 2 and 2: the written-to connection was used", conns.Load(), reqs.Load())
 		}
 	})
+	t.Run("over TLS, in a record of its own that came with the response", func(t *testing.T) {
+		// Both records arrive in one segment, so that TLS reads the
+		// second one from the socket with the first and holds it.
+		ts := httptest.NewUnstartedServer(nil)
+		ts.StartTLS()
+		cfg := ts.TLS.Clone()
+		pool := x509.NewCertPool()
+		pool.AddCert(ts.Certificate())
+		ts.Close()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var conns atomic.Int32
+		var wg sync.WaitGroup
+		t.Cleanup(func() { ln.Close(); wg.Wait() })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				conns.Add(1)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer c.Close()
+					hc := &holdConn{Conn: c}
+					tc := tls.Server(hc, cfg)
+					br := bufio.NewReader(tc)
+					for {
+						req, err := http.ReadRequest(br)
+						if err != nil {
+							return
+						}
+						_, _ = io.Copy(io.Discard, req.Body)
+						hc.held = new(bytes.Buffer)
+						_, _ = io.WriteString(tc, ok)
+						_, _ = io.WriteString(tc, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfake")
+						held := hc.held
+						hc.held = nil
+						if _, err := c.Write(held.Bytes()); err != nil {
+							return
+						}
+					}
+				}()
+			}
+		}()
+		c := testH1Client()
+		c.tls = newTLSConfig(Config{RootCAs: pool})
+		defer c.closeIdle(true)
+		u := &url.URL{Scheme: "https", Host: ln.Addr().String(), Path: "/"}
+		for i := range 2 {
+			resp, err := c.do(context.Background(), &h1Request{method: "POST", url: u, body: []byte("{}"), deadline: time.Now().Add(5 * time.Second), bodyLimit: 16})
+			if err != nil || string(resp.body) != "ok" {
+				t.Fatalf("request %d: %v, body %q", i+1, err, resp.body)
+			}
+		}
+		if got := conns.Load(); got != 2 {
+			t.Fatalf("%d connections, want 2", got)
+		}
+	})
 	t.Run("written just before the next response", func(t *testing.T) {
 		// What the receiver sent after its first response comes in
 		// only once the next request is on its way: the request goes
@@ -598,4 +664,18 @@ func TestH1TLSConnectionReused(t *testing.T) {
 	if got := conns.Load(); got != 1 {
 		t.Fatalf("%d connections for three requests, want 1", got)
 	}
+}
+
+// holdConn passes writes through, but while held is set, when it keeps
+// them: so that what several writes made goes out in one.
+type holdConn struct {
+	net.Conn
+	held *bytes.Buffer
+}
+
+func (h *holdConn) Write(p []byte) (int, error) {
+	if h.held != nil {
+		return h.held.Write(p)
+	}
+	return h.Conn.Write(p)
 }
