@@ -543,6 +543,7 @@ func (pc *h1Conn) readHeaders(minor, status int, budget *int) (head, error) {
 	var (
 		length                   int64 = -1
 		lengthDigits             int
+		lengthErr                error
 		teLines                  int
 		teChunkedOnly            bool // one Transfer-Encoding line, "chunked"
 		teLastChunked            bool // chunked is the final coding
@@ -560,6 +561,9 @@ func (pc *h1Conn) readHeaders(minor, status int, budget *int) (head, error) {
 			return h, err
 		}
 		if len(line) == 0 {
+			if lengthErr != nil {
+				return h, lengthErr
+			}
 			break
 		}
 		if line[0] == ' ' || line[0] == '\t' {
@@ -577,6 +581,9 @@ func (pc *h1Conn) readHeaders(minor, status int, budget *int) (head, error) {
 			}
 			continue
 		}
+		if lengthErr != nil {
+			return h, lengthErr
+		}
 		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 || !validFieldName(line[:colon]) || !validFieldValue(line[colon+1:]) {
 			return h, fmt.Errorf("malformed MIME header line: %q", line)
@@ -586,14 +593,17 @@ func (pc *h1Conn) readHeaders(minor, status int, budget *int) (head, error) {
 		switch {
 		case asciiEqualFold(name, "content-length"):
 			last = fieldContentLength
+			// A bad one is refused once it is known not to be folded
+			// (which is refused as such).
 			n, ok := parseLength(value)
-			if !ok {
-				return h, fmt.Errorf("bad Content-Length %q", value)
+			switch {
+			case !ok:
+				lengthErr = fmt.Errorf("bad Content-Length %q", value)
+			case lengthDigits > 0 && (n != length || len(value) != lengthDigits):
+				lengthErr = fmt.Errorf("bad Content-Length %q: another one says %d", value, length)
+			default:
+				length, lengthDigits = n, len(value)
 			}
-			if lengthDigits > 0 && (n != length || len(value) != lengthDigits) {
-				return h, fmt.Errorf("bad Content-Length %q: another one says %d", value, length)
-			}
-			length, lengthDigits = n, len(value)
 		case asciiEqualFold(name, "transfer-encoding"):
 			last = fieldTransferEncoding
 			teLines++
