@@ -55,6 +55,7 @@ const (
 	DefaultMaxHeldBytes           = 64 << 20
 	DefaultResponseBodyLimit      = 16 << 10
 	DefaultShutdownGrace          = 10 * time.Second
+	DefaultMaxIdleConns           = 1024
 )
 
 // DefaultRetrySchedule is the wait before each retry after the first
@@ -136,6 +137,10 @@ type Config struct {
 	Resolver *net.Resolver
 	// ResponseBodyLimit is the most bytes of a response read and kept.
 	ResponseBodyLimit int
+	// MaxIdleConns is the most idle connections kept for further requests,
+	// all hosts together; past it the least recently used one is closed.
+	// (Each host keeps at most max(Workers, MaxInFlightPerEndpoint).)
+	MaxIdleConns int
 	// ShutdownGrace is how long requests in flight may finish after the
 	// Run context is cancelled before they are cancelled and released.
 	ShutdownGrace time.Duration
@@ -146,6 +151,11 @@ type Config struct {
 	Now func() time.Time
 	// Observer, when set, is told about every committed attempt.
 	Observer Observer
+
+	// viaNetHTTP sends without a proxy through net/http's transport too,
+	// instead of the h1 client: for tests and benchmarks that hold the two
+	// side by side.
+	viaNetHTTP bool
 }
 
 func (c Config) withDefaults() Config {
@@ -182,6 +192,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ResponseBodyLimit <= 0 {
 		c.ResponseBodyLimit = DefaultResponseBodyLimit
+	}
+	if c.MaxIdleConns <= 0 {
+		c.MaxIdleConns = DefaultMaxIdleConns
 	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = DefaultShutdownGrace

@@ -90,18 +90,20 @@ func newDirectClient(cfg Config, g *guard) *h1Client {
 		dial:           dialer.DialContext,
 		tls:            newTLSConfig(cfg),
 		maxIdlePerHost: maxIdlePerHost(cfg),
+		maxIdle:        cfg.MaxIdleConns,
 		idleTimeout:    90 * time.Second,
 	}
 }
 
 // newProxyTransport returns the transport of deliveries made through
 // cfg.Proxy. It dials the proxy only, and send checks the target's
-// addresses itself.
-func newProxyTransport(cfg Config) *http.Transport {
+// addresses itself. Without cfg.Proxy (tests and benchmarks only, see
+// Config.viaNetHTTP) it dials targets directly, through the guard.
+func newProxyTransport(cfg Config, g *guard) *http.Transport {
 	dialer := newDialer(cfg)
 	tr := &http.Transport{
 		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           4 * cfg.Workers,
+		MaxIdleConns:           cfg.MaxIdleConns,
 		MaxIdleConnsPerHost:    maxIdlePerHost(cfg),
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    10 * time.Second,
@@ -111,6 +113,11 @@ func newProxyTransport(cfg Config) *http.Transport {
 		// cost CPU to keep 16 KiB of it.
 		DisableCompression: true,
 		TLSClientConfig:    newTLSConfig(cfg),
+	}
+	if cfg.Proxy == nil {
+		dialer.Control = g.control
+		tr.DialContext = dialer.DialContext
+		return tr
 	}
 	proxy := *cfg.Proxy
 	proxyErr := CheckProxyURL(&proxy)

@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -28,19 +30,32 @@ import (
 // known length, and of the response its status, Retry-After and at most
 // ResponseBodyLimit bytes of body.
 //
+// A connection goes back to the pool only when its response was read
+// exactly to its end: its framing was unambiguous (one Content-Length, or
+// Transfer-Encoding chunked alone), the receiver did not ask to close, the
+// body was read whole (the kept part and a short drain), and not one byte
+// beyond it has arrived. A connection taken from the pool is checked again
+// for bytes that came while it was idle. So a receiver that sends more than
+// its response costs its own connection, never the next message's attempt.
+//
 // Requests over https negotiate HTTP/1.1 only.
 type h1Client struct {
 	dial           func(ctx context.Context, network, addr string) (net.Conn, error)
 	tls            *tls.Config // cloned per connection, ServerName set
 	maxIdlePerHost int
-	idleTimeout    time.Duration
-	headerLimit    int
+	// maxIdle caps the idle connections of every host together; past it,
+	// the least recently used one is closed. 0 means no cap.
+	maxIdle     int
+	idleTimeout time.Duration
 
-	mu     sync.Mutex
-	idle   map[h1Key][]*h1Conn // per host, most recently used last
-	nIdle  int
-	sweep  *time.Timer // closes connections idle too long; nil when none are
-	closed bool
+	mu   sync.Mutex
+	idle map[h1Key][]*h1Conn // per host, least recently used first
+	// oldest and newest end the list of every idle connection, least
+	// recently used first, linked through h1Conn.older and newer.
+	oldest, newest *h1Conn
+	nIdle          int
+	sweep          *time.Timer // closes connections idle too long; nil when none are
+	closed         bool
 }
 
 // h1Key names the connections that can serve a request.
@@ -55,6 +70,10 @@ type h1Conn struct {
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	idleAt time.Time
+	probe  *idleProbe // nil when the connection cannot be looked at
+	// older and newer are the neighbours in the client's list of idle
+	// connections, while this one is idle.
+	older, newer *h1Conn
 }
 
 // h1Request is one delivery request.
@@ -93,10 +112,13 @@ func (e errHeadersTooLong) Error() string {
 var aLongTimeAgo = time.Unix(1, 0)
 
 // do sends r and reads its response. ctx cancels the exchange (shutdown);
-// r.deadline bounds it. A connection kept from an earlier request that
-// turns out to be closed by the receiver before anything of the response
-// arrived is retried once on a new connection: receivers close idle
-// connections at any moment, and a delivery is safe to repeat.
+// r.deadline bounds it. A connection kept from an earlier request whose
+// response does not start (it turns out closed before any of the response
+// arrived, or what arrives first is not a status line, as when the
+// receiver sent more after its previous response) is left, and the request
+// is sent again, once, on a new connection: receivers close idle
+// connections at any moment, the previous exchange's leftovers are no
+// answer to this one, and a delivery is safe to repeat.
 func (c *h1Client) do(ctx context.Context, r *h1Request) (h1Response, error) {
 	key, host, err := h1KeyOf(r.url)
 	if err != nil {
@@ -174,78 +196,131 @@ func (c *h1Client) connect(ctx context.Context, key h1Key, host string, deadline
 		}
 		conn = tc
 	}
-	return &h1Conn{key: key, c: conn, br: bufio.NewReaderSize(conn, 4<<10), bw: bufio.NewWriterSize(conn, 4<<10)}, nil
+	return &h1Conn{key: key, c: conn, br: bufio.NewReaderSize(conn, 4<<10), bw: bufio.NewWriterSize(conn, 4<<10),
+		probe: newIdleProbe(conn)}, nil
 }
 
-// get takes the most recently used idle connection of key, or returns nil.
+// get takes the most recently used idle connection of key that is still
+// fit to serve, or returns nil. A connection idle for idleTimeout or more,
+// or on which anything arrived while it was idle (bytes the receiver sent
+// after its response, or the end of the connection), is closed.
 func (c *h1Client) get(key h1Key) *h1Conn {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	conns := c.idle[key]
-	for len(conns) > 0 {
+	for {
+		c.mu.Lock()
+		conns := c.idle[key]
+		if len(conns) == 0 {
+			c.mu.Unlock()
+			return nil
+		}
 		pc := conns[len(conns)-1]
-		conns[len(conns)-1] = nil
-		conns = conns[:len(conns)-1]
-		c.nIdle--
-		if time.Since(pc.idleAt) < c.idleTimeout {
-			c.setIdle(key, conns)
+		c.removeIdle(pc)
+		c.mu.Unlock()
+		if time.Since(pc.idleAt) < c.idleTimeout && pc.probe.idleQuiet() && pc.tlsQuiet() {
 			return pc
 		}
 		pc.c.Close()
 	}
-	c.setIdle(key, conns)
-	return nil
 }
 
-func (c *h1Client) setIdle(key h1Key, conns []*h1Conn) {
-	if len(conns) == 0 {
-		delete(c.idle, key)
-		return
+// tlsQuiet reports whether pc's TLS layer holds nothing the receiver sent:
+// records read from the socket along with the last response's but not yet
+// handed on. It reads with a deadline already past, which TLS serves from
+// what it holds and otherwise answers with a timeout, touching no socket.
+func (pc *h1Conn) tlsQuiet() bool {
+	if !pc.key.tls {
+		return true
 	}
-	c.idle[key] = conns
+	if err := pc.c.SetReadDeadline(aLongTimeAgo); err != nil {
+		return false
+	}
+	_, err := pc.br.Peek(1)
+	return errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// removeIdle takes pc out of the idle connections. c.mu is held.
+func (c *h1Client) removeIdle(pc *h1Conn) {
+	conns := c.idle[pc.key]
+	for i := range conns {
+		if conns[i] == pc {
+			copy(conns[i:], conns[i+1:])
+			conns[len(conns)-1] = nil
+			conns = conns[:len(conns)-1]
+			break
+		}
+	}
+	if len(conns) == 0 {
+		delete(c.idle, pc.key)
+	} else {
+		c.idle[pc.key] = conns
+	}
+	if pc.older != nil {
+		pc.older.newer = pc.newer
+	} else {
+		c.oldest = pc.newer
+	}
+	if pc.newer != nil {
+		pc.newer.older = pc.older
+	} else {
+		c.newest = pc.older
+	}
+	pc.older, pc.newer = nil, nil
+	c.nIdle--
 }
 
 // put keeps pc for the next request to its host, or closes it when the
-// host already has maxIdlePerHost idle connections.
+// host already has maxIdlePerHost idle connections. When the client then
+// holds more than maxIdle idle connections, the least recently used one,
+// whatever its host, is closed.
 func (c *h1Client) put(pc *h1Conn) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	conns := c.idle[pc.key]
-	if c.closed || len(conns) >= c.maxIdlePerHost {
+	if c.closed || len(c.idle[pc.key]) >= c.maxIdlePerHost {
+		c.mu.Unlock()
 		pc.c.Close()
 		return
+	}
+	var evicted *h1Conn
+	if c.maxIdle > 0 && c.nIdle >= c.maxIdle {
+		evicted = c.oldest
+		c.removeIdle(evicted)
 	}
 	pc.idleAt = time.Now()
 	if c.idle == nil {
 		c.idle = make(map[h1Key][]*h1Conn)
 	}
-	c.idle[pc.key] = append(conns, pc)
+	c.idle[pc.key] = append(c.idle[pc.key], pc)
+	pc.older = c.newest
+	if c.newest != nil {
+		c.newest.newer = pc
+	} else {
+		c.oldest = pc
+	}
+	c.newest = pc
 	c.nIdle++
 	if c.sweep == nil {
 		c.sweep = time.AfterFunc(c.idleTimeout, c.closeExpired)
+	}
+	c.mu.Unlock()
+	if evicted != nil {
+		evicted.c.Close()
 	}
 }
 
 // closeExpired closes the connections idle for idleTimeout or longer.
 func (c *h1Client) closeExpired() {
+	var expired []*h1Conn
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.sweep = nil
-	for key, conns := range c.idle {
-		kept := conns[:0]
-		for _, pc := range conns {
-			if time.Since(pc.idleAt) >= c.idleTimeout {
-				pc.c.Close()
-				c.nIdle--
-				continue
-			}
-			kept = append(kept, pc)
-		}
-		clear(conns[len(kept):])
-		c.setIdle(key, kept)
+	for c.oldest != nil && time.Since(c.oldest.idleAt) >= c.idleTimeout {
+		pc := c.oldest
+		c.removeIdle(pc)
+		expired = append(expired, pc)
 	}
-	if c.nIdle > 0 && !c.closed {
-		c.sweep = time.AfterFunc(c.idleTimeout, c.closeExpired)
+	if c.oldest != nil && !c.closed {
+		c.sweep = time.AfterFunc(c.idleTimeout-time.Since(c.oldest.idleAt), c.closeExpired)
+	}
+	c.mu.Unlock()
+	for _, pc := range expired {
+		pc.c.Close()
 	}
 }
 
@@ -254,11 +329,13 @@ func (c *h1Client) closeExpired() {
 func (c *h1Client) closeIdle(stop bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, conns := range c.idle {
-		for _, pc := range conns {
-			pc.c.Close()
-		}
+	for pc := c.oldest; pc != nil; {
+		next := pc.newer
+		pc.older, pc.newer = nil, nil
+		pc.c.Close()
+		pc = next
 	}
+	c.oldest, c.newest = nil, nil
 	clear(c.idle)
 	c.nIdle = 0
 	if c.sweep != nil {
@@ -269,8 +346,9 @@ func (c *h1Client) closeIdle(stop bool) {
 }
 
 // roundTrip writes r on pc and reads the response. keep reports whether pc
-// can serve another request; stale, whether nothing of a response arrived
-// (the request may not have reached the receiver).
+// can serve another request; stale, whether the response did not start
+// (nothing of it arrived, or its first line was no status line), so that
+// the request may be sent again on another connection.
 func (pc *h1Conn) roundTrip(ctx context.Context, r *h1Request) (resp h1Response, keep, stale bool, err error) {
 	if err := pc.c.SetDeadline(r.deadline); err != nil {
 		return resp, false, true, err
@@ -287,20 +365,22 @@ func (pc *h1Conn) roundTrip(ctx context.Context, r *h1Request) (resp h1Response,
 	if err := pc.writeRequest(r); err != nil {
 		return resp, false, true, err
 	}
-	h, got, err := pc.readHead()
+	h, stale, err := pc.readHead()
 	if err != nil {
-		return resp, false, !got, err
+		return resp, false, stale, err
 	}
 	resp.statusCode = h.status
 	resp.retryAfter = h.retryAfter
-	keep = h.keepAlive
+	keep = h.reusable
 	if h.status == 101 {
 		// A protocol switch nobody asked for: the connection is no longer
 		// HTTP.
 		return resp, false, false, nil
 	}
 	if h.status == 204 || h.status == 304 {
-		return resp, keep, false, nil
+		// No body, whatever the headers say: anything after the head is
+		// not this response's.
+		return resp, keep && pc.br.Buffered() == 0, false, nil
 	}
 	var body io.Reader
 	switch {
@@ -321,10 +401,12 @@ func (pc *h1Conn) roundTrip(ctx context.Context, r *h1Request) (resp h1Response,
 	if resp.bodyErr != nil {
 		return resp, false, false, nil
 	}
+	if !keep {
+		// The connection ends here: what is beyond the kept part is not
+		// read.
+		return resp, false, false, nil
+	}
 	if len(resp.body) == r.bodyLimit {
-		if !keep {
-			return resp, false, false, nil
-		}
 		// More may follow: drain some of it, briefly, so that the
 		// connection can serve again.
 		drainBy := time.Now().Add(drainWait)
@@ -336,20 +418,20 @@ func (pc *h1Conn) roundTrip(ctx context.Context, r *h1Request) (resp h1Response,
 		if err != io.EOF || n > drainLimit {
 			return resp, false, false, nil
 		}
-	} else if body != pc.br {
-		// Read to the end of the body: a chunked body's trailer must go
-		// too before the next response.
+	} else {
+		// Read to the end of the body: a chunked body's end must be seen
+		// before the next response.
 		var probe [1]byte
 		if _, err := body.Read(probe[:]); err != io.EOF {
 			return resp, false, false, nil
 		}
 	}
-	if h.chunked {
-		if err := pc.skipTrailer(); err != nil {
-			return resp, false, false, nil
-		}
+	if h.chunked && !pc.endOfChunked() {
+		return resp, false, false, nil
 	}
-	return resp, keep, false, nil
+	// Not one byte beyond the response may have come: it would be taken
+	// for the start of the next one.
+	return resp, pc.br.Buffered() == 0, false, nil
 }
 
 // writeRequest writes r's request line, headers and body and flushes them.
@@ -376,115 +458,207 @@ func (pc *h1Conn) writeRequest(r *h1Request) error {
 
 // head is what a response's status line and headers say.
 type head struct {
-	status     int
-	length     int64 // -1 when not given
-	chunked    bool
-	keepAlive  bool
+	status int
+	length int64 // of the body; -1 when delimited otherwise
+	// chunked is set when the body is in chunks.
+	chunked bool
+	// reusable reports whether the head lets the connection serve again
+	// once the body is read to its end.
+	reusable   bool
 	retryAfter string
 }
 
+// errNotStatusLine is the first line of a response that is no status line.
+type errNotStatusLine struct{ line string }
+
+func (e *errNotStatusLine) Error() string {
+	return fmt.Sprintf("malformed HTTP response %q", e.line)
+}
+
 // readHead reads the status line and headers of the final response,
-// skipping informational (1xx) ones. got reports whether any byte arrived.
-func (pc *h1Conn) readHead() (h head, got bool, err error) {
+// skipping informational (1xx) ones. stale reports whether no response
+// started: nothing arrived, or the first line that did is no status line.
+func (pc *h1Conn) readHead() (h head, stale bool, err error) {
 	budget := maxResponseHeaderBytes
-	for {
-		h = head{length: -1}
+	interimReusable := true
+	for first := true; ; first = false {
 		line, n, err := readLine(pc.br, &budget)
-		got = got || n > 0
 		if err != nil {
-			if errors.Is(err, io.EOF) && got {
+			if errors.Is(err, io.EOF) && n > 0 {
 				err = io.ErrUnexpectedEOF
 			}
-			return h, got, err
+			return h, first && n == 0, err
 		}
 		minor, status, ok := parseStatusLine(line)
 		if !ok {
-			return h, got, fmt.Errorf("malformed HTTP response %q", line)
+			return h, first, &errNotStatusLine{line: string(line)}
 		}
-		h.status = status
-		h.keepAlive = minor >= 1
-		if err := pc.readHeaders(&h, minor, &budget); err != nil {
-			return h, got, err
+		if h, err = pc.readHeaders(minor, status, &budget); err != nil {
+			return h, false, err
 		}
 		if status >= 100 && status < 200 && status != 101 {
+			// What would make the final response's connection unfit
+			// does the same here.
+			interimReusable = interimReusable && h.reusable
 			continue
 		}
-		return h, got, nil
+		h.reusable = h.reusable && interimReusable
+		return h, false, nil
 	}
 }
 
-// readHeaders reads header lines up to the blank one into h.
-func (pc *h1Conn) readHeaders(h *head, minor int, budget *int) error {
-	for {
+// fieldKind names the headers the client reads.
+type fieldKind uint8
+
+const (
+	fieldOther fieldKind = iota
+	fieldContentLength
+	fieldTransferEncoding
+	fieldConnection
+	fieldRetryAfter
+)
+
+// readHeaders reads the header lines that follow a status line, up to the
+// blank one, and says what they mean for the response.
+//
+// Header lines are checked as net/http checks them: a name of token
+// characters (or spaces, which make a name nobody looks for), a value
+// without control characters but tab. Framing follows RFC 9112 6.3:
+//
+//   - Transfer-Encoding (HTTP/1.1 and later) overrides Content-Length:
+//     chunked as the final coding delimits the body by its chunks, any other
+//     by the end of the connection. Only a single "chunked" and no
+//     Content-Length leave the connection fit to serve again.
+//   - Transfer-Encoding in an HTTP/1.0 response is framing gone wrong
+//     (RFC 9112 6.1): it is ignored, as net/http does, and the connection
+//     is closed after the response.
+//   - Content-Length must be decimal digits; given more than once, every
+//     one must read the same, or the response is refused.
+//   - A line folded onto Content-Length or Transfer-Encoding (obsolete
+//     folding) refuses the response; one folded onto Connection closes the
+//     connection after the response; onto Retry-After, it continues the
+//     value.
+func (pc *h1Conn) readHeaders(minor, status int, budget *int) (head, error) {
+	h := head{status: status, length: -1}
+	var (
+		length                   int64 = -1
+		lengthDigits             int
+		lengthErr                error
+		teLines                  int
+		teChunkedOnly            bool // one Transfer-Encoding line, "chunked"
+		teLastChunked            bool // chunked is the final coding
+		connClose, connKeepAlive bool
+		foldedConnection         bool
+		retrySeen                bool
+		last                     = fieldOther
+	)
+	for first := true; ; first = false {
 		line, _, err := readLine(pc.br, budget)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
-			return err
+			return h, err
 		}
 		if len(line) == 0 {
-			return nil
+			if lengthErr != nil {
+				return h, lengthErr
+			}
+			break
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			continue // an obsolete folded continuation
+			// An obsolete folded continuation of the previous line.
+			if first || !validFieldValue(line) {
+				return h, fmt.Errorf("malformed MIME header line: %q", line)
+			}
+			switch last {
+			case fieldContentLength, fieldTransferEncoding:
+				return h, fmt.Errorf("malformed MIME header line: %q folds a framing header", line)
+			case fieldConnection:
+				foldedConnection = true
+			case fieldRetryAfter:
+				h.retryAfter += " " + string(trimOWS(line))
+			}
+			continue
+		}
+		if lengthErr != nil {
+			return h, lengthErr
 		}
 		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
-			return fmt.Errorf("malformed MIME header line: %q", line)
+		if colon <= 0 || !validFieldName(line[:colon]) || !validFieldValue(line[colon+1:]) {
+			return h, fmt.Errorf("malformed MIME header line: %q", line)
 		}
-		name, value := line[:colon], bytes.TrimSpace(line[colon+1:])
+		name, value := line[:colon], trimOWS(line[colon+1:])
+		last = fieldOther
 		switch {
 		case asciiEqualFold(name, "content-length"):
-			n, err := strconv.ParseInt(string(value), 10, 64)
-			if err != nil || n < 0 || (h.length >= 0 && n != h.length) {
-				return fmt.Errorf("bad Content-Length %q", value)
+			last = fieldContentLength
+			// A bad one is refused once it is known not to be folded
+			// (which is refused as such).
+			n, ok := parseLength(value)
+			switch {
+			case !ok:
+				lengthErr = fmt.Errorf("bad Content-Length %q", value)
+			case lengthDigits > 0 && (n != length || len(value) != lengthDigits):
+				lengthErr = fmt.Errorf("bad Content-Length %q: another one says %d", value, length)
+			default:
+				length, lengthDigits = n, len(value)
 			}
-			h.length = n
 		case asciiEqualFold(name, "transfer-encoding"):
-			codings := bytes.Split(value, []byte(","))
-			last := bytes.TrimSpace(codings[len(codings)-1])
-			h.chunked = asciiEqualFold(last, "chunked")
-			if !h.chunked {
-				h.keepAlive = false // only the end of the connection delimits it
-			}
-		case asciiEqualFold(name, "connection"):
-			for _, tok := range bytes.Split(value, []byte(",")) {
-				tok = bytes.TrimSpace(tok)
-				switch {
-				case asciiEqualFold(tok, "close"):
-					h.keepAlive = false
-				case asciiEqualFold(tok, "keep-alive") && minor == 0:
-					h.keepAlive = true
+			last = fieldTransferEncoding
+			teLines++
+			teChunkedOnly = teLines == 1 && asciiEqualFold(value, "chunked")
+			for coding := range bytes.SplitSeq(value, []byte(",")) {
+				if coding = trimOWS(coding); len(coding) > 0 {
+					teLastChunked = asciiEqualFold(coding, "chunked")
 				}
 			}
+		case asciiEqualFold(name, "connection"):
+			last = fieldConnection
+			for tok := range bytes.SplitSeq(value, []byte(",")) {
+				tok = trimOWS(tok)
+				connClose = connClose || asciiEqualFold(tok, "close")
+				connKeepAlive = connKeepAlive || asciiEqualFold(tok, "keep-alive")
+			}
 		case asciiEqualFold(name, "retry-after"):
-			h.retryAfter = string(value)
-		}
-		if h.chunked {
-			h.length = -1 // chunking wins over a length (RFC 9112 6.3)
+			if !retrySeen {
+				// The first one counts, as net/http's Header.Get has it.
+				last = fieldRetryAfter
+				h.retryAfter, retrySeen = string(value), true
+			}
 		}
 	}
+	h.length = length
+	h.reusable = !connClose && !foldedConnection && (minor >= 1 || connKeepAlive)
+	switch {
+	case teLines == 0:
+	case minor == 0:
+		h.reusable = false
+	default:
+		h.chunked, h.length = teLastChunked, -1
+		if !teChunkedOnly || lengthDigits > 0 {
+			h.reusable = false
+		}
+	}
+	return h, nil
 }
 
-// skipTrailer reads a chunked body's trailer lines up to the blank one.
-func (pc *h1Conn) skipTrailer() error {
-	budget := maxResponseHeaderBytes
-	for {
-		line, _, err := readLine(pc.br, &budget)
-		if err != nil {
-			return err
-		}
-		if len(line) == 0 {
-			return nil
-		}
+// endOfChunked reads what ends a chunked body after its last chunk: an
+// empty trailer. It reports false, leaving the rest unread, when a trailer
+// follows (it is not needed, and reading it safely is not worth its rarity:
+// the connection is closed instead).
+func (pc *h1Conn) endOfChunked() bool {
+	crlf, err := pc.br.Peek(2)
+	if err != nil || crlf[0] != '\r' || crlf[1] != '\n' {
+		return false
 	}
+	_, _ = pc.br.Discard(2)
+	return true
 }
 
 // readLine reads one line without its line ending, counting the bytes read
-// against budget; n is how many were read. Only the first bufio buffer's
-// worth of a longer line is returned, which is enough for every line the
-// client looks into. The line is valid until the next read.
+// against budget; n is how many were read. The line is valid until the
+// next read.
 func readLine(br *bufio.Reader, budget *int) (line []byte, n int, err error) {
 	var long []byte
 	for {
@@ -495,9 +669,7 @@ func readLine(br *bufio.Reader, budget *int) (line []byte, n int, err error) {
 			return nil, n, errHeadersTooLong(maxResponseHeaderBytes)
 		}
 		if err == bufio.ErrBufferFull {
-			if long == nil {
-				long = append([]byte(nil), frag...)
-			}
+			long = append(long, frag...)
 			continue
 		}
 		if err != nil {
@@ -507,7 +679,7 @@ func readLine(br *bufio.Reader, budget *int) (line []byte, n int, err error) {
 			return nil, n, err
 		}
 		if long != nil {
-			return long, n, nil
+			frag = append(long, frag...)
 		}
 		frag = frag[:len(frag)-1]
 		if len(frag) > 0 && frag[len(frag)-1] == '\r' {
@@ -536,6 +708,75 @@ func parseStatusLine(line []byte) (minor, status int, ok bool) {
 		return 0, 0, false
 	}
 	return minor, status, true
+}
+
+// parseLength reads a Content-Length value: decimal digits, below 2^63.
+func parseLength(b []byte) (int64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' || n > (1<<63-1-int64(c-'0'))/10 {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// fieldBytes classes the bytes of header lines: fieldToken for the
+// characters of a header name (RFC 9110 5.1 token), fieldValue for those
+// allowed in a value (visible, space, tab, and obs-text).
+var fieldBytes = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		if c >= 0x20 && c != 0x7f || c == '\t' {
+			t[c] |= fieldValue
+		}
+		if c < 0x80 && ('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0) {
+			t[c] |= fieldToken
+		}
+	}
+	return t
+}()
+
+const (
+	fieldToken = 1 << iota
+	fieldValue
+)
+
+// validFieldName reports whether b is a header name net/http accepts:
+// token characters, and spaces (a name with one matches no header the
+// client reads).
+func validFieldName(b []byte) bool {
+	for _, c := range b {
+		if fieldBytes[c]&fieldToken == 0 && c != ' ' {
+			return false
+		}
+	}
+	return true
+}
+
+// validFieldValue reports whether b holds no control character but tab.
+func validFieldValue(b []byte) bool {
+	for _, c := range b {
+		if fieldBytes[c]&fieldValue == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// trimOWS trims spaces and tabs (RFC 9110 optional whitespace) off b.
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // asciiEqualFold reports whether b equals the lower-case ASCII s, ignoring

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/delivery"
 	"github.com/hookrelay/hookrelay/store"
 )
 
@@ -103,10 +104,28 @@ func (h *hugeBody) written() []int64 {
 	return append([]int64(nil), h.wrote...)
 }
 
-// TestHostileReceivers checks that a receiver answering in a hostile way
-// ends in a failed attempt with its reason, holds no more than its
-// endpoint's share of the workers, and does not delay a healthy endpoint.
+// transports are the two ways deliveries are sent: hookrelay's own HTTP/1.1
+// client (no proxy) and net/http's transport (through a proxy; here without
+// one, to face the same receivers).
+var transports = []struct {
+	name string
+	set  func(delivery.Config) delivery.Config
+}{
+	{"h1", func(c delivery.Config) delivery.Config { return c }},
+	{"net/http", delivery.ViaNetHTTP},
+}
+
+// TestHostileReceivers checks, over both transports, that a receiver
+// answering in a hostile way ends in a failed attempt with its reason,
+// holds no more than its endpoint's share of the workers, and does not
+// delay a healthy endpoint.
 func TestHostileReceivers(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) { testHostileReceivers(t, tr.set) })
+	}
+}
+
+func testHostileReceivers(t *testing.T, transport func(delivery.Config) delivery.Config) {
 	const (
 		hostileMsgs = 4
 		healthyMsgs = 20
@@ -257,7 +276,7 @@ func TestHostileReceivers(t *testing.T) {
 			cfg.MaxInFlightPerEndpoint = 2
 			cfg.Timeout = time.Second
 			cfg.ResponseBodyLimit = bodyLimit
-			d, _ := startDispatcher(t, cfg)
+			d, _ := startDispatcher(t, transport(cfg))
 
 			hostileAttempts := func() []hookrelay.Attempt {
 				as, err := f.st.ListAttempts(context.Background(), store.ListAttemptsParams{
@@ -323,6 +342,12 @@ func TestHostileReceivers(t *testing.T) {
 // kept limit, whose rest trickles, is a prompt success: what is beyond the
 // limit is drained only briefly, not until the timeout.
 func TestLongResponseNotWaitedFor(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) { testLongResponseNotWaitedFor(t, tr.set) })
+	}
+}
+
+func testLongResponseNotWaitedFor(t *testing.T, transport func(delivery.Config) delivery.Config) {
 	const limit = 1000
 	f := newFixture(t)
 	url := startRaw(t, func(c net.Conn, done <-chan struct{}) {
@@ -333,7 +358,7 @@ func TestLongResponseNotWaitedFor(t *testing.T) {
 	})
 	cfg := baseConfig(f.st)
 	cfg.ResponseBodyLimit = limit
-	d, _ := startDispatcher(t, cfg)
+	d, _ := startDispatcher(t, transport(cfg))
 	a := deliverOnce(t, f, d, url)
 	if a.Status != hookrelay.StatusSuccess || a.ResponseStatusCode != 200 || a.Response != strings.Repeat("a", limit) {
 		t.Fatalf("attempt: status %d code %d response of %d bytes; want a success with %d bytes kept",
@@ -341,5 +366,87 @@ func TestLongResponseNotWaitedFor(t *testing.T) {
 	}
 	if a.ResponseDurationMs > 2000 {
 		t.Fatalf("the attempt lasted %dms: the trickling rest was waited for", a.ResponseDurationMs)
+	}
+}
+
+// TestLeftoversBlameNoOtherMessage checks, over both transports, that a
+// receiver writing more than its response on a kept-alive connection fails
+// nobody else: the next message on that host, to another endpoint (another
+// customer's, say), is delivered.
+func TestLeftoversBlameNoOtherMessage(t *testing.T) {
+	const (
+		ok   = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+		junk = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfake"
+	)
+	tests := []struct {
+		name string
+		// idle: the extra bytes are written only once the first
+		// attempt is recorded, while the connection waits in the pool.
+		idle bool
+	}{
+		{name: "right after the response"},
+		{name: "while the connection is idle", idle: true},
+	}
+	for _, tr := range transports {
+		for _, tt := range tests {
+			t.Run(tr.name+"/"+tt.name, func(t *testing.T) {
+				ln := listen(t, "127.0.0.1:0")
+				writeJunk, junkWritten := make(chan struct{}), make(chan struct{})
+				var wg sync.WaitGroup
+				t.Cleanup(func() { ln.Close(); wg.Wait() })
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						c, err := ln.Accept()
+						if err != nil {
+							return
+						}
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							defer c.Close()
+							br := bufio.NewReader(c)
+							for {
+								req, err := http.ReadRequest(br)
+								if err != nil {
+									return
+								}
+								_, _ = io.Copy(io.Discard, req.Body)
+								answer := ok
+								if req.URL.Path == "/a" && !tt.idle {
+									answer += junk
+								}
+								if _, err := io.WriteString(c, answer); err != nil {
+									return
+								}
+								if req.URL.Path == "/a" && tt.idle {
+									<-writeJunk
+									_, _ = io.WriteString(c, junk)
+									close(junkWritten)
+								}
+							}
+						}()
+					}
+				}()
+				base := "http://" + ln.Addr().String()
+				f := newFixture(t)
+				cfg := baseConfig(f.st)
+				d, _ := startDispatcher(t, tr.set(cfg))
+				a := deliverOnce(t, f, d, base+"/a")
+				if a.Status != hookrelay.StatusSuccess || a.Response != "ok" {
+					t.Fatalf("first attempt: status %d, response %q", a.Status, a.Response)
+				}
+				if tt.idle {
+					close(writeJunk)
+					<-junkWritten
+				}
+				b := deliverOnce(t, f, d, base+"/b")
+				if b.Status != hookrelay.StatusSuccess || b.ResponseStatusCode != 200 || b.Response != "ok" {
+					t.Fatalf("the next message, to another endpoint: status %d, code %d, response %q; want a success",
+						b.Status, b.ResponseStatusCode, b.Response)
+				}
+			})
+		}
 	}
 }

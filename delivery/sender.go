@@ -86,8 +86,8 @@ func newSender(cfg Config) *sender {
 		bodyLimit:   cfg.ResponseBodyLimit,
 		svixHeaders: cfg.SvixHeaders,
 	}
-	if cfg.Proxy != nil {
-		s.transport = newProxyTransport(cfg)
+	if cfg.Proxy != nil || cfg.viaNetHTTP {
+		s.transport = newProxyTransport(cfg, g)
 	} else {
 		s.h1 = newDirectClient(cfg, g)
 	}
@@ -221,8 +221,10 @@ func (s *sender) viaProxy(ctx context.Context, u *url.URL, method string, header
 	defer cancel()
 	// The proxy resolves and connects: check the target's addresses
 	// here instead of at dial time.
-	if err := s.guard.checkHost(rctx, s.resolver, u.Hostname()); err != nil {
-		return h1Response{}, err
+	if s.transport.Proxy != nil {
+		if err := s.guard.checkHost(rctx, s.resolver, u.Hostname()); err != nil {
+			return h1Response{}, err
+		}
 	}
 	// The request line is written by net/http from this URL: its query,
 	// kept as stored, must be escaped as the direct client escapes it.

@@ -28,6 +28,7 @@ type config struct {
 	Timeout            time.Duration
 	Workers            int
 	MaxInFlight        int
+	MaxIdleConns       int
 	LeaseTTL           time.Duration
 	PollInterval       time.Duration
 	ShutdownGrace      time.Duration
@@ -246,6 +247,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (*conf
 	f.duration(&c.Timeout, "timeout", "HOOKRELAY_TIMEOUT", "30s", "default request timeout per attempt")
 	f.integer(&c.Workers, "workers", "HOOKRELAY_WORKERS", "128", "most requests in flight on this node")
 	f.integer(&c.MaxInFlight, "max-in-flight", "HOOKRELAY_MAX_IN_FLIGHT", "16", "default cap of concurrent requests per endpoint")
+	f.integer(&c.MaxIdleConns, "max-idle-conns", "HOOKRELAY_MAX_IDLE_CONNS", "1024", "most idle delivery connections kept, all hosts together")
 	f.duration(&c.LeaseTTL, "lease-ttl", "HOOKRELAY_LEASE_TTL", "30s", "how long a claimed delivery stays reserved for a node that stops renewing it")
 	f.duration(&c.PollInterval, "poll-interval", "HOOKRELAY_POLL_INTERVAL", "1s", "longest wait between looks for due deliveries")
 	f.duration(&c.ShutdownGrace, "shutdown-grace", "HOOKRELAY_SHUTDOWN_GRACE", "10s", "how long in-flight requests may finish on shutdown")

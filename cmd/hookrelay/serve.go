@@ -59,6 +59,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		NodeID:                   nodeID,
 		Workers:                  cfg.Workers,
 		MaxInFlightPerEndpoint:   cfg.MaxInFlight,
+		MaxIdleConns:             cfg.MaxIdleConns,
 		RetrySchedule:            cfg.RetrySchedule,
 		Jitter:                   cfg.RetryJitter,
 		Timeout:                  cfg.Timeout,

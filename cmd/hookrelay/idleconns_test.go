@@ -1,0 +1,41 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestMaxIdleConnsSetting(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want int
+		err  string
+	}{
+		{name: "default", want: 1024},
+		{name: "flag", args: []string{"--max-idle-conns", "64"}, want: 64},
+		{name: "environment", env: map[string]string{"HOOKRELAY_MAX_IDLE_CONNS": "5000"}, want: 5000},
+		{name: "flag wins", args: []string{"--max-idle-conns", "8"}, env: map[string]string{"HOOKRELAY_MAX_IDLE_CONNS": "5000"}, want: 8},
+		{name: "zero", args: []string{"--max-idle-conns", "0"}, err: "must be at least 1"},
+		{name: "not a number", env: map[string]string{"HOOKRELAY_MAX_IDLE_CONNS": "many"}, err: "HOOKRELAY_MAX_IDLE_CONNS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseServe(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want one with %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.MaxIdleConns != tt.want {
+				t.Fatalf("MaxIdleConns = %d, want %d", c.MaxIdleConns, tt.want)
+			}
+		})
+	}
+}
