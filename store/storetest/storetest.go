@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Applications", applicationTests},
 		{"EventTypes", eventTypeTests},
 		{"Endpoints", endpointTests},
+		{"EndpointRevisions", endpointRevisionTests},
 		{"Messages", messageTests},
 		{"Deliveries", deliveryTests},
 		{"Attempts", attemptTests},
