@@ -175,40 +175,38 @@ func (s *server) writeEndpointHeaders(w http.ResponseWriter, r *http.Request, p 
 	if err := c.err(); err != nil {
 		return err
 	}
-	ep, err := s.endpoint(r, app)
-	if err != nil {
-		return err
-	}
-	headers := map[string]string{}
-	if patch {
-		for k, v := range ep.Headers {
-			headers[k] = v
-		}
-	}
-	for name, v := range in.Headers.V {
-		for k := range headers {
-			if strings.EqualFold(k, name) {
-				delete(headers, k)
+	_, err = s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+		headers := map[string]string{}
+		if patch {
+			for k, v := range ep.Headers {
+				headers[k] = v
 			}
 		}
-		if v != nil {
-			headers[name] = *v
+		for name, v := range in.Headers.V {
+			for k := range headers {
+				if strings.EqualFold(k, name) {
+					delete(headers, k)
+				}
+			}
+			if v != nil {
+				headers[name] = *v
+			}
 		}
-	}
-	if err := checkHeaderSet(headers); err != nil {
-		return err
-	}
-	var sensitive []string
-	for name := range headers {
-		if isSensitive(name) {
-			sensitive = append(sensitive, name)
+		if err := checkHeaderSet(headers); err != nil {
+			return err
 		}
-	}
-	sort.Strings(sensitive)
-	ep.Headers = headers
-	ep.Sensitive = sensitive
-	ep.UpdatedAt = s.now()
-	if err := s.store.UpdateEndpoint(r.Context(), ep); err != nil {
+		var sensitive []string
+		for name := range headers {
+			if isSensitive(name) {
+				sensitive = append(sensitive, name)
+			}
+		}
+		sort.Strings(sensitive)
+		ep.Headers = headers
+		ep.Sensitive = sensitive
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
