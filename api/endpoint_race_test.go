@@ -12,8 +12,10 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/store"
 )
 
@@ -150,4 +152,60 @@ func send(ctx context.Context, h *harness, method, path string, body any) (int, 
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, out, err
+}
+
+// alwaysStale is a store on which every endpoint update loses the race.
+type alwaysStale struct {
+	store.Store
+	updates atomic.Int64
+}
+
+func (s *alwaysStale) UpdateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) error {
+	s.updates.Add(1)
+	return fmt.Errorf("update endpoint: %w", hookrelay.ErrStale)
+}
+
+// A write that keeps losing is tried endpointWriteTries times, then
+// answered 409 in Svix's error format, having changed nothing.
+func TestEndpointWriteThatKeepsLosingIsConflict(t *testing.T) {
+	st := &alwaysStale{Store: openSQLite(t)}
+	h := newHarnessOn(t, st)
+	var app applicationOut
+	h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, map[string]any{"name": "race"}, &app)
+	var ep endpointOut
+	h.mustDo(http.StatusCreated, "POST", "/api/v1/app/"+app.ID+"/endpoint", testAdminToken,
+		map[string]any{"url": "https://example.com/hook", "description": "before"}, &ep)
+	path := "/api/v1/app/" + app.ID + "/endpoint/" + ep.ID
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+	}{
+		{"PUT", "PUT", path, map[string]any{"url": "https://example.com/other"}},
+		{"PATCH", "PATCH", path, map[string]any{"description": "after"}},
+		{"PUT headers", "PUT", path + "/headers", map[string]any{"headers": map[string]string{"X-A": "1"}}},
+		{"PATCH headers", "PATCH", path + "/headers", map[string]any{"headers": map[string]string{"X-A": "1"}}},
+		{"PUT options", "PUT", path + "/options", map[string]any{"timeoutSeconds": 5}},
+		{"PATCH options", "PATCH", path + "/options", map[string]any{"timeoutSeconds": 5}},
+		{"rotate", "POST", path + "/secret/rotate", map[string]any{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := st.updates.Load()
+			status, body := h.do(tc.method, tc.path, testAdminToken, tc.body)
+			if status != http.StatusConflict {
+				t.Fatalf("status %d, body %s; want 409", status, body)
+			}
+			assertErrorBody(t, status, body, "conflict", nil)
+			if n := st.updates.Load() - before; n != endpointWriteTries {
+				t.Errorf("%d updates tried, want %d", n, endpointWriteTries)
+			}
+		})
+	}
+	stored, err := st.Store.GetEndpoint(t.Context(), app.ID, ep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Description != "before" || stored.URL != "https://example.com/hook" || len(stored.Headers) != 0 ||
+		stored.Options.TimeoutSeconds != 0 || len(stored.OldSecrets) != 0 || stored.Revision != 1 {
+		t.Errorf("endpoint changed: %+v", stored)
+	}
 }
