@@ -21,6 +21,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict means a unique key (uid, eventId, event type name) is taken.
 	ErrConflict = errors.New("conflict")
+	// ErrStale means the object was written by someone else since the
+	// caller read it: the write was not made. Read again and redo the
+	// change.
+	ErrStale = errors.New("changed since read")
 )
 
 // MessageStatus is the state of one message towards one endpoint; the values
@@ -108,6 +112,11 @@ type Endpoint struct {
 	Options   EndpointOptions
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Revision is the stored row's write counter: every write of the
+	// endpoint gives it a new value, and an update is made only over the
+	// revision it was read at (see store.Store.UpdateEndpoint). It is the
+	// store's bookkeeping, never part of an API object.
+	Revision int64
 }
 
 // OldSecret is a rotated-out secret that still signs until ExpiresAt.

@@ -97,6 +97,8 @@ func (s *server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		err = errNotFound("entity not found")
 	case errors.Is(err, hookrelay.ErrConflict):
 		err = errConflict("entity already exists")
+	case errors.Is(err, hookrelay.ErrStale):
+		err = errConflict("entity was changed by another request at the same time; retry")
 	default:
 		s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 		if s.databaseDown(r.Context()) {

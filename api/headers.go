@@ -180,15 +180,10 @@ func (s *server) writeEndpointHeaders(w http.ResponseWriter, r *http.Request, p 
 	if err := c.err(); err != nil {
 		return err
 	}
-	ep, err := s.endpoint(r, app)
+	_, _, err = s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+		return in.applyTo(ep, patch)
+	})
 	if err != nil {
-		return err
-	}
-	if err := in.applyTo(ep, patch); err != nil {
-		return err
-	}
-	ep.UpdatedAt = s.now()
-	if err := s.store.UpdateEndpoint(r.Context(), ep); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

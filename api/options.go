@@ -173,17 +173,15 @@ func (s *server) writeEndpointOptions(w http.ResponseWriter, r *http.Request, p 
 	if err := c.err(); err != nil {
 		return err
 	}
-	ep, err := s.endpoint(r, app)
+	_, ep, err := s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+		if patch {
+			in.merge(&ep.Options)
+		} else {
+			ep.Options = in.replace()
+		}
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	if patch {
-		in.merge(&ep.Options)
-	} else {
-		ep.Options = in.replace()
-	}
-	ep.UpdatedAt = s.now()
-	if err := s.store.UpdateEndpoint(r.Context(), ep); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, toEndpointOptionsOut(ep.Options))

@@ -313,7 +313,7 @@ func (s *server) updateOpEndpoint(w http.ResponseWriter, r *http.Request, p *pri
 	if err := c.err(); err != nil {
 		return err
 	}
-	_, ep, err := s.opEndpoint(r, p)
+	app, _, err := s.opEndpoint(r, p)
 	var ae *apiError
 	if errors.As(err, &ae) && ae.status == http.StatusNotFound {
 		if !in.UID.has() {
@@ -323,7 +323,8 @@ func (s *server) updateOpEndpoint(w http.ResponseWriter, r *http.Request, p *pri
 			}
 			in.UID = opt[string]{Set: true, V: id}
 		}
-		if ep, err = s.insertOpEndpoint(r, p, &in); err != nil {
+		ep, err := s.insertOpEndpoint(r, p, &in)
+		if err != nil {
 			return err
 		}
 		writeJSON(w, http.StatusOK, toOpEndpointOut(*ep))
@@ -332,12 +333,14 @@ func (s *server) updateOpEndpoint(w http.ResponseWriter, r *http.Request, p *pri
 	if err != nil {
 		return err
 	}
-	in.apply(ep)
-	ep.UpdatedAt = s.now()
-	if err := s.store.UpdateEndpoint(r.Context(), ep); err != nil {
-		if errors.Is(err, hookrelay.ErrConflict) {
-			return errConflict("an operational webhook endpoint with this uid already exists")
-		}
+	_, ep, err := s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+		in.apply(ep)
+		return nil
+	})
+	if errors.Is(err, hookrelay.ErrConflict) {
+		return errConflict("an operational webhook endpoint with this uid already exists")
+	}
+	if err != nil {
 		return err
 	}
 	s.opEndpointsChanged(p)
@@ -381,7 +384,7 @@ func (s *server) rotateOpEndpointSecret(w http.ResponseWriter, r *http.Request, 
 	if err := c.err(); err != nil {
 		return err
 	}
-	_, ep, err := s.opEndpoint(r, p)
+	app, _, err := s.opEndpoint(r, p)
 	if err != nil {
 		return err
 	}
@@ -391,8 +394,10 @@ func (s *server) rotateOpEndpointSecret(w http.ResponseWriter, r *http.Request, 
 	} else if next, err = newSecret(); err != nil {
 		return err
 	}
-	rotateSecret(ep, next, s.now())
-	if err := s.store.UpdateEndpoint(r.Context(), ep); err != nil {
+	if _, _, err := s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+		rotateSecret(ep, next, s.now())
+		return nil
+	}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -410,7 +415,6 @@ func rotateSecret(ep *hookrelay.Endpoint, next string, now time.Time) {
 	}
 	ep.OldSecrets = append(old, hookrelay.OldSecret{Secret: ep.Secret, ExpiresAt: now.Add(secretGrace)})
 	ep.Secret = next
-	ep.UpdatedAt = now
 }
 
 func (s *server) getOpEndpointHeaders(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -433,15 +437,13 @@ func (s *server) updateOpEndpointHeaders(w http.ResponseWriter, r *http.Request,
 	if err := c.err(); err != nil {
 		return err
 	}
-	_, ep, err := s.opEndpoint(r, p)
+	app, _, err := s.opEndpoint(r, p)
 	if err != nil {
 		return err
 	}
-	if err := in.applyTo(ep, false); err != nil {
-		return err
-	}
-	ep.UpdatedAt = s.now()
-	if err := s.store.UpdateEndpoint(r.Context(), ep); err != nil {
+	if _, _, err := s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+		return in.applyTo(ep, false)
+	}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

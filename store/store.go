@@ -255,9 +255,24 @@ type Store interface {
 	ListEventTypes(ctx context.Context, envID string, includeArchived bool, page Page) ([]hookrelay.EventType, error)
 
 	// Endpoints, scoped by application.
+	//
+	// Endpoint writes are optimistic: every endpoint carries a Revision,
+	// which each write of its row moves, and UpdateEndpoint writes only
+	// over the revision the caller read. A change is therefore a
+	// read-modify-write that starts again from a fresh read when it meets
+	// ErrStale; two writers that read the same revision cannot both write,
+	// so neither undoes the other (a PATCH cannot bring back a secret that
+	// a rotation replaced). A method added later that writes endpoint rows
+	// must move the revision too.
+
+	// CreateEndpoint stores ep at the first revision and sets ep.Revision.
 	CreateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) error
 	GetEndpoint(ctx context.Context, appID, idOrUID string) (*hookrelay.Endpoint, error)
-	// UpdateEndpoint writes every mutable field of ep, found by ID and AppID.
+	// UpdateEndpoint writes every mutable field of ep, found by ID and
+	// AppID, if the stored revision is still ep.Revision; it then sets
+	// ep.Revision to the new stored revision. When the endpoint was written
+	// since (another revision is stored) it writes nothing and returns
+	// hookrelay.ErrStale; a missing endpoint is ErrNotFound.
 	UpdateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) error
 	// DeleteEndpoint removes the endpoint, its deliveries and its attempts.
 	DeleteEndpoint(ctx context.Context, appID, id string) error

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,11 +13,11 @@ import (
 )
 
 const endpointColumns = `id, app_id, uid, url, description, version, rate_limit, filter_types,
-	channels, disabled, metadata, secret, old_secrets, headers, sensitive, options, created_at, updated_at`
+	channels, disabled, metadata, secret, old_secrets, headers, sensitive, options, created_at, updated_at, revision`
 
 // endpointColumnsOf is endpointColumns qualified with the table alias e.
 const endpointColumnsOf = `e.id, e.app_id, e.uid, e.url, e.description, e.version, e.rate_limit, e.filter_types,
-	e.channels, e.disabled, e.metadata, e.secret, e.old_secrets, e.headers, e.sensitive, e.options, e.created_at, e.updated_at`
+	e.channels, e.disabled, e.metadata, e.secret, e.old_secrets, e.headers, e.sensitive, e.options, e.created_at, e.updated_at, e.revision`
 
 // endpointDest returns the scan destinations for endpointColumns and a
 // function that finishes ep once the row is scanned.
@@ -24,7 +25,7 @@ func endpointDest(ep *hookrelay.Endpoint) ([]any, func() error) {
 	var metadata, oldSecrets, headers, options []byte
 	dest := []any{&ep.ID, &ep.AppID, &ep.UID, &ep.URL, &ep.Description, &ep.Version, &ep.RateLimit,
 		&ep.FilterTypes, &ep.Channels, &ep.Disabled, &metadata, &ep.Secret, &oldSecrets, &headers,
-		&ep.Sensitive, &options, &ep.CreatedAt, &ep.UpdatedAt}
+		&ep.Sensitive, &options, &ep.CreatedAt, &ep.UpdatedAt, &ep.Revision}
 	finish := func() error {
 		if err := decodeJSON(metadata, &ep.Metadata, "metadata"); err != nil {
 			return err
@@ -99,15 +100,19 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) erro
 		return fmt.Errorf("create endpoint: %w", err)
 	}
 	args := append([]any{ep.ID, ep.AppID}, vals...)
-	args = append(args, ep.CreatedAt, ep.UpdatedAt)
+	args = append(args, ep.CreatedAt, ep.UpdatedAt, firstRevision)
 	_, err = s.pool.Exec(ctx,
 		`INSERT INTO endpoints (`+endpointColumns+`)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`, args...)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`, args...)
 	if err != nil {
 		return fmt.Errorf("create endpoint: %w", mapErr(err))
 	}
+	ep.Revision = firstRevision
 	return nil
 }
+
+// firstRevision is the revision of a new endpoint.
+const firstRevision int64 = 1
 
 // GetEndpoint finds an endpoint of appID by ID, or else by uid.
 func (s *Store) GetEndpoint(ctx context.Context, appID, idOrUID string) (*hookrelay.Endpoint, error) {
@@ -127,22 +132,40 @@ func (s *Store) GetEndpoint(ctx context.Context, appID, idOrUID string) (*hookre
 }
 
 // UpdateEndpoint writes every mutable field of the endpoint with ep.ID in
-// ep.AppID. UpdatedAt is set to now when zero.
+// ep.AppID, if its stored revision is still ep.Revision, and then moves
+// ep.Revision to the new stored one. A stored revision that moved on is
+// ErrStale and writes nothing. UpdatedAt is set to now when zero.
+//
+// A concurrent update of the same row waits for the first to commit and
+// then finds the revision moved (READ COMMITTED re-checks the WHERE clause
+// on the new row version), so only one of two writers over one revision
+// succeeds.
 func (s *Store) UpdateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) error {
 	ep.UpdatedAt = nowOr(ep.UpdatedAt)
 	vals, err := endpointArgs(ep)
 	if err != nil {
 		return fmt.Errorf("update endpoint: %w", err)
 	}
-	args := append(vals, ep.UpdatedAt, ep.ID, ep.AppID)
+	args := append(vals, ep.UpdatedAt, ep.ID, ep.AppID, ep.Revision)
 	err = mustAffect(s.pool.Exec(ctx,
 		`UPDATE endpoints SET uid = $1, url = $2, description = $3, version = $4, rate_limit = $5,
 		 filter_types = $6, channels = $7, disabled = $8, metadata = $9, secret = $10, old_secrets = $11,
-		 headers = $12, sensitive = $13, options = $14, updated_at = $15
-		 WHERE id = $16 AND app_id = $17`, args...))
+		 headers = $12, sensitive = $13, options = $14, updated_at = $15, revision = revision + 1
+		 WHERE id = $16 AND app_id = $17 AND revision = $18`, args...))
+	if errors.Is(err, hookrelay.ErrNotFound) {
+		// Either the endpoint is gone or it was written since ep was read.
+		var exists bool
+		if serr := s.pool.QueryRow(ctx,
+			`SELECT EXISTS (SELECT 1 FROM endpoints WHERE id = $1 AND app_id = $2)`, ep.ID, ep.AppID).Scan(&exists); serr != nil {
+			err = serr
+		} else if exists {
+			err = hookrelay.ErrStale
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("update endpoint: %w", mapErr(err))
 	}
+	ep.Revision++
 	return nil
 }
 

@@ -30,9 +30,11 @@ type ResealStats struct {
 // store or the one under it.
 //
 // The store interface has no listing of environments, so the caller names
-// them (IDs). An endpoint is read and written back with its own UpdatedAt;
-// an API update of the same endpoint between that read and write would be
-// lost, so run it when endpoints are not being edited, or run it twice.
+// them (IDs). An endpoint is read and written back with its own UpdatedAt,
+// under the store's revision check: when the API changed it between the
+// read and the write, it is read again and resealed with that change (an
+// endpoint deleted meanwhile is skipped), so Reseal may run while
+// endpoints are being edited.
 func (k *Keyring) Reseal(ctx context.Context, s store.Store, envIDs []string) (ResealStats, error) {
 	var st ResealStats
 	if k == nil {
@@ -49,18 +51,14 @@ func (k *Keyring) Reseal(ctx context.Context, s store.Store, envIDs []string) (R
 				return s.ListEndpoints(ctx, app.ID, store.Page{Limit: batch, Iterator: iter})
 			}, func(e hookrelay.Endpoint) string { return e.ID }, func(ep hookrelay.Endpoint) error {
 				st.Endpoints++
-				if !k.needsReseal(&ep) {
-					return nil
-				}
-				if err := k.openEndpoint(&ep); err != nil {
+				switch done, err := k.resealEndpoint(ctx, s, ep); {
+				case errors.Is(err, ErrCannotOpen):
 					st.Unreadable = append(st.Unreadable, ep.ID)
-					return nil
-				}
-				sealed := k.sealEndpoint(&ep)
-				if err := s.UpdateEndpoint(ctx, &sealed); err != nil {
+				case err != nil:
 					return fmt.Errorf("endpoint %s: %w", ep.ID, err)
+				case done:
+					st.Resealed++
 				}
-				st.Resealed++
 				return nil
 			})
 		}
@@ -87,6 +85,44 @@ func (k *Keyring) Reseal(ctx context.Context, s store.Store, envIDs []string) (R
 		return st, fmt.Errorf("reseal: %d endpoints cannot be opened with the configured keys: %w", n, ErrCannotOpen)
 	}
 	return st, nil
+}
+
+// resealTries bounds how many times resealEndpoint reads an endpoint
+// again because it was written meanwhile.
+const resealTries = 5
+
+// resealEndpoint rewrites the stored ep with the current key when it needs
+// it, and reports whether it did. When the endpoint was written since it
+// was read (ErrStale), it starts again from a fresh read, so the other
+// write is kept; an endpoint deleted meanwhile needs nothing. A value that
+// does not open is an error wrapping ErrCannotOpen.
+func (k *Keyring) resealEndpoint(ctx context.Context, s store.Store, ep hookrelay.Endpoint) (bool, error) {
+	for try := 1; ; try++ {
+		if !k.needsReseal(&ep) {
+			return false, nil
+		}
+		if err := k.openEndpoint(&ep); err != nil {
+			return false, err
+		}
+		sealed := k.sealEndpoint(&ep)
+		err := s.UpdateEndpoint(ctx, &sealed)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, hookrelay.ErrNotFound):
+			return false, nil
+		case !errors.Is(err, hookrelay.ErrStale) || try == resealTries:
+			return false, err
+		}
+		fresh, err := s.GetEndpoint(ctx, ep.AppID, ep.ID)
+		if errors.Is(err, hookrelay.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		ep = *fresh
+	}
 }
 
 // walk pages through a listing in ascending order, calling fn on each item.

@@ -1,10 +1,14 @@
 package sealed_test
 
 import (
+	"context"
 	"errors"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/store"
 	"github.com/hookrelay/hookrelay/store/sealed"
 )
 
@@ -114,4 +118,63 @@ func TestResealReportsUnreadable(t *testing.T) {
 	if _, err := (*sealed.Keyring)(nil).Reseal(t.Context(), inner, nil); err == nil {
 		t.Error("reseal without a key succeeded")
 	}
+}
+
+// updateHook is a store whose first UpdateEndpoint lets before run first.
+type updateHook struct {
+	store.Store
+	once   sync.Once
+	before func()
+}
+
+func (s *updateHook) UpdateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) error {
+	s.once.Do(s.before)
+	return s.Store.UpdateEndpoint(ctx, ep)
+}
+
+// An endpoint changed by the API between Reseal's read and its write keeps
+// the change: Reseal does not write back the secret it read.
+func TestResealKeepsConcurrentChange(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		withA := sealed.Wrap(b.inner, mustKeys(t, keyA)) // a node not yet given kb
+		app := newApp(t, withA)
+		ep := newEndpoint(t, withA, app.ID)
+		const rotated = "whsec_Um90YXRlZFJvdGF0ZWRSb3RhdGVkUm90YXRlZA=="
+		hooked := &updateHook{Store: b.inner, before: func() {
+			got, err := withA.GetEndpoint(t.Context(), app.ID, ep.ID)
+			if err != nil {
+				t.Errorf("read before the reseal's write: %v", err)
+				return
+			}
+			got.OldSecrets = append(got.OldSecrets, hookrelay.OldSecret{Secret: got.Secret, ExpiresAt: time.Date(2030, 1, 2, 0, 0, 0, 0, time.UTC)})
+			got.Secret = rotated
+			if err := withA.UpdateEndpoint(t.Context(), got); err != nil {
+				t.Errorf("rotate before the reseal's write: %v", err)
+			}
+		}}
+
+		k := mustKeys(t, keyB+","+keyA)
+		stats, err := k.Reseal(t.Context(), hooked, []string{hookrelay.DefaultEnvironment})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stats.Endpoints != 1 || stats.Resealed != 1 {
+			t.Fatalf("stats %+v, want one endpoint resealed", stats)
+		}
+		withBA := sealed.Wrap(b.inner, k)
+		got, err := withBA.GetEndpoint(t.Context(), app.ID, ep.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Secret != rotated || len(got.OldSecrets) != 2 || got.OldSecrets[1].Secret != plainSecret {
+			t.Fatalf("after reseal: secret %q, old secrets %+v; want the rotation kept", got.Secret, got.OldSecrets)
+		}
+		raw, err := b.inner.GetEndpoint(t.Context(), app.ID, ep.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, _ := sealed.SealedWith(raw.Secret); id != "kb" {
+			t.Fatalf("secret sealed with %q after reseal, want kb", id)
+		}
+	})
 }

@@ -42,7 +42,7 @@ type Store struct {
 
 	// opened keeps the opened fields of endpoints handed out to the
 	// dispatcher, so that a steady stream of publishes to one endpoint
-	// does not decrypt its secret every time. Keyed by the stored version,
+	// does not decrypt its secret every time. Keyed by the stored revision,
 	// it cannot serve a changed endpoint; it is emptied when it reaches
 	// maxOpened entries.
 	openedMu sync.Mutex
@@ -101,17 +101,20 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) erro
 	if err := s.Store.CreateEndpoint(ctx, &sealed); err != nil {
 		return err
 	}
-	ep.CreatedAt, ep.UpdatedAt = sealed.CreatedAt, sealed.UpdatedAt
+	ep.CreatedAt, ep.UpdatedAt, ep.Revision = sealed.CreatedAt, sealed.UpdatedAt, sealed.Revision
 	return nil
 }
 
-// UpdateEndpoint writes ep with its secrets sealed with the current key.
+// UpdateEndpoint writes ep with its secrets sealed with the current key,
+// under the wrapped store's revision check (ErrStale when the endpoint was
+// written since ep was read), and gives ep the new revision and the times
+// the wrapped store assigns.
 func (s *Store) UpdateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) error {
 	sealed := s.keys.sealEndpoint(ep)
 	if err := s.Store.UpdateEndpoint(ctx, &sealed); err != nil {
 		return err
 	}
-	ep.UpdatedAt = sealed.UpdatedAt
+	ep.UpdatedAt, ep.Revision = sealed.UpdatedAt, sealed.Revision
 	return nil
 }
 
@@ -210,7 +213,7 @@ func (s *Store) openTasks(ctx context.Context, owner string, now time.Time, task
 	out := tasks[:0]
 	var failed []store.AttemptResult
 	for _, t := range tasks {
-		key := memoKey{t.Endpoint.ID, t.Endpoint.Secret, t.Endpoint.UpdatedAt.UnixNano()}
+		key := memoKey{t.Endpoint.ID, t.Endpoint.Secret, t.Endpoint.Revision}
 		o, ok := memo[key]
 		if !ok {
 			o = &opened{ep: t.Endpoint}
@@ -272,9 +275,11 @@ func (s *Store) openCached(key memoKey, ep *hookrelay.Endpoint) error {
 	return nil
 }
 
+// memoKey names one stored version of an endpoint: every write moves its
+// revision, so a changed endpoint never meets the fields opened before.
 type memoKey struct {
 	id, secret string
-	updated    int64
+	revision   int64
 }
 
 // postponed is the result that records t's attempt as failed and makes it

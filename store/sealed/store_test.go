@@ -277,11 +277,11 @@ func TestSealedValueMovedElsewhereDoesNotOpen(t *testing.T) {
 		}},
 		{"old secret into the secret field", func(from, to *hookrelay.Endpoint) {
 			to.Secret = from.OldSecrets[0].Secret
-			to.ID = from.ID
+			to.ID, to.Revision = from.ID, from.Revision
 		}},
 		{"one header under another name", func(from, to *hookrelay.Endpoint) {
 			to.Headers["authorization"] = from.Headers["X-Webhook-Token"]
-			to.ID = from.ID
+			to.ID, to.Revision = from.ID, from.Revision
 		}},
 	}
 	for _, tt := range tests {
@@ -296,8 +296,10 @@ func TestSealedValueMovedElsewhereDoesNotOpen(t *testing.T) {
 			if !errors.Is(err, sealed.ErrCannotOpen) || errors.Is(err, sealed.ErrUnknownKey) {
 				t.Fatalf("moved value: %v, want ErrCannotOpen", err)
 			}
-			// Put both endpoints back for the next case.
+			// Put both endpoints back for the next case, over the
+			// revisions the tampering left.
 			for _, ep := range []*hookrelay.Endpoint{victim, attacker} {
+				ep.Revision = rawEndpoint(t, s, app.ID, ep.ID).Revision
 				if err := s.UpdateEndpoint(t.Context(), ep); err != nil {
 					t.Fatal(err)
 				}
@@ -527,7 +529,16 @@ func holds(t, want reflect.Type, seen map[reflect.Type]bool) bool {
 // for its local dispatcher, before and after the endpoint changes: opened
 // endpoints are kept between publishes, but never an outdated version.
 func TestHandoffFollowsEndpointChanges(t *testing.T) {
-	s := sealed.Wrap(openSQLite(t, dbPath(t)), mustKeys(t, keyA))
+	for _, keys := range []struct {
+		name string
+		k    *sealed.Keyring
+	}{{"sealed", mustKeys(t, keyA)}, {"without keys", nil}} {
+		t.Run(keys.name, func(t *testing.T) { testHandoffFollowsEndpointChanges(t, keys.k) })
+	}
+}
+
+func testHandoffFollowsEndpointChanges(t *testing.T, k *sealed.Keyring) {
+	s := sealed.Wrap(openSQLite(t, dbPath(t)), k)
 	app := newApp(t, s)
 	ep := newEndpoint(t, s, app.ID)
 	handoff := func() hookrelay.Endpoint {
@@ -554,5 +565,14 @@ func TestHandoffFollowsEndpointChanges(t *testing.T) {
 	}
 	if e := handoff(); e.Secret != newSecret || e.Headers["X-Webhook-Token"] != "rotated-token" {
 		t.Fatalf("handed-off endpoint after the change: secret %q, headers %v", e.Secret, e.Headers)
+	}
+	// A change that keeps the secret and the update time (two writes in one
+	// clock tick) is followed too.
+	ep.Headers = map[string]string{"X-Webhook-Token": "same-tick-token"}
+	if err := s.UpdateEndpoint(t.Context(), ep); err != nil {
+		t.Fatalf("update endpoint: %v", err)
+	}
+	if e := handoff(); e.Headers["X-Webhook-Token"] != "same-tick-token" {
+		t.Fatalf("handed-off endpoint after a change in the same tick: headers %v", e.Headers)
 	}
 }

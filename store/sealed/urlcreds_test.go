@@ -224,7 +224,8 @@ func TestURLCredentialsBoundToTheirEndpoint(t *testing.T) {
 			to := rawEndpoint(t, s, app.ID, attacker.ID)
 			tt.move(to)
 			if to.ID == victim.ID {
-				to.URL = rawEndpoint(t, s, app.ID, victim.ID).URL
+				raw := rawEndpoint(t, s, app.ID, victim.ID)
+				to.URL, to.Revision = raw.URL, raw.Revision
 			}
 			if err := inner.UpdateEndpoint(t.Context(), to); err != nil {
 				t.Fatal(err)
@@ -233,6 +234,7 @@ func TestURLCredentialsBoundToTheirEndpoint(t *testing.T) {
 			if !errors.Is(err, sealed.ErrCannotOpen) || errors.Is(err, sealed.ErrUnknownKey) {
 				t.Fatalf("moved value: %v, want ErrCannotOpen", err)
 			}
+			victim.Revision = rawEndpoint(t, s, app.ID, victim.ID).Revision
 			if err := s.UpdateEndpoint(t.Context(), victim); err != nil {
 				t.Fatal(err)
 			}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,11 +12,11 @@ import (
 )
 
 const endpointColumns = `id, app_id, uid, url, description, version, rate_limit, filter_types,
-	channels, disabled, metadata, secret, old_secrets, headers, sensitive, options, created_at, updated_at`
+	channels, disabled, metadata, secret, old_secrets, headers, sensitive, options, created_at, updated_at, revision`
 
 // endpointColumnsOf is endpointColumns qualified with the table alias e.
 const endpointColumnsOf = `e.id, e.app_id, e.uid, e.url, e.description, e.version, e.rate_limit, e.filter_types,
-	e.channels, e.disabled, e.metadata, e.secret, e.old_secrets, e.headers, e.sensitive, e.options, e.created_at, e.updated_at`
+	e.channels, e.disabled, e.metadata, e.secret, e.old_secrets, e.headers, e.sensitive, e.options, e.created_at, e.updated_at, e.revision`
 
 // endpointDest returns the scan destinations for endpointColumns and a
 // function that finishes ep once the row is scanned.
@@ -27,7 +28,7 @@ func endpointDest(ep *hookrelay.Endpoint) ([]any, func() error) {
 	var created, updated int64
 	dest := []any{&ep.ID, &ep.AppID, &uid, &ep.URL, &ep.Description, &ep.Version, &rate,
 		&filterTypes, &channels, &disabled, &metadata, &ep.Secret, &oldSecrets, &headers,
-		&sensitive, &options, &created, &updated}
+		&sensitive, &options, &created, &updated, &ep.Revision}
 	finish := func() error {
 		ep.UID = fromNullString(uid)
 		ep.RateLimit = fromNullInt(rate)
@@ -128,15 +129,19 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) erro
 		return fmt.Errorf("create endpoint: %w", err)
 	}
 	args := append([]any{ep.ID, ep.AppID}, vals...)
-	args = append(args, micros(ep.CreatedAt), micros(ep.UpdatedAt))
+	args = append(args, micros(ep.CreatedAt), micros(ep.UpdatedAt), firstRevision)
 	_, err = s.writeEndpoints(ctx,
 		`INSERT INTO endpoints (`+endpointColumns+`)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	if err != nil {
 		return fmt.Errorf("create endpoint: %w", mapInsertErr(err))
 	}
+	ep.Revision = firstRevision
 	return nil
 }
+
+// firstRevision is the revision of a new endpoint.
+const firstRevision = 1
 
 // GetEndpoint finds an endpoint of appID by ID, or else by uid.
 func (s *Store) GetEndpoint(ctx context.Context, appID, idOrUID string) (*hookrelay.Endpoint, error) {
@@ -153,22 +158,35 @@ func (s *Store) GetEndpoint(ctx context.Context, appID, idOrUID string) (*hookre
 }
 
 // UpdateEndpoint writes every mutable field of the endpoint with ep.ID in
-// ep.AppID. UpdatedAt is set to now when zero.
+// ep.AppID, if its stored revision is still ep.Revision, and then moves
+// ep.Revision to the new stored one. A stored revision that moved on is
+// ErrStale and writes nothing. UpdatedAt is set to now when zero.
 func (s *Store) UpdateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) error {
 	ep.UpdatedAt = nowOr(ep.UpdatedAt)
 	vals, err := endpointArgs(ep)
 	if err != nil {
 		return fmt.Errorf("update endpoint: %w", err)
 	}
-	args := append(vals, micros(ep.UpdatedAt), ep.ID, ep.AppID)
+	args := append(vals, micros(ep.UpdatedAt), ep.ID, ep.AppID, ep.Revision)
 	err = mustAffect(s.writeEndpoints(ctx,
 		`UPDATE endpoints SET uid = ?, url = ?, description = ?, version = ?, rate_limit = ?,
 		 filter_types = ?, channels = ?, disabled = ?, metadata = ?, secret = ?, old_secrets = ?,
-		 headers = ?, sensitive = ?, options = ?, updated_at = ?
-		 WHERE id = ? AND app_id = ?`, args...))
+		 headers = ?, sensitive = ?, options = ?, updated_at = ?, revision = revision + 1
+		 WHERE id = ? AND app_id = ? AND revision = ?`, args...))
+	if errors.Is(err, hookrelay.ErrNotFound) {
+		// Either the endpoint is gone or it was written since ep was read.
+		var one int
+		if serr := s.rdb.QueryRowContext(ctx,
+			`SELECT 1 FROM endpoints WHERE id = ? AND app_id = ?`, ep.ID, ep.AppID).Scan(&one); serr == nil {
+			err = hookrelay.ErrStale
+		} else if !errors.Is(serr, sql.ErrNoRows) {
+			err = serr
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("update endpoint: %w", mapInsertErr(err))
 	}
+	ep.Revision++
 	return nil
 }
 

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"InternalApplications", internalAppTests},
 		{"EventTypes", eventTypeTests},
 		{"Endpoints", endpointTests},
+		{"EndpointRevisions", endpointRevisionTests},
 		{"Messages", messageTests},
 		{"Deliveries", deliveryTests},
 		{"Attempts", attemptTests},
