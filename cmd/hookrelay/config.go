@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookrelay/hookrelay/api"
 	"github.com/hookrelay/hookrelay/delivery"
 )
 
@@ -51,13 +52,6 @@ type config struct {
 	CAFile                   string
 	ProxyURL                 *url.URL
 	SourceAddress            netip.Addr
-}
-
-// defaultRetrySchedule is the wait after each failed attempt: eight
-// attempts over about 32 hours.
-var defaultRetrySchedule = []time.Duration{
-	5 * time.Second, 5 * time.Minute, 30 * time.Minute,
-	2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
 }
 
 // flagSet registers flags whose defaults come from the environment and
@@ -220,13 +214,13 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (*conf
 	f.str(&c.Listen, "listen", "HOOKRELAY_LISTEN", ":8071", "address to listen on")
 	databaseFlag(f, &c.DatabaseURL)
 	f.str(&c.PublicURL, "public-url", "HOOKRELAY_PUBLIC_URL", "", "the server's public base URL, used in portal links (default http://localhost:PORT)")
-	f.value("retry-schedule", "HOOKRELAY_RETRY_SCHEDULE", "5s,5m,30m,2h,5h,10h,10h",
+	f.value("retry-schedule", "HOOKRELAY_RETRY_SCHEDULE", formatSchedule(delivery.DefaultRetrySchedule),
 		"comma-separated waits after each failed attempt", func(s string) error {
 			sch, err := parseSchedule(s)
 			c.RetrySchedule = sch
 			return err
 		})
-	f.value("retry-jitter", "HOOKRELAY_RETRY_JITTER", "0.2", "random spread of each retry wait, as a fraction (0 to 1)", func(s string) error {
+	f.value("retry-jitter", "HOOKRELAY_RETRY_JITTER", strconv.FormatFloat(delivery.DefaultJitter, 'g', -1, 64), "random spread of each retry wait, as a fraction (0 to 1)", func(s string) error {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
 			return err
@@ -244,15 +238,15 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (*conf
 			return err
 		})
 	f.boolean(&c.SvixHeaders, "svix-headers", "HOOKRELAY_SVIX_HEADERS", "false", "sign with svix-id/svix-timestamp/svix-signature header names instead of webhook-*")
-	f.duration(&c.Timeout, "timeout", "HOOKRELAY_TIMEOUT", "30s", "default request timeout per attempt")
-	f.integer(&c.Workers, "workers", "HOOKRELAY_WORKERS", "128", "most requests in flight on this node")
-	f.integer(&c.MaxInFlight, "max-in-flight", "HOOKRELAY_MAX_IN_FLIGHT", "16", "default cap of concurrent requests per endpoint")
-	f.integer(&c.MaxIdleConns, "max-idle-conns", "HOOKRELAY_MAX_IDLE_CONNS", "1024", "most idle delivery connections kept, all hosts together")
-	f.duration(&c.LeaseTTL, "lease-ttl", "HOOKRELAY_LEASE_TTL", "30s", "how long a claimed delivery stays reserved for a node that stops renewing it")
-	f.duration(&c.PollInterval, "poll-interval", "HOOKRELAY_POLL_INTERVAL", "1s", "longest wait between looks for due deliveries")
-	f.duration(&c.ShutdownGrace, "shutdown-grace", "HOOKRELAY_SHUTDOWN_GRACE", "10s", "how long in-flight requests may finish on shutdown")
-	f.integer(&c.MaxEndpointsPerApp, "max-endpoints-per-app", "HOOKRELAY_MAX_ENDPOINTS_PER_APP", "50", "most endpoints one application may have")
-	f.value("max-body-bytes", "HOOKRELAY_MAX_BODY_BYTES", "1048576", "largest API request body", func(s string) error {
+	f.duration(&c.Timeout, "timeout", "HOOKRELAY_TIMEOUT", shortDuration(delivery.DefaultTimeout), "default request timeout per attempt")
+	f.integer(&c.Workers, "workers", "HOOKRELAY_WORKERS", strconv.Itoa(delivery.DefaultWorkers), "most requests in flight on this node")
+	f.integer(&c.MaxInFlight, "max-in-flight", "HOOKRELAY_MAX_IN_FLIGHT", strconv.Itoa(delivery.DefaultMaxInFlightPerEndpoint), "default cap of concurrent requests per endpoint")
+	f.integer(&c.MaxIdleConns, "max-idle-conns", "HOOKRELAY_MAX_IDLE_CONNS", strconv.Itoa(delivery.DefaultMaxIdleConns), "most idle delivery connections kept, all hosts together")
+	f.duration(&c.LeaseTTL, "lease-ttl", "HOOKRELAY_LEASE_TTL", shortDuration(delivery.DefaultLeaseTTL), "how long a claimed delivery stays reserved for a node that stops renewing it")
+	f.duration(&c.PollInterval, "poll-interval", "HOOKRELAY_POLL_INTERVAL", shortDuration(delivery.DefaultPollInterval), "longest wait between looks for due deliveries")
+	f.duration(&c.ShutdownGrace, "shutdown-grace", "HOOKRELAY_SHUTDOWN_GRACE", shortDuration(delivery.DefaultShutdownGrace), "how long in-flight requests may finish on shutdown")
+	f.integer(&c.MaxEndpointsPerApp, "max-endpoints-per-app", "HOOKRELAY_MAX_ENDPOINTS_PER_APP", strconv.Itoa(api.DefaultMaxEndpointsPerApp), "most endpoints one application may have")
+	f.value("max-body-bytes", "HOOKRELAY_MAX_BODY_BYTES", strconv.Itoa(api.DefaultMaxBodyBytes), "largest API request body", func(s string) error {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return err
@@ -263,7 +257,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (*conf
 		c.MaxBodyBytes = n
 		return nil
 	})
-	f.value("max-body-bytes-in-flight", "HOOKRELAY_MAX_BODY_BYTES_IN_FLIGHT", "33554432",
+	f.value("max-body-bytes-in-flight", "HOOKRELAY_MAX_BODY_BYTES_IN_FLIGHT", strconv.Itoa(api.DefaultMaxBodyBytesInFlight),
 		"most bytes of API request bodies held at once; a request that does not fit waits briefly, then gets 503", func(s string) error {
 			n, err := strconv.ParseInt(s, 10, 64)
 			if err != nil {
@@ -321,4 +315,25 @@ func defaultPublicURL(listen string) string {
 		host = "localhost"
 	}
 	return "http://" + host + ":" + port
+}
+
+// shortDuration writes d as a flag default: "2h" rather than "2h0m0s".
+func shortDuration(d time.Duration) string {
+	t := d.String()
+	if strings.HasSuffix(t, "m0s") {
+		t = t[:len(t)-2]
+	}
+	if strings.HasSuffix(t, "h0m") {
+		t = t[:len(t)-2]
+	}
+	return t
+}
+
+// formatSchedule writes a retry schedule as parseSchedule reads it.
+func formatSchedule(sch []time.Duration) string {
+	parts := make([]string, len(sch))
+	for i, d := range sch {
+		parts[i] = shortDuration(d)
+	}
+	return strings.Join(parts, ",")
 }
