@@ -16,6 +16,7 @@ import (
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/api"
 	"github.com/hookrelay/hookrelay/delivery"
+	"github.com/hookrelay/hookrelay/ops"
 	"github.com/hookrelay/hookrelay/store"
 )
 
@@ -67,10 +68,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		DangerouslySkipTLSVerify: cfg.DangerouslySkipTLSVerify,
 		Logger:                   logger.With("component", "delivery"),
 	})
+	tasks := ops.NewRunner(ops.Config{Store: st, NodeID: nodeID, LeaseTTL: cfg.LeaseTTL, Waker: disp,
+		Logger: logger.With("component", "tasks")})
 
 	handler := api.New(api.Config{
 		Store:              st,
 		Waker:              disp,
+		Tasks:              tasks,
 		Handoff:            disp,
 		AdminToken:         cfg.AdminToken,
 		PublicURL:          cfg.PublicURL,
@@ -96,6 +100,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer stopDispatcher()
 	dispDone := make(chan error, 1)
 	go func() { dispDone <- disp.Run(dispCtx) }()
+	// Background tasks stop with the dispatcher, handing theirs back.
+	tasksDone := make(chan error, 1)
+	go func() { tasksDone <- tasks.Run(dispCtx) }()
+	defer func() { stopDispatcher(); <-tasksDone }()
 
 	// A store that can tell when other nodes queued work (PostgreSQL's
 	// LISTEN/NOTIFY) wakes this node's dispatcher at once.
