@@ -274,12 +274,12 @@ func TestReplayMissingDeliversExactlyTheMissing(t *testing.T) {
 		}
 		var want []string
 		before := publish("user.created") // before since
-		time.Sleep(2 * time.Millisecond)   // since falls strictly between two creation times
+		time.Sleep(2 * time.Millisecond)  // since falls strictly between two creation times
 		since := time.Now()
 		want = append(want, publish("user.created"))
 		want = append(want, publish("user.deleted", "team-1"))
-		publish("invoice.paid")              // filtered out
-		publish("user.created", "team-2")    // other channel
+		publish("invoice.paid")           // filtered out
+		publish("user.created", "team-2") // other channel
 		want = append(want, publish("user.updated", "team-1", "x"))
 		ep, err := h.sdk.Endpoint.Create(ctx, app.Id, &svix.EndpointIn{Url: rc.srv.URL,
 			FilterTypes: []string{"user.*"}, Channels: []string{"team-1", "default"}})
