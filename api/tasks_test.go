@@ -264,34 +264,29 @@ func TestReplayMissingDeliversExactlyTheMissing(t *testing.T) {
 		if _, err := h.sdk.Endpoint.Create(ctx, app.Id, &svix.EndpointIn{Url: rcOld.srv.URL}); err != nil {
 			t.Fatal(err)
 		}
-		publish := func(eventType string, channels ...string) string {
+		publish := func(eventType string, channels ...string) *svix.MessageOut {
 			t.Helper()
 			m, err := h.sdk.Message.Create(ctx, app.Id, &svix.MessageIn{EventType: eventType, Payload: map[string]any{}, Channels: channels})
 			if err != nil {
 				t.Fatal(err)
 			}
-			return m.Id
+			return m
 		}
-		var want []string
-		before := publish("user.created") // before since
-		time.Sleep(2 * time.Millisecond)  // since falls strictly between two creation times
-		since := time.Now()
-		want = append(want, publish("user.created"))
-		want = append(want, publish("user.deleted", "team-1"))
-		publish("invoice.paid")           // filtered out
-		publish("user.created", "team-2") // other channel
-		want = append(want, publish("user.updated", "team-1", "x"))
+		before := publish("user.created", "team-1")
+		since := before.Timestamp.Add(time.Microsecond)
+		publish("user.created")                      // no channel: not for an endpoint with channels
+		m2 := publish("user.deleted", "team-1")      // replayed
+		publish("invoice.paid", "team-1")            // filtered out
+		publish("user.created", "team-2")            // another channel
+		m5 := publish("user.updated", "team-1", "x") // replayed
 		ep, err := h.sdk.Endpoint.Create(ctx, app.Id, &svix.EndpointIn{Url: rc.srv.URL,
 			FilterTypes: []string{"user.*"}, Channels: []string{"team-1", "default"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Sent by its publish: not missing. Without a channel a message
-		// reaches only endpoints without channels, so this one is not
-		// replayed either.
-		live := publish("user.created", "default")
+		live := publish("user.created", "default") // sent by its publish: not missing
 		h.waitSettled(app.Id, ep.Id)
-		want = append(want[1:], live)
+		want := []string{m2.Id, m5.Id, live.Id}
 
 		rep := h.replayMissing(app.Id, ep.Id, since, nil)
 		if rep.Status != "running" || rep.Task != "endpoint.replay" {
@@ -304,13 +299,22 @@ func TestReplayMissingDeliversExactlyTheMissing(t *testing.T) {
 		h.waitSettled(app.Id, ep.Id)
 		sort.Strings(want)
 		if got := rc.delivered(t); fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("delivered to the endpoint:\n got %v\nwant %v (not %s, before since)", got, want, before)
+			t.Errorf("delivered to the endpoint:\n got %v\nwant %v (not %s, before since)", got, want, before.Id)
 		}
 
-		// Replaying again finds nothing missing.
-		rep = h.replayMissing(app.Id, ep.Id, since.Add(-time.Hour), nil)
-		if task := h.waitTask(rep.Id); task.Status != "finished" || task.Data["replayed"] != float64(0) {
-			t.Errorf("second replay: %+v", task)
+		// From an hour earlier, only the message before since is missing;
+		// then nothing is.
+		for _, n := range []float64{1, 0} {
+			rep = h.replayMissing(app.Id, ep.Id, since.Add(-time.Hour), nil)
+			if task := h.waitTask(rep.Id); task.Status != "finished" || task.Data["replayed"] != n {
+				t.Errorf("replay from an hour earlier: %+v, want %v replayed", task, n)
+			}
+			h.waitSettled(app.Id, ep.Id)
+		}
+		want = append(want, before.Id)
+		sort.Strings(want)
+		if got := rc.delivered(t); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("delivered to the endpoint:\n got %v\nwant %v", got, want)
 		}
 		if n := rcOld.requests(); n != 7 {
 			t.Errorf("the first endpoint got %d requests, want its 7", n)
