@@ -77,6 +77,9 @@ type Config struct {
 	// Waker, when set, is called after every successful publish, resend and
 	// recover that queued work.
 	Waker Waker
+	// Tasks, when set, is woken after a background task is created (recover,
+	// replay-missing), so that this node's ops.Runner takes it at once.
+	Tasks Waker
 	// Handoff, when set, takes the deliveries of a publish straight from
 	// the publish while it has room; nil queues every delivery for a claim.
 	Handoff Handoff
@@ -115,6 +118,7 @@ type Config struct {
 type server struct {
 	store     store.Store
 	waker     Waker
+	tasks     Waker
 	handoff   Handoff
 	events    *ops.Emitter
 	adminHash [32]byte
@@ -142,6 +146,7 @@ func New(cfg Config) http.Handler {
 	s := &server{
 		store:     cfg.Store,
 		waker:     cfg.Waker,
+		tasks:     cfg.Tasks,
 		handoff:   cfg.Handoff,
 		events:    cfg.Events,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
@@ -272,6 +277,7 @@ func (s *server) routes() {
 	handle("POST", ep+"/send-example", accessApp, s.sendExample)
 	handle("GET", ep+"/stats", accessApp, s.endpointStats)
 	handle("POST", ep+"/recover", accessApp, s.recoverEndpoint)
+	handle("POST", ep+"/replay-missing", accessApp, s.replayMissing)
 	handle("GET", ep+"/msg", accessApp, s.listAttemptedMessages)
 
 	const msg = "/api/v1/app/{app_id}/msg/{msg_id}"
@@ -289,6 +295,10 @@ func (s *server) routes() {
 
 	handle("POST", "/api/v1/auth/app-portal-access/{app_id}", accessAdmin, s.appPortalAccess)
 	handle("POST", "/api/v1/auth/logout", accessAny, s.logout)
+	handle("POST", "/api/v1/auth/app/{app_id}/expire-all", accessAdmin, s.expireAll)
+
+	handle("GET", "/api/v1/background-task", accessAdmin, s.listBackgroundTasks)
+	handle("GET", "/api/v1/background-task/{task_id}", accessAdmin, s.getBackgroundTask)
 
 	s.operationalRoutes(handle)
 

@@ -21,6 +21,7 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 
 	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/ops"
 	"github.com/hookrelay/hookrelay/store"
 	"github.com/hookrelay/hookrelay/store/sqlite"
 )
@@ -70,9 +71,17 @@ func newHarnessOn(t *testing.T, st store.Store, mods ...func(*Config)) *harness 
 		PublicURL:  "https://hooks.example.test/",
 		Logger:     slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
+	// Background tasks run as on a node: a runner on the same store.
+	runner := ops.NewRunner(ops.Config{Store: st, NodeID: "api-test", Waker: w,
+		PollInterval: 50 * time.Millisecond, Logger: cfg.Logger})
+	cfg.Tasks = runner
 	for _, m := range mods {
 		m(&cfg)
 	}
+	runCtx, stopRunner := context.WithCancel(context.Background())
+	runDone := make(chan struct{})
+	go func() { _ = runner.Run(runCtx); close(runDone) }()
+	t.Cleanup(func() { stopRunner(); <-runDone })
 	api := New(cfg).(*server)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)

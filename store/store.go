@@ -11,6 +11,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/hookrelay/hookrelay"
@@ -189,15 +190,111 @@ type IdempotencyRecord struct {
 	ExpiresAt  time.Time
 }
 
-// BackgroundTask records work such as endpoint recovery.
+// Background task statuses, as Svix names them.
+const (
+	TaskRunning  = "running"
+	TaskFinished = "finished"
+	TaskFailed   = "failed"
+)
+
+// ErrTaskLost means the caller no longer holds the background task it
+// addressed: another node claimed it after the caller's lease lapsed, or it
+// has ended. Nothing was changed.
+var ErrTaskLost = errors.New("background task lost")
+
+// BackgroundTask is work done in batches by any node (recovering an
+// endpoint's failed deliveries, replaying missing ones). It is a row: its
+// kind and input, its state and progress, and which node works on it until
+// when. A running task whose lease has lapsed, or that has no owner, may be
+// claimed by any node, which resumes it from its cursor.
 type BackgroundTask struct {
-	ID        string
-	EnvID     string
-	Task      string // Svix BackgroundTaskType, e.g. "endpoint.recover"
-	Status    string // "running", "finished" or "failed"
-	Data      map[string]any
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID     string
+	EnvID  string
+	Task   string // Svix BackgroundTaskType, e.g. "endpoint.recover"
+	Status string // TaskRunning, TaskFinished or TaskFailed
+	// Data is the task's progress and result (counts), shown as is.
+	Data map[string]any
+	// Params is the task's input as its kind encodes it (JSON), kept as
+	// given.
+	Params []byte
+	// Cursor is where the next batch starts; "" before the first.
+	Cursor string
+	// Owner holds the task until LeaseUntil; both are empty when no node
+	// does.
+	Owner      string
+	LeaseUntil *time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// ListBackgroundTasksParams filters a listing of an environment's tasks,
+// ordered by ID in Page.Order. Empty Status and Task match every task.
+type ListBackgroundTasksParams struct {
+	EnvID  string
+	Page   Page
+	Status string
+	Task   string
+}
+
+// ClaimTaskParams asks for one runnable background task: running, of one of
+// Tasks (any kind when empty), and either unowned or with a lease that has
+// lapsed at Now.
+type ClaimTaskParams struct {
+	Owner      string
+	Now        time.Time
+	LeaseUntil time.Time
+	Tasks      []string
+}
+
+// TaskState is what the holder of a task records about it.
+type TaskState struct {
+	Status string // TaskRunning, or TaskFinished / TaskFailed to end it
+	Cursor string
+	Data   map[string]any
+	// LeaseUntil is the holder's new lease while the task runs; nil hands
+	// the task back (no owner), so that any node may claim it at once. An
+	// ended task keeps no owner or lease.
+	LeaseUntil *time.Time
+}
+
+// TaskStep is one batch of a held task. The batch's changes and the task's
+// new state (what Next returns for the batch's result) are committed in
+// one transaction, and only while Owner still holds the running task: else
+// the step is ErrTaskLost and changes nothing. The batch starts at the
+// task's stored cursor and looks at no more than Limit items.
+type TaskStep struct {
+	ID    string
+	Owner string
+	Now   time.Time
+	Limit int
+	// Next is called once, inside the transaction.
+	Next func(BatchResult) TaskState
+}
+
+// BatchResult is what one batch of a task did.
+type BatchResult struct {
+	Cursor  string // where the next batch starts
+	Scanned int    // items looked at
+	Changed int    // deliveries recovered or created
+	Done    bool   // nothing is left after Cursor
+}
+
+// RecoverParams selects the failed deliveries of one endpoint whose message
+// was created in [Since, Until) (no upper bound when Until is nil).
+type RecoverParams struct {
+	AppID      string     `json:"appId"`
+	EndpointID string     `json:"endpointId"`
+	Since      time.Time  `json:"since"`
+	Until      *time.Time `json:"until,omitempty"`
+}
+
+// ReplayParams selects the messages of an application created in
+// [Since, Until) that one endpoint has no delivery for.
+type ReplayParams struct {
+	AppID      string     `json:"appId"`
+	EndpointID string     `json:"endpointId"`
+	Since      time.Time  `json:"since"`
+	Until      *time.Time `json:"until,omitempty"`
 }
 
 // Store is everything hookrelay keeps. Methods return hookrelay.ErrNotFound
@@ -308,10 +405,6 @@ type Store interface {
 	// endpoint. Its Attempts count is kept: a failed manual attempt goes on
 	// with the retry schedule only while scheduled attempts remain.
 	Resend(ctx context.Context, appID, msgID, endpointID string, now time.Time) error
-	// RecoverFailed makes every failed delivery of the endpoint whose message
-	// was created in [since, until) pending and due at now, and returns how
-	// many it recovered.
-	RecoverFailed(ctx context.Context, appID, endpointID string, since time.Time, until *time.Time, now time.Time) (int, error)
 
 	// The queue.
 	// ClaimDeliveries leases up to p.Limit due deliveries to p.Owner, oldest
@@ -359,8 +452,35 @@ type Store interface {
 	// AbandonIdempotent removes a started record so the key may be retried.
 	AbandonIdempotent(ctx context.Context, scope, key string) error
 
+	// ExpireAppTokens makes every portal token of the application expire
+	// at the latest at at, and returns how many it changed.
+	ExpireAppTokens(ctx context.Context, appID string, at time.Time) (int, error)
+
 	// Background tasks, scoped by environment.
 	CreateBackgroundTask(ctx context.Context, t *BackgroundTask) error
 	GetBackgroundTask(ctx context.Context, envID, id string) (*BackgroundTask, error)
-	ListBackgroundTasks(ctx context.Context, envID string, page Page) ([]BackgroundTask, error)
+	ListBackgroundTasks(ctx context.Context, p ListBackgroundTasksParams) ([]BackgroundTask, error)
+	// ClaimBackgroundTask leases the oldest runnable task (see
+	// ClaimTaskParams) to p.Owner until p.LeaseUntil and returns it, or
+	// ErrNotFound when there is none. A task is never held by two owners
+	// at once.
+	ClaimBackgroundTask(ctx context.Context, p ClaimTaskParams) (*BackgroundTask, error)
+	// SaveBackgroundTask records the state of a task owner holds (its
+	// progress, a new lease, its end, or its release), or returns
+	// ErrTaskLost.
+	SaveBackgroundTask(ctx context.Context, id, owner string, now time.Time, st TaskState) error
+	// RecoverBatch is one step of a recovery: it looks at the next
+	// step.Limit deliveries of p.EndpointID in message ID order and makes
+	// each that is failed, with a message created in [p.Since, p.Until),
+	// pending and due at step.Now (attempt counts are kept). The cursor is
+	// the last message ID looked at. A missing endpoint is ErrNotFound.
+	RecoverBatch(ctx context.Context, step TaskStep, p RecoverParams) (BatchResult, error)
+	// ReplayBatch is one step of a replay: it looks at the next step.Limit
+	// messages of p.AppID in ID order and, for each created in [p.Since,
+	// p.Until) whose payload is kept and that p.EndpointID has no delivery
+	// for, inserts the delivery fanout.Plan chooses for it as a publish
+	// would (none when the endpoint's filters, channels or disabled state
+	// refuse it), pending and due at step.Now. The cursor is the last
+	// message ID looked at. A missing endpoint is ErrNotFound.
+	ReplayBatch(ctx context.Context, step TaskStep, p ReplayParams) (BatchResult, error)
 }

@@ -75,12 +75,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		DangerouslySkipTLSVerify: cfg.DangerouslySkipTLSVerify,
 		Logger:                   logger.With("component", "delivery"),
 	})
+	tasks := ops.NewRunner(ops.Config{Store: st, NodeID: nodeID, LeaseTTL: cfg.LeaseTTL, Waker: disp,
+		Logger: logger.With("component", "tasks")})
 
 	events := ops.NewEmitter(ops.EmitterConfig{Store: st, Waker: disp, Logger: logger.With("component", "ops")})
 	handler := api.New(api.Config{
 		Store:                st,
 		Waker:                disp,
 		Handoff:              disp,
+		Tasks:                tasks,
 		Events:               events,
 		AdminToken:           cfg.AdminToken,
 		PublicURL:            cfg.PublicURL,
@@ -100,6 +103,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer stopDispatcher()
 	dispDone := make(chan error, 1)
 	go func() { dispDone <- disp.Run(dispCtx) }()
+	// Background tasks stop with the dispatcher, handing theirs back.
+	tasksDone := make(chan error, 1)
+	go func() { tasksDone <- tasks.Run(dispCtx) }()
+	defer func() { stopDispatcher(); <-tasksDone }()
 
 	// A store that can tell when other nodes queued work (PostgreSQL's
 	// LISTEN/NOTIFY) wakes this node's dispatcher at once.

@@ -203,36 +203,3 @@ func (s *Store) Resend(ctx context.Context, appID, msgID, endpointID string, now
 	s.wake()
 	return nil
 }
-
-// RecoverFailed makes the failed deliveries of the endpoint whose message was
-// created in [since, until) pending and due at now, keeping their attempt
-// counts, and then wakes every subscribed node when it recovered any.
-func (s *Store) RecoverFailed(ctx context.Context, appID, endpointID string, since time.Time, until *time.Time, now time.Time) (int, error) {
-	now = normTime(now)
-	var q query
-	q.add(`WITH ep AS (
-			SELECT id FROM endpoints WHERE id = ` + q.arg(endpointID) + ` AND app_id = ` + q.arg(appID) + `
-		), up AS (
-			UPDATE deliveries d SET status = 1, next_attempt = ` + q.arg(now) + `, updated_at = $3
-			FROM ep, messages m
-			WHERE d.endpoint_id = ep.id AND d.app_id = $2 AND d.status = 2
-			AND m.id = d.msg_id AND m.created_at >= ` + q.arg(since))
-	if until != nil {
-		q.add(` AND m.created_at < ` + q.arg(*until))
-	}
-	q.add(` RETURNING 1
-		)
-		SELECT (SELECT count(*) FROM ep), (SELECT count(*) FROM up)`)
-	var found, n int
-	err := s.pool.QueryRow(ctx, q.String(), q.args...).Scan(&found, &n)
-	if err == nil && found == 0 {
-		err = hookrelay.ErrNotFound
-	}
-	if err != nil {
-		return 0, fmt.Errorf("recover failed: %w", err)
-	}
-	if n > 0 {
-		s.wake()
-	}
-	return n, nil
-}

@@ -2,14 +2,12 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/store"
 )
 
@@ -78,70 +76,4 @@ func (s *Store) AbandonIdempotent(ctx context.Context, scope, key string) error 
 		return fmt.Errorf("abandon idempotent: %w", err)
 	}
 	return nil
-}
-
-const taskColumns = `id, env_id, task, status, data, created_at, updated_at`
-
-func scanTask(row pgx.Row) (*store.BackgroundTask, error) {
-	var t store.BackgroundTask
-	var data []byte
-	if err := row.Scan(&t.ID, &t.EnvID, &t.Task, &t.Status, &data, &t.CreatedAt, &t.UpdatedAt); err != nil {
-		return nil, err
-	}
-	if err := decodeJSON(data, &t.Data, "data"); err != nil {
-		return nil, err
-	}
-	return &t, nil
-}
-
-// CreateBackgroundTask stores t, giving it an ID and times when unset. A
-// missing environment is ErrNotFound.
-func (s *Store) CreateBackgroundTask(ctx context.Context, t *store.BackgroundTask) error {
-	if t.ID == "" {
-		t.ID = hookrelay.NewID(hookrelay.PrefixTask)
-	}
-	t.CreatedAt = nowOr(t.CreatedAt)
-	if t.UpdatedAt.IsZero() {
-		t.UpdatedAt = t.CreatedAt
-	}
-	t.UpdatedAt = normTime(t.UpdatedAt)
-	var data []byte
-	if t.Data != nil {
-		var err error
-		if data, err = json.Marshal(t.Data); err != nil {
-			return fmt.Errorf("create background task: %w", err)
-		}
-	}
-	_, err := s.pool.Exec(ctx,
-		`INSERT INTO background_tasks (`+taskColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		t.ID, t.EnvID, t.Task, t.Status, data, t.CreatedAt, t.UpdatedAt)
-	if err != nil {
-		return fmt.Errorf("create background task: %w", mapErr(err))
-	}
-	return nil
-}
-
-func (s *Store) GetBackgroundTask(ctx context.Context, envID, id string) (*store.BackgroundTask, error) {
-	if !textKeys(envID, id) {
-		return nil, fmt.Errorf("get background task: %w", hookrelay.ErrNotFound)
-	}
-	row := s.pool.QueryRow(ctx,
-		`SELECT `+taskColumns+` FROM background_tasks WHERE id = $1 AND env_id = $2`, id, envID)
-	t, err := scanTask(row)
-	if err != nil {
-		return nil, fmt.Errorf("get background task: %w", mapErr(err))
-	}
-	return t, nil
-}
-
-// ListBackgroundTasks lists the tasks of envID by ID in page.Order.
-func (s *Store) ListBackgroundTasks(ctx context.Context, envID string, page store.Page) ([]store.BackgroundTask, error) {
-	var q query
-	q.add(`SELECT ` + taskColumns + ` FROM background_tasks WHERE env_id = ` + q.arg(envID))
-	q.page("id", page)
-	out, err := queryList(ctx, s.pool, &q, scanTask)
-	if err != nil {
-		return nil, fmt.Errorf("list background tasks: %w", err)
-	}
-	return out, nil
 }

@@ -232,32 +232,3 @@ func (s *Store) Resend(ctx context.Context, appID, msgID, endpointID string, now
 	}
 	return nil
 }
-
-// RecoverFailed makes the failed deliveries of the endpoint whose message was
-// created in [since, until) pending and due at now; attempt counts are kept.
-func (s *Store) RecoverFailed(ctx context.Context, appID, endpointID string, since time.Time, until *time.Time, now time.Time) (int, error) {
-	var n int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := existsIn(ctx, tx, `SELECT 1 FROM endpoints WHERE id = ? AND app_id = ?`, endpointID, appID); err != nil {
-			return err
-		}
-		q := `UPDATE deliveries SET status = 1, next_attempt = ?, updated_at = ?
-			WHERE endpoint_id = ? AND app_id = ? AND status = 2
-			AND EXISTS (SELECT 1 FROM messages m WHERE m.id = deliveries.msg_id AND m.created_at >= ?`
-		args := []any{micros(now), micros(now), endpointID, appID, micros(since)}
-		if until != nil {
-			q += ` AND m.created_at < ?`
-			args = append(args, micros(*until))
-		}
-		res, err := tx.ExecContext(ctx, q+`)`, args...)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("recover failed: %w", err)
-	}
-	return int(n), nil
-}

@@ -3,10 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 
-	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/store"
 )
 
@@ -76,71 +74,4 @@ func (s *Store) AbandonIdempotent(ctx context.Context, scope, key string) error 
 		return fmt.Errorf("abandon idempotent: %w", err)
 	}
 	return nil
-}
-
-const taskColumns = `id, env_id, task, status, data, created_at, updated_at`
-
-func scanTask(sc scanner) (*store.BackgroundTask, error) {
-	var t store.BackgroundTask
-	var data sql.NullString
-	var created, updated int64
-	if err := sc.Scan(&t.ID, &t.EnvID, &t.Task, &t.Status, &data, &created, &updated); err != nil {
-		return nil, err
-	}
-	if err := decodeJSON(data, &t.Data, "data"); err != nil {
-		return nil, err
-	}
-	t.CreatedAt = fromMicros(created)
-	t.UpdatedAt = fromMicros(updated)
-	return &t, nil
-}
-
-// CreateBackgroundTask stores t, giving it an ID and times when unset. A
-// missing environment is ErrNotFound.
-func (s *Store) CreateBackgroundTask(ctx context.Context, t *store.BackgroundTask) error {
-	if t.ID == "" {
-		t.ID = hookrelay.NewID(hookrelay.PrefixTask)
-	}
-	t.CreatedAt = nowOr(t.CreatedAt)
-	if t.UpdatedAt.IsZero() {
-		t.UpdatedAt = t.CreatedAt
-	}
-	t.UpdatedAt = normTime(t.UpdatedAt)
-	var data any
-	if t.Data != nil {
-		b, err := json.Marshal(t.Data)
-		if err != nil {
-			return fmt.Errorf("create background task: %w", err)
-		}
-		data = string(b)
-	}
-	_, err := s.wdb.ExecContext(ctx,
-		`INSERT INTO background_tasks (`+taskColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.EnvID, t.Task, t.Status, data, micros(t.CreatedAt), micros(t.UpdatedAt))
-	if err != nil {
-		return fmt.Errorf("create background task: %w", mapInsertErr(err))
-	}
-	return nil
-}
-
-func (s *Store) GetBackgroundTask(ctx context.Context, envID, id string) (*store.BackgroundTask, error) {
-	row := s.rdb.QueryRowContext(ctx,
-		`SELECT `+taskColumns+` FROM background_tasks WHERE id = ? AND env_id = ?`, id, envID)
-	t, err := scanTask(row)
-	if err != nil {
-		return nil, fmt.Errorf("get background task: %w", notFound(err))
-	}
-	return t, nil
-}
-
-// ListBackgroundTasks lists the tasks of envID by ID in page.Order.
-func (s *Store) ListBackgroundTasks(ctx context.Context, envID string, page store.Page) ([]store.BackgroundTask, error) {
-	cond, order, args := pageClause("id", page, []any{envID})
-	out, err := queryList(ctx, s.rdb,
-		`SELECT `+taskColumns+` FROM background_tasks WHERE env_id = ?`+cond+order+` LIMIT ?`,
-		append(args, limitArg(page)), scanTask)
-	if err != nil {
-		return nil, fmt.Errorf("list background tasks: %w", err)
-	}
-	return out, nil
 }

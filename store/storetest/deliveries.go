@@ -206,7 +206,7 @@ var deliveryTests = []testCase{
 			{m1.ID, other.ID}: failed, {m2.ID, other.ID}: failed, {m3.ID, other.ID}: failed, {m4.ID, other.ID}: failed,
 		})
 		now := normTime(time.Now())
-		n, err := h.s.RecoverFailed(h.ctx, app.ID, ep.ID, m2.CreatedAt, nil, now)
+		n, err := h.recoverFailed(app.ID, ep.ID, m2.CreatedAt, nil, now)
 		h.must(err, "recover failed")
 		h.equal("recovered", n, 2)
 		for _, c := range []struct {
@@ -223,14 +223,14 @@ var deliveryTests = []testCase{
 		}
 		h.equal("other endpoint untouched", h.delivery(app.ID, m2.ID, other.ID).Status, hookrelay.StatusFail)
 
-		n, err = h.s.RecoverFailed(h.ctx, app.ID, other.ID, m1.CreatedAt, &m3.CreatedAt, now)
+		n, err = h.recoverFailed(app.ID, other.ID, m1.CreatedAt, &m3.CreatedAt, now)
 		h.must(err, "recover failed with until")
 		h.equal("recovered before until", n, 2)
 		h.equal("m3 past until", h.delivery(app.ID, m3.ID, other.ID).Status, hookrelay.StatusFail)
 		h.equal("m2 before until", h.delivery(app.ID, m2.ID, other.ID).Status, hookrelay.StatusPending)
 
 		foreign := h.newEndpoint(h.newApp(hookrelay.DefaultEnvironment).ID)
-		_, err = h.s.RecoverFailed(h.ctx, app.ID, foreign.ID, t0, nil, now)
+		_, err = h.recoverFailed(app.ID, foreign.ID, t0, nil, now)
 		h.wantErr(err, hookrelay.ErrNotFound, "recover another application's endpoint")
 	}},
 	{"endpoint stats", func(h *harness) {

@@ -88,7 +88,7 @@ var backgroundTaskTests = []testCase{
 		key := func(t store.BackgroundTask) string { return t.ID }
 		for _, order := range []store.Order{store.Ascending, store.Descending} {
 			got := paginate(h, 2, key, func(iter string) ([]store.BackgroundTask, error) {
-				return h.s.ListBackgroundTasks(h.ctx, hookrelay.DefaultEnvironment, store.Page{Limit: 2, Iterator: iter, Order: order})
+				return h.s.ListBackgroundTasks(h.ctx, store.ListBackgroundTasksParams{EnvID: hookrelay.DefaultEnvironment, Page: store.Page{Limit: 2, Iterator: iter, Order: order}})
 			})
 			exp := want
 			if order == store.Descending {

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Handoff", handoffTests},
 		{"Idempotency", idempotencyTests},
 		{"BackgroundTasks", backgroundTaskTests},
+		{"TaskLeases", taskLeaseTests},
 		{"Cascades", cascadeTests},
 		{"BadKeys", badKeyTests},
 	}
