@@ -32,7 +32,7 @@ func BenchmarkSend(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if o := s.send(context.Background(), task); !o.ok {
+			if o := s.send(context.Background(), task); !o.ok() {
 				b.Fatalf("send: %d %s", o.statusCode, o.response)
 			}
 		}
