@@ -176,7 +176,8 @@ type Delivery struct {
 	UpdatedAt time.Time
 }
 
-// Attempt is one HTTP request made for a delivery, successful or not.
+// Attempt is one try at a delivery: an HTTP request, successful or not, or
+// the reason none was sent (Outcome refused or internal).
 type Attempt struct {
 	ID                 string
 	DeliveryID         string
@@ -186,6 +187,9 @@ type Attempt struct {
 	URL                string        // stored as CleanText(URL)
 	Status             MessageStatus // StatusSuccess or StatusFail
 	ResponseStatusCode int           // 0 when no response was received
+	// Outcome says what became of the attempt (see OutcomeKind). It is
+	// hookrelay's own: the Svix attempt object does not carry it.
+	Outcome OutcomeKind
 	// Response is the body as received, cut to the body limit: any bytes,
 	// not necessarily UTF-8 (a Go string used as a byte string); or the
 	// failure reason, which is CleanText.

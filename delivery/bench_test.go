@@ -44,7 +44,7 @@ func benchmarkSend(b *testing.B, transport func(Config) Config) {
 	cpu := processCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if o := s.send(context.Background(), task); !o.ok {
+			if o := s.send(context.Background(), task); !o.ok() {
 				b.Fatalf("send: %d %s", o.statusCode, o.response)
 			}
 		}

@@ -38,7 +38,9 @@ type Queue interface {
 
 // Observer is told about every attempt once it is committed to the store.
 // It is called from one goroutine, in commit order, and must not block for
-// long: the next batch of results waits for it.
+// long: the next batch of results waits for it. result.Attempt.Outcome says
+// what became of the attempt (always set; see hookrelay.OutcomeKind and its
+// AgainstReceiver), result.Status what became of the delivery.
 type Observer interface {
 	AttemptRecorded(task store.Task, result store.AttemptResult)
 }

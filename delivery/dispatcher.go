@@ -10,54 +10,50 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/store"
 )
 
 const (
-	// minClaimGap is the least time between two claims: wake-ups and
-	// completions that come faster are coalesced into one claim.
-	minClaimGap = 5 * time.Millisecond
-	// quickAnswer is the answer time under which an endpoint is held more
-	// work (see holdCap), until an answer takes slowAnswer or none comes;
-	// between the two it stays as it was, so that a busy moment does not
-	// halve the hold cap and strand work already held.
-	quickAnswer = 20 * time.Millisecond
-	slowAnswer  = 200 * time.Millisecond
 	// storeTimeout bounds the dispatcher's own store calls (claim, release,
 	// lease extension, next due).
 	storeTimeout = 10 * time.Second
 	// idleSweep is how often idle endpoint state is dropped.
 	idleSweep = time.Minute
-	// futileGap is the least time after a futile claim (one that excluded
-	// endpoints and found nothing) before a wake-up alone starts another;
-	// it doubles with every futile claim in a row, up to maxFutileGap.
-	// Beside an endpoint at its cap, every publish to it that could not be
-	// handed over wakes the loop, and the claim, which excludes that
-	// endpoint, would find nothing, up to once per minClaimGap; on
-	// PostgreSQL each such claim reads hundreds of the backlog's index
-	// entries. Other reasons (an excluded endpoint finishing a send, due
-	// times, polls) claim as before, so what waits longest for the gap is
-	// work that a node left in the store for lack of room.
-	futileGap    = 25 * time.Millisecond
-	maxFutileGap = 200 * time.Millisecond
 )
 
 // Dispatcher claims due deliveries and sends them. Create it with
 // NewDispatcher and start it with Run.
 type Dispatcher struct {
 	cfg     Config
-	sender  *sender
+	sender  attemptSender
 	wake    chan struct{}
 	running atomic.Bool
 	cur     atomic.Pointer[run] // the running run, nil when stopped
 }
 
+// attemptSender makes the attempts: the dispatcher's one way out, so that
+// it can be tested without sockets. send makes one attempt of t and returns
+// its outcome, with its kind set unless cancelled; it is called from many
+// goroutines at once, and ctx is cancelled at shutdown (the outcome is
+// then cancelled). closeIdle is called once Run has stopped sending.
+type attemptSender interface {
+	send(ctx context.Context, t *store.Task) outcome
+	closeIdle()
+}
+
 // NewDispatcher returns a dispatcher for cfg; zero fields take the defaults.
 func NewDispatcher(cfg Config) *Dispatcher {
 	cfg = cfg.withDefaults()
+	return newDispatcher(cfg, newSender(cfg))
+}
+
+// newDispatcher returns a dispatcher for cfg, defaults applied, that sends
+// with s.
+func newDispatcher(cfg Config, s attemptSender) *Dispatcher {
 	return &Dispatcher{
 		cfg:    cfg,
-		sender: newSender(cfg),
+		sender: s,
 		wake:   make(chan struct{}, 1),
 	}
 }
@@ -141,150 +137,66 @@ func (d *Dispatcher) Take(lp *store.LeaseParams, tasks []store.Task) {
 	}
 }
 
-// endpointState is this node's view of one endpoint: its requests in flight
-// and the claimed deliveries waiting for a slot or for their send time.
-type endpointState struct {
-	id       string
-	cap      int // most requests in flight while the endpoint answers
-	inFlight int
-	// window is how many requests the endpoint may have in flight short of
-	// its cap: it starts at one, doubles with every answer and falls back
-	// to one when an attempt gets no response at all (see limit).
-	window  int
-	quick   bool // answers come within quickAnswer (and none has since taken slowAnswer)
-	queue   []heldTask
-	perSec  int       // rate limit, 0 for none
-	readyAt time.Time // the head of the queue may not go before then
-	// lastLocalSlot is the latest send time given out here, for spacing
-	// when the store cannot reserve slots.
-	lastLocalSlot time.Time
-}
-
-// heldTask is a claimed delivery waiting on this node. notBefore is its
-// send slot under the endpoint's rate limit, reserved in the store so that
-// all nodes together keep the rate; zero without a limit.
-type heldTask struct {
-	task      *store.Task
-	notBefore time.Time
-}
-
-// limit is the most requests the endpoint may have in flight now: its cap,
-// reached by doubling from one as it answers. An endpoint seen for the
-// first time, or whose last attempt got no response (timeout, refused,
-// reset), gets one request at a time: a dead endpoint's requests each hold
-// a worker until they time out, and at full cap a few dead endpoints would
-// take every worker of the node before the first of their timeouts.
-func (e *endpointState) limit() int {
-	return max(1, min(e.cap, e.window))
-}
-
-// answered adjusts the window to the outcome of one attempt, which took
-// took.
-func (e *endpointState) answered(ok bool, took time.Duration) {
-	if !ok {
-		e.window = 1
-		e.quick = false
-		return
-	}
-	e.window = min(max(2*e.window, 2), max(e.cap, 1))
-	switch {
-	case took < quickAnswer:
-		e.quick = true
-	case took >= slowAnswer:
-		e.quick = false
-	}
-}
-
-// holdCap is the most deliveries of the endpoint held at once, in flight or
-// waiting: up to one more round of its current limit, three more when it
-// answers within quickAnswer (those rounds are gone in a few tens of
-// milliseconds, sooner than claims could keep it busy), and no more than a
-// quarter second of its rate (at least one). Held work counts against the
-// node's budget, so work waiting for a slow endpoint or a send slot must
-// stay small or it would crowd out other endpoints.
-func (e *endpointState) holdCap() int {
-	n := 2 * e.limit()
-	if e.quick {
-		n = 4 * e.limit()
-	}
-	if e.perSec > 0 {
-		n = min(n, max(1, e.perSec/4))
-	}
-	return n
-}
-
-// full reports whether claiming more for this endpoint would only make it
-// wait here: the endpoint is at its cap or already has work waiting.
-func (e *endpointState) full() bool {
-	return e.inFlight >= e.limit() || len(e.queue) > 0
-}
-
 // sendDone reports a finished send to the loop.
 type sendDone struct {
 	endpointID string
-	// unanswered is set when the attempt got no response at all (timeout,
-	// refused, reset); cancelled sends are neither answered nor not.
-	unanswered, cancelled bool
-	took                  time.Duration
-	bytes                 int // the payload's size, held until now
+	// kind is the attempt's outcome kind (see endpointState.settle);
+	// cancelled sends are no attempt and leave the endpoint as it was.
+	kind      hookrelay.OutcomeKind
+	cancelled bool
+	took      time.Duration
+	bytes     int // the payload's size, held until now
 }
 
-// run is one Run of a dispatcher; the loop goroutine owns every field but
-// the atomics and the recorder.
+// run is one Run of a dispatcher. Its fields are grouped by who may touch
+// them.
 type run struct {
+	// Set by newRun, read-only afterwards.
 	d     *Dispatcher
 	cfg   Config
 	q     Queue
 	log   *slog.Logger
 	owner string
+	rec   *recorder // has its own lock
 
-	eps      map[string]*endpointState
-	waiting  map[string]*endpointState // endpoints with queued tasks
-	inFlight int
-	queued   int
-	maxHeld  int // deliveries held at once: queued here or in flight
-	// heldBytes is the payload size of the deliveries held; past
-	// Config.MaxHeldBytes the node takes no more, whatever maxHeld allows.
-	heldBytes int
+	// Owned by the loop goroutine alone.
+	claims    claimPolicy
+	excluded  map[string]bool           // endpoints the running (or last) claim left out
+	eps       map[string]*endpointState // see endpoint.go
+	waiting   map[string]*endpointState // endpoints with queued tasks
+	inFlight  int
+	queued    int
+	maxHeld   int                     // deliveries held at once: queued here or in flight
+	heldBytes int                     // payload size of those; past Config.MaxHeldBytes the node takes no more
+	dirty     map[*endpointState]bool // endpoints changed since the gate last heard
+	drained   []*store.Task           // taken over since the gate last heard
+	changed   []*endpointState        // publishRoom's list of dirty, kept for reuse
+	lastSweep time.Time
 
-	done      chan sendDone
-	retryMu   sync.Mutex
-	retryAt   time.Time     // earliest committed retry not yet seen by the loop
-	retryWake chan struct{} // pokes the loop when retryAt moves
-	rec       *recorder
-	leased    atomic.Int64 // deliveries leased and not yet released or recorded
-
-	// Handoff state, shared with publishing goroutines.
-	room        atomic.Int64            // how many more deliveries this node may take
-	gate        *gate                   // how many each endpoint may take
-	dirty       map[*endpointState]bool // endpoints changed since the gate last heard
-	drained     []*store.Task           // taken over since the gate last heard
-	changed     []*endpointState        // publishRoom's list of r.dirty, kept for reuse
-	takeMu      sync.Mutex
-	taken       []*store.Task // handed over by Take, not yet seen by the loop
-	stopped     bool          // the loop has ended: Take must release
-	takeWake    chan struct{}
+	// Atomics and channels, shared with the sending, claiming and
+	// publishing goroutines and the lease keeper.
+	room        atomic.Int64 // how many more deliveries this node may take (Handoff)
+	leased      atomic.Int64 // deliveries leased and not yet released or recorded
 	liveNodes   atomic.Int64 // dispatchers alive on the store, this one included
+	gate        *gate        // how many each endpoint may take at publish; has its own lock
+	done        chan sendDone
+	claimed     chan claimResult // where a claim running on its own goroutine reports
+	sends       chan *store.Task // to idle sending goroutines
+	retryWake   chan struct{}    // pokes the loop when retryAt moves
+	takeWake    chan struct{}    // pokes the loop when Take queued tasks
 	sendCtx     context.Context
 	cancelSends context.CancelFunc
-	senders     sync.WaitGroup   // sends started and not finished
-	sends       chan *store.Task // to idle sending goroutines
+	senders     sync.WaitGroup // sends started and not finished
+	bg          sync.WaitGroup // releases running on their own goroutines
 
-	// claim scheduling
-	claiming    bool             // a claim is running on its own goroutine
-	claimed     chan claimResult // where that claim reports
-	bg          sync.WaitGroup   // releases running on their own goroutines
-	claimWanted bool             // a wake-up or a timer asks for a claim
-	moreDue     bool             // the last claim may have left due work behind
-	futile      bool             // the last claim excluded endpoints and found nothing
-	futileGap   time.Duration    // while futile: the gap before a wake-up claims again
-	excluded    map[string]bool
-	lastClaim   time.Time
-	errUntil    time.Time // no claims until then after a store error
-	errBackoff  time.Duration
-	storeDue    time.Time // the store's next due time, zero if unknown
-	localDue    time.Time // earliest retry this node scheduled, zero if none
-	lastSweep   time.Time
+	// Under retryMu: set by the recorder, taken by the loop.
+	retryMu sync.Mutex
+	retryAt time.Time // earliest committed retry not yet seen by the loop
+
+	// Under takeMu: set by Take, taken by the loop.
+	takeMu  sync.Mutex
+	taken   []*store.Task // handed over by Take, not yet seen by the loop
+	stopped bool          // the loop has ended: Take must release
 }
 
 func newRun(d *Dispatcher) *run {
@@ -304,6 +216,7 @@ func newRun(d *Dispatcher) *run {
 		retryWake: make(chan struct{}, 1),
 		takeWake:  make(chan struct{}, 1),
 		claimed:   make(chan claimResult, 1),
+		claims:    newClaimPolicy(d.cfg.PollInterval),
 	}
 	r.gate = newGate()
 	r.dirty = make(map[*endpointState]bool)
@@ -322,14 +235,13 @@ func (r *run) run(ctx context.Context) error {
 	r.heartbeat()
 	go r.extendLeases(stopLeases, leasesDone)
 
-	r.claimWanted = true
 	r.d.cur.Store(r)
 	r.loop(ctx)
 
 	// Shutdown: nothing new starts; waiting work goes back to the queue.
-	if r.claiming {
+	if r.claims.claiming {
 		cr := <-r.claimed
-		r.claiming = false
+		r.claims.abandoned()
 		r.leased.Add(int64(len(cr.tasks)))
 		r.accept(context.Background(), cr.tasks, r.cfg.Now())
 	}
@@ -393,7 +305,7 @@ func (r *run) loop(ctx context.Context) {
 			r.drained = append(r.drained, tasks...)
 		}
 		r.dispatch(now)
-		if !r.claiming && r.shouldClaim(now) {
+		if r.claims.should(now, r.roomToClaim()) {
 			r.startClaim(ctx, now)
 		}
 		if now.Sub(r.lastSweep) > idleSweep {
@@ -406,18 +318,15 @@ func (r *run) loop(ctx context.Context) {
 			return
 		case <-r.takeWake:
 		case cr := <-r.claimed:
-			r.claiming = false
 			r.finishClaim(ctx, cr)
 		case <-r.d.wake:
-			r.claimWanted = true
+			r.claims.wake()
 		case <-r.retryWake:
 			r.retryMu.Lock()
 			at := r.retryAt
 			r.retryAt = time.Time{}
 			r.retryMu.Unlock()
-			if !at.IsZero() && (r.localDue.IsZero() || at.Before(r.localDue)) {
-				r.localDue = at
-			}
+			r.claims.retryDue(at)
 		case sd := <-r.done:
 			r.finish(sd)
 			// Take every completion already reported before deciding.
@@ -495,65 +404,18 @@ func (r *run) roomToClaim() bool {
 	return r.inFlight < r.cfg.Workers && r.inFlight+r.queued < r.maxHeld && r.heldBytes < r.cfg.MaxHeldBytes
 }
 
-// shouldClaim reports whether to claim now: there is room, a reason, and the
-// last claim (or store error) is far enough behind.
-func (r *run) shouldClaim(now time.Time) bool {
-	if !r.roomToClaim() {
-		return false
-	}
-	if now.Before(r.errUntil) || now.Sub(r.lastClaim) < minClaimGap {
-		return false
-	}
-	if r.dueReason(now) {
-		return true
-	}
-	return r.claimWanted && !(r.futile && now.Sub(r.lastClaim) < r.futileGap)
-}
-
-// dueReason reports whether work is or may be due for reasons other than a
-// wake-up.
-func (r *run) dueReason(now time.Time) bool {
-	return r.moreDue ||
-		(!r.storeDue.IsZero() && !now.Before(r.storeDue)) ||
-		(!r.localDue.IsZero() && !now.Before(r.localDue)) ||
-		now.Sub(r.lastClaim) >= r.cfg.PollInterval
-}
-
 // nextWake is how long the loop may sleep when no wake-up or completion
-// comes: until a claim is due, or an endpoint's rate limit lets work go.
+// comes: until a claim is due (see claimPolicy.next), or an endpoint's
+// rate limit lets work go.
 func (r *run) nextWake(now time.Time) time.Duration {
-	// Without room for a claim, or while one runs (its result wakes the
-	// loop), only completions (and rate limits) matter.
-	at := now.Add(time.Hour)
-	if !r.claiming && r.roomToClaim() {
-		at = r.lastClaim.Add(r.cfg.PollInterval)
-		switch {
-		case r.moreDue:
-			at = r.lastClaim
-		case r.claimWanted && r.futile:
-			at = r.lastClaim.Add(r.futileGap)
-		case r.claimWanted:
-			at = r.lastClaim
-		}
-		if !r.storeDue.IsZero() && r.storeDue.Before(at) {
-			at = r.storeDue
-		}
-		if !r.localDue.IsZero() && r.localDue.Before(at) {
-			at = r.localDue
-		}
-		// shouldClaim refuses claims closer together than minClaimGap or
-		// during an error backoff: sleep until then rather than spin.
-		if gap := r.lastClaim.Add(minClaimGap); gap.After(at) {
-			at = gap
-		}
-		if r.errUntil.After(at) {
-			at = r.errUntil
-		}
-	}
+	at := r.claims.next(now, r.roomToClaim())
 	for _, ep := range r.waiting {
-		if !ep.readyAt.IsZero() && ep.readyAt.Before(at) {
+		if !ep.readyAt.IsZero() && (at.IsZero() || ep.readyAt.Before(at)) {
 			at = ep.readyAt
 		}
+	}
+	if at.IsZero() {
+		return time.Hour
 	}
 	return max(at.Sub(now), 0)
 }
@@ -592,12 +454,7 @@ func (r *run) startClaim(ctx context.Context, now time.Time) {
 		room = 2 * r.cfg.MaxInFlightPerEndpoint
 	}
 	limit := min(r.cfg.ClaimBatch, r.maxHeld-r.inFlight-r.queued, room)
-	// The claim answers the reasons for it; reasons that arise while it
-	// runs (an excluded endpoint finishing a send) stay for the next one.
-	r.claiming = true
-	r.lastClaim = now
-	r.claimWanted = false
-	r.moreDue = false
+	r.claims.started(now)
 	r.excluded = excluded
 	go func() {
 		cr := claimResult{now: now, limit: limit}
@@ -641,33 +498,22 @@ func (r *run) startClaim(ctx context.Context, now time.Time) {
 func (r *run) finishClaim(ctx context.Context, cr claimResult) {
 	if cr.err != nil {
 		if ctx.Err() != nil {
+			r.claims.abandoned()
 			return
 		}
-		r.claimWanted = true
-		r.errBackoff = min(max(2*r.errBackoff, 100*time.Millisecond), r.cfg.PollInterval*5)
-		r.errUntil = cr.now.Add(r.errBackoff)
-		r.log.Error("claim deliveries", "err", cr.err, "retry_in", r.errBackoff)
+		backoff := r.claims.failed(cr.now)
+		r.log.Error("claim deliveries", "err", cr.err, "retry_in", backoff)
 		return
-	}
-	r.errBackoff = 0
-	if !r.localDue.IsZero() && !cr.now.Before(r.localDue) {
-		r.localDue = time.Time{}
 	}
 	r.leased.Add(int64(len(cr.tasks)))
 	r.accept(ctx, cr.tasks, r.cfg.Now())
-	r.moreDue = r.moreDue || len(cr.tasks) == cr.limit
-	futile := len(cr.tasks) == 0 && len(r.excluded) > 0
-	switch {
-	case futile && r.futile:
-		r.futileGap = min(2*r.futileGap, maxFutileGap)
-	case futile:
-		r.futileGap = futileGap
-	}
-	r.futile = futile
-	r.storeDue = cr.nextDue
-	if r.moreDue {
-		r.storeDue = time.Time{}
-	}
+	r.claims.finished(claimReport{
+		began:    cr.now,
+		got:      len(cr.tasks),
+		limit:    cr.limit,
+		excluded: len(r.excluded) > 0,
+		nextDue:  cr.nextDue,
+	})
 }
 
 // accept puts leased tasks in their endpoints' queues, all of them: what
@@ -713,37 +559,6 @@ func (r *run) reserveSlots(ctx context.Context, ep *endpointState, held []heldTa
 		held[i].notBefore = first.Add(time.Duration(i) * interval)
 	}
 	ep.lastLocalSlot = held[len(held)-1].notBefore
-}
-
-// endpoint returns the state of t's endpoint, updated from the endpoint as
-// the store returned it with t.
-func (r *run) endpoint(t *store.Task, now time.Time) *endpointState {
-	e := &t.Endpoint
-	ep := r.eps[e.ID]
-	if ep == nil {
-		ep = &endpointState{id: e.ID}
-		r.eps[e.ID] = ep
-	}
-	r.dirty[ep] = true
-	// The cap holds for all nodes together: each takes its share.
-	ep.cap = r.cfg.MaxInFlightPerEndpoint
-	if e.Options.MaxInFlight > 0 {
-		ep.cap = e.Options.MaxInFlight
-	}
-	if n := int(r.liveNodes.Load()); n > 1 {
-		ep.cap = max(1, ep.cap/n)
-	}
-	// An endpoint without a rateLimit of its own has its application's.
-	rate := e.RateLimit
-	if rate == nil {
-		rate = t.AppRateLimit
-	}
-	perSec := 0
-	if rate != nil && *rate > 0 {
-		perSec = *rate
-	}
-	ep.perSec = perSec
-	return ep
 }
 
 // dispatch starts queued tasks while workers, endpoint slots and rate limits
@@ -805,7 +620,7 @@ func (r *run) send(t *store.Task) {
 		return
 	}
 	r.rec.add(t, r.d.result(r.owner, t, o))
-	r.done <- sendDone{endpointID: epID, unanswered: o.statusCode == 0, took: o.duration, bytes: size}
+	r.done <- sendDone{endpointID: epID, kind: o.kind, took: o.duration, bytes: size}
 }
 
 // noteRetry is called by the recorder when it has committed a retry due at
@@ -830,103 +645,11 @@ func (r *run) finish(sd sendDone) {
 		r.dirty[ep] = true
 		ep.inFlight--
 		if !sd.cancelled {
-			ep.answered(!sd.unanswered, sd.took)
+			ep.settle(sd.kind, sd.took)
 		}
 	}
 	if r.excluded[sd.endpointID] {
 		// The endpoint was left out of the last claim; it has room now.
-		r.moreDue = true
-	}
-}
-
-// sweep forgets endpoints with nothing in flight or waiting.
-func (r *run) sweep(now time.Time) {
-	r.lastSweep = now
-	for id, ep := range r.eps {
-		if ep.inFlight > 0 || len(ep.queue) > 0 || r.dirty[ep] {
-			continue
-		}
-		delete(r.eps, id)
-		r.gate.forget(id)
-	}
-}
-
-// releaseQueued gives back every task waiting in a local queue.
-func (r *run) releaseQueued() {
-	var ids []string
-	for id, ep := range r.waiting {
-		for _, h := range ep.queue {
-			ids = append(ids, h.task.Delivery.ID)
-			r.heldBytes -= len(h.task.Message.Payload)
-		}
-		ep.queue = nil
-		delete(r.waiting, id)
-	}
-	r.queued = 0
-	if len(ids) > 0 {
-		r.release(ids)
-	}
-}
-
-// release drops this node's lease on the given deliveries and wakes the
-// loop to claim again. A failure is logged: the leases then expire by
-// themselves.
-//
-// It runs on a goroutine of its own so that the loop never waits for it;
-// Run waits for every release before returning.
-func (r *run) release(ids []string) {
-	r.bg.Add(1)
-	go func() {
-		defer r.bg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-		defer cancel()
-		if err := r.q.ReleaseDeliveries(ctx, r.owner, ids); err != nil {
-			r.log.Warn("release deliveries", "deliveries", len(ids), "err", err)
-		} else {
-			// They are due again; a claim that ran meanwhile did not see them.
-			r.d.Wake()
-		}
-		r.leased.Add(-int64(len(ids)))
-	}()
-}
-
-// heartbeat tells the store this node is alive and learns how many nodes
-// share the endpoints' limits. On failure the last count stays.
-func (r *run) heartbeat() {
-	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-	defer cancel()
-	n, err := r.q.Heartbeat(ctx, r.owner, r.cfg.Now(), r.cfg.LeaseTTL)
-	if err != nil {
-		r.log.Warn("heartbeat", "err", err)
-		return
-	}
-	if prev := r.liveNodes.Swap(int64(max(n, 1))); prev != int64(n) {
-		r.log.Info("live nodes", "nodes", n)
-	}
-}
-
-// extendLeases sends a heartbeat and renews this node's leases every
-// LeaseTTL/3 while it holds any delivery (waiting, in flight, or waiting to
-// be recorded).
-func (r *run) extendLeases(stop <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
-	tick := time.NewTicker(r.cfg.LeaseTTL / 3)
-	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-		}
-		r.heartbeat()
-		if r.leased.Load() <= 0 {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-		err := r.q.ExtendLeases(ctx, r.owner, r.cfg.Now().Add(r.cfg.LeaseTTL))
-		cancel()
-		if err != nil {
-			r.log.Warn("extend leases", "err", err)
-		}
+		r.claims.roomFreed()
 	}
 }

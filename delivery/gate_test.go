@@ -90,7 +90,7 @@ func TestGate(t *testing.T) {
 			}
 			// One sent and answered quickly: the window and the hold cap grow.
 			ep := &endpointState{id: "a", cap: 16, window: 1, inFlight: 1}
-			ep.answered(true, 0)
+			ep.settle(hookrelay.OutcomeSuccess, 0)
 			ep.inFlight = 0
 			g.update(nil, []*endpointState{ep})
 			if got := wants(p3, "a"); !equalBools(got, []bool{true}) {

@@ -33,6 +33,8 @@ func (d *Dispatcher) logAttempt(res *store.AttemptResult, o outcome) {
 	switch {
 	case res.Status == hookrelay.StatusSuccess:
 		outcome = "success"
+	case o.postpone > 0:
+		outcome = "postponed"
 	case res.Status == hookrelay.StatusPending:
 		outcome = "retry"
 	case o.final:
@@ -49,6 +51,7 @@ func (d *Dispatcher) logAttempt(res *store.AttemptResult, o outcome) {
 		slog.Int("attempt", res.Attempts),
 		slog.String("trigger", trigger),
 		slog.Int("status_code", a.ResponseStatusCode),
+		slog.String("kind", a.Outcome.String()),
 		slog.Duration("duration", o.duration),
 		slog.String("outcome", outcome),
 	}
@@ -70,6 +73,10 @@ func (d *Dispatcher) logAttempt(res *store.AttemptResult, o outcome) {
 // goes on with the schedule while scheduled attempts remain, by the same
 // rule with k = Delivery.Attempts; a delivery with no scheduled attempt yet
 // waits schedule[0] before its first one.
+//
+// An outcome with a postpone (hookrelay's own failure, no fault of the
+// delivery) does not count either: the delivery is due again after the
+// postpone, its attempts unchanged, whatever its trigger.
 func (d *Dispatcher) decide(owner string, t *store.Task, o outcome) store.AttemptResult {
 	manual := t.Delivery.Manual
 	trigger := hookrelay.TriggerScheduled
@@ -80,7 +87,7 @@ func (d *Dispatcher) decide(owner string, t *store.Task, o outcome) store.Attemp
 		attempts++
 	}
 	status := hookrelay.StatusFail
-	if o.ok {
+	if o.ok() {
 		status = hookrelay.StatusSuccess
 	}
 	res := store.AttemptResult{
@@ -94,6 +101,7 @@ func (d *Dispatcher) decide(owner string, t *store.Task, o outcome) store.Attemp
 			URL:                hookrelay.URLWithoutUserinfo(t.Endpoint.URL),
 			Status:             status,
 			ResponseStatusCode: o.statusCode,
+			Outcome:            o.kind,
 			Response:           o.response,
 			ResponseDurationMs: o.duration.Milliseconds(),
 			TriggerType:        trigger,
@@ -102,7 +110,14 @@ func (d *Dispatcher) decide(owner string, t *store.Task, o outcome) store.Attemp
 		Status:   hookrelay.StatusSuccess,
 		Attempts: attempts,
 	}
-	if o.ok {
+	if o.ok() {
+		return res
+	}
+	if o.postpone > 0 {
+		next := d.cfg.Now().Add(o.postpone)
+		res.Status = hookrelay.StatusPending
+		res.NextAttempt = &next
+		res.Attempts = t.Delivery.Attempts
 		return res
 	}
 	res.Status = hookrelay.StatusFail

@@ -30,21 +30,39 @@ const (
 	maxRetryAfter = 24 * time.Hour
 )
 
-// outcome is what one request did.
+// unopenedPostpone is how long a delivery whose endpoint's sealed secrets
+// could not be opened waits before it is tried again; such an attempt does
+// not use up the retry schedule.
+const unopenedPostpone = 5 * time.Minute
+
+// unopenedReason is recorded for such an attempt. It names no key: the log
+// does (store/sealed logs it with the endpoint).
+const unopenedReason = "not sent: the server cannot decrypt this endpoint's stored secrets; the delivery will be tried again"
+
+// outcome is what one attempt did.
 type outcome struct {
+	// kind says what became of the attempt: the dispatcher sizes the
+	// endpoint's window by it, and it is recorded with the attempt.
+	kind       hookrelay.OutcomeKind
 	start      time.Time
 	duration   time.Duration
-	ok         bool   // a 2xx response
 	statusCode int    // 0 when no response was received
 	response   string // the response body (cut, exact bytes) or the failure reason (CleanText)
 	retryAfter time.Duration
 	// final is set when the delivery must not be retried (its endpoint is
 	// disabled).
 	final bool
+	// postpone, when set, makes the delivery due again after it without
+	// using up an attempt of its retry schedule (the failure is not the
+	// delivery's: its endpoint's secrets could not be opened).
+	postpone time.Duration
 	// cancelled is set when the request was cut short by shutdown: it is
 	// not an attempt and its delivery is released, not recorded.
 	cancelled bool
 }
+
+// ok reports whether the attempt succeeded.
+func (o *outcome) ok() bool { return o.kind == hookrelay.OutcomeSuccess }
 
 // drainWait is the longest spent draining a response beyond
 // ResponseBodyLimit for reuse of its connection.
@@ -104,34 +122,42 @@ func (s *sender) closeIdle() {
 	}
 }
 
-// send makes one attempt of t. ctx is the dispatcher's send context: when it
-// is cancelled (shutdown) the outcome is marked cancelled.
+// send makes one attempt of t and says what came of it, its kind always
+// set. ctx is the dispatcher's send context: when it is cancelled
+// (shutdown) the outcome is marked cancelled.
 func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 	start := s.now()
 	o := outcome{start: start}
-	fail := func(reason string) outcome {
+	fail := func(kind hookrelay.OutcomeKind, reason string) outcome {
+		o.kind = kind
 		o.duration = s.now().Sub(start)
 		o.response = hookrelay.CleanText(reason)
 		return o
 	}
+	if t.OpenErr != nil {
+		// The store could not open the endpoint's secrets (and logged
+		// why): nothing can be sent until it can.
+		o.postpone = unopenedPostpone
+		return fail(hookrelay.OutcomeInternal, unopenedReason)
+	}
 	ep := &t.Endpoint
 	if ep.Disabled {
 		o.final = true
-		return fail("endpoint disabled")
+		return fail(hookrelay.OutcomeRefused, "endpoint disabled")
 	}
 	u, err := url.Parse(ep.URL)
 	if err != nil {
-		return fail("invalid endpoint URL: " + urlProblem(err))
+		return fail(hookrelay.OutcomeRefused, "invalid endpoint URL: "+urlProblem(err))
 	}
 	if err := s.policy.Check(u); err != nil {
 		if errors.Is(err, ErrHTTPSRequired) {
-			return fail(err.Error())
+			return fail(hookrelay.OutcomeRefused, err.Error())
 		}
-		return fail("invalid endpoint URL: " + err.Error())
+		return fail(hookrelay.OutcomeRefused, "invalid endpoint URL: "+err.Error())
 	}
 	sig, err := s.signers.header(ep.ID, ep.SigningSecrets(start), t.Message.ID, start, t.Message.Payload)
 	if err != nil {
-		return fail("cannot sign: " + err.Error())
+		return fail(hookrelay.OutcomeInternal, "cannot sign: "+err.Error())
 	}
 	timeout := s.timeout
 	if ep.Options.TimeoutSeconds > 0 {
@@ -156,7 +182,7 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 		}
 		lower := strings.ToLower(name)
 		if !validHeaderField(name) || !validHeaderField(value) {
-			return fail(fmt.Sprintf("invalid header field %q", name))
+			return fail(hookrelay.OutcomeRefused, fmt.Sprintf("invalid header field %q", name))
 		}
 		hasAuth = hasAuth || lower == "authorization"
 		header = append(header, name, value)
@@ -193,24 +219,40 @@ func (s *sender) send(ctx context.Context, t *store.Task) outcome {
 			o.cancelled = true
 			return o
 		}
-		return fail(describe(err, timeout))
+		return fail(requestErrorKind(err), describe(err, timeout))
 	}
 	o.duration = s.now().Sub(start)
 	o.statusCode = r.statusCode
-	o.ok = r.statusCode >= 200 && r.statusCode < 300
+	o.kind = hookrelay.OutcomeRejected
+	if r.statusCode >= 200 && r.statusCode < 300 {
+		o.kind = hookrelay.OutcomeSuccess
+	}
 	o.response = string(r.body)
-	if !o.ok {
+	if !o.ok() {
 		o.retryAfter = parseRetryAfter(r.retryAfter, s.now())
 	}
 	if r.bodyErr != nil && ctx.Err() == nil {
 		// The response did not arrive whole within the timeout (it
 		// trickled, or the connection broke): the attempt failed,
-		// whatever its status. A body cut short by shutdown is not the
-		// receiver's fault and its status stands.
-		o.ok = false
+		// whatever its status, but the receiver did answer. A body cut
+		// short by shutdown is not the receiver's fault and its status
+		// stands.
+		o.kind = hookrelay.OutcomeRejected
 		o.response = hookrelay.CleanText("reading the response body: " + describe(r.bodyErr, timeout))
 	}
 	return o
+}
+
+// requestErrorKind is the kind of a request that failed before any
+// response: refused when the SSRF guard refused the address (at dial time,
+// or before a proxy was asked to connect), unanswered otherwise (timeout,
+// connection refused or reset, name not resolved, TLS handshake failed).
+func requestErrorKind(err error) hookrelay.OutcomeKind {
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		return hookrelay.OutcomeRefused
+	}
+	return hookrelay.OutcomeUnanswered
 }
 
 // viaProxy sends the request through the configured proxy with net/http's

@@ -124,32 +124,40 @@ func TestResult(t *testing.T) {
 		o        outcome
 		want     want
 	}{
-		{name: "first attempt succeeds", o: outcome{ok: true, statusCode: 200},
+		{name: "first attempt succeeds", o: outcome{kind: hookrelay.OutcomeSuccess, statusCode: 200},
 			want: want{hookrelay.StatusSuccess, nil, 1, hookrelay.TriggerScheduled}},
-		{name: "first attempt fails", o: outcome{statusCode: 500},
+		{name: "first attempt fails", o: outcome{kind: hookrelay.OutcomeRejected, statusCode: 500},
 			want: want{hookrelay.StatusPending, at(time.Second), 1, hookrelay.TriggerScheduled}},
-		{name: "second attempt fails", attempts: 1, o: outcome{statusCode: 0},
+		{name: "second attempt fails", attempts: 1, o: outcome{kind: hookrelay.OutcomeUnanswered},
 			want: want{hookrelay.StatusPending, at(time.Minute), 2, hookrelay.TriggerScheduled}},
-		{name: "last retry fails", attempts: 3, o: outcome{statusCode: 503},
+		{name: "last retry fails", attempts: 3, o: outcome{kind: hookrelay.OutcomeRejected, statusCode: 503},
 			want: want{hookrelay.StatusFail, nil, 4, hookrelay.TriggerScheduled}},
-		{name: "retry-after replaces the schedule", attempts: 1, o: outcome{statusCode: 429, retryAfter: 7 * time.Second},
+		{name: "retry-after replaces the schedule", attempts: 1, o: outcome{kind: hookrelay.OutcomeRejected, statusCode: 429, retryAfter: 7 * time.Second},
 			want: want{hookrelay.StatusPending, at(7 * time.Second), 2, hookrelay.TriggerScheduled}},
-		{name: "retry-after does not extend the schedule", attempts: 3, o: outcome{statusCode: 429, retryAfter: 7 * time.Second},
+		{name: "retry-after does not extend the schedule", attempts: 3, o: outcome{kind: hookrelay.OutcomeRejected, statusCode: 429, retryAfter: 7 * time.Second},
 			want: want{hookrelay.StatusFail, nil, 4, hookrelay.TriggerScheduled}},
-		{name: "endpoint schedule overrides", attempts: 0, epSched: []time.Duration{3 * time.Second}, o: outcome{statusCode: 500},
+		{name: "endpoint schedule overrides", attempts: 0, epSched: []time.Duration{3 * time.Second}, o: outcome{kind: hookrelay.OutcomeRejected, statusCode: 500},
 			want: want{hookrelay.StatusPending, at(3 * time.Second), 1, hookrelay.TriggerScheduled}},
-		{name: "endpoint without retries", attempts: 0, epSched: []time.Duration{}, o: outcome{statusCode: 500},
+		{name: "endpoint without retries", attempts: 0, epSched: []time.Duration{}, o: outcome{kind: hookrelay.OutcomeRejected, statusCode: 500},
 			want: want{hookrelay.StatusFail, nil, 1, hookrelay.TriggerScheduled}},
-		{name: "disabled endpoint fails at once", o: outcome{final: true},
+		{name: "disabled endpoint fails at once", o: outcome{kind: hookrelay.OutcomeRefused, final: true},
 			want: want{hookrelay.StatusFail, nil, 1, hookrelay.TriggerScheduled}},
-		{name: "manual success", attempts: 4, manual: true, o: outcome{ok: true, statusCode: 204},
+		{name: "manual success", attempts: 4, manual: true, o: outcome{kind: hookrelay.OutcomeSuccess, statusCode: 204},
 			want: want{hookrelay.StatusSuccess, nil, 4, hookrelay.TriggerManual}},
-		{name: "manual failure after exhaustion", attempts: 4, manual: true, o: outcome{statusCode: 500},
+		{name: "manual failure after exhaustion", attempts: 4, manual: true, o: outcome{kind: hookrelay.OutcomeRejected, statusCode: 500},
 			want: want{hookrelay.StatusFail, nil, 4, hookrelay.TriggerManual}},
-		{name: "manual failure with retries left", attempts: 2, manual: true, o: outcome{statusCode: 500},
+		{name: "manual failure with retries left", attempts: 2, manual: true, o: outcome{kind: hookrelay.OutcomeRejected, statusCode: 500},
 			want: want{hookrelay.StatusPending, at(time.Minute), 2, hookrelay.TriggerManual}},
-		{name: "manual failure before any scheduled attempt", attempts: 0, manual: true, o: outcome{statusCode: 500},
+		{name: "manual failure before any scheduled attempt", attempts: 0, manual: true, o: outcome{kind: hookrelay.OutcomeRejected, statusCode: 500},
 			want: want{hookrelay.StatusPending, at(time.Second), 0, hookrelay.TriggerManual}},
+		{name: "refused by policy uses the schedule", attempts: 1, o: outcome{kind: hookrelay.OutcomeRefused},
+			want: want{hookrelay.StatusPending, at(time.Minute), 2, hookrelay.TriggerScheduled}},
+		{name: "postponed: the schedule is not used up", attempts: 3, o: outcome{kind: hookrelay.OutcomeInternal, postpone: 5 * time.Minute},
+			want: want{hookrelay.StatusPending, at(5 * time.Minute), 3, hookrelay.TriggerScheduled}},
+		{name: "postponed before any attempt", attempts: 0, o: outcome{kind: hookrelay.OutcomeInternal, postpone: 5 * time.Minute},
+			want: want{hookrelay.StatusPending, at(5 * time.Minute), 0, hookrelay.TriggerScheduled}},
+		{name: "manual postponed", attempts: 2, manual: true, o: outcome{kind: hookrelay.OutcomeInternal, postpone: 5 * time.Minute},
+			want: want{hookrelay.StatusPending, at(5 * time.Minute), 2, hookrelay.TriggerManual}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,11 +179,11 @@ func TestResult(t *testing.T) {
 				t.Fatalf("next attempt = %v, want %v", got.NextAttempt, tt.want.next)
 			}
 			wantAttempt := hookrelay.StatusFail
-			if tt.o.ok {
+			if tt.o.ok() {
 				wantAttempt = hookrelay.StatusSuccess
 			}
 			a := got.Attempt
-			if a.Status != wantAttempt || a.DeliveryID != "dlv_1" || a.MsgID != "msg_1" ||
+			if a.Status != wantAttempt || a.Outcome != tt.o.kind || a.DeliveryID != "dlv_1" || a.MsgID != "msg_1" ||
 				a.EndpointID != "ep_1" || a.AppID != "app_1" || a.URL != "https://example.com/hook" ||
 				!strings.HasPrefix(a.ID, hookrelay.PrefixAttempt) || !a.CreatedAt.Equal(now) {
 				t.Fatalf("attempt = %+v", a)

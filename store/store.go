@@ -165,6 +165,13 @@ type Task struct {
 	// fills it; the tasks CreateMessage leases leave it to the publisher,
 	// which has the application at hand.
 	AppRateLimit *int
+	// OpenErr, when set, says that the endpoint's sealed secrets could not
+	// be opened (store/sealed sets it; the error names the endpoint and
+	// the key). The task is still leased and must be completed: Endpoint
+	// then holds no secret (Secret, OldSecrets and Headers are empty, URL
+	// has no userinfo) and nothing may be sent with it. The delivery layer
+	// records an internal failure and postpones the delivery.
+	OpenErr error
 }
 
 // AttemptResult is the outcome of one sent task, recorded by CompleteAttempts.
@@ -416,7 +423,10 @@ type Store interface {
 	// still holds its lease; the attempt is recorded regardless. No byte
 	// sequence in an attempt's texts may fail it: Response is stored as
 	// bytes and read back exactly (NUL, invalid UTF-8 and all), URL is
-	// stored as hookrelay.CleanText(URL); IDs are the store's own.
+	// stored as hookrelay.CleanText(URL); IDs are the store's own. An
+	// attempt's Outcome is stored as given; when it is OutcomeUnknown it
+	// is set, in results too, to hookrelay.DeriveOutcome of its status and
+	// code.
 	CompleteAttempts(ctx context.Context, results []AttemptResult) error
 	// ExtendLeases pushes the lease of every delivery owner holds to until.
 	ExtendLeases(ctx context.Context, owner string, until time.Time) error

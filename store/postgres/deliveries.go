@@ -12,19 +12,24 @@ import (
 )
 
 const attemptColumns = `a.id, a.delivery_id, a.msg_id, a.app_id, a.endpoint_id, a.url, a.status,
-	a.response_status_code, a.response, a.response_duration_ms, a.trigger_type, a.created_at`
+	a.response_status_code, a.response, a.response_duration_ms, a.trigger_type, a.created_at, a.outcome`
 
 func scanAttempt(row pgx.Row) (*hookrelay.Attempt, error) {
 	var a hookrelay.Attempt
-	var status, trigger int
+	var status, trigger, outcome int
 	var response []byte
 	if err := row.Scan(&a.ID, &a.DeliveryID, &a.MsgID, &a.AppID, &a.EndpointID, &a.URL, &status,
-		&a.ResponseStatusCode, &response, &a.ResponseDurationMs, &trigger, &a.CreatedAt); err != nil {
+		&a.ResponseStatusCode, &response, &a.ResponseDurationMs, &trigger, &a.CreatedAt, &outcome); err != nil {
 		return nil, err
 	}
 	a.Response = string(response)
 	a.Status = hookrelay.MessageStatus(status)
 	a.TriggerType = hookrelay.TriggerType(trigger)
+	// 0 is an attempt recorded by a node that predates the column.
+	a.Outcome = hookrelay.OutcomeKind(outcome)
+	if a.Outcome == hookrelay.OutcomeUnknown {
+		a.Outcome = hookrelay.DeriveOutcome(a.Status, a.ResponseStatusCode)
+	}
 	return &a, nil
 }
 

@@ -235,14 +235,15 @@ func sortTasks(tasks []store.Task) []store.Task {
 // delivery moves only while the result's owner holds its lease.
 const completeSQL = `WITH r AS (
 	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::bytea[],
-		$7::bigint[], $8::int[], $9::timestamptz[], $10::text[], $11::int[], $12::int[], $13::timestamptz[])
+		$7::bigint[], $8::int[], $9::timestamptz[], $10::text[], $11::int[], $12::int[], $13::timestamptz[],
+		$15::int[])
 	AS r (attempt_id, delivery_id, url, attempt_status, code, response, duration_ms, trigger_type,
-		attempted_at, owner, status, attempts, next_attempt)
+		attempted_at, owner, status, attempts, next_attempt, outcome)
 ), ins AS (
 	INSERT INTO attempts (id, delivery_id, msg_id, endpoint_id, app_id, url, status,
-		response_status_code, response, response_duration_ms, trigger_type, created_at)
+		response_status_code, response, response_duration_ms, trigger_type, created_at, outcome)
 	SELECT r.attempt_id, d.id, d.msg_id, d.endpoint_id, d.app_id, r.url, r.attempt_status,
-		r.code, r.response, r.duration_ms, r.trigger_type, r.attempted_at
+		r.code, r.response, r.duration_ms, r.trigger_type, r.attempted_at, r.outcome
 	FROM r JOIN deliveries d ON d.id = r.delivery_id
 	RETURNING 1
 ), up AS (
@@ -281,6 +282,9 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 		if r.Attempt.ID == "" {
 			r.Attempt.ID = hookrelay.NewID(hookrelay.PrefixAttempt)
 		}
+		if r.Attempt.Outcome == hookrelay.OutcomeUnknown {
+			r.Attempt.Outcome = hookrelay.DeriveOutcome(r.Attempt.Status, r.Attempt.ResponseStatusCode)
+		}
 		r.Attempt.CreatedAt = nowOr(r.Attempt.CreatedAt)
 	}
 	// Rows are locked in delivery ID order, so that two statements that
@@ -304,7 +308,8 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 				return err
 			}
 			_, err := tx.Exec(ctx, completeSQL, c.attemptIDs, c.deliveryIDs, c.urls, c.attemptStatus, c.codes,
-				c.responses, c.durations, c.triggers, c.attemptedAt, c.owners, c.statuses, c.counts, c.nextAttempts, now)
+				c.responses, c.durations, c.triggers, c.attemptedAt, c.owners, c.statuses, c.counts, c.nextAttempts, now,
+				c.outcomes)
 			return err
 		})
 		// A delivery deleted (with its endpoint) between the join and the
@@ -327,6 +332,7 @@ type completeColumns struct {
 	attemptIDs, deliveryIDs, urls, owners            []string
 	responses                                        [][]byte
 	attemptStatus, codes, triggers, statuses, counts []int
+	outcomes                                         []int
 	durations                                        []int64
 	attemptedAt                                      []time.Time
 	nextAttempts                                     []*time.Time
@@ -344,6 +350,7 @@ func (c *completeColumns) add(r *store.AttemptResult, now time.Time) {
 	c.responses = append(c.responses, append([]byte{}, a.Response...))
 	c.durations = append(c.durations, a.ResponseDurationMs)
 	c.triggers = append(c.triggers, int(a.TriggerType))
+	c.outcomes = append(c.outcomes, int(a.Outcome))
 	c.attemptedAt = append(c.attemptedAt, a.CreatedAt)
 	c.owners = append(c.owners, r.Owner)
 	c.statuses = append(c.statuses, int(r.Status))

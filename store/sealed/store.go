@@ -2,20 +2,14 @@ package sealed
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/store"
 )
-
-// DefaultPostpone is how long a claimed delivery whose endpoint cannot be
-// opened waits before it is tried again.
-const DefaultPostpone = 5 * time.Minute
 
 // Store is a store.Store whose endpoint secrets are sealed at rest: the
 // current secret, every old secret, the values of the headers named in
@@ -28,17 +22,16 @@ const DefaultPostpone = 5 * time.Minute
 //
 // Each sealed value is bound to its endpoint ID and field, so a value copied
 // into another row or field does not open. Reads that meet a value they
-// cannot open fail with an error wrapping ErrCannotOpen, except
-// the claims (ClaimDeliveries, CreateMessage's tasks), which must keep the
-// queue moving: they record a failed attempt for such a delivery, postpone
-// it (Attempts unchanged, so the retry schedule is not used up) and return
-// the other tasks.
+// cannot open fail with an error wrapping ErrCannotOpen, except the claims
+// (ClaimDeliveries, CreateMessage's tasks), which must keep the queue
+// moving: they return such a task with its OpenErr set (wrapping
+// ErrCannotOpen, naming the endpoint and the key) and its secrets left out,
+// log it, and leave what to do with the delivery to the caller (the
+// dispatcher records an internal failure and postpones it).
 type Store struct {
 	store.Store
-	keys     *Keyring
-	log      *slog.Logger
-	postpone time.Duration
-	now      func() time.Time
+	keys *Keyring
+	log  *slog.Logger
 
 	// opened keeps the opened fields of endpoints handed out to the
 	// dispatcher, so that a steady stream of publishes to one endpoint
@@ -66,10 +59,6 @@ type Option func(*Store)
 // (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 
-// WithPostpone sets how long a claimed delivery whose endpoint cannot be
-// opened waits (default DefaultPostpone).
-func WithPostpone(d time.Duration) Option { return func(s *Store) { s.postpone = d } }
-
 // Wrap returns s with endpoint secrets sealed by k. With a nil k nothing is
 // sealed, plaintext reads as it is, and a sealed value fails to open with
 // ErrUnknownKey, so that a server started without its keys says so instead
@@ -79,8 +68,7 @@ func WithPostpone(d time.Duration) Option { return func(s *Store) { s.postpone =
 // it (PostgreSQL's notifications, migrations) is for the caller to take
 // from s itself. Unwrap returns s.
 func Wrap(s store.Store, k *Keyring, opts ...Option) *Store {
-	w := &Store{Store: s, keys: k, log: slog.Default(), postpone: DefaultPostpone, now: time.Now,
-		opened: make(map[memoKey]openedFields)}
+	w := &Store{Store: s, keys: k, log: slog.Default(), opened: make(map[memoKey]openedFields)}
 	for _, o := range opts {
 		o(w)
 	}
@@ -160,45 +148,33 @@ func (s *Store) ListMessageDestinations(ctx context.Context, p store.ListDeliver
 }
 
 // ClaimDeliveries returns the claimed tasks with their endpoints' secrets
-// opened. A task whose endpoint does not open is not returned: its attempt
-// is recorded as failed with a reason that names no key, and it is due
-// again after the postpone delay.
+// opened. A task whose endpoint does not open comes back with OpenErr set
+// (see Store).
 func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]store.Task, error) {
 	tasks, err := s.Store.ClaimDeliveries(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	tasks, err = s.openTasks(ctx, p.Owner, p.Now, tasks)
-	if err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
-	}
+	s.openTasks(tasks)
 	return tasks, nil
 }
 
 // CreateMessage publishes; the tasks leased by p.Lease come back with their
-// endpoints' secrets opened, as from ClaimDeliveries (a task whose endpoint
-// does not open is postponed the same way).
+// endpoints' secrets opened, or with OpenErr set, as from ClaimDeliveries.
 func (s *Store) CreateMessage(ctx context.Context, p store.CreateMessageParams) (store.CreateMessageResult, error) {
 	res, err := s.Store.CreateMessage(ctx, p)
 	if err != nil || len(res.Tasks) == 0 || p.Lease == nil {
 		return res, err
 	}
-	if res.Tasks, err = s.openTasks(ctx, p.Lease.Owner, s.now(), res.Tasks); err != nil {
-		// The message is stored and its deliveries are queued: only the
-		// hand-off failed, so publishing still succeeds.
-		res.Tasks = nil
-		s.log.Error("publish: hand off leased deliveries", "err", err)
-	}
+	s.openTasks(res.Tasks)
 	return res, nil
 }
 
-// openTasks opens the endpoints of tasks leased to owner. The tasks whose
-// endpoint does not open are recorded as failed attempts, postponed from
-// now, and left out of the result.
-func (s *Store) openTasks(ctx context.Context, owner string, now time.Time, tasks []store.Task) ([]store.Task, error) {
-	if len(tasks) == 0 {
-		return tasks, nil
-	}
+// openTasks opens the endpoints of tasks in place. A task whose endpoint
+// does not open gets OpenErr, and an endpoint without its sealed values
+// (no secrets, no headers, no URL credentials): nothing sealed leaves the
+// decorator, and nothing could be sent with it.
+func (s *Store) openTasks(tasks []store.Task) {
 	// One claim often holds many deliveries to one endpoint: open each
 	// stored version once. The opened fields are shared by those tasks,
 	// which only read them.
@@ -210,9 +186,8 @@ func (s *Store) openTasks(ctx context.Context, owner string, now time.Time, task
 	if len(tasks) > 1 {
 		memo = make(map[memoKey]*opened)
 	}
-	out := tasks[:0]
-	var failed []store.AttemptResult
-	for _, t := range tasks {
+	for i := range tasks {
+		t := &tasks[i]
 		key := memoKey{t.Endpoint.ID, t.Endpoint.Secret, t.Endpoint.Revision}
 		o, ok := memo[key]
 		if !ok {
@@ -222,35 +197,18 @@ func (s *Store) openTasks(ctx context.Context, owner string, now time.Time, task
 				memo[key] = o
 			}
 			if o.err != nil {
-				s.log.Error("cannot open the stored secrets of an endpoint; its deliveries are postponed",
-					"endpoint", t.Endpoint.ID, "app", t.Endpoint.AppID, "err", o.err, "postpone", s.postpone)
+				s.log.Error("cannot open the stored secrets of an endpoint; its deliveries are not sent",
+					"endpoint", t.Endpoint.ID, "app", t.Endpoint.AppID, "err", o.err)
 			}
 		}
 		if o.err != nil {
-			failed = append(failed, s.postponed(owner, now, t))
+			t.OpenErr = o.err
+			t.Endpoint.URL = hookrelay.URLWithoutUserinfo(t.Endpoint.URL)
+			t.Endpoint.Secret, t.Endpoint.OldSecrets, t.Endpoint.Headers = "", nil, nil
 			continue
 		}
 		t.Endpoint.URL, t.Endpoint.Secret, t.Endpoint.OldSecrets, t.Endpoint.Headers = o.ep.URL, o.ep.Secret, o.ep.OldSecrets, o.ep.Headers
-		out = append(out, t)
 	}
-	if len(failed) > 0 {
-		if err := s.Store.CompleteAttempts(ctx, failed); err != nil {
-			// Give every task back rather than leave leases that the
-			// owner's dispatcher, never told of them, would keep extending.
-			ids := make([]string, 0, len(out)+len(failed))
-			for _, t := range out {
-				ids = append(ids, t.Delivery.ID)
-			}
-			for _, r := range failed {
-				ids = append(ids, r.Attempt.DeliveryID)
-			}
-			if rerr := s.Store.ReleaseDeliveries(context.WithoutCancel(ctx), owner, ids); rerr != nil {
-				err = errors.Join(err, fmt.Errorf("release: %w", rerr))
-			}
-			return nil, fmt.Errorf("postpone deliveries of unreadable endpoints: %w", err)
-		}
-	}
-	return out, nil
 }
 
 // openCached opens ep's sealed fields, from the cache when this version of
@@ -280,36 +238,6 @@ func (s *Store) openCached(key memoKey, ep *hookrelay.Endpoint) error {
 type memoKey struct {
 	id, secret string
 	revision   int64
-}
-
-// postponed is the result that records t's attempt as failed and makes it
-// due again after the postpone delay.
-func (s *Store) postponed(owner string, now time.Time, t store.Task) store.AttemptResult {
-	if now.IsZero() {
-		now = s.now()
-	}
-	next := now.Add(s.postpone)
-	trigger := hookrelay.TriggerScheduled
-	if t.Delivery.Manual {
-		trigger = hookrelay.TriggerManual
-	}
-	return store.AttemptResult{
-		Owner: owner,
-		Attempt: hookrelay.Attempt{
-			DeliveryID:  t.Delivery.ID,
-			MsgID:       t.Delivery.MsgID,
-			AppID:       t.Delivery.AppID,
-			EndpointID:  t.Delivery.EndpointID,
-			URL:         hookrelay.URLWithoutUserinfo(t.Endpoint.URL),
-			Status:      hookrelay.StatusFail,
-			Response:    "not sent: the server cannot decrypt this endpoint's stored secrets; the delivery will be tried again",
-			TriggerType: trigger,
-			CreatedAt:   now,
-		},
-		Status:      hookrelay.StatusPending,
-		NextAttempt: &next,
-		Attempts:    t.Delivery.Attempts,
-	}
 }
 
 // Bindings of the sealed fields: endpoint ID and field name, so that a

@@ -308,12 +308,14 @@ func TestSealedValueMovedElsewhereDoesNotOpen(t *testing.T) {
 	}
 }
 
-// A claimed delivery whose endpoint cannot be opened is postponed with a
-// failed attempt, and the other deliveries of the claim go out.
-func TestClaimPostponesUnreadableEndpoints(t *testing.T) {
+// A claimed delivery whose endpoint cannot be opened comes back with the
+// reason, naming the key, and without any sealed value; the store records
+// nothing for it (the dispatcher decides), and the other deliveries of the
+// claim come back opened.
+func TestClaimReportsUnreadableEndpoints(t *testing.T) {
 	inner := openSQLite(t, dbPath(t))
 	withB := sealed.Wrap(inner, mustKeys(t, keyB))
-	s := sealed.Wrap(inner, mustKeys(t, keyA), sealed.WithPostpone(time.Hour))
+	s := sealed.Wrap(inner, mustKeys(t, keyA))
 	app := newApp(t, s)
 	good := newEndpoint(t, s, app.ID)
 	bad := newEndpoint(t, withB, app.ID) // sealed with a key s does not hold
@@ -323,41 +325,48 @@ func TestClaimPostponesUnreadableEndpoints(t *testing.T) {
 	}
 	now := time.Now()
 	tasks, err := s.ClaimDeliveries(t.Context(), store.ClaimParams{Owner: "n1", Now: now, LeaseUntil: now.Add(3 * time.Hour), Limit: 10})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(tasks) != 2 {
+		t.Fatalf("claimed %+v, %v; want both tasks", tasks, err)
 	}
-	if len(tasks) != 1 || tasks[0].Endpoint.ID != good.ID || tasks[0].Endpoint.Secret != plainSecret {
-		t.Fatalf("claimed %+v, want the readable endpoint's task alone", tasks)
+	byEndpoint := map[string]store.Task{}
+	for _, task := range tasks {
+		byEndpoint[task.Endpoint.ID] = task
+	}
+	if g := byEndpoint[good.ID]; g.OpenErr != nil || g.Endpoint.Secret != plainSecret || g.Endpoint.Headers["authorization"] != plainAuth {
+		t.Fatalf("readable endpoint's task %+v", g)
+	}
+	b := byEndpoint[bad.ID]
+	if !errors.Is(b.OpenErr, sealed.ErrCannotOpen) || !errors.Is(b.OpenErr, sealed.ErrUnknownKey) ||
+		!strings.Contains(b.OpenErr.Error(), `"kb"`) || !strings.Contains(b.OpenErr.Error(), bad.ID) {
+		t.Fatalf("unreadable endpoint's task: OpenErr %v, want one naming the endpoint and key kb", b.OpenErr)
+	}
+	if b.Endpoint.Secret != "" || b.Endpoint.OldSecrets != nil || b.Endpoint.Headers != nil || b.Endpoint.URL != bad.URL {
+		t.Fatalf("unreadable endpoint handed out with sealed values: %+v", b.Endpoint)
+	}
+	if b.Delivery.ID == "" || b.Message.ID != msg.ID {
+		t.Fatalf("unreadable endpoint's task lacks its delivery or message: %+v", b)
 	}
 
-	ems, err := s.ListEndpointMessages(t.Context(), store.ListDeliveriesParams{AppID: app.ID, EndpointID: bad.ID, Page: store.Page{Limit: 10}})
-	if err != nil || len(ems) != 1 {
-		t.Fatalf("deliveries of the unreadable endpoint: %+v, %v", ems, err)
-	}
-	d := ems[0].Delivery
-	if d.Status != hookrelay.StatusPending || d.Attempts != 0 || d.NextAttempt == nil ||
-		d.NextAttempt.Sub(now) < 59*time.Minute || d.NextAttempt.Sub(now) > 61*time.Minute {
-		t.Fatalf("delivery not postponed by an hour with its attempts kept: %+v (now %v)", d, now)
-	}
+	// Nothing recorded: the delivery is leased to n1, which decides.
 	as, err := s.ListAttempts(t.Context(), store.ListAttemptsParams{AppID: app.ID, EndpointID: bad.ID, Page: store.Page{Limit: 10}})
-	if err != nil || len(as) != 1 {
-		t.Fatalf("attempts: %+v, %v", as, err)
+	if err != nil || len(as) != 0 {
+		t.Fatalf("attempts: %+v, %v; want none", as, err)
 	}
-	if a := as[0]; a.Status != hookrelay.StatusFail || a.ResponseStatusCode != 0 || !strings.Contains(a.Response, "cannot decrypt") ||
-		strings.Contains(a.Response, "kb") {
-		t.Fatalf("attempt %+v", a)
-	}
-	// Not due again now: the next claim finds nothing.
-	tasks, err = s.ClaimDeliveries(t.Context(), store.ClaimParams{Owner: "n1", Now: now.Add(time.Minute), LeaseUntil: now.Add(2 * time.Minute), Limit: 10})
+	tasks, err = s.ClaimDeliveries(t.Context(), store.ClaimParams{Owner: "n2", Now: now.Add(time.Minute), LeaseUntil: now.Add(2 * time.Minute), Limit: 10})
 	if err != nil || len(tasks) != 0 {
-		t.Fatalf("second claim: %+v, %v", tasks, err)
+		t.Fatalf("claim while leased: %+v, %v", tasks, err)
 	}
-	// With the key back, the delivery goes out when due.
+	// With the key back, the delivery goes out once its lease is over.
 	fixed := sealed.Wrap(inner, mustKeys(t, keyA+","+keyB))
-	later := now.Add(2 * time.Hour)
+	later := now.Add(4 * time.Hour)
 	tasks, err = fixed.ClaimDeliveries(t.Context(), store.ClaimParams{Owner: "n2", Now: later, LeaseUntil: later.Add(time.Minute), Limit: 10})
-	if err != nil || len(tasks) != 1 || tasks[0].Endpoint.ID != bad.ID || tasks[0].Endpoint.Headers["authorization"] != plainAuth {
+	if err != nil || len(tasks) != 2 || tasks[0].OpenErr != nil || tasks[1].OpenErr != nil {
 		t.Fatalf("claim after the key is back: %+v, %v", tasks, err)
+	}
+	for _, task := range tasks {
+		if task.Endpoint.ID == bad.ID && task.Endpoint.Headers["authorization"] != plainAuth {
+			t.Fatalf("claim after the key is back: %+v", task.Endpoint)
+		}
 	}
 }
 
@@ -420,10 +429,10 @@ func TestWrapAddsNoCapabilities(t *testing.T) {
 }
 
 // Deliveries leased by a publish come back opened, and one whose endpoint
-// does not open is postponed like a claimed one.
+// does not open is reported like a claimed one.
 func TestPublishHandoff(t *testing.T) {
 	inner := openSQLite(t, dbPath(t))
-	s := sealed.Wrap(inner, mustKeys(t, keyA), sealed.WithPostpone(time.Hour))
+	s := sealed.Wrap(inner, mustKeys(t, keyA))
 	app := newApp(t, s)
 	good := newEndpoint(t, s, app.ID)
 	bad := newEndpoint(t, sealed.Wrap(inner, mustKeys(t, keyB)), app.ID)
@@ -440,16 +449,22 @@ func TestPublishHandoff(t *testing.T) {
 	if len(res.Tasks) == 0 {
 		t.Skip("the store leases nothing at publish")
 	}
-	if len(res.Tasks) != 1 || res.Tasks[0].Endpoint.ID != good.ID || res.Tasks[0].Endpoint.Secret != plainSecret ||
-		res.Tasks[0].Endpoint.Headers["authorization"] != plainAuth {
-		t.Fatalf("tasks %+v, want the readable endpoint's alone, opened", res.Tasks)
+	if len(res.Tasks) != 2 {
+		t.Fatalf("tasks %+v, want both", res.Tasks)
 	}
-	ems, err := s.ListEndpointMessages(t.Context(), store.ListDeliveriesParams{AppID: app.ID, EndpointID: bad.ID, Page: store.Page{Limit: 10}})
-	if err != nil || len(ems) != 1 {
-		t.Fatalf("deliveries of the unreadable endpoint: %+v, %v", ems, err)
-	}
-	if d := ems[0].Delivery; d.Status != hookrelay.StatusPending || d.NextAttempt == nil || d.NextAttempt.Sub(now) < 59*time.Minute {
-		t.Fatalf("not postponed: %+v", d)
+	for _, task := range res.Tasks {
+		switch task.Endpoint.ID {
+		case good.ID:
+			if task.OpenErr != nil || task.Endpoint.Secret != plainSecret || task.Endpoint.Headers["authorization"] != plainAuth {
+				t.Fatalf("readable endpoint's task %+v", task)
+			}
+		case bad.ID:
+			if !errors.Is(task.OpenErr, sealed.ErrUnknownKey) || task.Endpoint.Secret != "" || task.Endpoint.Headers != nil {
+				t.Fatalf("unreadable endpoint's task: OpenErr %v, endpoint %+v", task.OpenErr, task.Endpoint)
+			}
+		default:
+			t.Fatalf("task of endpoint %s", task.Endpoint.ID)
+		}
 	}
 }
 

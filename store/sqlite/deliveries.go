@@ -11,18 +11,22 @@ import (
 )
 
 const attemptColumns = `a.id, a.delivery_id, a.msg_id, a.app_id, a.endpoint_id, a.url, a.status,
-	a.response_status_code, a.response, a.response_duration_ms, a.trigger_type, a.created_at`
+	a.response_status_code, a.response, a.response_duration_ms, a.trigger_type, a.created_at, a.outcome`
 
 func scanAttempt(sc scanner) (*hookrelay.Attempt, error) {
 	var a hookrelay.Attempt
-	var status, trigger int
+	var status, trigger, outcome int
 	var created int64
 	if err := sc.Scan(&a.ID, &a.DeliveryID, &a.MsgID, &a.AppID, &a.EndpointID, &a.URL, &status,
-		&a.ResponseStatusCode, &a.Response, &a.ResponseDurationMs, &trigger, &created); err != nil {
+		&a.ResponseStatusCode, &a.Response, &a.ResponseDurationMs, &trigger, &created, &outcome); err != nil {
 		return nil, err
 	}
 	a.Status = hookrelay.MessageStatus(status)
 	a.TriggerType = hookrelay.TriggerType(trigger)
+	a.Outcome = hookrelay.OutcomeKind(outcome)
+	if a.Outcome == hookrelay.OutcomeUnknown {
+		a.Outcome = hookrelay.DeriveOutcome(a.Status, a.ResponseStatusCode)
+	}
 	a.CreatedAt = fromMicros(created)
 	return &a, nil
 }

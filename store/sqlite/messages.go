@@ -66,13 +66,13 @@ var completeSizes = [...]int{64, 16, 4, 1}
 // insertAttemptsSQL records n attempts, each whose delivery exists, taking
 // its message, endpoint and application from the delivery. Each row binds
 // id, url, status, response status code, response, duration, trigger,
-// created_at and delivery id.
+// created_at, delivery id and outcome.
 func insertAttemptsSQL(n int) string {
 	return `INSERT INTO attempts (id, delivery_id, msg_id, endpoint_id, app_id, url, status,
-		   response_status_code, response, response_duration_ms, trigger_type, created_at)
+		   response_status_code, response, response_duration_ms, trigger_type, created_at, outcome)
 		 SELECT v.column1, d.id, d.msg_id, d.endpoint_id, d.app_id, v.column2, v.column3,
-		   v.column4, v.column5, v.column6, v.column7, v.column8
-		 FROM (VALUES ` + rows(n, 9) + `) AS v JOIN deliveries d ON d.id = v.column9`
+		   v.column4, v.column5, v.column6, v.column7, v.column8, v.column10
+		 FROM (VALUES ` + rows(n, 10) + `) AS v JOIN deliveries d ON d.id = v.column9`
 }
 
 // completeDeliveriesSQL moves n deliveries, each while the given owner

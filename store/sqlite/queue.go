@@ -309,6 +309,9 @@ func (t *writeTx) complete(ctx context.Context, results []store.AttemptResult, a
 		if a.ID == "" {
 			a.ID = hookrelay.NewID(hookrelay.PrefixAttempt)
 		}
+		if a.Outcome == hookrelay.OutcomeUnknown {
+			a.Outcome = hookrelay.DeriveOutcome(a.Status, a.ResponseStatusCode)
+		}
 		a.CreatedAt = nowOr(a.CreatedAt)
 		oneByOne = oneByOne || seen[a.DeliveryID]
 		seen[a.DeliveryID] = true
@@ -340,11 +343,11 @@ func responseArg(body string) any {
 // completeRows records len(rs) == completeSizes[k] results with the k-th
 // completion statements.
 func (t *writeTx) completeRows(ctx context.Context, k int, rs []store.AttemptResult, at time.Time) error {
-	args := make([]any, 0, 9*len(rs))
+	args := make([]any, 0, 10*len(rs))
 	for i := range rs {
 		a := &rs[i].Attempt
 		args = append(args, a.ID, hookrelay.CleanText(a.URL), int(a.Status), a.ResponseStatusCode, responseArg(a.Response),
-			a.ResponseDurationMs, int(a.TriggerType), micros(a.CreatedAt), a.DeliveryID)
+			a.ResponseDurationMs, int(a.TriggerType), micros(a.CreatedAt), a.DeliveryID, int(a.Outcome))
 	}
 	if _, err := t.stmt(ctx, t.stmts.insertAttempts[k]).ExecContext(ctx, args...); err != nil {
 		return mapInsertErr(err)

@@ -350,6 +350,58 @@ var attemptTests = []testCase{
 		h.must(err, "list attempts")
 		h.equal("listed attempts", full, []hookrelay.Attempt{a5, a4})
 	}},
+	{"outcome kinds kept, unknown derived", func(h *harness) {
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		h.newEndpoint(app.ID)
+		cases := []struct {
+			name   string
+			status hookrelay.MessageStatus
+			code   int
+			given  hookrelay.OutcomeKind
+			want   hookrelay.OutcomeKind
+		}{
+			{"success", hookrelay.StatusSuccess, 200, hookrelay.OutcomeSuccess, hookrelay.OutcomeSuccess},
+			{"rejected", hookrelay.StatusFail, 500, hookrelay.OutcomeRejected, hookrelay.OutcomeRejected},
+			{"unanswered", hookrelay.StatusFail, 0, hookrelay.OutcomeUnanswered, hookrelay.OutcomeUnanswered},
+			{"refused", hookrelay.StatusFail, 0, hookrelay.OutcomeRefused, hookrelay.OutcomeRefused},
+			{"internal", hookrelay.StatusFail, 0, hookrelay.OutcomeInternal, hookrelay.OutcomeInternal},
+			{"unknown 2xx", hookrelay.StatusSuccess, 204, hookrelay.OutcomeUnknown, hookrelay.OutcomeSuccess},
+			{"unknown 503", hookrelay.StatusFail, 503, hookrelay.OutcomeUnknown, hookrelay.OutcomeRejected},
+			{"unknown no code", hookrelay.StatusFail, 0, hookrelay.OutcomeUnknown, hookrelay.OutcomeUnanswered},
+		}
+		msgs := make([]*hookrelay.Message, len(cases))
+		for i := range cases {
+			msgs[i], _ = h.publish(app.ID, "x", createdAt(t0.Add(time.Duration(i)*time.Millisecond)))
+		}
+		now := t0.Add(time.Hour)
+		tasks := h.claim("a", now, now.Add(time.Minute), len(cases))
+		h.equal("claimed", len(tasks), len(cases))
+		byMsg := map[string]store.Task{}
+		for _, task := range tasks {
+			byMsg[task.Message.ID] = task
+		}
+		// One call for all of them, as the dispatcher records a batch.
+		results := make([]store.AttemptResult, len(cases))
+		for i, c := range cases {
+			task := byMsg[msgs[i].ID]
+			results[i] = store.AttemptResult{Owner: "a", Attempt: hookrelay.Attempt{
+				DeliveryID: task.Delivery.ID, MsgID: task.Message.ID, AppID: app.ID, EndpointID: task.Endpoint.ID,
+				URL: task.Endpoint.URL, Status: c.status, ResponseStatusCode: c.code, Outcome: c.given,
+				Response: c.name, CreatedAt: now,
+			}, Status: hookrelay.StatusFail, Attempts: 1}
+		}
+		h.must(h.s.CompleteAttempts(h.ctx, results), "complete attempts")
+		for i, c := range cases {
+			h.equal(c.name+": outcome set in the result", results[i].Attempt.Outcome, c.want)
+			got, err := h.s.GetAttempt(h.ctx, app.ID, msgs[i].ID, results[i].Attempt.ID)
+			h.must(err, "get attempt")
+			h.equal(c.name+": outcome read back", got.Outcome, c.want)
+			h.equal(c.name+": attempt read back", got, &results[i].Attempt)
+			as, err := h.s.ListAttempts(h.ctx, store.ListAttemptsParams{AppID: app.ID, MsgID: msgs[i].ID, Page: store.Page{Limit: 10}})
+			h.must(err, "list attempts")
+			h.equal(c.name+": listed", as, []hookrelay.Attempt{results[i].Attempt})
+		}
+	}},
 	{"expunge drops the response", func(h *harness) {
 		app := h.newApp(hookrelay.DefaultEnvironment)
 		h.newEndpoint(app.ID)
