@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hookrelay/hookrelay/bench"
+	"github.com/hookrelay/hookrelay/internal/bench"
 )
 
 // benchCmd runs the load tool. By default it starts a fresh `hookrelay

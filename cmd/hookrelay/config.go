@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookrelay/hookrelay/api"
-	"github.com/hookrelay/hookrelay/delivery"
+	"github.com/hookrelay/hookrelay/internal/api"
+	"github.com/hookrelay/hookrelay/internal/delivery"
 )
 
 // config is everything `hookrelay serve` reads from flags and HOOKRELAY_*

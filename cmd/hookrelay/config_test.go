@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookrelay/hookrelay/api"
-	"github.com/hookrelay/hookrelay/delivery"
+	"github.com/hookrelay/hookrelay/internal/api"
+	"github.com/hookrelay/hookrelay/internal/delivery"
 )
 
 // With no flag and no environment, serve runs with the packages' own

@@ -7,9 +7,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/hookrelay/hookrelay/store"
-	"github.com/hookrelay/hookrelay/store/sealed"
-	"github.com/hookrelay/hookrelay/store/sqlite"
+	"github.com/hookrelay/hookrelay/internal/store"
+	"github.com/hookrelay/hookrelay/internal/store/sealed"
+	"github.com/hookrelay/hookrelay/internal/store/sqlite"
 )
 
 // openStore is openStoreWith reading the process environment and logging

@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/hookrelay/hookrelay/delivery"
+	"github.com/hookrelay/hookrelay/internal/delivery"
 )
 
 // egressFlags registers the flags that shape outbound delivery requests:

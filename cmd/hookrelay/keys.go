@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/hookrelay/hookrelay"
-	"github.com/hookrelay/hookrelay/store"
-	"github.com/hookrelay/hookrelay/store/sealed"
+	"github.com/hookrelay/hookrelay/internal/store"
+	"github.com/hookrelay/hookrelay/internal/store/sealed"
 )
 
 // Encryption at rest of endpoint secrets and sensitive headers (package

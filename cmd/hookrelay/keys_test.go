@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/hookrelay/hookrelay"
-	"github.com/hookrelay/hookrelay/store"
-	"github.com/hookrelay/hookrelay/store/sealed"
-	"github.com/hookrelay/hookrelay/store/sqlite"
+	"github.com/hookrelay/hookrelay/internal/store"
+	"github.com/hookrelay/hookrelay/internal/store/sealed"
+	"github.com/hookrelay/hookrelay/internal/store/sqlite"
 )
 
 func envOf(m map[string]string) func(string) string {

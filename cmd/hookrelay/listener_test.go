@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookrelay/hookrelay/api"
-	"github.com/hookrelay/hookrelay/store/sqlite"
+	"github.com/hookrelay/hookrelay/internal/api"
+	"github.com/hookrelay/hookrelay/internal/store/sqlite"
 )
 
 // dialFrom connects to addr from the loopback address local (127.0.0.x),

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hookrelay/hookrelay/store/sqlite"
+	"github.com/hookrelay/hookrelay/internal/store/sqlite"
 )
 
 func TestRunHelpAndUsage(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/hookrelay/hookrelay/store"
-	"github.com/hookrelay/hookrelay/store/postgres"
+	"github.com/hookrelay/hookrelay/internal/store"
+	"github.com/hookrelay/hookrelay/internal/store/postgres"
 )
 
 func openPostgres(ctx context.Context, url string, logger *slog.Logger) (store.Store, error) {

@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/hookrelay/hookrelay"
-	"github.com/hookrelay/hookrelay/api"
-	"github.com/hookrelay/hookrelay/delivery"
-	"github.com/hookrelay/hookrelay/ops"
-	"github.com/hookrelay/hookrelay/store"
+	"github.com/hookrelay/hookrelay/internal/api"
+	"github.com/hookrelay/hookrelay/internal/delivery"
+	"github.com/hookrelay/hookrelay/internal/ops"
+	"github.com/hookrelay/hookrelay/internal/store"
 )
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/hookrelay/hookrelay"
-	"github.com/hookrelay/hookrelay/store"
+	"github.com/hookrelay/hookrelay/internal/store"
 )
 
 const tokenUsage = `Usage:

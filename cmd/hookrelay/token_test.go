@@ -14,9 +14,9 @@ import (
 	"testing"
 
 	"github.com/hookrelay/hookrelay"
-	"github.com/hookrelay/hookrelay/api"
-	"github.com/hookrelay/hookrelay/store"
-	"github.com/hookrelay/hookrelay/store/sqlite"
+	"github.com/hookrelay/hookrelay/internal/api"
+	"github.com/hookrelay/hookrelay/internal/store"
+	"github.com/hookrelay/hookrelay/internal/store/sqlite"
 )
 
 var tokenLine = regexp.MustCompile(`^hr_[0-9A-Za-z]{40}$`)

@@ -1,0 +1,379 @@
+// Package api serves hookrelay's REST API under /api/v1. Paths, JSON shapes,
+// status codes and error bodies are those of the Svix API v1.44.0, so the
+// official Svix SDKs work against it unchanged.
+//
+// Request bodies: a body that is not well-formed JSON is 400 bad_request;
+// well-formed JSON that does not fit the operation's schema (a value of the
+// wrong type, a missing or invalid field) is 422 with Svix's
+// HTTPValidationError body. Unknown fields are ignored, as Svix does. An
+// empty body reads as {}.
+//
+// Order of checks: authentication (401), the route's token kind (403), the
+// body size (413), room for the body (503 with Retry-After while the server
+// holds Config.MaxBodyBytesInFlight bytes of other bodies), the whole body
+// read (400 when it does not arrive whole), the idempotency-key header
+// (422), then the path's application (404; a portal token sees
+// only its own), then the body and query (400/422), then the other objects
+// of the path (404). Operations whose body may create the application
+// (publishing and portal access with `application`, PUT of an application)
+// validate the body before looking the application up.
+//
+// Portal tokens reach the routes of their own application, except
+// publishing and expunging content, which are the operator's; they also read
+// the event type catalog. Every other route is 403 for them.
+// A read-only portal token (made with readOnly) is 403 for every request
+// but GET, and may log out.
+//
+// Input text: request bodies must be valid UTF-8, and no text field of a
+// body (names, uids, descriptions, metadata keys and values, channels,
+// tags, filter types, header names and values, list items...) may hold
+// U+0000; either is 422 naming the field ("must be valid UTF-8", "must not
+// contain the NUL character"). A message payload, and event type schemas,
+// are JSON documents kept byte for byte: \u0000 escapes in them are kept,
+// and only invalid UTF-8 is refused. A query parameter that is not valid
+// UTF-8 or holds U+0000 is 422 at ["query", name]; a path that is not
+// valid UTF-8 or holds U+0000 names nothing and is 404, before any other
+// check. Responses are always valid UTF-8: invalid bytes in stored data
+// are shown as U+FFFD.
+//
+// A request refused before its body was read (401, 403, 413, 503) is
+// answered at once and its connection closed after the response, without
+// waiting for the body.
+//
+// Limits: request bodies, and so message payloads, are bounded by
+// Config.MaxBodyBytes (413); an application has at most
+// Config.MaxEndpointsPerApp endpoints and an endpoint at most
+// maxEndpointHeaders custom headers of bounded size (422).
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookrelay/hookrelay/internal/ops"
+	"github.com/hookrelay/hookrelay/internal/store"
+)
+
+// DefaultMaxBodyBytes bounds request bodies when Config.MaxBodyBytes is 0.
+const DefaultMaxBodyBytes = 1 << 20
+
+// DefaultMaxEndpointsPerApp bounds the endpoints of one application when
+// Config.MaxEndpointsPerApp is 0.
+const DefaultMaxEndpointsPerApp = 50
+
+// Waker is told that deliveries became due (a message was published,
+// resent or recovered) so the dispatcher looks for work now.
+type Waker interface{ Wake() }
+
+// Config configures the handler returned by New.
+type Config struct {
+	// Store holds everything; required.
+	Store store.Store
+	// Waker, when set, is called after every successful publish, resend and
+	// recover that queued work.
+	Waker Waker
+	// Tasks, when set, is woken after a background task is created (recover,
+	// replay-missing), so that this node's ops.Runner takes it at once.
+	Tasks Waker
+	// Handoff, when set, takes the deliveries of a publish straight from
+	// the publish while it has room; nil queues every delivery for a claim.
+	Handoff Handoff
+	// AdminToken is the plaintext admin token of hookrelay.DefaultEnvironment
+	// (HOOKRELAY_ADMIN_TOKEN). Empty means only tokens in the store work.
+	AdminToken string
+	// PublicURL is where the server is reachable, used in portal links.
+	PublicURL string
+	// Logger receives server-side failures; nil means slog.Default().
+	Logger *slog.Logger
+	// MaxBodyBytes bounds request bodies, and so message payloads (413
+	// beyond it); 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// MaxBodyBytesInFlight bounds the bytes of request bodies being read or
+	// handled at once, and so the memory requests take; 0 means
+	// DefaultMaxBodyBytesInFlight. A request reserves room as its body
+	// arrives; one that finds none within AdmissionWait gets 503. Raised to
+	// MaxBodyBytes when below it.
+	MaxBodyBytesInFlight int64
+	// AdmissionWait is how long a request waits for room in
+	// MaxBodyBytesInFlight; 0 means DefaultAdmissionWait.
+	AdmissionWait time.Duration
+	// MaxEndpointsPerApp bounds the endpoints of one application (creating
+	// one more is 422); 0 means DefaultMaxEndpointsPerApp.
+	MaxEndpointsPerApp int
+	// Events, when set, receives the operational events of endpoint
+	// changes and learns of changes to operational endpoints.
+	Events *ops.Emitter
+	// URLPolicy, when set, must accept every endpoint URL created or
+	// changed (for example https-only); a refusal is 422 on "url".
+	URLPolicy func(*url.URL) error
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+type server struct {
+	store     store.Store
+	waker     Waker
+	tasks     Waker
+	handoff   Handoff
+	events    *ops.Emitter
+	adminHash [32]byte
+	hasAdmin  bool
+	publicURL string
+	log       *slog.Logger
+	maxBody   int64
+	// bodies bounds the request bodies held at once; see readBody.
+	bodies        *bodyBudget
+	admissionWait time.Duration
+	freeing       atomic.Bool // a return of memory after a burst is scheduled
+	clock         func() time.Time
+	mux           *http.ServeMux
+
+	maxEndpoints int
+	urlPolicy    func(*url.URL) error
+	// endpointCreate serializes counting and creating endpoints.
+	endpointCreate sync.Mutex
+	// apps remembers applications resolved for publishing.
+	apps appCache
+}
+
+// New returns the HTTP handler of the API. Requests outside /api/v1 get 404.
+func New(cfg Config) http.Handler {
+	s := &server{
+		store:     cfg.Store,
+		waker:     cfg.Waker,
+		tasks:     cfg.Tasks,
+		handoff:   cfg.Handoff,
+		events:    cfg.Events,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
+		log:       cfg.Logger,
+		maxBody:   cfg.MaxBodyBytes,
+		clock:     cfg.Now,
+		mux:       http.NewServeMux(),
+
+		maxEndpoints: cfg.MaxEndpointsPerApp,
+		urlPolicy:    cfg.URLPolicy,
+	}
+	if cfg.AdminToken != "" {
+		s.adminHash = hashToken(cfg.AdminToken)
+		s.hasAdmin = true
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	inFlight := cfg.MaxBodyBytesInFlight
+	if inFlight <= 0 {
+		inFlight = DefaultMaxBodyBytesInFlight
+	}
+	s.bodies = newBodyBudget(max(inFlight, s.maxBody))
+	s.admissionWait = cfg.AdmissionWait
+	if s.admissionWait <= 0 {
+		s.admissionWait = DefaultAdmissionWait
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if s.maxEndpoints <= 0 {
+		s.maxEndpoints = DefaultMaxEndpointsPerApp
+	}
+	s.routes()
+	return s
+}
+
+// now returns the clock's time in UTC at the precision every store keeps.
+func (s *server) now() time.Time {
+	return s.clock().UTC().Truncate(time.Microsecond)
+}
+
+// ServeHTTP answers 404 to a path that is not valid UTF-8 or holds U+0000
+// (no object can have such an ID, uid or name), drops a trailing slash (the
+// Svix server accepts both forms) and dispatches.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if checkText(r.URL.Path) != "" {
+		writeError(w, errNotFound("entity not found"))
+		return
+	}
+	if p := r.URL.Path; len(p) > len("/api/v1/") && strings.HasSuffix(p, "/") {
+		r2 := *r
+		u := *r.URL
+		u.Path = strings.TrimRight(p, "/")
+		u.RawPath = ""
+		r2.URL = &u
+		r = &r2
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// access says who may call a route.
+type access int
+
+const (
+	// accessPublic needs no token.
+	accessPublic access = iota
+	// accessAdmin needs an admin token.
+	accessAdmin
+	// accessApp needs an admin token or a portal token of the path's app.
+	accessApp
+	// accessCatalog needs an admin or a portal token: the portal reads the
+	// event type catalog to offer filter choices.
+	accessCatalog
+	// accessAny needs any valid token.
+	accessAny
+)
+
+// handlerFunc handles one operation. A returned error is written as the
+// response (see writeError); nothing must have been written before.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p *principal) error
+
+func (s *server) routes() {
+	methods := map[string][]string{}
+	var order []string
+	handle := func(method, path string, acc access, h handlerFunc) {
+		if _, ok := methods[path]; !ok {
+			order = append(order, path)
+		}
+		methods[path] = append(methods[path], method)
+		s.mux.Handle(method+" "+path, s.wrap(acc, h))
+	}
+
+	handle("GET", "/api/v1/health", accessPublic, s.health)
+
+	handle("GET", "/api/v1/app", accessAdmin, s.listApps)
+	handle("POST", "/api/v1/app", accessAdmin, s.createApp)
+	handle("GET", "/api/v1/app/{app_id}", accessApp, s.getApp)
+	handle("PUT", "/api/v1/app/{app_id}", accessAdmin, s.updateApp)
+	handle("PATCH", "/api/v1/app/{app_id}", accessAdmin, s.patchApp)
+	handle("DELETE", "/api/v1/app/{app_id}", accessAdmin, s.deleteApp)
+
+	handle("GET", "/api/v1/event-type", accessCatalog, s.listEventTypes)
+	handle("POST", "/api/v1/event-type", accessAdmin, s.createEventType)
+	handle("GET", "/api/v1/event-type/{event_type_name}", accessCatalog, s.getEventType)
+	handle("PUT", "/api/v1/event-type/{event_type_name}", accessAdmin, s.updateEventType)
+	handle("PATCH", "/api/v1/event-type/{event_type_name}", accessAdmin, s.patchEventType)
+	handle("DELETE", "/api/v1/event-type/{event_type_name}", accessAdmin, s.deleteEventType)
+
+	const ep = "/api/v1/app/{app_id}/endpoint/{endpoint_id}"
+	handle("GET", "/api/v1/app/{app_id}/endpoint", accessApp, s.listEndpoints)
+	handle("POST", "/api/v1/app/{app_id}/endpoint", accessApp, s.createEndpoint)
+	handle("GET", ep, accessApp, s.getEndpoint)
+	handle("PUT", ep, accessApp, s.updateEndpoint)
+	handle("PATCH", ep, accessApp, s.patchEndpoint)
+	handle("DELETE", ep, accessApp, s.deleteEndpoint)
+	handle("GET", ep+"/headers", accessApp, s.getEndpointHeaders)
+	handle("PUT", ep+"/headers", accessApp, s.updateEndpointHeaders)
+	handle("PATCH", ep+"/headers", accessApp, s.patchEndpointHeaders)
+	handle("GET", ep+"/options", accessApp, s.getEndpointOptions)
+	handle("PUT", ep+"/options", accessApp, s.updateEndpointOptions)
+	handle("PATCH", ep+"/options", accessApp, s.patchEndpointOptions)
+	handle("GET", ep+"/secret", accessApp, s.getEndpointSecret)
+	handle("POST", ep+"/secret/rotate", accessApp, s.rotateEndpointSecret)
+	handle("POST", ep+"/send-example", accessApp, s.sendExample)
+	handle("GET", ep+"/stats", accessApp, s.endpointStats)
+	handle("POST", ep+"/recover", accessApp, s.recoverEndpoint)
+	handle("POST", ep+"/replay-missing", accessApp, s.replayMissing)
+	handle("GET", ep+"/msg", accessApp, s.listAttemptedMessages)
+
+	const msg = "/api/v1/app/{app_id}/msg/{msg_id}"
+	handle("GET", "/api/v1/app/{app_id}/msg", accessApp, s.listMessages)
+	handle("POST", "/api/v1/app/{app_id}/msg", accessAdmin, s.createMessage)
+	handle("GET", msg, accessApp, s.getMessage)
+	handle("DELETE", msg+"/content", accessAdmin, s.expungeMessageContent)
+	handle("GET", msg+"/endpoint", accessApp, s.listAttemptedDestinations)
+	handle("POST", msg+"/endpoint/{endpoint_id}/resend", accessApp, s.resend)
+	handle("GET", msg+"/attempt/{attempt_id}", accessApp, s.getAttempt)
+	handle("GET", msg+"/attempt/{attempt_id}/response", accessApp, s.getAttemptResponse)
+	handle("DELETE", msg+"/attempt/{attempt_id}/content", accessAdmin, s.expungeAttemptContent)
+	handle("GET", "/api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}", accessApp, s.listAttemptsByEndpoint)
+	handle("GET", "/api/v1/app/{app_id}/attempt/msg/{msg_id}", accessApp, s.listAttemptsByMsg)
+
+	handle("POST", "/api/v1/auth/app-portal-access/{app_id}", accessAdmin, s.appPortalAccess)
+	handle("POST", "/api/v1/auth/logout", accessAny, s.logout)
+	handle("POST", "/api/v1/auth/app/{app_id}/expire-all", accessAdmin, s.expireAll)
+
+	handle("GET", "/api/v1/background-task", accessAdmin, s.listBackgroundTasks)
+	handle("GET", "/api/v1/background-task/{task_id}", accessAdmin, s.getBackgroundTask)
+
+	s.operationalRoutes(handle)
+
+	// A known path with another method is 405 with a JSON body, listing the
+	// allowed methods.
+	for _, path := range order {
+		allow := strings.Join(methods[path], ", ")
+		s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			s.refuse(w, r, &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "method " + r.Method + " is not allowed here"})
+		})
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.refuse(w, r, errNotFound("no such route"))
+	})
+}
+
+// wrap authenticates, authorizes, reads the whole bounded body, applies
+// idempotency keys and maps the handler's error to a response.
+func (s *server) wrap(acc access, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("api handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
+				writeError(w, &apiError{http.StatusInternalServerError, "internal_error", "internal error"})
+			}
+		}()
+
+		var p *principal
+		if acc != accessPublic {
+			var err error
+			p, err = s.authenticate(r)
+			if err == nil {
+				err = p.authorize(acc, r.Method)
+			}
+			if err != nil {
+				s.refuse(w, r, err)
+				return
+			}
+		}
+		reserved, ok := s.readBody(w, r)
+		if !ok {
+			return
+		}
+		// The bytes the body stands for live until the response is out.
+		defer s.releaseBody(reserved)
+		run := func(w http.ResponseWriter, r *http.Request) {
+			if err := h(w, r, p); err != nil {
+				s.writeErr(w, r, err)
+			}
+		}
+		if r.Method == http.MethodPost && p != nil {
+			s.idempotent(w, r, p, run)
+			return
+		}
+		run(w, r)
+	})
+}
+
+// health is GET /api/v1/health: 204 while the database answers.
+func (s *server) health(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	if err := s.store.Ping(r.Context()); err != nil {
+		s.log.Warn("health check failed", "error", err)
+		return errUnavailable()
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// wake tells the dispatcher that work is due.
+func (s *server) wake() {
+	if s.waker != nil {
+		s.waker.Wake()
+	}
+}

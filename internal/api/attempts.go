@@ -1,0 +1,267 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/internal/store"
+)
+
+// attemptFilters reads the filters shared by the attempt listings.
+func attemptFilters(q *query) store.ListAttemptsParams {
+	p := store.ListAttemptsParams{
+		Page:       q.page(false),
+		Channel:    q.pattern("channel", checkChannel),
+		Tag:        q.pattern("tag", checkTag),
+		EventTypes: q.eventTypes(),
+		Before:     q.timestamp("before"),
+		After:      q.timestamp("after"),
+	}
+	if st := q.intEnum("status", 0, 1, 2, 3); st != nil {
+		ms := hookrelay.MessageStatus(*st)
+		p.Status = &ms
+	}
+	p.StatusCodeClass = q.intEnum("status_code_class", 0, 100, 200, 300, 400, 500)
+	return p
+}
+
+// writeAttempts writes a page of attempts; withMsg embeds each attempt's
+// message.
+func (s *server) writeAttempts(w http.ResponseWriter, r *http.Request, params store.ListAttemptsParams, withContent, withMsg bool) error {
+	limit := params.Page.Limit
+	params.Page.Limit++
+	atts, err := s.store.ListAttempts(r.Context(), params)
+	if err != nil {
+		return err
+	}
+	msgs := map[string]*messageOut{}
+	if withMsg {
+		for i, a := range atts {
+			if i >= limit {
+				break
+			}
+			if _, ok := msgs[a.MsgID]; ok {
+				continue
+			}
+			m, err := s.store.GetMessage(r.Context(), params.AppID, a.MsgID)
+			if errors.Is(err, hookrelay.ErrNotFound) {
+				msgs[a.MsgID] = nil
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out := toMessageOut(*m, withContent)
+			msgs[a.MsgID] = &out
+		}
+	}
+	writeList(w, atts, limit, func(a hookrelay.Attempt) string { return a.ID },
+		func(a hookrelay.Attempt) messageAttemptOut { return toMessageAttemptOut(a, withContent, msgs[a.MsgID]) })
+	return nil
+}
+
+// listAttemptsByEndpoint is GET /api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}.
+func (s *server) listAttemptsByEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	q := newQuery(r)
+	params := attemptFilters(q)
+	withContent := q.boolean("with_content", true)
+	withMsg := q.boolean("with_msg", false)
+	if err := q.err(); err != nil {
+		return err
+	}
+	ep, err := s.endpoint(r, app)
+	if err != nil {
+		return err
+	}
+	params.AppID, params.EndpointID = app.ID, ep.ID
+	return s.writeAttempts(w, r, params, withContent, withMsg)
+}
+
+// listAttemptsByMsg is GET /api/v1/app/{app_id}/attempt/msg/{msg_id}; the
+// endpoint_id filter takes an endpoint ID or uid (unknown: 404).
+func (s *server) listAttemptsByMsg(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	q := newQuery(r)
+	params := attemptFilters(q)
+	withContent := q.boolean("with_content", true)
+	endpointID := q.pattern("endpoint_id", checkUID)
+	if err := q.err(); err != nil {
+		return err
+	}
+	msg, err := s.message(r, app)
+	if err != nil {
+		return err
+	}
+	params.AppID, params.MsgID = app.ID, msg.ID
+	if endpointID != "" {
+		ep, err := s.endpointByID(r, app, endpointID)
+		if err != nil {
+			return err
+		}
+		params.EndpointID = ep.ID
+	}
+	return s.writeAttempts(w, r, params, withContent, false)
+}
+
+func (s *server) getAttempt(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, msg, err := s.appMessage(r, p)
+	if err != nil {
+		return err
+	}
+	a, err := s.store.GetAttempt(r.Context(), app.ID, msg.ID, r.PathValue("attempt_id"))
+	if errors.Is(err, hookrelay.ErrNotFound) {
+		return errNotFound("attempt not found")
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toMessageAttemptOut(*a, true, nil))
+	return nil
+}
+
+// getAttemptResponse is GET .../msg/{msg_id}/attempt/{attempt_id}/response,
+// a hookrelay extension: the attempt's stored response body, exactly the
+// bytes received (cut to the body limit), as application/octet-stream. The
+// attempt object's response field is only a UTF-8 view of them. A failure
+// reason stored in place of a body is answered the same way; an expunged
+// body is empty.
+func (s *server) getAttemptResponse(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, msg, err := s.appMessage(r, p)
+	if err != nil {
+		return err
+	}
+	a, err := s.store.GetAttempt(r.Context(), app.ID, msg.ID, r.PathValue("attempt_id"))
+	if errors.Is(err, hookrelay.ErrNotFound) {
+		return errNotFound("attempt not found")
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(a.Response)))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, a.Response)
+	return nil
+}
+
+// expungeAttemptContent drops the stored response body of an attempt.
+func (s *server) expungeAttemptContent(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, msg, err := s.appMessage(r, p)
+	if err != nil {
+		return err
+	}
+	err = s.store.ExpungeAttemptContent(r.Context(), app.ID, msg.ID, r.PathValue("attempt_id"))
+	if errors.Is(err, hookrelay.ErrNotFound) {
+		return errNotFound("attempt not found")
+	}
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// listAttemptedMessages is GET .../endpoint/{endpoint_id}/msg: the messages
+// queued for the endpoint with their delivery status.
+func (s *server) listAttemptedMessages(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	q := newQuery(r)
+	params := store.ListDeliveriesParams{
+		Page:       q.page(false),
+		Channel:    q.pattern("channel", checkChannel),
+		Tag:        q.pattern("tag", checkTag),
+		EventTypes: q.eventTypes(),
+		Before:     q.timestamp("before"),
+		After:      q.timestamp("after"),
+	}
+	if st := q.intEnum("status", 0, 1, 2, 3); st != nil {
+		ms := hookrelay.MessageStatus(*st)
+		params.Status = &ms
+	}
+	withContent := q.boolean("with_content", true)
+	if err := q.err(); err != nil {
+		return err
+	}
+	ep, err := s.endpoint(r, app)
+	if err != nil {
+		return err
+	}
+	params.AppID, params.EndpointID = app.ID, ep.ID
+	limit := params.Page.Limit
+	params.Page.Limit++
+	rows, err := s.store.ListEndpointMessages(r.Context(), params)
+	if err != nil {
+		return err
+	}
+	writeList(w, rows, limit, func(m store.EndpointMessage) string { return m.Message.ID },
+		func(m store.EndpointMessage) endpointMessageOut {
+			return toEndpointMessageOut(m.Message, m.Delivery, withContent)
+		})
+	return nil
+}
+
+// listAttemptedDestinations is GET .../msg/{msg_id}/endpoint: the endpoints
+// the message was queued for with their delivery status.
+func (s *server) listAttemptedDestinations(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	q := newQuery(r)
+	page := q.page(false)
+	if err := q.err(); err != nil {
+		return err
+	}
+	msg, err := s.message(r, app)
+	if err != nil {
+		return err
+	}
+	limit := page.Limit
+	page.Limit++
+	rows, err := s.store.ListMessageDestinations(r.Context(), store.ListDeliveriesParams{AppID: app.ID, MsgID: msg.ID, Page: page})
+	if err != nil {
+		return err
+	}
+	writeList(w, rows, limit, func(d store.MessageDestination) string { return d.Endpoint.ID },
+		func(d store.MessageDestination) messageEndpointOut {
+			return toMessageEndpointOut(d.Endpoint, d.Delivery)
+		})
+	return nil
+}
+
+// resend is POST .../msg/{msg_id}/endpoint/{endpoint_id}/resend: the
+// message is delivered to the endpoint again now (202). A message whose
+// payload was expunged cannot be resent (400).
+func (s *server) resend(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, msg, err := s.appMessage(r, p)
+	if err != nil {
+		return err
+	}
+	ep, err := s.endpoint(r, app)
+	if err != nil {
+		return err
+	}
+	if msg.Payload == nil {
+		return errBadRequest("the message's payload was expunged; it cannot be resent")
+	}
+	if err := s.store.Resend(r.Context(), app.ID, msg.ID, ep.ID, s.now()); err != nil {
+		return err
+	}
+	s.wake()
+	writeJSON(w, http.StatusAccepted, struct{}{})
+	return nil
+}

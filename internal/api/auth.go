@@ -1,0 +1,217 @@
+package api
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"math/big"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/internal/store"
+)
+
+// principal is who makes a request.
+type principal struct {
+	envID string
+	kind  store.TokenKind
+	// appID is the only application a portal token reaches.
+	appID string
+	// tokenID is the stored token; empty for the configured admin token.
+	tokenID string
+	// readOnly: a portal token made with readOnly, which may only read.
+	readOnly bool
+}
+
+func hashToken(token string) [32]byte { return sha256.Sum256([]byte(token)) }
+
+// authenticate resolves the bearer token. The configured admin token is
+// compared in constant time; other tokens are looked up by their SHA-256.
+func (s *server) authenticate(r *http.Request) (*principal, error) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return nil, errUnauthorized("missing or malformed Authorization header; expected \"Bearer <token>\"")
+	}
+	sum := hashToken(token)
+	if s.hasAdmin && subtle.ConstantTimeCompare(sum[:], s.adminHash[:]) == 1 {
+		return &principal{envID: hookrelay.DefaultEnvironment, kind: store.TokenAdmin}, nil
+	}
+	t, err := s.store.GetTokenByHash(r.Context(), sum[:])
+	if errors.Is(err, hookrelay.ErrNotFound) {
+		return nil, errUnauthorized("invalid token")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t.ExpiresAt != nil && !s.clock().Before(*t.ExpiresAt) {
+		return nil, errUnauthorized("token expired")
+	}
+	return &principal{envID: t.EnvID, kind: t.Kind, appID: t.AppID, tokenID: t.ID,
+		readOnly: t.ReadOnly && t.Kind == store.TokenPortal}, nil
+}
+
+// authorize checks the route's access level and, for a read-only token,
+// the request's method: a read-only portal token is 403 for every request
+// but GET (and HEAD) on the routes of accessApp and accessCatalog, whatever
+// its path names, before the body or the path's objects are looked at.
+// accessAny routes concern the token itself (logout), which a read-only
+// token may use. For accessApp routes a portal token is further limited to
+// its own application by (*server).app.
+func (p *principal) authorize(acc access, method string) error {
+	switch acc {
+	case accessAdmin:
+		if p.kind != store.TokenAdmin {
+			return errForbidden("this token may not use this operation")
+		}
+	case accessApp, accessCatalog:
+		if p.kind != store.TokenAdmin && p.kind != store.TokenPortal {
+			return errForbidden("this token may not use this operation")
+		}
+		if p.readOnly && method != http.MethodGet && method != http.MethodHead {
+			return errForbidden("this portal token is read-only: only GET requests are allowed")
+		}
+	}
+	return nil
+}
+
+// scope names who makes a request for idempotency keys.
+func (p *principal) scope() string {
+	if p.kind == store.TokenPortal {
+		return p.envID + "|portal:" + p.appID
+	}
+	return p.envID + "|" + string(p.kind)
+}
+
+// app resolves the path's {app_id} (an ID or uid) within the caller's
+// environment. A portal token sees only its own application.
+func (s *server) app(r *http.Request, p *principal) (*hookrelay.Application, error) {
+	app, err := s.store.GetApplication(r.Context(), p.envID, r.PathValue("app_id"))
+	if errors.Is(err, hookrelay.ErrNotFound) {
+		return nil, errNotFound("application not found")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !p.reaches(app) {
+		return nil, errNotFound("application not found")
+	}
+	return app, nil
+}
+
+// reaches reports whether p may act on app: a portal token reaches only its
+// own application.
+func (p *principal) reaches(app *hookrelay.Application) bool {
+	return p.kind != store.TokenPortal || app.ID == p.appID
+}
+
+// Portal tokens: "hrp_" + portalTokenLen base62 characters.
+const (
+	portalTokenPrefix = "hrp_"
+	portalTokenLen    = 32
+	// Portal token lifetime: Svix allows 1 hour to 7 days; hookrelay also
+	// accepts down to a minute (short-lived links, tests).
+	defaultPortalExpiry = 7 * 24 * 60 * 60
+	minPortalExpiry     = 60
+	maxPortalExpiry     = 7 * 24 * 60 * 60
+)
+
+func newPortalToken() (string, error) {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, portalTokenLen)
+	max := big.NewInt(int64(len(alphabet)))
+	for i := range b {
+		n, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			return "", err
+		}
+		b[i] = alphabet[n.Int64()]
+	}
+	return portalTokenPrefix + string(b), nil
+}
+
+type appPortalAccessIn struct {
+	Application  opt[applicationIn] `json:"application"`
+	Expiry       opt[int64]         `json:"expiry"`
+	FeatureFlags opt[[]string]      `json:"featureFlags"`
+	ReadOnly     opt[bool]          `json:"readOnly"`
+}
+
+type appPortalAccessOut struct {
+	Token string `json:"token"`
+	URL   string `json:"url"`
+}
+
+// appPortalAccess is POST /api/v1/auth/app-portal-access/{app_id}: a portal
+// token for one application, creating the application from `application`
+// when the path's app does not exist. The token lasts `expiry` seconds
+// (default 7 days); with readOnly true it may only read (see authorize).
+// hookrelay has no feature flags: featureFlags must be empty or absent, and
+// any flag is 422 rather than silently dropped.
+func (s *server) appPortalAccess(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var in appPortalAccessIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	var c checker
+	expiry := int64(defaultPortalExpiry)
+	if in.Expiry.has() {
+		expiry = in.Expiry.V
+		if expiry < minPortalExpiry || expiry > maxPortalExpiry {
+			c.add("must be between 60 and 604800 seconds", "expiry")
+		}
+	}
+	c.notNull(in.FeatureFlags.Set, in.FeatureFlags.Null, "featureFlags")
+	if len(in.FeatureFlags.V) > 0 {
+		c.add("hookrelay has no feature flags: send an empty list or leave featureFlags out", "featureFlags")
+	}
+	if in.Application.has() {
+		in.Application.V.validate(&c, "application")
+	}
+	if err := c.err(); err != nil {
+		return err
+	}
+
+	app, err := s.appOrCreate(r, p, in.Application)
+	if err != nil {
+		return err
+	}
+	token, err := newPortalToken()
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	exp := now.Add(time.Duration(expiry) * time.Second)
+	sum := hashToken(token)
+	t := &store.Token{
+		ID:        hookrelay.NewID(hookrelay.PrefixToken),
+		EnvID:     p.envID,
+		Kind:      store.TokenPortal,
+		AppID:     app.ID,
+		Hash:      sum[:],
+		ExpiresAt: &exp,
+		CreatedAt: now,
+		ReadOnly:  in.ReadOnly.V,
+	}
+	if err := s.store.CreateToken(r.Context(), t); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, appPortalAccessOut{Token: token, URL: s.publicURL + "/portal#token=" + token})
+	return nil
+}
+
+// logout is POST /api/v1/auth/logout: a portal token deletes itself; admin
+// tokens are left alone.
+func (s *server) logout(w http.ResponseWriter, r *http.Request, p *principal) error {
+	if p.kind == store.TokenPortal && p.tokenID != "" {
+		if err := s.store.DeleteToken(r.Context(), p.tokenID); err != nil && !errors.Is(err, hookrelay.ErrNotFound) {
+			return err
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,611 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/internal/store"
+)
+
+// endpointIn covers Svix's EndpointIn, EndpointUpdate and EndpointPatch.
+type endpointIn struct {
+	URL         opt[string]            `json:"url"`
+	Description opt[string]            `json:"description"`
+	Version     opt[int]               `json:"version"`
+	RateLimit   opt[int]               `json:"rateLimit"`
+	UID         opt[string]            `json:"uid"`
+	FilterTypes opt[[]string]          `json:"filterTypes"`
+	Channels    opt[[]string]          `json:"channels"`
+	Disabled    opt[bool]              `json:"disabled"`
+	Metadata    opt[map[string]string] `json:"metadata"`
+	Secret      opt[string]            `json:"secret"`
+	// Options is hookrelay's extension (see options.go); Svix clients never
+	// send it.
+	Options opt[endpointOptionsIn] `json:"options"`
+}
+
+// validate checks a body; patch relaxes required fields and list sizes (an
+// empty list in a patch clears it).
+func (in *endpointIn) validate(c *checker, patch bool) {
+	if !patch {
+		if c.required(in.URL.Set, in.URL.Null, "url") {
+			c.check(checkURL(in.URL.V), "url")
+		}
+	} else {
+		c.notNull(in.URL.Set, in.URL.Null, "url")
+		if in.URL.has() {
+			c.check(checkURL(in.URL.V), "url")
+		}
+		c.notNull(in.Version.Set, in.Version.Null, "version")
+	}
+	c.notNull(in.Description.Set, in.Description.Null, "description")
+	c.notNull(in.Disabled.Set, in.Disabled.Null, "disabled")
+	c.notNull(in.Metadata.Set, in.Metadata.Null, "metadata")
+	if in.Version.has() && (in.Version.V < 1 || in.Version.V > 65535) {
+		c.add("must be between 1 and 65535", "version")
+	}
+	if in.RateLimit.has() {
+		c.check(checkRateLimit(in.RateLimit.V), "rateLimit")
+	}
+	if in.UID.has() {
+		c.check(checkEndpointUID(in.UID.V), "uid")
+	}
+	minItems := 1
+	if patch {
+		minItems = 0
+	}
+	if in.FilterTypes.has() {
+		c.checkList(in.FilterTypes.V, minItems, 0, checkFilterType, "filterTypes")
+	}
+	if in.Channels.has() {
+		c.checkList(in.Channels.V, minItems, 10, checkChannel, "channels")
+	}
+	if in.Secret.has() {
+		c.check(checkSecret(in.Secret.V), "secret")
+	}
+	if in.Options.has() {
+		in.Options.V.validate(c, "options")
+	}
+}
+
+// apply writes every field of a create or update body onto ep.
+func (in *endpointIn) apply(ep *hookrelay.Endpoint) {
+	ep.URL = in.URL.V
+	ep.Description = in.Description.V
+	ep.Version = 1
+	if in.Version.has() {
+		ep.Version = in.Version.V
+	}
+	ep.RateLimit = in.RateLimit.ptr()
+	ep.FilterTypes = nonEmpty(in.FilterTypes.V)
+	ep.Channels = nonEmpty(in.Channels.V)
+	ep.Disabled = in.Disabled.V
+	ep.Metadata = in.Metadata.V
+	if ep.Metadata == nil {
+		ep.Metadata = map[string]string{}
+	}
+	if in.UID.has() {
+		ep.UID = in.UID.ptr()
+	}
+	if in.Options.Set {
+		ep.Options = in.Options.V.replace()
+	}
+}
+
+// newSecret returns "whsec_" + base64 of 24 random bytes.
+func newSecret() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate secret: %w", err)
+	}
+	return "whsec_" + base64.StdEncoding.EncodeToString(b), nil
+}
+
+// checkEndpointUID validates an endpoint's uid: a uid that does not start
+// with "ep_", for the reason given at checkAppUID.
+func checkEndpointUID(s string) string {
+	return checkUIDPrefix(s, hookrelay.PrefixEndpoint, "endpoint")
+}
+
+// endpoint resolves the path's {endpoint_id} (an ID or uid) in app.
+func (s *server) endpoint(r *http.Request, app *hookrelay.Application) (*hookrelay.Endpoint, error) {
+	return s.endpointByID(r, app, r.PathValue("endpoint_id"))
+}
+
+func (s *server) endpointByID(r *http.Request, app *hookrelay.Application, idOrUID string) (*hookrelay.Endpoint, error) {
+	ep, err := s.store.GetEndpoint(r.Context(), app.ID, idOrUID)
+	if errors.Is(err, hookrelay.ErrNotFound) {
+		return nil, errNotFound("endpoint not found")
+	}
+	return ep, err
+}
+
+// appEndpoint resolves both the app and the endpoint of the path.
+func (s *server) appEndpoint(r *http.Request, p *principal) (*hookrelay.Application, *hookrelay.Endpoint, error) {
+	app, err := s.app(r, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	ep, err := s.endpoint(r, app)
+	if err != nil {
+		return nil, nil, err
+	}
+	return app, ep, nil
+}
+
+func (s *server) listEndpoints(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	q := newQuery(r)
+	page := q.page(true)
+	if err := q.err(); err != nil {
+		return err
+	}
+	limit := page.Limit
+	page.Limit++
+	eps, err := s.store.ListEndpoints(r.Context(), app.ID, page)
+	if err != nil {
+		return err
+	}
+	writeList(w, eps, limit, func(e hookrelay.Endpoint) string { return e.ID }, toEndpointOut)
+	return nil
+}
+
+func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	var in endpointIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	var c checker
+	in.validate(&c, false)
+	s.checkURLPolicy(&c, in.URL)
+	if err := c.err(); err != nil {
+		return err
+	}
+	ep, err := s.insertEndpoint(r, app, &in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toEndpointOut(*ep))
+	return nil
+}
+
+// insertEndpoint creates an endpoint from a validated body, unless the
+// application already has its limit of endpoints (422).
+//
+// The count and the insert are serialized within this process; nodes
+// creating endpoints of one application at the same instant may together
+// pass the limit by a few.
+func (s *server) insertEndpoint(r *http.Request, app *hookrelay.Application, in *endpointIn) (*hookrelay.Endpoint, error) {
+	s.endpointCreate.Lock()
+	defer s.endpointCreate.Unlock()
+	existing, err := s.store.ListEndpoints(r.Context(), app.ID, store.Page{Limit: s.maxEndpoints})
+	if err != nil {
+		return nil, err
+	}
+	if len(existing) >= s.maxEndpoints {
+		return nil, validationError{{
+			Loc:  []string{"path", "app_id"},
+			Msg:  fmt.Sprintf("application has reached its limit of %d endpoints", s.maxEndpoints),
+			Type: "value_error.limit",
+		}}
+	}
+	now := s.now()
+	ep := &hookrelay.Endpoint{
+		ID:        hookrelay.NewID(hookrelay.PrefixEndpoint),
+		AppID:     app.ID,
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	in.apply(ep)
+	if in.Secret.has() {
+		ep.Secret = normalizeSecret(in.Secret.V)
+	} else {
+		secret, err := newSecret()
+		if err != nil {
+			return nil, err
+		}
+		ep.Secret = secret
+	}
+	if err := s.store.CreateEndpoint(r.Context(), ep); err != nil {
+		if errors.Is(err, hookrelay.ErrConflict) {
+			return nil, errConflict("an endpoint with this uid already exists")
+		}
+		return nil, err
+	}
+	s.emitEndpointCreated(r, app, ep)
+	return ep, nil
+}
+
+func (s *server) getEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	_, ep, err := s.appEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toEndpointOut(*ep))
+	return nil
+}
+
+// updateEndpoint is PUT: it replaces every field of EndpointUpdate (the uid
+// only when the body has one, the delivery options only when the body has
+// `options`), or creates the endpoint (201) with the body's uid, else the
+// path's endpoint_id, as uid.
+func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	var in endpointIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	in.Secret = opt[string]{} // not part of EndpointUpdate
+	var c checker
+	in.validate(&c, false)
+	s.checkURLPolicy(&c, in.URL)
+	if err := c.err(); err != nil {
+		return err
+	}
+	before, ep, err := s.changeEndpointFields(r, app, in.apply)
+	if ae := (*apiError)(nil); errors.As(err, &ae) && ae.status == http.StatusNotFound {
+		if !in.UID.has() {
+			id := r.PathValue("endpoint_id")
+			if msg := checkEndpointUID(id); msg != "" {
+				return validationError{{Loc: []string{"path", "endpoint_id"}, Msg: msg, Type: "value_error"}}
+			}
+			in.UID = opt[string]{Set: true, V: id}
+		}
+		ep, err := s.insertEndpoint(r, app, &in)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, toEndpointOut(*ep))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.emitEndpointChanged(r, app, before, ep)
+	writeJSON(w, http.StatusOK, toEndpointOut(*ep))
+	return nil
+}
+
+// patchEndpoint changes the fields present; null uid, rateLimit,
+// filterTypes or channels removes them. A secret set here replaces the
+// current one without a grace period (use rotate for that). `options` is
+// merged as PATCH .../options does; a null `options` resets them all.
+func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	var in endpointIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	var c checker
+	in.validate(&c, true)
+	s.checkURLPolicy(&c, in.URL)
+	if err := c.err(); err != nil {
+		return err
+	}
+	before, ep, err := s.changeEndpointFields(r, app, func(ep *hookrelay.Endpoint) {
+		if in.URL.has() {
+			ep.URL = in.URL.V
+		}
+		if in.Description.has() {
+			ep.Description = in.Description.V
+		}
+		if in.Version.has() {
+			ep.Version = in.Version.V
+		}
+		if in.RateLimit.Set {
+			ep.RateLimit = in.RateLimit.ptr()
+		}
+		if in.UID.Set {
+			ep.UID = in.UID.ptr()
+		}
+		if in.FilterTypes.Set {
+			ep.FilterTypes = nonEmpty(in.FilterTypes.V)
+		}
+		if in.Channels.Set {
+			ep.Channels = nonEmpty(in.Channels.V)
+		}
+		if in.Disabled.has() {
+			ep.Disabled = in.Disabled.V
+		}
+		if in.Metadata.has() {
+			ep.Metadata = in.Metadata.V
+			if ep.Metadata == nil {
+				ep.Metadata = map[string]string{}
+			}
+		}
+		if in.Secret.has() {
+			ep.Secret = normalizeSecret(in.Secret.V)
+		}
+		if in.Options.Set {
+			in.Options.V.merge(&ep.Options)
+			if in.Options.Null {
+				ep.Options = hookrelay.EndpointOptions{}
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	s.emitEndpointChanged(r, app, before, ep)
+	writeJSON(w, http.StatusOK, toEndpointOut(*ep))
+	return nil
+}
+
+// changeEndpointFields is changeEndpoint for PUT and PATCH, whose change
+// cannot fail but may move the endpoint to a uid another endpoint has (409).
+func (s *server) changeEndpointFields(r *http.Request, app *hookrelay.Application, change func(*hookrelay.Endpoint)) (before, after *hookrelay.Endpoint, err error) {
+	before, after, err = s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+		change(ep)
+		return nil
+	})
+	if errors.Is(err, hookrelay.ErrConflict) {
+		return nil, nil, errConflict("an endpoint with this uid already exists")
+	}
+	return before, after, err
+}
+
+// endpointWriteTries is how many times one request tries its change of an
+// endpoint when other requests keep writing the endpoint between its read
+// and its write.
+const endpointWriteTries = 8
+
+// endpointRetryPause bounds the random pause before the first redo; the
+// bound doubles before each next one up to 16 times this, so that requests
+// racing each other spread out (at most 126ms of pauses in all). Seven
+// clients each writing one endpoint as fast as they can all get through
+// this way (TestConcurrentEndpointWritesLoseNothing), where five tries left
+// about one request in five answered 409.
+const endpointRetryPause = 2 * time.Millisecond
+
+// changeEndpoint reads the path's endpoint, applies change to it and
+// writes it back, as one read-modify-write that no concurrent write can
+// undo: the store writes only over the revision that was read
+// (hookrelay.ErrStale otherwise), and then the whole change starts again
+// from a fresh read, after a short random pause (endpointRetryPause).
+// change may therefore run several times and must depend on nothing but
+// the endpoint it is given and the request. An error from change is
+// returned as it is, with nothing written. After endpointWriteTries lost
+// races the answer is 409 conflict; the endpoint then holds the other
+// requests' changes and none of this one's. before is the endpoint as the
+// successful try read it, after as it wrote it.
+func (s *server) changeEndpoint(r *http.Request, app *hookrelay.Application, change func(*hookrelay.Endpoint) error) (before, after *hookrelay.Endpoint, err error) {
+	for try := 1; ; try++ {
+		ep, err := s.endpoint(r, app)
+		if err != nil {
+			return nil, nil, err
+		}
+		read := *ep
+		if err := change(ep); err != nil {
+			return nil, nil, err
+		}
+		ep.UpdatedAt = s.now()
+		err = s.store.UpdateEndpoint(r.Context(), ep)
+		switch {
+		case err == nil:
+			return &read, ep, nil
+		case errors.Is(err, hookrelay.ErrNotFound):
+			return nil, nil, errNotFound("endpoint not found") // deleted meanwhile
+		case !errors.Is(err, hookrelay.ErrStale):
+			return nil, nil, err
+		case try == endpointWriteTries:
+			return nil, nil, errEndpointRace()
+		}
+		pause := time.NewTimer(time.Duration(mrand.Int64N(int64(endpointRetryPause) << min(try-1, 4))))
+		select {
+		case <-pause.C:
+		case <-r.Context().Done():
+			pause.Stop()
+			return nil, nil, r.Context().Err()
+		}
+	}
+}
+
+// errEndpointRace is the answer to a write of an endpoint that kept
+// losing to concurrent writes of the same endpoint.
+func errEndpointRace() error {
+	return errConflict("the endpoint was changed by other requests at the same time; nothing was changed, retry")
+}
+
+func (s *server) deleteEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, ep, err := s.appEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteEndpoint(r.Context(), app.ID, ep.ID); err != nil {
+		return err
+	}
+	s.emitEndpointDeleted(r, app, ep)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *server) getEndpointSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
+	_, ep, err := s.appEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, endpointSecretOut{Key: ep.Secret})
+	return nil
+}
+
+// secretGrace is how long a rotated-out secret keeps signing.
+const secretGrace = 24 * time.Hour
+
+type endpointSecretRotateIn struct {
+	Key opt[string] `json:"key"`
+}
+
+// rotateEndpointSecret makes the body's key (or a generated one) current;
+// the previous secret keeps signing for secretGrace. Expired old secrets
+// are dropped.
+func (s *server) rotateEndpointSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	var in endpointSecretRotateIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	var c checker
+	if in.Key.has() {
+		c.check(checkSecret(in.Key.V), "key")
+	}
+	if err := c.err(); err != nil {
+		return err
+	}
+	next := ""
+	if in.Key.has() {
+		next = normalizeSecret(in.Key.V)
+	} else if next, err = newSecret(); err != nil {
+		return err
+	}
+	_, ep, err := s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+		rotateSecret(ep, next, s.now())
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.emitEndpointUpdated(r, app, ep)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *server) endpointStats(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	q := newQuery(r)
+	since := q.timestamp("since")
+	until := q.timestamp("until")
+	if err := q.err(); err != nil {
+		return err
+	}
+	ep, err := s.endpoint(r, app)
+	if err != nil {
+		return err
+	}
+	st, err := s.store.EndpointStats(r.Context(), app.ID, ep.ID, since, until)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, endpointStatsOut{Success: st.Success, Pending: st.Pending, Sending: st.Sending, Fail: st.Fail})
+	return nil
+}
+
+type eventExampleIn struct {
+	EventType    opt[string] `json:"eventType"`
+	ExampleIndex opt[int]    `json:"exampleIndex"`
+}
+
+// sendExample is POST .../send-example: it publishes the event type's
+// example schemas["1"].examples[exampleIndex] to this endpoint alone.
+func (s *server) sendExample(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	var in eventExampleIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	var c checker
+	if c.required(in.EventType.Set, in.EventType.Null, "eventType") {
+		c.check(checkName(in.EventType.V, 256), "eventType")
+	}
+	c.notNull(in.ExampleIndex.Set, in.ExampleIndex.Null, "exampleIndex")
+	if in.ExampleIndex.V < 0 {
+		c.add("must be at least 0", "exampleIndex")
+	}
+	if err := c.err(); err != nil {
+		return err
+	}
+	ep, err := s.endpoint(r, app)
+	if err != nil {
+		return err
+	}
+	et, err := s.store.GetEventType(r.Context(), p.envID, in.EventType.V)
+	if errors.Is(err, hookrelay.ErrNotFound) {
+		return invalid("event type not found", "body", "eventType")
+	}
+	if err != nil {
+		return err
+	}
+	payload, ok := exampleOf(et.Schemas, in.ExampleIndex.V)
+	if !ok {
+		return invalid(fmt.Sprintf("event type %q has no example object at schemas[\"1\"].examples[%d]", et.Name, in.ExampleIndex.V), "body", "exampleIndex")
+	}
+	msg := &hookrelay.Message{
+		ID:        hookrelay.NewID(hookrelay.PrefixMessage),
+		AppID:     app.ID,
+		EventType: et.Name,
+		Payload:   payload,
+		CreatedAt: s.now(),
+	}
+	if _, err := s.publish(r.Context(), app, store.CreateMessageParams{Message: msg, OnlyEndpointID: ep.ID}); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, toMessageOut(*msg, true))
+	return nil
+}
+
+// exampleOf returns the raw bytes of schemas["1"].examples[i] when it is a
+// JSON object.
+func exampleOf(schemas json.RawMessage, i int) ([]byte, bool) {
+	var versions map[string]json.RawMessage
+	if len(schemas) == 0 || json.Unmarshal(schemas, &versions) != nil {
+		return nil, false
+	}
+	var schema struct {
+		Examples []json.RawMessage `json:"examples"`
+	}
+	if v1, ok := versions["1"]; !ok || json.Unmarshal(v1, &schema) != nil {
+		return nil, false
+	}
+	if i >= len(schema.Examples) {
+		return nil, false
+	}
+	ex := schema.Examples[i]
+	if len(ex) == 0 || ex[0] != '{' {
+		return nil, false
+	}
+	return []byte(ex), true
+}
+
+// checkURLPolicy applies the server's URL policy (such as https-only) to an
+// endpoint URL in a body that is otherwise valid.
+func (s *server) checkURLPolicy(c *checker, u opt[string]) {
+	if s.urlPolicy == nil || !u.has() || checkURL(u.V) != "" {
+		return
+	}
+	parsed, err := url.Parse(u.V)
+	if err != nil {
+		return
+	}
+	if err := s.urlPolicy(parsed); err != nil {
+		c.add(err.Error(), "url")
+	}
+}

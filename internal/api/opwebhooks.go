@@ -1,0 +1,451 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/internal/ops"
+	"github.com/hookrelay/hookrelay/internal/store"
+)
+
+// Operational webhook endpoints (/api/v1/operational-webhook/endpoint) are
+// where the operator hears about an environment: endpoint.created, ...,
+// message.attempt.exhausted (see package ops). They belong to the
+// environment of the admin token that manages them, and portal tokens get
+// 403. They are stored as the endpoints of the environment's internal
+// application (store.EnsureInternalApplication, made on first use), so
+// their events are signed with their own secrets, retried, rate-limited
+// and logged like any other webhook; that application never appears among
+// the environment's applications nor answers to /api/v1/app/{app_id}.
+//
+// Bodies are Svix's OperationalWebhookEndpointIn and
+// OperationalWebhookEndpointUpdate; newer Svix names are accepted too
+// (eventTypes for filterTypes, throttleRate for rateLimit, but not both of
+// a pair), and create takes custom headers. filterTypes name operational
+// event types or families of them (endpoint.*). PUT creates the endpoint
+// when it does not exist (its uid: the body's, else the path's
+// endpoint_id) and answers 200 either way, as Svix's upsert does.
+
+// operationalRoutes registers the routes of operational webhook endpoints.
+func (s *server) operationalRoutes(handle func(method, path string, acc access, h handlerFunc)) {
+	const base = "/api/v1/operational-webhook/endpoint"
+	const ep = base + "/{endpoint_id}"
+	handle("GET", base, accessAdmin, s.listOpEndpoints)
+	handle("POST", base, accessAdmin, s.createOpEndpoint)
+	handle("GET", ep, accessAdmin, s.getOpEndpoint)
+	handle("PUT", ep, accessAdmin, s.updateOpEndpoint)
+	handle("DELETE", ep, accessAdmin, s.deleteOpEndpoint)
+	handle("GET", ep+"/secret", accessAdmin, s.getOpEndpointSecret)
+	handle("POST", ep+"/secret/rotate", accessAdmin, s.rotateOpEndpointSecret)
+	handle("GET", ep+"/headers", accessAdmin, s.getOpEndpointHeaders)
+	handle("PUT", ep+"/headers", accessAdmin, s.updateOpEndpointHeaders)
+}
+
+// opEndpointIn covers OperationalWebhookEndpointIn and
+// OperationalWebhookEndpointUpdate.
+type opEndpointIn struct {
+	URL          opt[string]             `json:"url"`
+	Description  opt[string]             `json:"description"`
+	Disabled     opt[bool]               `json:"disabled"`
+	FilterTypes  opt[[]string]           `json:"filterTypes"`
+	EventTypes   opt[[]string]           `json:"eventTypes"`
+	RateLimit    opt[int]                `json:"rateLimit"`
+	ThrottleRate opt[int]                `json:"throttleRate"`
+	UID          opt[string]             `json:"uid"`
+	Metadata     opt[map[string]string]  `json:"metadata"`
+	Secret       opt[string]             `json:"secret"`  // create only
+	Headers      opt[map[string]*string] `json:"headers"` // create only
+}
+
+// validate checks a create (or, without create, an update) body.
+func (in *opEndpointIn) validate(c *checker, create bool) {
+	if !create {
+		in.Secret = opt[string]{}
+		in.Headers = opt[map[string]*string]{}
+	}
+	if c.required(in.URL.Set, in.URL.Null, "url") {
+		c.check(checkURL(in.URL.V), "url")
+	}
+	c.notNull(in.Description.Set, in.Description.Null, "description")
+	c.notNull(in.Disabled.Set, in.Disabled.Null, "disabled")
+	c.notNull(in.Metadata.Set, in.Metadata.Null, "metadata")
+	if in.FilterTypes.Set && in.EventTypes.Set {
+		c.add("give filterTypes or eventTypes (its newer name), not both", "eventTypes")
+	}
+	if in.RateLimit.Set && in.ThrottleRate.Set {
+		c.add("give rateLimit or throttleRate (its newer name), not both", "throttleRate")
+	}
+	if in.FilterTypes.has() {
+		c.checkList(in.FilterTypes.V, 1, 0, checkOpFilterType, "filterTypes")
+	}
+	if in.EventTypes.has() {
+		c.checkList(in.EventTypes.V, 1, 0, checkOpFilterType, "eventTypes")
+	}
+	if in.RateLimit.has() {
+		c.check(checkRateLimit(in.RateLimit.V), "rateLimit")
+	}
+	if in.ThrottleRate.has() {
+		c.check(checkRateLimit(in.ThrottleRate.V), "throttleRate")
+	}
+	if in.UID.has() {
+		c.check(checkEndpointUID(in.UID.V), "uid")
+	}
+	if in.Secret.has() {
+		c.check(checkSecret(in.Secret.V), "secret")
+	}
+	if in.Headers.has() {
+		h := endpointHeadersIn{Headers: in.Headers}
+		h.validate(c, false)
+	}
+}
+
+// apply writes every field of a validated body onto ep (the uid only when
+// the body has one).
+func (in *opEndpointIn) apply(ep *hookrelay.Endpoint) {
+	ep.URL = in.URL.V
+	ep.Description = in.Description.V
+	ep.Version = 1
+	ep.Disabled = in.Disabled.V
+	ep.Metadata = in.Metadata.V
+	if ep.Metadata == nil {
+		ep.Metadata = map[string]string{}
+	}
+	ep.FilterTypes = nonEmpty(in.FilterTypes.V)
+	if in.EventTypes.Set {
+		ep.FilterTypes = nonEmpty(in.EventTypes.V)
+	}
+	ep.RateLimit = in.RateLimit.ptr()
+	if in.ThrottleRate.Set {
+		ep.RateLimit = in.ThrottleRate.ptr()
+	}
+	if in.UID.has() {
+		ep.UID = in.UID.ptr()
+	}
+}
+
+// checkOpFilterType accepts a filter type (see checkFilterType) that
+// matches at least one operational event type.
+func checkOpFilterType(s string) string {
+	if msg := checkFilterType(s); msg != "" {
+		return msg
+	}
+	for _, t := range ops.EventTypes {
+		if hookrelay.MatchesEventType([]string{s}, t) {
+			return ""
+		}
+	}
+	return "matches no operational event type; these are " + strings.Join(ops.EventTypes, ", ")
+}
+
+// opEndpointOut is Svix's OperationalWebhookEndpointOut.
+type opEndpointOut struct {
+	ID          string            `json:"id"`
+	UID         *string           `json:"uid,omitempty"`
+	URL         string            `json:"url"`
+	Description string            `json:"description"`
+	RateLimit   *int              `json:"rateLimit,omitempty"`
+	FilterTypes []string          `json:"filterTypes,omitempty"`
+	Disabled    bool              `json:"disabled"`
+	Metadata    map[string]string `json:"metadata"`
+	CreatedAt   jsonTime          `json:"createdAt"`
+	UpdatedAt   jsonTime          `json:"updatedAt"`
+}
+
+func toOpEndpointOut(e hookrelay.Endpoint) opEndpointOut {
+	md := e.Metadata
+	if md == nil {
+		md = map[string]string{}
+	}
+	return opEndpointOut{
+		ID: e.ID, UID: e.UID, URL: hookrelay.URLWithoutUserinfo(e.URL), Description: e.Description,
+		RateLimit: e.RateLimit, FilterTypes: nonEmpty(e.FilterTypes), Disabled: e.Disabled, Metadata: md,
+		CreatedAt: jsonTime(e.CreatedAt), UpdatedAt: jsonTime(e.UpdatedAt),
+	}
+}
+
+// opApp returns the internal application of p's environment, made first
+// when create is set; without create, a missing one is nil (no error).
+func (s *server) opApp(r *http.Request, p *principal, create bool) (*hookrelay.Application, error) {
+	if create {
+		return s.store.EnsureInternalApplication(r.Context(), p.envID)
+	}
+	app, err := s.store.GetInternalApplication(r.Context(), p.envID)
+	if errors.Is(err, hookrelay.ErrNotFound) {
+		return nil, nil
+	}
+	return app, err
+}
+
+// opEndpoint resolves the path's operational endpoint (by ID or uid).
+func (s *server) opEndpoint(r *http.Request, p *principal) (*hookrelay.Application, *hookrelay.Endpoint, error) {
+	app, err := s.opApp(r, p, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if app == nil {
+		return nil, nil, errNotFound("endpoint not found")
+	}
+	ep, err := s.endpoint(r, app)
+	if err != nil {
+		return nil, nil, err
+	}
+	return app, ep, nil
+}
+
+// opEndpointsChanged tells the emitter to read p's operational endpoints
+// again.
+func (s *server) opEndpointsChanged(p *principal) {
+	s.events.Forget(p.envID)
+}
+
+func (s *server) listOpEndpoints(w http.ResponseWriter, r *http.Request, p *principal) error {
+	q := newQuery(r)
+	page := q.page(true)
+	if err := q.err(); err != nil {
+		return err
+	}
+	app, err := s.opApp(r, p, false)
+	if err != nil {
+		return err
+	}
+	limit := page.Limit
+	page.Limit++
+	var eps []hookrelay.Endpoint
+	if app != nil {
+		if eps, err = s.store.ListEndpoints(r.Context(), app.ID, page); err != nil {
+			return err
+		}
+	}
+	writeList(w, eps, limit, func(e hookrelay.Endpoint) string { return e.ID }, toOpEndpointOut)
+	return nil
+}
+
+func (s *server) createOpEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var in opEndpointIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	var c checker
+	in.validate(&c, true)
+	s.checkURLPolicy(&c, in.URL)
+	if err := c.err(); err != nil {
+		return err
+	}
+	ep, err := s.insertOpEndpoint(r, p, &in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toOpEndpointOut(*ep))
+	return nil
+}
+
+// insertOpEndpoint creates an operational endpoint from a validated body,
+// unless the environment has its limit of them (the limit of endpoints per
+// application, as they are the endpoints of one).
+func (s *server) insertOpEndpoint(r *http.Request, p *principal, in *opEndpointIn) (*hookrelay.Endpoint, error) {
+	app, err := s.opApp(r, p, true)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	ep := &hookrelay.Endpoint{
+		ID:        hookrelay.NewID(hookrelay.PrefixEndpoint),
+		AppID:     app.ID,
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	in.apply(ep)
+	if in.Headers.has() {
+		h := endpointHeadersIn{Headers: in.Headers}
+		if err := h.applyTo(ep, false); err != nil {
+			return nil, err
+		}
+	}
+	if in.Secret.has() {
+		ep.Secret = normalizeSecret(in.Secret.V)
+	} else if ep.Secret, err = newSecret(); err != nil {
+		return nil, err
+	}
+
+	s.endpointCreate.Lock()
+	defer s.endpointCreate.Unlock()
+	existing, err := s.store.ListEndpoints(r.Context(), app.ID, store.Page{Limit: s.maxEndpoints})
+	if err != nil {
+		return nil, err
+	}
+	if len(existing) >= s.maxEndpoints {
+		return nil, invalid(fmt.Sprintf("an environment has at most %d operational webhook endpoints", s.maxEndpoints), "body")
+	}
+	if err := s.store.CreateEndpoint(r.Context(), ep); err != nil {
+		if errors.Is(err, hookrelay.ErrConflict) {
+			return nil, errConflict("an operational webhook endpoint with this uid already exists")
+		}
+		return nil, err
+	}
+	s.opEndpointsChanged(p)
+	return ep, nil
+}
+
+func (s *server) getOpEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	_, ep, err := s.opEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toOpEndpointOut(*ep))
+	return nil
+}
+
+// updateOpEndpoint is PUT: it replaces every field of
+// OperationalWebhookEndpointUpdate (the uid only when the body has one),
+// or creates the endpoint.
+func (s *server) updateOpEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var in opEndpointIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	var c checker
+	in.validate(&c, false)
+	s.checkURLPolicy(&c, in.URL)
+	if err := c.err(); err != nil {
+		return err
+	}
+	app, _, err := s.opEndpoint(r, p)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.status == http.StatusNotFound {
+		if !in.UID.has() {
+			id := r.PathValue("endpoint_id")
+			if msg := checkEndpointUID(id); msg != "" {
+				return validationError{{Loc: []string{"path", "endpoint_id"}, Msg: msg, Type: "value_error"}}
+			}
+			in.UID = opt[string]{Set: true, V: id}
+		}
+		ep, err := s.insertOpEndpoint(r, p, &in)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toOpEndpointOut(*ep))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, ep, err := s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+		in.apply(ep)
+		return nil
+	})
+	if errors.Is(err, hookrelay.ErrConflict) {
+		return errConflict("an operational webhook endpoint with this uid already exists")
+	}
+	if err != nil {
+		return err
+	}
+	s.opEndpointsChanged(p)
+	writeJSON(w, http.StatusOK, toOpEndpointOut(*ep))
+	return nil
+}
+
+func (s *server) deleteOpEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, ep, err := s.opEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteEndpoint(r.Context(), app.ID, ep.ID); err != nil {
+		return err
+	}
+	s.opEndpointsChanged(p)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *server) getOpEndpointSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
+	_, ep, err := s.opEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, endpointSecretOut{Key: ep.Secret})
+	return nil
+}
+
+// rotateOpEndpointSecret makes the body's key (or a generated one)
+// current; the previous one keeps signing for secretGrace.
+func (s *server) rotateOpEndpointSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var in endpointSecretRotateIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	var c checker
+	if in.Key.has() {
+		c.check(checkSecret(in.Key.V), "key")
+	}
+	if err := c.err(); err != nil {
+		return err
+	}
+	app, _, err := s.opEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	next := ""
+	if in.Key.has() {
+		next = normalizeSecret(in.Key.V)
+	} else if next, err = newSecret(); err != nil {
+		return err
+	}
+	if _, _, err := s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+		rotateSecret(ep, next, s.now())
+		return nil
+	}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// rotateSecret makes next ep's current secret; the current one keeps
+// signing for secretGrace, and old secrets already expired are dropped.
+func rotateSecret(ep *hookrelay.Endpoint, next string, now time.Time) {
+	old := make([]hookrelay.OldSecret, 0, len(ep.OldSecrets)+1)
+	for _, o := range ep.OldSecrets {
+		if now.Before(o.ExpiresAt) {
+			old = append(old, o)
+		}
+	}
+	ep.OldSecrets = append(old, hookrelay.OldSecret{Secret: ep.Secret, ExpiresAt: now.Add(secretGrace)})
+	ep.Secret = next
+}
+
+func (s *server) getOpEndpointHeaders(w http.ResponseWriter, r *http.Request, p *principal) error {
+	_, ep, err := s.opEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toHeadersOut(ep))
+	return nil
+}
+
+// updateOpEndpointHeaders (PUT) replaces every custom header.
+func (s *server) updateOpEndpointHeaders(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var in endpointHeadersIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	var c checker
+	in.validate(&c, false)
+	if err := c.err(); err != nil {
+		return err
+	}
+	app, _, err := s.opEndpoint(r, p)
+	if err != nil {
+		return err
+	}
+	if _, _, err := s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+		return in.applyTo(ep, false)
+	}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

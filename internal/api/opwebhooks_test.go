@@ -1,0 +1,450 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	svix "github.com/svix/svix-webhooks/go"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/internal/ops"
+	"github.com/hookrelay/hookrelay/internal/store"
+)
+
+const opBase = "/api/v1/operational-webhook/endpoint"
+
+// withEvents gives the API an emitter on its own store.
+func withEvents(cfg *Config) {
+	cfg.Events = ops.NewEmitter(ops.EmitterConfig{Store: cfg.Store, Waker: cfg.Waker})
+}
+
+// opEvent is one operational event as stored for delivery.
+type opEvent struct {
+	EventType string
+	Payload   map[string]any
+}
+
+// opEvents returns the operational events stored for envID, oldest first.
+func (h *harness) opEvents(envID string) []opEvent {
+	h.t.Helper()
+	app, err := h.st.GetInternalApplication(context.Background(), envID)
+	if errors.Is(err, hookrelay.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	msgs, err := h.st.ListMessages(context.Background(), store.ListMessagesParams{AppID: app.ID, Page: store.Page{Limit: 250}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var out []opEvent
+	for i := len(msgs) - 1; i >= 0; i-- {
+		ev := opEvent{EventType: msgs[i].EventType}
+		if err := json.Unmarshal(msgs[i].Payload, &ev.Payload); err != nil {
+			h.t.Fatalf("payload %s: %v", msgs[i].Payload, err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func eventTypesOf(evs []opEvent) []string {
+	out := []string{}
+	for _, e := range evs {
+		out = append(out, e.EventType)
+	}
+	return out
+}
+
+func TestOperationalEndpointsWithTheSDK(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		h := newHarnessOn(t, open(t), withEvents)
+		ctx := context.Background()
+		c := h.sdk.OperationalWebhookEndpoint
+
+		list, err := c.List(ctx, nil)
+		if err != nil || len(list.Data) != 0 || !list.Done {
+			t.Fatalf("list before any: %+v, %v", list, err)
+		}
+		const key = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+		created, err := c.Create(ctx, &svix.OperationalWebhookEndpointIn{
+			Url:         "https://ops.example.com/hook",
+			Uid:         ptr("ops-main"),
+			Description: ptr("pager"),
+			FilterTypes: []string{"endpoint.created", "message.attempt.*"},
+			Metadata:    &map[string]string{"team": "sre"},
+			RateLimit:   ptr(int32(5)),
+			Secret:      ptr(key),
+		})
+		if err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		if !strings.HasPrefix(created.Id, "ep_") || created.Url != "https://ops.example.com/hook" || created.Description != "pager" ||
+			*created.Uid != "ops-main" || *created.RateLimit != 5 || created.Metadata["team"] != "sre" ||
+			strings.Join(created.FilterTypes, ",") != "endpoint.created,message.attempt.*" || created.Disabled == nil || *created.Disabled {
+			t.Fatalf("created = %+v", created)
+		}
+		for _, id := range []string{created.Id, "ops-main"} {
+			got, err := c.Get(ctx, id)
+			if err != nil || got.Id != created.Id {
+				t.Fatalf("get %s: %+v, %v", id, got, err)
+			}
+		}
+		secret, err := c.GetSecret(ctx, created.Id)
+		if err != nil || secret.Key != key {
+			t.Fatalf("secret: %+v, %v", secret, err)
+		}
+		const key2 = "whsec_QWxhZGRpbjpvcGVuIHNlc2FtZUFsYWRkaW46b3A="
+		if err := c.RotateSecret(ctx, created.Id, &svix.OperationalWebhookEndpointSecretIn{Key: ptr(key2)}); err != nil {
+			t.Fatalf("rotate: %v", err)
+		}
+		if secret, err = c.GetSecret(ctx, created.Id); err != nil || secret.Key != key2 {
+			t.Fatalf("secret after rotate: %+v, %v", secret, err)
+		}
+		ep, err := h.st.GetEndpoint(ctx, mustInternalApp(t, h.st, hookrelay.DefaultEnvironment).ID, created.Id)
+		if err != nil || len(ep.OldSecrets) != 1 || ep.OldSecrets[0].Secret != key {
+			t.Fatalf("the rotated-out secret keeps signing: %+v, %v", ep, err)
+		}
+
+		// PUT replaces: what it leaves out takes its default.
+		updated, err := c.Update(ctx, created.Id, &svix.OperationalWebhookEndpointUpdate{Url: "https://ops.example.com/v2", Disabled: ptr(true)})
+		if err != nil {
+			t.Fatalf("update: %v", err)
+		}
+		if updated.Url != "https://ops.example.com/v2" || !*updated.Disabled || updated.Description != "" || updated.FilterTypes != nil ||
+			updated.RateLimit != nil || len(updated.Metadata) != 0 || *updated.Uid != "ops-main" {
+			t.Fatalf("updated = %+v", updated)
+		}
+		if _, err := c.Create(ctx, &svix.OperationalWebhookEndpointIn{Url: "https://ops.example.com/dup", Uid: ptr("ops-main")}); sdkStatus(err) != http.StatusConflict {
+			t.Fatalf("taken uid: want 409, got %v", err)
+		}
+		second, err := c.Create(ctx, &svix.OperationalWebhookEndpointIn{Url: "https://ops.example.com/second"})
+		if err != nil {
+			t.Fatalf("create second: %v", err)
+		}
+		list, err = c.List(ctx, &svix.OperationalWebhookEndpointListOptions{Limit: ptr(int32(1))})
+		if err != nil || len(list.Data) != 1 || list.Done || !list.Iterator.IsSet() {
+			t.Fatalf("first page: %+v, %v", list, err)
+		}
+		list, err = c.List(ctx, &svix.OperationalWebhookEndpointListOptions{Limit: ptr(int32(1)), Iterator: list.Iterator.Get()})
+		if err != nil || len(list.Data) != 1 || !list.Done {
+			t.Fatalf("second page: %+v, %v", list, err)
+		}
+		if err := c.Delete(ctx, second.Id); err != nil {
+			t.Fatalf("delete: %v", err)
+		}
+		if _, err := c.Get(ctx, second.Id); sdkStatus(err) != http.StatusNotFound {
+			t.Fatalf("get deleted: want 404, got %v", err)
+		}
+		if err := c.Delete(ctx, second.Id); sdkStatus(err) != http.StatusNotFound {
+			t.Fatalf("delete deleted: want 404, got %v", err)
+		}
+	})
+}
+
+func mustInternalApp(t *testing.T, st store.Store, envID string) *hookrelay.Application {
+	t.Helper()
+	app, err := st.GetInternalApplication(context.Background(), envID)
+	if err != nil {
+		t.Fatalf("internal application of %s: %v", envID, err)
+	}
+	return app
+}
+
+func TestOperationalEndpointHeadersAndNewerNames(t *testing.T) {
+	h := newHarness(t, withEvents)
+	var ep opEndpointOut
+	h.mustDo(http.StatusCreated, "POST", opBase, testAdminToken, map[string]any{
+		"url":          "https://ops.example.com/hook",
+		"eventTypes":   []string{"endpoint.deleted"},
+		"throttleRate": 3,
+		"headers":      map[string]string{"X-Team": "sre", "Authorization": "Bearer s3cret"},
+	}, &ep)
+	if strings.Join(ep.FilterTypes, ",") != "endpoint.deleted" || ep.RateLimit == nil || *ep.RateLimit != 3 {
+		t.Fatalf("created with the newer names: %+v", ep)
+	}
+	var hd endpointHeadersOut
+	h.mustDo(http.StatusOK, "GET", opBase+"/"+ep.ID+"/headers", testAdminToken, nil, &hd)
+	if hd.Headers["X-Team"] != "sre" || len(hd.Headers) != 1 || strings.Join(hd.Sensitive, ",") != "Authorization" {
+		t.Fatalf("headers = %+v", hd)
+	}
+	h.mustDo(http.StatusNoContent, "PUT", opBase+"/"+ep.ID+"/headers", testAdminToken, `{"headers":{"X-Other":"1"}}`, nil)
+	hd = endpointHeadersOut{}
+	h.mustDo(http.StatusOK, "GET", opBase+"/"+ep.ID+"/headers", testAdminToken, nil, &hd)
+	if len(hd.Headers) != 1 || hd.Headers["X-Other"] != "1" || len(hd.Sensitive) != 0 {
+		t.Fatalf("headers after PUT = %+v", hd)
+	}
+	stored, err := h.st.GetEndpoint(context.Background(), mustInternalApp(t, h.st, hookrelay.DefaultEnvironment).ID, ep.ID)
+	if err != nil || len(stored.Headers) != 1 || stored.Headers["X-Other"] != "1" {
+		t.Fatalf("stored headers: %+v, %v", stored, err)
+	}
+
+	// PUT of an endpoint that does not exist creates it, with the path's
+	// endpoint_id as its uid.
+	var up opEndpointOut
+	h.mustDo(http.StatusOK, "PUT", opBase+"/pager", testAdminToken, `{"url":"https://ops.example.com/pager","filterTypes":["endpoint.*"]}`, &up)
+	if up.UID == nil || *up.UID != "pager" || strings.Join(up.FilterTypes, ",") != "endpoint.*" {
+		t.Fatalf("upserted = %+v", up)
+	}
+	h.mustDo(http.StatusOK, "GET", opBase+"/pager", testAdminToken, nil, &up)
+}
+
+func TestOperationalEndpointBadInput(t *testing.T) {
+	h := newHarness(t, withEvents)
+	var ep opEndpointOut
+	h.mustDo(http.StatusCreated, "POST", opBase, testAdminToken, `{"url":"https://ops.example.com/hook"}`, &ep)
+	tests := []struct {
+		name, method, path, body string
+		wantLoc                  []string
+	}{
+		{"no url", "POST", opBase, `{}`, []string{"body", "url"}},
+		{"bad url", "POST", opBase, `{"url":"ftp://x"}`, []string{"body", "url"}},
+		{"unknown event type", "POST", opBase, `{"url":"https://x.example","filterTypes":["contact.created"]}`, []string{"body", "filterTypes", "0"}},
+		{"family of nothing", "POST", opBase, `{"url":"https://x.example","filterTypes":["message.*.x"]}`, []string{"body", "filterTypes", "0"}},
+		{"empty filterTypes", "POST", opBase, `{"url":"https://x.example","filterTypes":[]}`, []string{"body", "filterTypes"}},
+		{"both filter names", "POST", opBase, `{"url":"https://x.example","filterTypes":["endpoint.created"],"eventTypes":["endpoint.created"]}`, []string{"body", "eventTypes"}},
+		{"both rate names", "POST", opBase, `{"url":"https://x.example","rateLimit":1,"throttleRate":1}`, []string{"body", "throttleRate"}},
+		{"rate limit zero", "POST", opBase, `{"url":"https://x.example","rateLimit":0}`, []string{"body", "rateLimit"}},
+		{"bad secret", "POST", opBase, `{"url":"https://x.example","secret":"short"}`, []string{"body", "secret"}},
+		{"uid shaped like an ID", "POST", opBase, `{"url":"https://x.example","uid":"ep_x"}`, []string{"body", "uid"}},
+		{"reserved header", "POST", opBase, `{"url":"https://x.example","headers":{"webhook-id":"x"}}`, []string{"body", "headers", "webhook-id"}},
+		{"null description", "PUT", opBase + "/" + "EPID", `{"url":"https://x.example","description":null}`, []string{"body", "description"}},
+		{"PUT creating with an ID-shaped path", "PUT", opBase + "/ep_nope", `{"url":"https://x.example"}`, []string{"path", "endpoint_id"}},
+		{"bad rotate key", "POST", opBase + "/EPID/secret/rotate", `{"key":"nope"}`, []string{"body", "key"}},
+		{"headers without headers", "PUT", opBase + "/EPID/headers", `{}`, []string{"body", "headers"}},
+	}
+	before := h.opSnapshot()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := h.do(tt.method, strings.ReplaceAll(tt.path, "EPID", ep.ID), testAdminToken, tt.body)
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422; body %s", status, body)
+			}
+			assertErrorBody(t, status, body, "", tt.wantLoc)
+		})
+	}
+	if after := h.opSnapshot(); after != before {
+		t.Fatalf("bad input changed operational endpoints:\nbefore %s\nafter  %s", before, after)
+	}
+	if evs := h.opEvents(hookrelay.DefaultEnvironment); len(evs) != 0 {
+		t.Fatalf("operational endpoint writes emitted %v", eventTypesOf(evs))
+	}
+}
+
+// opSnapshot lists the default environment's operational endpoints with
+// their secrets and headers.
+func (h *harness) opSnapshot() string {
+	h.t.Helper()
+	var b strings.Builder
+	status, body := h.do("GET", opBase+"?limit=250", testAdminToken, nil)
+	b.Write(body)
+	var list listResponse[opEndpointOut]
+	if status != http.StatusOK || json.Unmarshal(body, &list) != nil {
+		h.t.Fatalf("list: %d %s", status, body)
+	}
+	for _, e := range list.Data {
+		for _, sub := range []string{"/secret", "/headers"} {
+			_, body := h.do("GET", opBase+"/"+e.ID+sub, testAdminToken, nil)
+			b.Write(body)
+		}
+	}
+	return b.String()
+}
+
+func TestOperationalEndpointsAreTheOperators(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		h := newHarnessOn(t, open(t), withEvents)
+		ctx := context.Background()
+		app, err := h.sdk.Application.Create(ctx, &svix.ApplicationIn{Name: "Acme", Uid: ptr("acme")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		visible, err := h.sdk.Application.List(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ep opEndpointOut
+		h.mustDo(http.StatusCreated, "POST", opBase, testAdminToken, `{"url":"https://ops.example.com/hook","uid":"ops"}`, &ep)
+		internal := mustInternalApp(t, h.st, hookrelay.DefaultEnvironment)
+		portal := h.portalToken(app.Id)
+		otherEnv, other := h.newEnvToken("other")
+
+		// Portal tokens are refused every route.
+		for _, rt := range []struct{ method, path string }{
+			{"GET", opBase}, {"POST", opBase}, {"GET", opBase + "/ops"}, {"PUT", opBase + "/ops"}, {"DELETE", opBase + "/ops"},
+			{"GET", opBase + "/ops/secret"}, {"POST", opBase + "/ops/secret/rotate"}, {"GET", opBase + "/ops/headers"}, {"PUT", opBase + "/ops/headers"},
+		} {
+			status, body := h.do(rt.method, rt.path, portal, `{"url":"https://x.example","headers":{}}`)
+			assertErrorBody(t, status, body, "forbidden", nil)
+		}
+
+		// Another environment sees none of them, and its own are its own.
+		var list listResponse[opEndpointOut]
+		h.mustDo(http.StatusOK, "GET", opBase, other, nil, &list)
+		if len(list.Data) != 0 {
+			t.Fatalf("another environment lists %+v", list.Data)
+		}
+		for _, id := range []string{ep.ID, "ops"} {
+			for _, sub := range []string{"", "/secret", "/headers"} {
+				status, body := h.do("GET", opBase+"/"+id+sub, other, nil)
+				assertErrorBody(t, status, body, "not_found", nil)
+			}
+			status, body := h.do("DELETE", opBase+"/"+id, other, nil)
+			assertErrorBody(t, status, body, "not_found", nil)
+		}
+		var otherEp opEndpointOut
+		h.mustDo(http.StatusCreated, "POST", opBase, other, `{"url":"https://ops.example.com/other","uid":"ops"}`, &otherEp)
+		if mustInternalApp(t, h.st, otherEnv).ID == internal.ID {
+			t.Fatal("two environments share an internal application")
+		}
+		h.mustDo(http.StatusOK, "GET", opBase, testAdminToken, nil, &list)
+		if len(list.Data) != 1 || list.Data[0].ID != ep.ID {
+			t.Fatalf("default lists %+v", list.Data)
+		}
+
+		// The internal application is nowhere among the applications.
+		after, err := h.sdk.Application.List(ctx, nil)
+		if err != nil || len(after.Data) != len(visible.Data) {
+			t.Fatalf("applications after creating operational endpoints: %+v, %v", after, err)
+		}
+		for _, tok := range []string{testAdminToken, other, portal} {
+			for _, rt := range []struct{ method, path, body string }{
+				{"GET", "/api/v1/app/" + internal.ID, ""},
+				{"PATCH", "/api/v1/app/" + internal.ID, `{"name":"x"}`},
+				{"DELETE", "/api/v1/app/" + internal.ID, ""},
+				{"GET", "/api/v1/app/" + internal.ID + "/endpoint", ""},
+				{"POST", "/api/v1/app/" + internal.ID + "/endpoint", `{"url":"https://x.example"}`},
+				{"GET", "/api/v1/app/" + internal.ID + "/endpoint/" + ep.ID, ""},
+				{"GET", "/api/v1/app/" + internal.ID + "/endpoint/" + ep.ID + "/secret", ""},
+				{"PATCH", "/api/v1/app/" + internal.ID + "/endpoint/" + ep.ID, `{"url":"https://x.example"}`},
+				{"DELETE", "/api/v1/app/" + internal.ID + "/endpoint/" + ep.ID, ""},
+				{"GET", "/api/v1/app/" + internal.ID + "/msg", ""},
+				{"POST", "/api/v1/app/" + internal.ID + "/msg", `{"eventType":"endpoint.created","payload":{}}`},
+				{"GET", "/api/v1/app/" + internal.ID + "/attempt/endpoint/" + ep.ID, ""},
+				{"POST", "/api/v1/auth/app-portal-access/" + internal.ID, `{}`},
+			} {
+				status, body := h.do(rt.method, rt.path, tok, rt.body)
+				if status != http.StatusNotFound && status != http.StatusForbidden {
+					t.Errorf("%s %s with token %.8s…: %d %s, want 404 (or 403 for a portal token)", rt.method, rt.path, tok, status, body)
+				}
+				if strings.Contains(string(body), ep.ID) {
+					t.Errorf("%s %s shows the operational endpoint: %s", rt.method, rt.path, body)
+				}
+			}
+		}
+		// PUT of an application named by the internal one's ID cannot
+		// create it either: uids shaped like IDs are refused.
+		status, body := h.do("PUT", "/api/v1/app/"+internal.ID, testAdminToken, `{"name":"x"}`)
+		assertErrorBody(t, status, body, "", []string{"path", "app_id"})
+		if _, err := h.st.GetEndpoint(ctx, internal.ID, ep.ID); err != nil {
+			t.Fatalf("operational endpoint after the attempts: %v", err)
+		}
+	})
+}
+
+func TestEndpointChangesEmitOperationalEvents(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		h := newHarnessOn(t, open(t), withEvents)
+		ctx := context.Background()
+		app, err := h.sdk.Application.Create(ctx, &svix.ApplicationIn{Name: "Acme", Uid: ptr("acme")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Without an operational endpoint nothing is stored, not even the
+		// internal application.
+		early, err := h.sdk.Endpoint.Create(ctx, app.Id, &svix.EndpointIn{Url: "https://example.com/early"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.st.GetInternalApplication(ctx, hookrelay.DefaultEnvironment); !errors.Is(err, hookrelay.ErrNotFound) {
+			t.Fatalf("internal application before any operational endpoint: %v", err)
+		}
+
+		h.mustDo(http.StatusCreated, "POST", opBase, testAdminToken, `{"url":"https://ops.example.com/all"}`, nil)
+		ep, err := h.sdk.Endpoint.Create(ctx, app.Id, &svix.EndpointIn{Url: "https://example.com/hook", Uid: ptr("hook")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := "/api/v1/app/" + app.Id + "/endpoint/" + ep.Id
+		h.mustDo(http.StatusOK, "PATCH", path, testAdminToken, `{"description":"d"}`, nil)
+		h.mustDo(http.StatusOK, "PATCH", path, testAdminToken, `{"disabled":true}`, nil)
+		h.mustDo(http.StatusOK, "PATCH", path, testAdminToken, `{"disabled":true}`, nil) // no flip
+		h.mustDo(http.StatusOK, "PUT", path, testAdminToken, `{"url":"https://example.com/hook"}`, nil)
+		h.mustDo(http.StatusOK, "PUT", path, testAdminToken, `{"url":"https://example.com/hook","disabled":true}`, nil)
+		h.mustDo(http.StatusOK, "PATCH", path, testAdminToken, `{"disabled":false}`, nil)
+		h.mustDo(http.StatusNoContent, "POST", path+"/secret/rotate", testAdminToken, `{}`, nil)
+		h.mustDo(http.StatusCreated, "PUT", "/api/v1/app/"+app.Id+"/endpoint/made-by-put", testAdminToken, `{"url":"https://example.com/put"}`, nil)
+		h.mustDo(http.StatusNoContent, "DELETE", path, testAdminToken, nil, nil)
+		// Writes that fail emit nothing.
+		h.do("PATCH", path, testAdminToken, `{"disabled":true}`)
+		h.do("PATCH", "/api/v1/app/"+app.Id+"/endpoint/"+early.Id, testAdminToken, `{"url":"nope"}`)
+
+		evs := h.opEvents(hookrelay.DefaultEnvironment)
+		want := []string{
+			"endpoint.created",
+			"endpoint.updated",
+			"endpoint.updated", "endpoint.disabled",
+			"endpoint.updated",
+			"endpoint.updated", "endpoint.enabled",
+			"endpoint.updated", "endpoint.disabled",
+			"endpoint.updated", "endpoint.enabled",
+			"endpoint.updated",
+			"endpoint.created",
+			"endpoint.deleted",
+		}
+		if got := eventTypesOf(evs); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("events:\n got %v\nwant %v", got, want)
+		}
+		for i, ev := range evs {
+			if ev.Payload["type"] != ev.EventType {
+				t.Errorf("event %d: payload type %v, want %s", i, ev.Payload["type"], ev.EventType)
+			}
+			if _, ok := ev.Payload["timestamp"].(string); !ok {
+				t.Errorf("event %d: no timestamp in %v", i, ev.Payload)
+			}
+		}
+		data := evs[0].Payload["data"].(map[string]any)
+		if data["appId"] != app.Id || data["appUid"] != "acme" || data["endpointId"] != ep.Id || data["endpointUid"] != "hook" || len(data) != 4 {
+			t.Fatalf("endpoint.created data = %v", data)
+		}
+		dis := evs[3].Payload["data"].(map[string]any)
+		if dis["trigger"] != "manual" || dis["endpointId"] != ep.Id || dis["failSince"] != nil || len(dis) != 6 {
+			t.Fatalf("endpoint.disabled data = %v", dis)
+		}
+	})
+}
+
+func TestOperationalFilterTypesChooseEvents(t *testing.T) {
+	h := newHarness(t, withEvents)
+	ctx := context.Background()
+	h.mustDo(http.StatusCreated, "POST", opBase, testAdminToken, `{"url":"https://ops.example.com/a","filterTypes":["endpoint.deleted"]}`, nil)
+	app, err := h.sdk.Application.Create(ctx, &svix.ApplicationIn{Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := h.sdk.Endpoint.Create(ctx, app.Id, &svix.EndpointIn{Url: "https://example.com/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.sdk.Endpoint.Delete(ctx, app.Id, ep.Id); err != nil {
+		t.Fatal(err)
+	}
+	if got := eventTypesOf(h.opEvents(hookrelay.DefaultEnvironment)); strings.Join(got, " ") != "endpoint.deleted" {
+		t.Fatalf("events for an endpoint filtering endpoint.deleted: %v", got)
+	}
+	// A disabled operational endpoint takes nothing, so nothing is stored.
+	var list listResponse[opEndpointOut]
+	h.mustDo(http.StatusOK, "GET", opBase, testAdminToken, nil, &list)
+	h.mustDo(http.StatusOK, "PUT", opBase+"/"+list.Data[0].ID, testAdminToken, `{"url":"https://ops.example.com/a","disabled":true}`, nil)
+	if _, err := h.sdk.Endpoint.Create(ctx, app.Id, &svix.EndpointIn{Url: "https://example.com/hook"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := eventTypesOf(h.opEvents(hookrelay.DefaultEnvironment)); len(got) != 1 {
+		t.Fatalf("events after disabling the operational endpoint: %v", got)
+	}
+}

@@ -1,0 +1,145 @@
+package delivery
+
+import (
+	"time"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/internal/store"
+)
+
+const (
+	// quickAnswer is the answer time under which an endpoint is held more
+	// work (see holdCap), until an answer takes slowAnswer or none comes;
+	// between the two it stays as it was, so that a busy moment does not
+	// halve the hold cap and strand work already held.
+	quickAnswer = 20 * time.Millisecond
+	slowAnswer  = 200 * time.Millisecond
+)
+
+// endpointState is this node's view of one endpoint: its requests in flight
+// and the claimed deliveries waiting for a slot or for their send time.
+// The dispatcher's loop owns it.
+type endpointState struct {
+	id       string
+	cap      int // most requests in flight while the endpoint answers
+	inFlight int
+	// window is how many requests the endpoint may have in flight short of
+	// its cap: it starts at one, doubles with every answer and falls back
+	// to one when an attempt gets no response at all (see limit).
+	window  int
+	quick   bool // answers come within quickAnswer (and none has since taken slowAnswer)
+	queue   []heldTask
+	perSec  int       // rate limit, 0 for none
+	readyAt time.Time // the head of the queue may not go before then
+	// lastLocalSlot is the latest send time given out here, for spacing
+	// when the store cannot reserve slots.
+	lastLocalSlot time.Time
+}
+
+// heldTask is a claimed delivery waiting on this node. notBefore is its
+// send slot under the endpoint's rate limit, reserved in the store so that
+// all nodes together keep the rate; zero without a limit.
+type heldTask struct {
+	task      *store.Task
+	notBefore time.Time
+}
+
+// limit is the most requests the endpoint may have in flight now: its cap,
+// reached by doubling from one as it answers. An endpoint seen for the
+// first time, or whose last request got no response (timeout, connection
+// refused or reset), gets one request at a time: a dead endpoint's
+// requests each hold a worker until they time out, and at full cap a few
+// dead endpoints would take every worker of the node before the first of
+// their timeouts.
+func (e *endpointState) limit() int {
+	return max(1, min(e.cap, e.window))
+}
+
+// settle adjusts the window to the outcome of one attempt, which took
+// took. An answer (success or rejected) doubles the window; no answer
+// (unanswered) drops it to one. An attempt that sent nothing, refused by
+// policy or failed on hookrelay's side, says nothing of the receiver and
+// changes nothing: it neither throttles the endpoint like a dead one nor
+// counts as an answer.
+func (e *endpointState) settle(kind hookrelay.OutcomeKind, took time.Duration) {
+	switch {
+	case kind == hookrelay.OutcomeUnanswered:
+		e.window = 1
+		e.quick = false
+	case kind.Answered():
+		e.window = min(max(2*e.window, 2), max(e.cap, 1))
+		switch {
+		case took < quickAnswer:
+			e.quick = true
+		case took >= slowAnswer:
+			e.quick = false
+		}
+	}
+}
+
+// holdCap is the most deliveries of the endpoint held at once, in flight or
+// waiting: up to one more round of its current limit, three more when it
+// answers within quickAnswer (those rounds are gone in a few tens of
+// milliseconds, sooner than claims could keep it busy), and no more than a
+// quarter second of its rate (at least one). Held work counts against the
+// node's budget, so work waiting for a slow endpoint or a send slot must
+// stay small or it would crowd out other endpoints.
+func (e *endpointState) holdCap() int {
+	n := 2 * e.limit()
+	if e.quick {
+		n = 4 * e.limit()
+	}
+	if e.perSec > 0 {
+		n = min(n, max(1, e.perSec/4))
+	}
+	return n
+}
+
+// full reports whether claiming more for this endpoint would only make it
+// wait here: the endpoint is at its cap or already has work waiting.
+func (e *endpointState) full() bool {
+	return e.inFlight >= e.limit() || len(e.queue) > 0
+}
+
+// endpoint returns the state of t's endpoint, updated from the endpoint as
+// the store returned it with t.
+func (r *run) endpoint(t *store.Task, now time.Time) *endpointState {
+	e := &t.Endpoint
+	ep := r.eps[e.ID]
+	if ep == nil {
+		ep = &endpointState{id: e.ID}
+		r.eps[e.ID] = ep
+	}
+	r.dirty[ep] = true
+	// The cap holds for all nodes together: each takes its share.
+	ep.cap = r.cfg.MaxInFlightPerEndpoint
+	if e.Options.MaxInFlight > 0 {
+		ep.cap = e.Options.MaxInFlight
+	}
+	if n := int(r.liveNodes.Load()); n > 1 {
+		ep.cap = max(1, ep.cap/n)
+	}
+	// An endpoint without a rateLimit of its own has its application's.
+	rate := e.RateLimit
+	if rate == nil {
+		rate = t.AppRateLimit
+	}
+	perSec := 0
+	if rate != nil && *rate > 0 {
+		perSec = *rate
+	}
+	ep.perSec = perSec
+	return ep
+}
+
+// sweep forgets endpoints with nothing in flight or waiting.
+func (r *run) sweep(now time.Time) {
+	r.lastSweep = now
+	for id, ep := range r.eps {
+		if ep.inFlight > 0 || len(ep.queue) > 0 || r.dirty[ep] {
+			continue
+		}
+		delete(r.eps, id)
+		r.gate.forget(id)
+	}
+}
