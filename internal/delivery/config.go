@@ -45,6 +45,16 @@ type Observer interface {
 	AttemptRecorded(task store.Task, result store.AttemptResult)
 }
 
+// Observers is an Observer that tells each of its members in turn.
+type Observers []Observer
+
+// AttemptRecorded tells every member, in order.
+func (os Observers) AttemptRecorded(task store.Task, result store.AttemptResult) {
+	for _, o := range os {
+		o.AttemptRecorded(task, result)
+	}
+}
+
 // Defaults used for zero Config fields.
 const (
 	DefaultWorkers                = 128
