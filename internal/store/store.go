@@ -186,6 +186,16 @@ type AttemptResult struct {
 	Attempts int
 }
 
+// QueueDepth is the backlog of the queue at one moment (Store.QueueDepth).
+type QueueDepth struct {
+	// Due is the number of deliveries due and not held, at most the limit
+	// asked for.
+	Due int
+	// OldestDue is the earliest next attempt time among them: how long the
+	// oldest has waited past its time. Zero when Due is 0.
+	OldestDue time.Time
+}
+
 // IdempotencyRecord is the stored outcome of a request made with an
 // idempotency-key header.
 type IdempotencyRecord struct {
@@ -437,6 +447,12 @@ type Store interface {
 	// (its next attempt, or its lease expiry if later), and false if there
 	// is none.
 	NextDue(ctx context.Context) (time.Time, bool, error)
+	// QueueDepth counts the deliveries due at now that no live lease
+	// holds (pending, next attempt at or before now, and no lease or one
+	// that lapsed at or before now), stopping at limit, and finds the
+	// earliest next attempt among them. It reads only the queue's indexes,
+	// so that it may run at every metrics scrape.
+	QueueDepth(ctx context.Context, now time.Time, limit int) (QueueDepth, error)
 
 	// ReserveSendSlots reserves n send times for an endpoint limited to
 	// perSecond requests per second, shared by every node on the database.

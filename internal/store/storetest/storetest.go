@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Attempts", attemptTests},
 		{"BinaryAttempts", binaryAttemptTests},
 		{"Queue", queueTests},
+		{"QueueDepth", depthTests},
 		{"SendSlots", sendSlotTests},
 		{"Nodes", nodeTests},
 		{"Handoff", handoffTests},
