@@ -46,6 +46,10 @@ type config struct {
 	LogLevel             string
 	LogFormat            string
 
+	// Prometheus metrics; see metricsFlags.
+	Metrics       bool
+	MetricsListen string
+
 	// Outbound requests; see egressFlags.
 	URLPolicy                delivery.URLPolicy
 	DangerouslySkipTLSVerify bool
@@ -272,6 +276,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (*conf
 	f.count(&c.MaxConnections, "max-connections", "HOOKRELAY_MAX_CONNECTIONS", "512", "most API connections open at once; more are closed at once (0: no cap)")
 	f.count(&c.MaxConnectionsPerIP, "max-connections-per-ip", "HOOKRELAY_MAX_CONNECTIONS_PER_IP", "128", "most API connections open at once from one client IP (IPv6: one /64); more are closed at once (0: no cap)")
 	egressFlags(f, c)
+	metricsFlags(f, c)
 	f.str(&c.LogLevel, "log-level", "HOOKRELAY_LOG_LEVEL", "info", "debug, info, warn or error")
 	f.str(&c.LogFormat, "log-format", "HOOKRELAY_LOG_FORMAT", "text", "text or json")
 	if err := f.Parse(args); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/api"
 	"github.com/hookrelay/hookrelay/internal/delivery"
+	"github.com/hookrelay/hookrelay/internal/metrics"
 	"github.com/hookrelay/hookrelay/internal/ops"
 	"github.com/hookrelay/hookrelay/internal/store"
 )
@@ -53,6 +54,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	logAdminTokens(ctx, st, cfg.AdminToken != "", logger)
 
+	var mx *metrics.Metrics
+	var observer delivery.Observer
+	if cfg.Metrics {
+		mx = metrics.New(metrics.Config{Store: st, Logger: logger.With("component", "metrics")})
+		observer = mx
+	}
 	nodeID := newNodeID()
 	disp := delivery.NewDispatcher(delivery.Config{
 		Store:                    st,
@@ -74,9 +81,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		RootCAs:                  rootCAs,
 		DangerouslySkipTLSVerify: cfg.DangerouslySkipTLSVerify,
 		Logger:                   logger.With("component", "delivery"),
+		Observer:                 observer,
 	})
+	var progress ops.Progress
+	var apiMetrics api.Metrics
+	if mx != nil {
+		mx.ReadDispatcher(disp)
+		progress, apiMetrics = mx, mx
+	}
 	tasks := ops.NewRunner(ops.Config{Store: st, NodeID: nodeID, LeaseTTL: cfg.LeaseTTL, Waker: disp,
-		Logger: logger.With("component", "tasks")})
+		Logger: logger.With("component", "tasks"), Progress: progress})
 
 	events := ops.NewEmitter(ops.EmitterConfig{Store: st, Waker: disp, Logger: logger.With("component", "ops")})
 	handler := api.New(api.Config{
@@ -92,7 +106,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxEndpointsPerApp:   cfg.MaxEndpointsPerApp,
 		URLPolicy:            cfg.URLPolicy.Check,
 		Logger:               logger.With("component", "api"),
+		Metrics:              apiMetrics,
 	})
+	switch {
+	case mx != nil && cfg.MetricsListen != "":
+		stopMetrics, err := serveMetrics(cfg.MetricsListen, mx, logger.With("component", "metrics"))
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	case mx != nil:
+		handler = withMetrics(handler, mx)
+	}
 
 	srv, ln, err := newHTTPServer(cfg, handler, logger)
 	if err != nil {

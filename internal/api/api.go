@@ -113,6 +113,20 @@ type Config struct {
 	URLPolicy func(*url.URL) error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Metrics, when set, is told about publishes and store failures.
+	Metrics Metrics
+}
+
+// Metrics is told what the API does, for monitoring (internal/metrics
+// implements it). Its methods are called on request goroutines.
+type Metrics interface {
+	// Published is told of every publish request (POST
+	// /api/v1/app/{app_id}/msg) once answered, refused ones included:
+	// the response's status code and how long the request took.
+	Published(status int, took time.Duration)
+	// StoreFailed is told of every request that failed on an unexpected
+	// store error (answered 500, or 503 while the database is down).
+	StoreFailed()
 }
 
 type server struct {
@@ -132,6 +146,7 @@ type server struct {
 	freeing       atomic.Bool // a return of memory after a burst is scheduled
 	clock         func() time.Time
 	mux           *http.ServeMux
+	metrics       Metrics
 
 	maxEndpoints int
 	urlPolicy    func(*url.URL) error
@@ -154,6 +169,7 @@ func New(cfg Config) http.Handler {
 		maxBody:   cfg.MaxBodyBytes,
 		clock:     cfg.Now,
 		mux:       http.NewServeMux(),
+		metrics:   cfg.Metrics,
 
 		maxEndpoints: cfg.MaxEndpointsPerApp,
 		urlPolicy:    cfg.URLPolicy,
@@ -240,7 +256,11 @@ func (s *server) routes() {
 			order = append(order, path)
 		}
 		methods[path] = append(methods[path], method)
-		s.mux.Handle(method+" "+path, s.wrap(acc, h))
+		hh := s.wrap(acc, h)
+		if method == "POST" && path == publishPath && s.metrics != nil {
+			hh = s.measurePublish(hh)
+		}
+		s.mux.Handle(method+" "+path, hh)
 	}
 
 	handle("GET", "/api/v1/health", accessPublic, s.health)
@@ -282,7 +302,7 @@ func (s *server) routes() {
 
 	const msg = "/api/v1/app/{app_id}/msg/{msg_id}"
 	handle("GET", "/api/v1/app/{app_id}/msg", accessApp, s.listMessages)
-	handle("POST", "/api/v1/app/{app_id}/msg", accessAdmin, s.createMessage)
+	handle("POST", publishPath, accessAdmin, s.createMessage)
 	handle("GET", msg, accessApp, s.getMessage)
 	handle("DELETE", msg+"/content", accessAdmin, s.expungeMessageContent)
 	handle("GET", msg+"/endpoint", accessApp, s.listAttemptedDestinations)
@@ -325,7 +345,7 @@ func (s *server) wrap(acc access, h handlerFunc) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("api handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
+				s.log.Error("api handler panicked", append(requestAttrs(r), "panic", v)...)
 				writeError(w, &apiError{http.StatusInternalServerError, "internal_error", "internal error"})
 			}
 		}()

@@ -100,7 +100,10 @@ func (s *server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, hookrelay.ErrStale):
 		err = errConflict("entity was changed by another request at the same time; retry")
 	default:
-		s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		s.log.Error("api request failed", append(requestAttrs(r), "error", err)...)
+		if s.metrics != nil {
+			s.metrics.StoreFailed()
+		}
 		if s.databaseDown(r.Context()) {
 			// Nothing was accepted: tell the client to come back rather than
 			// report a server fault.
@@ -109,6 +112,19 @@ func (s *server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	writeError(w, err)
+}
+
+// requestAttrs are the log attributes of a request: its method and path,
+// and the IDs its path names (app_id, endpoint_id, msg_id, attempt_id, as
+// given: an ID or a uid).
+func requestAttrs(r *http.Request) []any {
+	attrs := []any{"method", r.Method, "path", r.URL.Path}
+	for _, name := range [...]string{"app_id", "endpoint_id", "msg_id", "attempt_id"} {
+		if v := r.PathValue(name); v != "" {
+			attrs = append(attrs, name, v)
+		}
+	}
+	return attrs
 }
 
 // databaseDown reports whether the store fails a quick ping: an unexpected

@@ -30,6 +30,7 @@ type Dispatcher struct {
 	wake    chan struct{}
 	running atomic.Bool
 	cur     atomic.Pointer[run] // the running run, nil when stopped
+	stats   dispatchStats       // see Stats
 }
 
 // attemptSender makes the attempts: the dispatcher's one way out, so that
@@ -223,6 +224,7 @@ func newRun(d *Dispatcher) *run {
 	r.log = d.cfg.Logger.With("node", r.owner)
 	r.rec = newRecorder(r.q, d.cfg.Observer, r.log, &r.leased)
 	r.rec.onRetry = r.noteRetry
+	r.rec.failures = &d.stats.recordErrors
 	r.sendCtx, r.cancelSends = context.WithCancel(context.Background())
 	return r
 }
@@ -501,6 +503,7 @@ func (r *run) finishClaim(ctx context.Context, cr claimResult) {
 			r.claims.abandoned()
 			return
 		}
+		r.d.stats.claimErrors.Add(1)
 		backoff := r.claims.failed(cr.now)
 		r.log.Error("claim deliveries", "err", cr.err, "retry_in", backoff)
 		return
@@ -549,7 +552,7 @@ func (r *run) reserveSlots(ctx context.Context, ep *endpointState, held []heldTa
 	first, err := r.q.ReserveSendSlots(cctx, ep.id, ep.perSec, len(held), now)
 	cancel()
 	if err != nil {
-		r.log.Warn("reserve send slots", "endpoint", ep.id, "err", err)
+		r.log.Warn("reserve send slots", "endpoint_id", ep.id, "err", err)
 		first = now
 		if last := ep.lastLocalSlot.Add(interval); last.After(first) {
 			first = last
@@ -593,6 +596,7 @@ func (r *run) start(t *store.Task, ep *endpointState) {
 	r.dirty[ep] = true
 	ep.inFlight++
 	r.inFlight++
+	r.d.stats.inFlight.Add(1)
 	r.senders.Add(1)
 	select {
 	case r.sends <- t:
@@ -640,6 +644,7 @@ func (r *run) noteRetry(at time.Time) {
 // finish accounts for a finished send.
 func (r *run) finish(sd sendDone) {
 	r.inFlight--
+	r.d.stats.inFlight.Add(-1)
 	r.heldBytes -= sd.bytes
 	if ep := r.eps[sd.endpointID]; ep != nil {
 		r.dirty[ep] = true

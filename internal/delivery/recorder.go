@@ -71,6 +71,8 @@ type recorder struct {
 	// onRetry, when set, is called after a commit with the earliest retry
 	// time among the committed results that are pending.
 	onRetry func(time.Time)
+	// failures, when set, counts failed CompleteAttempts calls.
+	failures *atomic.Uint64
 
 	// backoff bounds, shortened by tests.
 	minBackoff, maxBackoff time.Duration
@@ -256,15 +258,14 @@ func (r *recorder) recordAlone(x *recorded, refused error) (ok, storeDown bool) 
 			return true, false
 		}
 		if r.unreachable(err) {
-			r.log.Error("record attempt failed and the store does not answer; keeping the result and its lease, will retry",
-				"delivery", x.result.Attempt.DeliveryID, "err", err)
+			r.log.With(attemptIDs(&x.result.Attempt)...).Error("record attempt failed and the store does not answer; keeping the result and its lease, will retry",
+				"err", err)
 			return false, true
 		}
 	}
 	a := &x.result.Attempt
 	if !x.bodyDropped {
-		r.log.Warn("the store refused an attempt result; recording it without its response body",
-			"delivery", a.DeliveryID, "msg", a.MsgID, "endpoint", a.EndpointID,
+		r.log.With(attemptIDs(a)...).Warn("the store refused an attempt result; recording it without its response body",
 			"code", a.ResponseStatusCode, "bytes", len(a.Response), "err", err)
 		a.Response = notStoredPrefix + shortError(err)
 		x.bodyDropped = true
@@ -273,9 +274,17 @@ func (r *recorder) recordAlone(x *recorded, refused error) (ok, storeDown bool) 
 		}
 	}
 	x.refused++
-	r.log.Error("attempt result not recorded; its delivery stays leased and recording is retried",
-		"delivery", a.DeliveryID, "msg", a.MsgID, "endpoint", a.EndpointID, "tries", x.refused, "err", err)
+	r.log.With(attemptIDs(a)...).Error("attempt result not recorded; its delivery stays leased and recording is retried",
+		"tries", x.refused, "err", err)
 	return false, false
+}
+
+// attemptIDs are the log attributes that name an attempt, under the keys
+// of the debug attempt log (logAttempt): its application, endpoint,
+// message, delivery and attempt IDs.
+func attemptIDs(a *hookrelay.Attempt) []any {
+	return []any{"app_id", a.AppID, "endpoint_id", a.EndpointID, "msg_id", a.MsgID,
+		"delivery_id", a.DeliveryID, "attempt_id", a.ID}
 }
 
 // unreachable tells whether err, a failed CompleteAttempts, means that the
@@ -310,7 +319,11 @@ func (r *recorder) complete(batch []*recorded) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
 	defer cancel()
-	return r.q.CompleteAttempts(ctx, results)
+	err := r.q.CompleteAttempts(ctx, results)
+	if err != nil && r.failures != nil {
+		r.failures.Add(1)
+	}
+	return err
 }
 
 // remove takes done out of pending, keeping the order of the rest.

@@ -53,6 +53,20 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Progress, when set, is told of every batch committed and every task
+	// ended on this node.
+	Progress Progress
+}
+
+// Progress is told what background tasks do, for monitoring
+// (internal/metrics implements it).
+type Progress interface {
+	// TaskBatch is told of a committed batch of a task of kind (e.g.
+	// "endpoint.recover") and how many deliveries it recovered or created.
+	TaskBatch(kind string, changed int)
+	// TaskEnded is told that a task of kind ended with status
+	// (store.TaskFinished or store.TaskFailed).
+	TaskEnded(kind, status string)
 }
 
 // Runner works background tasks, one at a time, on behalf of one node.
@@ -197,7 +211,7 @@ func (r *Runner) work(ctx context.Context, t *store.BackgroundTask, owner string
 	}
 	k, err := r.kindOf(t)
 	if err != nil {
-		r.end(log, t.ID, owner, t.Cursor, data, err)
+		r.end(log, t, owner, t.Cursor, data, err)
 		return
 	}
 	cursor := t.Cursor
@@ -233,7 +247,7 @@ func (r *Runner) work(ctx context.Context, t *store.BackgroundTask, owner string
 			log.Warn("background task lost to another node", "cursor", cursor)
 			return
 		case errors.Is(err, hookrelay.ErrNotFound):
-			r.end(log, t.ID, owner, cursor, data, errors.New("endpoint not found"))
+			r.end(log, t, owner, cursor, data, errors.New("endpoint not found"))
 			return
 		default:
 			// Its lease lapses and any node, this one included, resumes it.
@@ -241,6 +255,12 @@ func (r *Runner) work(ctx context.Context, t *store.BackgroundTask, owner string
 			return
 		}
 		data, cursor = next, res.Cursor
+		if r.cfg.Progress != nil {
+			r.cfg.Progress.TaskBatch(t.Task, res.Changed)
+			if res.Done {
+				r.cfg.Progress.TaskEnded(t.Task, store.TaskFinished)
+			}
+		}
 		if res.Changed > 0 && r.cfg.Waker != nil {
 			r.cfg.Waker.Wake()
 		}
@@ -273,16 +293,19 @@ func (r *Runner) release(log *slog.Logger, id, owner, cursor string, data map[st
 }
 
 // end marks t failed for cause.
-func (r *Runner) end(log *slog.Logger, id, owner, cursor string, data map[string]any, cause error) {
+func (r *Runner) end(log *slog.Logger, t *store.BackgroundTask, owner, cursor string, data map[string]any, cause error) {
 	data = maps.Clone(data)
 	data[keyError] = cause.Error()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := r.cfg.Store.SaveBackgroundTask(ctx, id, owner, r.cfg.Now(),
+	err := r.cfg.Store.SaveBackgroundTask(ctx, t.ID, owner, r.cfg.Now(),
 		store.TaskState{Status: store.TaskFailed, Cursor: cursor, Data: data})
 	if err != nil {
 		log.Warn("mark background task failed", "cause", cause, "err", err)
 		return
+	}
+	if r.cfg.Progress != nil {
+		r.cfg.Progress.TaskEnded(t.Task, store.TaskFailed)
 	}
 	log.Warn("background task failed", "cause", cause)
 }
