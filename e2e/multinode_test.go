@@ -212,12 +212,12 @@ func TestPostgresOutage(t *testing.T) {
 		}
 	}
 	proxy.cut()
-	saw503 := false
+	saw503 := 0
 	for i := 0; i < 20; i++ {
 		code := publish(100 + i)
 		switch code {
 		case http.StatusServiceUnavailable:
-			saw503 = true
+			saw503++
 		case http.StatusAccepted:
 			t.Errorf("publish accepted while the database was unreachable")
 		default:
@@ -228,7 +228,7 @@ func TestPostgresOutage(t *testing.T) {
 	if code, body := srv.do("GET", "/api/v1/health", "", nil); code != http.StatusServiceUnavailable {
 		t.Errorf("health during the outage: %d %s", code, body)
 	}
-	if !saw503 {
+	if saw503 == 0 {
 		t.Error("no 503 during the outage")
 	}
 	time.Sleep(2 * time.Second)
@@ -237,6 +237,10 @@ func TestPostgresOutage(t *testing.T) {
 		code, _ := srv.do("GET", "/api/v1/health", "", nil)
 		return code == http.StatusNoContent
 	})
+	// Every publish refused for the outage counts as a database error.
+	if _, fams := scrape(t, srv.URL+"/metrics"); series(fams, "hookrelay_store_errors_total")["source=api"] != float64(saw503) {
+		t.Errorf("store errors after %d publishes answered 503: %v", saw503, series(fams, "hookrelay_store_errors_total"))
+	}
 	for i := 0; i < 50; i++ {
 		if code := publish(200 + i); code != http.StatusAccepted {
 			t.Fatalf("publish after the outage: %d", code)
