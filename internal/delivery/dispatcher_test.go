@@ -823,6 +823,12 @@ var _ delivery.Observer = observerFunc(nil)
 // messages queued for 8 endpoints of one local receiver, delivered and
 // recorded by one dispatcher.
 func BenchmarkDispatch(b *testing.B) {
+	benchmarkDispatch(b, nil)
+}
+
+// benchmarkDispatch is BenchmarkDispatch with also, when not nil,
+// observing every attempt after the benchmark's own counter.
+func benchmarkDispatch(b *testing.B, also delivery.Observer) {
 	f := newFixture(b)
 	srv := newReceiver(b, nil)
 	var eps []*hookrelay.Endpoint
@@ -844,6 +850,9 @@ func BenchmarkDispatch(b *testing.B) {
 	var recorded atomic.Int64
 	cfg := baseConfig(f.st)
 	cfg.Observer = observerFunc(func(store.Task, store.AttemptResult) { recorded.Add(1) })
+	if also != nil {
+		cfg.Observer = delivery.Observers{also, cfg.Observer}
+	}
 	b.ResetTimer()
 	d, stop := startDispatcher(b, cfg)
 	d.Wake()

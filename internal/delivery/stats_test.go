@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/internal/metrics"
 	"github.com/hookrelay/hookrelay/internal/store"
 )
 
@@ -63,4 +64,10 @@ func TestStatsAndRefusalLog(t *testing.T) {
 			t.Errorf("refusal log %s = %v, want %q", k, recs[0][k], v)
 		}
 	}
+}
+
+// BenchmarkDispatchWithMetrics is BenchmarkDispatch with the Prometheus
+// metrics observing every attempt, as `hookrelay serve` runs by default.
+func BenchmarkDispatchWithMetrics(b *testing.B) {
+	benchmarkDispatch(b, metrics.New(metrics.Config{}))
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/delivery"
+	"github.com/hookrelay/hookrelay/internal/ops"
 	"github.com/hookrelay/hookrelay/internal/store"
 )
 
@@ -249,12 +250,23 @@ func (m *Metrics) CleanerRemoved(kind string, n int) {
 // TaskBatch counts a committed background task batch; with TaskEnded it
 // makes *Metrics an ops.Progress.
 func (m *Metrics) TaskBatch(kind string, changed int) {
-	m.taskChanged.WithLabelValues(kind).Add(float64(changed))
+	m.taskChanged.WithLabelValues(taskLabel(kind)).Add(float64(changed))
 }
 
 // TaskEnded counts a background task that ended.
 func (m *Metrics) TaskEnded(kind, status string) {
-	m.tasksEnded.WithLabelValues(kind, status).Inc()
+	m.tasksEnded.WithLabelValues(taskLabel(kind), status).Inc()
+}
+
+// taskLabel is kind when it is a kind hookrelay runs, else "other": a
+// task's kind is read from the database, and a label takes no value from
+// there unchecked.
+func taskLabel(kind string) string {
+	switch kind {
+	case ops.KindRecover, ops.KindReplay:
+		return kind
+	}
+	return "other"
 }
 
 // stateCollector reads the dispatcher's state and the queue's backlog at
@@ -326,5 +338,6 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 
 var (
 	_ delivery.Observer = (*Metrics)(nil)
+	_ ops.Progress      = (*Metrics)(nil)
 	_ Cleaner           = (*Metrics)(nil)
 )

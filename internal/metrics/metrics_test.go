@@ -246,17 +246,19 @@ func TestProgress(t *testing.T) {
 	m.TaskBatch("endpoint.recover", 5)
 	m.TaskBatch("endpoint.recover", 2)
 	m.TaskEnded("endpoint.recover", store.TaskFinished)
-	m.TaskEnded("endpoint.replay-missing", store.TaskFailed)
+	m.TaskEnded("endpoint.replay", store.TaskFailed)
+	m.TaskEnded("mystery", store.TaskFailed)
 	var c metrics.Cleaner = m
 	c.CleanerRemoved("payloads", 10)
 	c.CleanerRemoved("attempts", 3)
 	c.CleanerRemoved("attempts", 0)
 	want(t, scrape(t, m), map[string]float64{
-		"hookrelay_background_task_changed_total{task=endpoint.recover}":                     7,
-		"hookrelay_background_tasks_ended_total{status=finished,task=endpoint.recover}":      1,
-		"hookrelay_background_tasks_ended_total{status=failed,task=endpoint.replay-missing}": 1,
-		"hookrelay_cleaner_removed_total{kind=attempts}":                                     3,
-		"hookrelay_cleaner_removed_total{kind=payloads}":                                     10,
+		"hookrelay_background_task_changed_total{task=endpoint.recover}":                7,
+		"hookrelay_background_tasks_ended_total{status=finished,task=endpoint.recover}": 1,
+		"hookrelay_background_tasks_ended_total{status=failed,task=endpoint.replay}":    1,
+		"hookrelay_background_tasks_ended_total{status=failed,task=other}":              1,
+		"hookrelay_cleaner_removed_total{kind=attempts}":                                3,
+		"hookrelay_cleaner_removed_total{kind=payloads}":                                10,
 	})
 }
 
@@ -275,4 +277,15 @@ func TestAttemptRecordedAllocatesNothing(t *testing.T) {
 		"hookrelay_attempts_total{code_class=5xx,outcome=rejected}":  1002,
 		"hookrelay_attempts_total{code_class=other,outcome=unknown}": 1,
 	})
+}
+
+// BenchmarkAttemptRecorded is the metrics' cost per attempt on the
+// dispatcher's recorder goroutine.
+func BenchmarkAttemptRecorded(b *testing.B) {
+	m := metrics.New(metrics.Config{})
+	res := store.AttemptResult{Attempt: hookrelay.Attempt{Outcome: hookrelay.OutcomeSuccess, ResponseStatusCode: 200, ResponseDurationMs: 12}}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.AttemptRecorded(store.Task{}, res)
+	}
 }
