@@ -1,18 +1,12 @@
 package e2e
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"net"
-	"net/url"
-	"os"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/hookrelay/hookrelay/internal/pgtest"
 )
 
 // forEachDatabase runs test once on a fresh SQLite file and once on a fresh
@@ -22,47 +16,11 @@ func forEachDatabase(t *testing.T, test func(t *testing.T, db string)) {
 	t.Run("postgres", func(t *testing.T) { test(t, newPostgresDatabase(t)) })
 }
 
-// newPostgresDatabase creates an empty database on the server of
-// HOOKRELAY_TEST_DATABASE_URL, drops it when the test ends, and returns its
-// URL. The test is skipped without HOOKRELAY_TEST_DATABASE_URL.
+// newPostgresDatabase is a database of the test's own on the server of
+// HOOKRELAY_TEST_DATABASE_URL (skipped without it), dropped when the test ends.
 func newPostgresDatabase(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("HOOKRELAY_TEST_DATABASE_URL")
-	if base == "" {
-		t.Skip("HOOKRELAY_TEST_DATABASE_URL is not set")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "hookrelay_e2e_" + hex.EncodeToString(b[:])
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", base, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop database: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database: %v", err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return pgtest.NewDatabase(t, "hookrelay_e2e")
 }
 
 // tcpProxy forwards connections to a target and can cut them all, to play

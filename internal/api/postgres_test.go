@@ -2,16 +2,9 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/hookrelay/hookrelay/internal/pgtest"
 	"github.com/hookrelay/hookrelay/internal/store"
 	"github.com/hookrelay/hookrelay/internal/store/postgres"
 )
@@ -42,48 +35,9 @@ func openPostgres(t *testing.T) store.Store {
 	return st
 }
 
-// newPostgresDatabase creates an empty database on the server of
-// HOOKRELAY_TEST_DATABASE_URL, dropped when the test ends, and returns its
-// URL.
+// newPostgresDatabase is a database of the test's own on the server of
+// HOOKRELAY_TEST_DATABASE_URL (skipped without it), dropped when the test ends.
 func newPostgresDatabase(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv(envTestDatabase)
-	if base == "" {
-		t.Skip(envTestDatabase + " is not set")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "hookrelay_api_" + hex.EncodeToString(b[:])
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", envTestDatabase, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0 ENCODING 'UTF8'"); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-	})
-	if !strings.Contains(base, "://") {
-		return base + " dbname=" + name // key=value form: the last setting wins
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse %s: %v", envTestDatabase, err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return pgtest.NewDatabase(t, "hookrelay_api")
 }

@@ -2,23 +2,17 @@ package ops_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
-	"net/url"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/ops"
+	"github.com/hookrelay/hookrelay/internal/pgtest"
 	"github.com/hookrelay/hookrelay/internal/store"
 	"github.com/hookrelay/hookrelay/internal/store/postgres"
 	"github.com/hookrelay/hookrelay/internal/store/sqlite"
@@ -52,47 +46,11 @@ func twoNodes(t *testing.T, test func(t *testing.T, a, b store.Store)) {
 	})
 }
 
+// newPostgresDatabase is a database of the test's own on the server of
+// HOOKRELAY_TEST_DATABASE_URL (skipped without it), dropped when the test ends.
 func newPostgresDatabase(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("HOOKRELAY_TEST_DATABASE_URL")
-	if base == "" {
-		t.Skip("HOOKRELAY_TEST_DATABASE_URL is not set")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "hookrelay_ops_" + hex.EncodeToString(b[:])
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0 ENCODING 'UTF8'"); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-	})
-	if !strings.Contains(base, "://") {
-		return base + " dbname=" + name
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return pgtest.NewDatabase(t, "hookrelay_ops")
 }
 
 // seedFailed makes n failed deliveries to one endpoint and returns the

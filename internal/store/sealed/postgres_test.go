@@ -2,61 +2,22 @@ package sealed_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hookrelay/hookrelay/internal/pgtest"
 	"github.com/hookrelay/hookrelay/internal/store"
 	"github.com/hookrelay/hookrelay/internal/store/postgres"
 	"github.com/hookrelay/hookrelay/internal/store/sealed"
 )
 
-// postgresURL creates an empty database on the server named by
-// HOOKRELAY_TEST_DATABASE_URL, dropped when the test ends, and returns its
-// URL. The test is skipped without that variable.
+// postgresURL is a database of the test's own on the server of
+// HOOKRELAY_TEST_DATABASE_URL (skipped without it), dropped when the test ends.
 func postgresURL(t *testing.T) string {
 	t.Helper()
-	server := os.Getenv("HOOKRELAY_TEST_DATABASE_URL")
-	if server == "" {
-		t.Skip("HOOKRELAY_TEST_DATABASE_URL is not set")
-	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, server)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer admin.Close(ctx)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "hookrelay_sealed_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, server)
-		if err != nil {
-			t.Errorf("connect to drop %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return pgtest.NewDatabase(t, "hookrelay_sealed")
 }
 
 // On PostgreSQL: nothing plain in the columns, and values read back.
