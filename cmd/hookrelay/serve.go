@@ -54,7 +54,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	logAdminTokens(ctx, st, cfg.AdminToken != "", logger)
 
 	nodeID := newNodeID()
+	alerts := ops.NewAlerts(ops.AlertsConfig{Store: st, DisableAfter: cfg.DisableAfter, RetrySchedule: cfg.RetrySchedule,
+		Logger: logger.With("component", "ops")})
 	disp := delivery.NewDispatcher(delivery.Config{
+		Observer:                 alerts,
 		Store:                    st,
 		NodeID:                   nodeID,
 		Workers:                  cfg.Workers,
@@ -107,6 +110,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	tasksDone := make(chan error, 1)
 	go func() { tasksDone <- tasks.Run(dispCtx) }()
 	defer func() { stopDispatcher(); <-tasksDone }()
+	go alerts.Run(dispCtx, events)
 
 	// A store that can tell when other nodes queued work (PostgreSQL's
 	// LISTEN/NOTIFY) wakes this node's dispatcher at once.
