@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/internal/api"
 	"github.com/hookrelay/hookrelay/internal/delivery"
+	"github.com/hookrelay/hookrelay/internal/ops"
 )
 
 // config is everything `hookrelay serve` reads from flags and HOOKRELAY_*
@@ -35,6 +36,7 @@ type config struct {
 	ShutdownGrace      time.Duration
 	MaxBodyBytes       int64
 	MaxEndpointsPerApp int
+	DisableAfter       time.Duration // 0: endpoints are never disabled automatically
 
 	// The API's HTTP server; see newHTTPServer.
 	ReadHeaderTimeout    time.Duration
@@ -249,6 +251,8 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (*conf
 	f.duration(&c.LeaseTTL, "lease-ttl", "HOOKRELAY_LEASE_TTL", shortDuration(delivery.DefaultLeaseTTL), "how long a claimed delivery stays reserved for a node that stops renewing it")
 	f.duration(&c.PollInterval, "poll-interval", "HOOKRELAY_POLL_INTERVAL", shortDuration(delivery.DefaultPollInterval), "longest wait between looks for due deliveries")
 	f.duration(&c.ShutdownGrace, "shutdown-grace", "HOOKRELAY_SHUTDOWN_GRACE", shortDuration(delivery.DefaultShutdownGrace), "how long in-flight requests may finish on shutdown")
+	f.duration(&c.DisableAfter, "disable-after", "HOOKRELAY_DISABLE_AFTER", shortDuration(ops.DefaultDisableAfter),
+		"disable an endpoint that has failed without a success for this long (0: never)")
 	f.integer(&c.MaxEndpointsPerApp, "max-endpoints-per-app", "HOOKRELAY_MAX_ENDPOINTS_PER_APP", strconv.Itoa(api.DefaultMaxEndpointsPerApp), "most endpoints one application may have")
 	f.value("max-body-bytes", "HOOKRELAY_MAX_BODY_BYTES", strconv.Itoa(api.DefaultMaxBodyBytes), "largest API request body", func(s string) error {
 		n, err := strconv.ParseInt(s, 10, 64)

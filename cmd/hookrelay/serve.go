@@ -54,13 +54,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	logAdminTokens(ctx, st, cfg.AdminToken != "", logger)
 
+	nodeID := newNodeID()
+	alerts := ops.NewAlerts(ops.AlertsConfig{Store: st, DisableAfter: cfg.DisableAfter, RetrySchedule: cfg.RetrySchedule,
+		Logger: logger.With("component", "ops")})
+	observers := delivery.Observers{alerts}
 	var mx *metrics.Metrics
-	var observer delivery.Observer
 	if cfg.Metrics {
 		mx = metrics.New(metrics.Config{Store: st, Logger: logger.With("component", "metrics")})
-		observer = mx
+		observers = append(observers, mx)
 	}
-	nodeID := newNodeID()
 	disp := delivery.NewDispatcher(delivery.Config{
 		Store:                    st,
 		NodeID:                   nodeID,
@@ -81,7 +83,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		RootCAs:                  rootCAs,
 		DangerouslySkipTLSVerify: cfg.DangerouslySkipTLSVerify,
 		Logger:                   logger.With("component", "delivery"),
-		Observer:                 observer,
+		Observer:                 observers,
 	})
 	var progress ops.Progress
 	var apiMetrics api.Metrics
@@ -132,6 +134,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	tasksDone := make(chan error, 1)
 	go func() { tasksDone <- tasks.Run(dispCtx) }()
 	defer func() { stopDispatcher(); <-tasksDone }()
+	go alerts.Run(dispCtx, events)
 
 	// A store that can tell when other nodes queued work (PostgreSQL's
 	// LISTEN/NOTIFY) wakes this node's dispatcher at once.

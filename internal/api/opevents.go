@@ -19,7 +19,13 @@ func (s *server) emitEndpointCreated(r *http.Request, app *hookrelay.Application
 // emitEndpointChanged reports a PUT or PATCH that turned before into
 // after: endpoint.updated, and endpoint.disabled (manual) or
 // endpoint.enabled when it flipped disabled.
+//
+// A write that enabled the endpoint has made its parked deliveries due
+// (store.Store.UpdateEndpoint): the dispatcher is woken for them.
 func (s *server) emitEndpointChanged(r *http.Request, app *hookrelay.Application, before, after *hookrelay.Endpoint) {
+	if before.Disabled && !after.Disabled {
+		s.wake()
+	}
 	_ = s.events.EndpointChanged(context.WithoutCancel(r.Context()), app, before, after)
 }
 

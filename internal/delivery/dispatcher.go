@@ -20,6 +20,11 @@ const (
 	storeTimeout = 10 * time.Second
 	// idleSweep is how often idle endpoint state is dropped.
 	idleSweep = time.Minute
+	// disabledPark is how long a due delivery of a disabled endpoint is
+	// set aside by a claim (store.ClaimParams.ParkUntil): enabling the
+	// endpoint resumes it at once, and a delivery whose resumption was
+	// missed is looked at again after this long.
+	disabledPark = time.Hour
 )
 
 // Dispatcher claims due deliveries and sends them. Create it with
@@ -471,6 +476,7 @@ func (r *run) startClaim(ctx context.Context, now time.Time) {
 			LeaseUntil:       now.Add(r.cfg.LeaseTTL),
 			Limit:            limit,
 			ExcludeEndpoints: exclude,
+			ParkUntil:        now.Add(disabledPark),
 		})
 		cr.err = err
 		// Each task on its own: a pointer into the claim's slice would keep

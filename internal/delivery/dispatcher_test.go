@@ -793,7 +793,9 @@ func TestResultsKeptWhileStoreDown(t *testing.T) {
 	waitFor(t, time.Second, "the observer", func() bool { return observed.Load() == n })
 }
 
-func TestDisabledEndpointFails(t *testing.T) {
+// A disabled endpoint's pending delivery is neither sent nor failed: the
+// claim sets it aside, and enabling the endpoint resumes it.
+func TestDisabledEndpointWaitsUntilEnabled(t *testing.T) {
 	f := newFixture(t)
 	rc := newReceiver(t, nil)
 	ep := f.endpoint(rc.URL, nil)
@@ -806,14 +808,29 @@ func TestDisabledEndpointFails(t *testing.T) {
 	cfg.RetrySchedule = []time.Duration{time.Millisecond}
 	d, _ := startDispatcher(t, cfg)
 	d.Wake()
-	waitFor(t, 3*time.Second, "the delivery to fail", func() bool {
-		return f.deliveryOf(m.ID, ep.ID).Status == hookrelay.StatusFail
+	waitFor(t, 3*time.Second, "the delivery to be set aside", func() bool {
+		dl := f.deliveryOf(m.ID, ep.ID)
+		return dl.NextAttempt != nil && dl.NextAttempt.After(time.Now().Add(30*time.Minute))
 	})
-	if as := f.attempts(m.ID); len(as) != 1 || as[0].Response != "endpoint disabled" {
-		t.Errorf("attempts = %+v", as)
+	if dl := f.deliveryOf(m.ID, ep.ID); dl.Status != hookrelay.StatusPending || dl.Attempts != 0 {
+		t.Errorf("set-aside delivery: status %v, %d attempts", dl.Status, dl.Attempts)
+	}
+	if as := f.attempts(m.ID); len(as) != 0 {
+		t.Errorf("attempts of a disabled endpoint's delivery: %+v", as)
 	}
 	if rc.count() != 0 {
 		t.Errorf("a disabled endpoint got %d requests", rc.count())
+	}
+	ep.Disabled = false
+	if err := f.st.UpdateEndpoint(context.Background(), ep); err != nil {
+		t.Fatal(err)
+	}
+	d.Wake()
+	waitFor(t, 3*time.Second, "the delivery to succeed once enabled", func() bool {
+		return f.deliveryOf(m.ID, ep.ID).Status == hookrelay.StatusSuccess
+	})
+	if rc.count() != 1 {
+		t.Errorf("%d requests once enabled, want 1", rc.count())
 	}
 }
 

@@ -153,6 +153,12 @@ type ClaimParams struct {
 	// ExcludeEndpoints are endpoints the caller has no room for now; their
 	// deliveries stay in the queue.
 	ExcludeEndpoints []string
+	// ParkUntil is when a due delivery of a disabled endpoint is looked
+	// at again. Such a delivery is never returned: it stays pending, not
+	// leased, due at ParkUntil, and is parked until then; re-enabling its
+	// endpoint (UpdateEndpoint) makes it due at once. A zero ParkUntil
+	// leaves it due as it was.
+	ParkUntil time.Time
 }
 
 // Task is a claimed delivery with everything needed to send it.
@@ -194,6 +200,28 @@ type QueueDepth struct {
 	// OldestDue is the earliest next attempt time among them: how long the
 	// oldest has waited past its time. Zero when Due is 0.
 	OldestDue time.Time
+}
+
+// EndpointStatus is what the store keeps of an endpoint's latest attempts,
+// updated by CompleteAttempts in the transaction that records them. The
+// last attempt is the latest by attempt time, whatever its outcome. Only
+// what counts against the receiver (hookrelay.OutcomeKind.AgainstReceiver)
+// and successes move the failure fields: a refusal by policy or an
+// internal failure leaves them as they were.
+type EndpointStatus struct {
+	EndpointID string
+	// LastAttemptAt is nil, and the other Last fields zero, before the
+	// first attempt.
+	LastAttemptAt  *time.Time
+	LastOutcome    hookrelay.OutcomeKind
+	LastStatusCode int
+	LastSuccessAt  *time.Time
+	// FailingSince is the time of the first failure against the receiver
+	// since its last success; nil while it has not failed since.
+	FailingSince *time.Time
+	// ConsecutiveFailures counts the failures against the receiver since
+	// its last success.
+	ConsecutiveFailures int
 }
 
 // IdempotencyRecord is the stored outcome of a request made with an
@@ -356,6 +384,10 @@ type Store interface {
 	// GetInternalApplication returns envID's internal application, or
 	// ErrNotFound when it has none.
 	GetInternalApplication(ctx context.Context, envID string) (*hookrelay.Application, error)
+	// LookupApplication returns the application with ID id, internal or
+	// not, whatever its environment: for the server's own use (what an
+	// attempt's application is), never for an API caller.
+	LookupApplication(ctx context.Context, id string) (*hookrelay.Application, error)
 	// EnsureInternalApplication returns envID's internal application,
 	// creating it when it has none; concurrent calls get the same one. A
 	// missing environment is ErrNotFound.
@@ -386,11 +418,22 @@ type Store interface {
 	// AppID, if the stored revision is still ep.Revision; it then sets
 	// ep.Revision to the new stored revision. When the endpoint was written
 	// since (another revision is stored) it writes nothing and returns
-	// hookrelay.ErrStale; a missing endpoint is ErrNotFound.
+	// hookrelay.ErrStale; a missing endpoint is ErrNotFound. Writing an
+	// enabled endpoint makes its parked deliveries (see
+	// ClaimParams.ParkUntil) due at once, in the same transaction.
 	UpdateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) error
 	// DeleteEndpoint removes the endpoint, its deliveries and its attempts.
 	DeleteEndpoint(ctx context.Context, appID, id string) error
 	ListEndpoints(ctx context.Context, appID string, page Page) ([]hookrelay.Endpoint, error)
+	// DisableEndpoint disables the endpoint if it is enabled, moving its
+	// revision, and reports whether this call disabled it: of concurrent
+	// callers (on any node) exactly one gets true. A missing endpoint is
+	// ErrNotFound.
+	DisableEndpoint(ctx context.Context, appID, endpointID string, now time.Time) (bool, error)
+	// GetEndpointStatus returns the endpoint's status (see EndpointStatus),
+	// zero but for EndpointID before its first attempt. A missing endpoint
+	// is ErrNotFound.
+	GetEndpointStatus(ctx context.Context, appID, endpointID string) (*EndpointStatus, error)
 	EndpointStats(ctx context.Context, appID, endpointID string, since, until *time.Time) (hookrelay.EndpointStats, error)
 
 	// CreateMessage stores p.Message and, in the same transaction, one
@@ -429,7 +472,8 @@ type Store interface {
 	// delivery is never leased to two owners at once.
 	ClaimDeliveries(ctx context.Context, p ClaimParams) ([]Task, error)
 	// CompleteAttempts records each attempt and moves its delivery, all in
-	// one transaction. The delivery is moved only while the result's owner
+	// one transaction, and updates the EndpointStatus of each attempt's
+	// endpoint in it. The delivery is moved only while the result's owner
 	// still holds its lease; the attempt is recorded regardless. No byte
 	// sequence in an attempt's texts may fail it: Response is stored as
 	// bytes and read back exactly (NUL, invalid UTF-8 and all), URL is

@@ -166,6 +166,12 @@ func (s *Store) UpdateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) erro
 		return fmt.Errorf("update endpoint: %w", mapErr(err))
 	}
 	ep.Revision++
+	if !ep.Disabled {
+		// Done after the write: a claim that parks after it sees the
+		// endpoint enabled and parks nothing. Should it fail, the parked
+		// deliveries are due again at the time they were parked until.
+		_ = s.unpark(ctx, ep.ID, time.Now())
+	}
 	return nil
 }
 

@@ -135,6 +135,37 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]sto
 	if p.Limit <= 0 {
 		return nil, nil
 	}
+	tasks, err := s.claimDue(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return s.parkDisabled(ctx, p, tasks), nil
+}
+
+// parkDisabled takes the tasks of disabled endpoints out of tasks and
+// parks their deliveries (see park). Should that fail, they stay leased
+// and come back when the lease runs out.
+func (s *Store) parkDisabled(ctx context.Context, p store.ClaimParams, tasks []store.Task) []store.Task {
+	var ids, eps []string
+	kept := tasks[:0]
+	for _, t := range tasks {
+		if t.Endpoint.Disabled {
+			ids = append(ids, t.Delivery.ID)
+			eps = append(eps, t.Endpoint.ID)
+			continue
+		}
+		kept = append(kept, t)
+	}
+	if len(ids) > 0 {
+		slices.Sort(eps)
+		_ = s.park(ctx, p.Owner, ids, slices.Compact(eps), p.ParkUntil)
+	}
+	return kept
+}
+
+// claimDue is ClaimDeliveries but for the parking of disabled endpoints'
+// deliveries.
+func (s *Store) claimDue(ctx context.Context, p store.ClaimParams) ([]store.Task, error) {
 	now, until := normTime(p.Now), normTime(p.LeaseUntil)
 	if len(p.ExcludeEndpoints) == 0 {
 		tasks, _, err := s.claim(ctx, claimHeadSQL, false, now, p.Owner, until, p.Limit)
@@ -310,14 +341,17 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 			_, err := tx.Exec(ctx, completeSQL, c.attemptIDs, c.deliveryIDs, c.urls, c.attemptStatus, c.codes,
 				c.responses, c.durations, c.triggers, c.attemptedAt, c.owners, c.statuses, c.counts, c.nextAttempts, now,
 				c.outcomes)
-			return err
+			if err != nil {
+				return err
+			}
+			return updateStatus(ctx, tx, results)
 		})
 		// A delivery deleted (with its endpoint) between the join and the
 		// attempt's foreign key check fails the statement; run again, the
 		// join no longer sees it. A deadlock with such a delete is also
 		// worth another try.
 		if c := constraint(err); c != "attempts_msg_id_fkey" && c != "attempts_endpoint_id_fkey" &&
-			pgCode(err) != codeDeadlockDetected {
+			c != "endpoint_status_endpoint_id_fkey" && pgCode(err) != codeDeadlockDetected {
 			break
 		}
 	}

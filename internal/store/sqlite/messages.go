@@ -27,6 +27,8 @@ type writeStmts struct {
 	// insertAttempts[i] and completeDeliveries[i] take completeSizes[i]
 	// results at once.
 	insertAttempts, completeDeliveries [len(completeSizes)]*sql.Stmt
+	// endpointStatus merges a completion into an endpoint's status.
+	endpointStatus *sql.Stmt
 }
 
 // deliverySizes are the numbers of deliveries one insert takes, largest
@@ -102,6 +104,7 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&w.dataVersion, `PRAGMA data_version`},
 		{&w.fanout, `SELECT ` + endpointColumns + ` FROM endpoints WHERE app_id = ?`},
 		{&w.onlyEndpoint, `SELECT ` + endpointColumns + ` FROM endpoints WHERE id = ? AND app_id = ?`},
+		{&w.endpointStatus, endpointStatusSQL},
 	} {
 		st, err := db.PrepareContext(ctx, p.q)
 		if err != nil {
@@ -131,7 +134,8 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (w *writeStmts) close() {
-	all := []*sql.Stmt{w.savepoint, w.release, w.rollbackTo, w.dataVersion, w.fanout, w.onlyEndpoint}
+	all := []*sql.Stmt{w.savepoint, w.release, w.rollbackTo, w.dataVersion, w.fanout, w.onlyEndpoint,
+		w.endpointStatus}
 	all = append(append(all, w.insertDeliveries[:]...), w.insertMsgs[:]...)
 	all = append(append(all, w.insertAttempts[:]...), w.completeDeliveries[:]...)
 	for _, st := range all {

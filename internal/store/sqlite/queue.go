@@ -112,12 +112,22 @@ func (s *Store) ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]sto
 		epByID[eps[i].ep.ID] = &eps[i]
 	}
 	tasks := make([]store.Task, 0, len(ds))
+	var off []string // deliveries of disabled endpoints
 	for _, d := range ds {
 		m, ep := msgByID[d.MsgID], epByID[d.EndpointID]
 		if m == nil || ep == nil {
 			continue
 		}
+		if ep.ep.Disabled {
+			off = append(off, d.ID)
+			continue
+		}
 		tasks = append(tasks, store.Task{Delivery: d, Message: *m, Endpoint: ep.ep, AppRateLimit: ep.appRate})
+	}
+	if len(off) > 0 {
+		// Should this fail, they stay leased, and come back when the
+		// lease runs out.
+		_ = s.park(ctx, p.Owner, off, p.ParkUntil)
 	}
 	return tasks, nil
 }
@@ -315,6 +325,9 @@ func (t *writeTx) complete(ctx context.Context, results []store.AttemptResult, a
 		a.CreatedAt = nowOr(a.CreatedAt)
 		oneByOne = oneByOne || seen[a.DeliveryID]
 		seen[a.DeliveryID] = true
+	}
+	if err := t.updateStatus(ctx, results); err != nil {
+		return err
 	}
 	for len(results) > 0 {
 		k := len(completeSizes) - 1 // one result

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TaskLeases", taskLeaseTests},
 		{"Cascades", cascadeTests},
 		{"BadKeys", badKeyTests},
+		{"EndpointStatus", endpointStatusTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -1,0 +1,217 @@
+package storetest
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/internal/store"
+)
+
+// result is an attempt of task with the given outcome and code, made at
+// at, which leaves the delivery pending.
+func result(task store.Task, kind hookrelay.OutcomeKind, code int, at time.Time) store.AttemptResult {
+	status := hookrelay.StatusFail
+	if kind == hookrelay.OutcomeSuccess {
+		status = hookrelay.StatusSuccess
+	}
+	next := at.Add(time.Minute)
+	return store.AttemptResult{
+		Owner: "a",
+		Attempt: hookrelay.Attempt{
+			DeliveryID: task.Delivery.ID, MsgID: task.Message.ID, AppID: task.Message.AppID,
+			EndpointID: task.Endpoint.ID, URL: task.Endpoint.URL, Status: status,
+			ResponseStatusCode: code, Outcome: kind, TriggerType: hookrelay.TriggerScheduled, CreatedAt: at,
+		},
+		Status:      hookrelay.StatusPending,
+		NextAttempt: &next,
+		Attempts:    1,
+	}
+}
+
+var endpointStatusTests = []testCase{
+	{"endpoint status follows the attempts against the receiver", func(h *harness) {
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		ep := h.newEndpoint(app.ID)
+		other := h.newApp(hookrelay.DefaultEnvironment)
+		_, err := h.s.GetEndpointStatus(h.ctx, other.ID, ep.ID)
+		h.wantErr(err, hookrelay.ErrNotFound, "status through another application")
+		_, err = h.s.GetEndpointStatus(h.ctx, app.ID, "ep_missing")
+		h.wantErr(err, hookrelay.ErrNotFound, "status of a missing endpoint")
+		st, err := h.s.GetEndpointStatus(h.ctx, app.ID, ep.ID)
+		h.must(err, "get endpoint status")
+		h.equal("status before any attempt", *st, store.EndpointStatus{EndpointID: ep.ID})
+
+		h.publish(app.ID, "a.b")
+		task := h.claim("a", t0.Add(time.Hour), t0.Add(2*time.Hour), 1)[0]
+		at := func(s int) time.Time { return t0.Add(time.Hour + time.Duration(s)*time.Second) }
+		steps := []struct {
+			name    string
+			results []store.AttemptResult
+			want    store.EndpointStatus
+		}{
+			{"a rejection starts a run of failures",
+				[]store.AttemptResult{result(task, hookrelay.OutcomeRejected, 500, at(1))},
+				store.EndpointStatus{LastAttemptAt: ptr(at(1)), LastOutcome: hookrelay.OutcomeRejected,
+					LastStatusCode: 500, FailingSince: ptr(at(1)), ConsecutiveFailures: 1}},
+			{"a refusal is the last attempt but no failure",
+				[]store.AttemptResult{result(task, hookrelay.OutcomeRefused, 0, at(2))},
+				store.EndpointStatus{LastAttemptAt: ptr(at(2)), LastOutcome: hookrelay.OutcomeRefused,
+					FailingSince: ptr(at(1)), ConsecutiveFailures: 1}},
+			{"an internal failure neither",
+				[]store.AttemptResult{result(task, hookrelay.OutcomeInternal, 0, at(3))},
+				store.EndpointStatus{LastAttemptAt: ptr(at(3)), LastOutcome: hookrelay.OutcomeInternal,
+					FailingSince: ptr(at(1)), ConsecutiveFailures: 1}},
+			{"no answer is a failure",
+				[]store.AttemptResult{result(task, hookrelay.OutcomeUnanswered, 0, at(4))},
+				store.EndpointStatus{LastAttemptAt: ptr(at(4)), LastOutcome: hookrelay.OutcomeUnanswered,
+					FailingSince: ptr(at(1)), ConsecutiveFailures: 2}},
+			{"a success ends the run",
+				[]store.AttemptResult{result(task, hookrelay.OutcomeSuccess, 204, at(5))},
+				store.EndpointStatus{LastAttemptAt: ptr(at(5)), LastOutcome: hookrelay.OutcomeSuccess,
+					LastStatusCode: 204, LastSuccessAt: ptr(at(5))}},
+			{"within one call, in attempt time order",
+				[]store.AttemptResult{
+					result(task, hookrelay.OutcomeRejected, 410, at(9)),
+					result(task, hookrelay.OutcomeRejected, 502, at(6)),
+					result(task, hookrelay.OutcomeSuccess, 200, at(7)),
+					result(task, hookrelay.OutcomeUnanswered, 0, at(8)),
+				},
+				store.EndpointStatus{LastAttemptAt: ptr(at(9)), LastOutcome: hookrelay.OutcomeRejected,
+					LastStatusCode: 410, LastSuccessAt: ptr(at(7)), FailingSince: ptr(at(8)), ConsecutiveFailures: 2}},
+			{"an older attempt recorded late is not the last one",
+				[]store.AttemptResult{result(task, hookrelay.OutcomeRejected, 503, at(2))},
+				store.EndpointStatus{LastAttemptAt: ptr(at(9)), LastOutcome: hookrelay.OutcomeRejected,
+					LastStatusCode: 410, LastSuccessAt: ptr(at(7)), FailingSince: ptr(at(8)), ConsecutiveFailures: 3}},
+		}
+		for _, step := range steps {
+			h.must(h.s.CompleteAttempts(h.ctx, step.results), step.name+": complete attempts")
+			st, err := h.s.GetEndpointStatus(h.ctx, app.ID, ep.ID)
+			h.must(err, step.name+": get endpoint status")
+			step.want.EndpointID = ep.ID
+			h.equal(step.name, *st, step.want)
+		}
+		h.must(h.s.DeleteEndpoint(h.ctx, app.ID, ep.ID), "delete endpoint")
+		_, err = h.s.GetEndpointStatus(h.ctx, app.ID, ep.ID)
+		h.wantErr(err, hookrelay.ErrNotFound, "status of a deleted endpoint")
+	}},
+	{"endpoints keep their own status", func(h *harness) {
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		a, b := h.newEndpoint(app.ID), h.newEndpoint(app.ID)
+		h.publish(app.ID, "a.b")
+		tasks := h.claim("a", t0.Add(time.Hour), t0.Add(2*time.Hour), 2)
+		h.equal("claimed", len(tasks), 2)
+		at := t0.Add(time.Hour)
+		var results []store.AttemptResult
+		for _, t := range tasks {
+			kind, code := hookrelay.OutcomeSuccess, 200
+			if t.Endpoint.ID == b.ID {
+				kind, code = hookrelay.OutcomeRejected, 500
+			}
+			results = append(results, result(t, kind, code, at))
+		}
+		h.must(h.s.CompleteAttempts(h.ctx, results), "complete attempts")
+		sa, err := h.s.GetEndpointStatus(h.ctx, app.ID, a.ID)
+		h.must(err, "status of a")
+		sb, err := h.s.GetEndpointStatus(h.ctx, app.ID, b.ID)
+		h.must(err, "status of b")
+		h.equal("a", *sa, store.EndpointStatus{EndpointID: a.ID, LastAttemptAt: &at,
+			LastOutcome: hookrelay.OutcomeSuccess, LastStatusCode: 200, LastSuccessAt: &at})
+		h.equal("b", *sb, store.EndpointStatus{EndpointID: b.ID, LastAttemptAt: &at,
+			LastOutcome: hookrelay.OutcomeRejected, LastStatusCode: 500, FailingSince: &at, ConsecutiveFailures: 1})
+	}},
+	{"disabling an endpoint succeeds for one caller only", func(h *harness) {
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		ep := h.newEndpoint(app.ID)
+		_, err := h.s.DisableEndpoint(h.ctx, app.ID, "ep_missing", t0)
+		h.wantErr(err, hookrelay.ErrNotFound, "disable a missing endpoint")
+		_, err = h.s.DisableEndpoint(h.ctx, h.newApp(hookrelay.DefaultEnvironment).ID, ep.ID, t0)
+		h.wantErr(err, hookrelay.ErrNotFound, "disable through another application")
+		var won atomic.Int32
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := h.s.DisableEndpoint(h.ctx, app.ID, ep.ID, t0.Add(time.Hour))
+				if err != nil {
+					h.Errorf("disable endpoint: %v", err)
+				}
+				if ok {
+					won.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		h.equal("callers that disabled it", won.Load(), int32(1))
+		got, err := h.s.GetEndpoint(h.ctx, app.ID, ep.ID)
+		h.must(err, "get endpoint")
+		h.equal("disabled", got.Disabled, true)
+		h.equal("revision moved", got.Revision, ep.Revision+1)
+		h.equal("updated at", got.UpdatedAt, t0.Add(time.Hour))
+		// A write over the revision read before is stale.
+		ep.Description = "late"
+		h.wantErr(h.s.UpdateEndpoint(h.ctx, ep), hookrelay.ErrStale, "update over the old revision")
+	}},
+	{"deliveries of a disabled endpoint are parked and resume when it is enabled", func(h *harness) {
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		off, on := h.newEndpoint(app.ID), h.newEndpoint(app.ID)
+		h.publish(app.ID, "a.b")
+		h.publish(app.ID, "a.b")
+		ok, err := h.s.DisableEndpoint(h.ctx, app.ID, off.ID, t0)
+		h.must(err, "disable endpoint")
+		h.equal("disabled", ok, true)
+		now := t0.Add(time.Hour)
+		claim := func(at time.Time) []store.Task {
+			h.Helper()
+			tasks, err := h.s.ClaimDeliveries(h.ctx, store.ClaimParams{
+				Owner: "a", Now: at, LeaseUntil: at.Add(time.Minute), Limit: 10, ParkUntil: at.Add(time.Hour)})
+			h.must(err, "claim deliveries")
+			return tasks
+		}
+		tasks := claim(now)
+		h.equal("claimed", len(tasks), 2)
+		for _, t := range tasks {
+			h.equal("endpoint of a claimed delivery", t.Endpoint.ID, on.ID)
+			h.complete("a", t, 200, hookrelay.StatusSuccess, 1, nil, now)
+		}
+		h.equal("claimed again at once", len(claim(now)), 0)
+		h.equal("claimed after the lease would have run out", len(claim(now.Add(2*time.Minute))), 0)
+		next, ok, err := h.s.NextDue(h.ctx)
+		h.must(err, "next due")
+		h.equal("next due: the parked deliveries", next, now.Add(time.Hour))
+		h.equal("next due found", ok, true)
+		// Past the parking time they are looked at again, and parked
+		// again while their endpoint is still disabled.
+		h.equal("claimed after the parking time", len(claim(now.Add(61*time.Minute))), 0)
+
+		ep, err := h.s.GetEndpoint(h.ctx, app.ID, off.ID)
+		h.must(err, "get endpoint")
+		ep.Description = "still disabled"
+		h.must(h.s.UpdateEndpoint(h.ctx, ep), "update disabled endpoint")
+		h.equal("claimed after an update that keeps it disabled", len(claim(time.Now())), 0)
+		ep.Disabled = false
+		h.must(h.s.UpdateEndpoint(h.ctx, ep), "enable endpoint")
+		tasks = claim(time.Now().Add(time.Second))
+		h.equal("claimed once enabled", len(tasks), 2)
+		for _, t := range tasks {
+			h.equal("endpoint of a resumed delivery", t.Endpoint.ID, off.ID)
+			h.equal("resumed delivery's attempts", t.Delivery.Attempts, 0)
+		}
+	}},
+	{"lookup finds any application by ID", func(h *harness) {
+		env := h.newEnv()
+		app := h.newApp(env.ID)
+		got, err := h.s.LookupApplication(h.ctx, app.ID)
+		h.must(err, "lookup application")
+		h.equal("application", got, app)
+		internal, err := h.s.EnsureInternalApplication(h.ctx, env.ID)
+		h.must(err, "ensure internal application")
+		got, err = h.s.LookupApplication(h.ctx, internal.ID)
+		h.must(err, "lookup internal application")
+		h.equal("internal application", got, internal)
+		_, err = h.s.LookupApplication(h.ctx, "app_missing")
+		h.wantErr(err, hookrelay.ErrNotFound, "lookup a missing application")
+	}},
+}
