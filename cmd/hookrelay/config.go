@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/internal/api"
 	"github.com/hookrelay/hookrelay/internal/delivery"
+	"github.com/hookrelay/hookrelay/internal/ops"
 )
 
 // config is everything `hookrelay serve` reads from flags and HOOKRELAY_*
@@ -35,6 +36,11 @@ type config struct {
 	ShutdownGrace      time.Duration
 	MaxBodyBytes       int64
 	MaxEndpointsPerApp int
+
+	// Retention; see ops.Cleaner.
+	Retention        time.Duration
+	HistoryRetention time.Duration
+	CleanInterval    time.Duration
 
 	// The API's HTTP server; see newHTTPServer.
 	ReadHeaderTimeout    time.Duration
@@ -245,6 +251,9 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (*conf
 	f.duration(&c.LeaseTTL, "lease-ttl", "HOOKRELAY_LEASE_TTL", shortDuration(delivery.DefaultLeaseTTL), "how long a claimed delivery stays reserved for a node that stops renewing it")
 	f.duration(&c.PollInterval, "poll-interval", "HOOKRELAY_POLL_INTERVAL", shortDuration(delivery.DefaultPollInterval), "longest wait between looks for due deliveries")
 	f.duration(&c.ShutdownGrace, "shutdown-grace", "HOOKRELAY_SHUTDOWN_GRACE", shortDuration(delivery.DefaultShutdownGrace), "how long in-flight requests may finish on shutdown")
+	f.duration(&c.Retention, "retention", "HOOKRELAY_RETENTION", shortDuration(api.DefaultPayloadRetention), "how long a message's payload is kept when the message names no retention (payloadRetentionPeriod/Hours)")
+	f.duration(&c.HistoryRetention, "history-retention", "HOOKRELAY_HISTORY_RETENTION", shortDuration(ops.DefaultHistoryRetention), "how long messages, their attempts and ended background tasks are kept")
+	f.duration(&c.CleanInterval, "clean-interval", "HOOKRELAY_CLEAN_INTERVAL", shortDuration(ops.DefaultCleanInterval), "time between two runs of the retention cleaner")
 	f.integer(&c.MaxEndpointsPerApp, "max-endpoints-per-app", "HOOKRELAY_MAX_ENDPOINTS_PER_APP", strconv.Itoa(api.DefaultMaxEndpointsPerApp), "most endpoints one application may have")
 	f.value("max-body-bytes", "HOOKRELAY_MAX_BODY_BYTES", strconv.Itoa(api.DefaultMaxBodyBytes), "largest API request body", func(s string) error {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -286,7 +295,8 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (*conf
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"read-header-timeout", c.ReadHeaderTimeout}, {"read-timeout", c.ReadTimeout}, {"idle-timeout", c.IdleTimeout}} {
+	}{{"read-header-timeout", c.ReadHeaderTimeout}, {"read-timeout", c.ReadTimeout}, {"idle-timeout", c.IdleTimeout},
+		{"retention", c.Retention}, {"history-retention", c.HistoryRetention}, {"clean-interval", c.CleanInterval}} {
 		if d.v <= 0 {
 			return nil, fmt.Errorf("%s must be positive", d.name)
 		}

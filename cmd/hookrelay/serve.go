@@ -91,6 +91,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight,
 		MaxEndpointsPerApp:   cfg.MaxEndpointsPerApp,
 		URLPolicy:            cfg.URLPolicy.Check,
+		PayloadRetention:     cfg.Retention,
 		Logger:               logger.With("component", "api"),
 	})
 
@@ -107,6 +108,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	tasksDone := make(chan error, 1)
 	go func() { tasksDone <- tasks.Run(dispCtx) }()
 	defer func() { stopDispatcher(); <-tasksDone }()
+	// The retention cleaner, on one node at a time (a lease).
+	cleaner := ops.NewCleaner(ops.CleanerConfig{Store: st, NodeID: nodeID, HistoryRetention: cfg.HistoryRetention,
+		Interval: cfg.CleanInterval, LeaseTTL: cfg.LeaseTTL, Logger: logger.With("component", "cleaner")})
+	cleanerDone := make(chan error, 1)
+	go func() { cleanerDone <- cleaner.Run(dispCtx) }()
+	defer func() { stopDispatcher(); <-cleanerDone }()
 
 	// A store that can tell when other nodes queued work (PostgreSQL's
 	// LISTEN/NOTIFY) wakes this node's dispatcher at once.
