@@ -54,7 +54,8 @@ func TestOpenSettings(t *testing.T) {
 		{"synchronous", "2"}, // FULL
 		{"foreign_keys", "1"},
 		{"busy_timeout", "10000"},
-		{"temp_store", "2"}, // MEMORY
+		{"temp_store", "2"},  // MEMORY
+		{"auto_vacuum", "2"}, // INCREMENTAL
 	} {
 		var got string
 		if err := s.wdb.QueryRowContext(t.Context(), "PRAGMA "+c.pragma).Scan(&got); err != nil {
