@@ -15,7 +15,7 @@ import (
 const (
 	DefaultHistoryRetention = 90 * 24 * time.Hour
 	DefaultCleanInterval    = time.Minute
-	DefaultCleanBatch       = 200
+	DefaultCleanBatch       = 50
 	DefaultCleanPause       = 20 * time.Millisecond
 )
 
@@ -40,8 +40,9 @@ type CleanerConfig struct {
 	Interval time.Duration
 	// BatchSize is the most rows one batch looks at.
 	BatchSize int
-	// Pause is the wait between two batches, which leaves the database to
-	// delivery.
+	// Pause is the least wait between two batches, which leaves the
+	// database to delivery; the wait is at least as long as the batch
+	// took. Negative: no wait.
 	Pause time.Duration
 	// LeaseTTL is how long the lease a batch takes lasts: another node
 	// may clean that long after this one stopped mid-run.
@@ -176,6 +177,7 @@ func (c *Cleaner) RunOnce(ctx context.Context) (bool, error) {
 		cursor := ""
 		for ctx.Err() == nil {
 			now := cfg.Now()
+			began := time.Now()
 			res, err := cfg.Store.PurgeBatch(ctx, store.PurgeParams{
 				Kind:       kind,
 				Owner:      cfg.NodeID,
@@ -208,9 +210,12 @@ func (c *Cleaner) RunOnce(ctx context.Context) (bool, error) {
 				break
 			}
 			if cfg.Pause > 0 {
+				// At least twice as long as the batch took: the cleaner
+				// holds the database (SQLite's one writer) at most a third
+				// of the time.
 				select {
 				case <-ctx.Done():
-				case <-time.After(cfg.Pause):
+				case <-time.After(max(cfg.Pause, 2*time.Since(began))):
 				}
 			}
 		}
@@ -220,7 +225,7 @@ func (c *Cleaner) RunOnce(ctx context.Context) (bool, error) {
 		return true, nil
 	}
 	c.add(removed, true, start)
-	args := []any{"duration", cfg.Now().Sub(start).Round(time.Millisecond)}
+	args := []any{"duration", cfg.Now().Sub(start).Round(time.Millisecond).String()}
 	for _, k := range store.PurgeKinds {
 		args = append(args, string(k), removed[string(k)])
 	}

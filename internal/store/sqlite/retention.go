@@ -10,9 +10,10 @@ import (
 )
 
 // vacuumPages is the most free pages one cleaner batch gives back to the
-// file system (4 MiB of 4 KiB pages): enough to keep up with what a batch
-// frees, short enough not to hold the writer.
-const vacuumPages = 1024
+// file system (512 KiB of 4 KiB pages): more than a batch frees, and short
+// enough not to hold the writer for long (each page given back may move
+// a page from the end of the file). Never 0, which would mean all.
+const vacuumPages = 128
 
 // pendingDelivery is true for a message (alias m) one of whose deliveries
 // is pending or being sent.
