@@ -157,6 +157,12 @@ type Message struct {
 	Channels  []string
 	Tags      []string
 	CreatedAt time.Time
+	// PayloadExpiresAt, when set, is when the retention cleaner may drop
+	// the payload (and the response bodies of its attempts), once no
+	// delivery of the message is pending. Nil keeps the payload until the
+	// message row itself is removed. Stores write it at publish and do not
+	// read it back.
+	PayloadExpiresAt *time.Time
 }
 
 // Delivery is the state of one message towards one endpoint. The set of

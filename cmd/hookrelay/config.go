@@ -38,6 +38,11 @@ type config struct {
 	MaxEndpointsPerApp int
 	DisableAfter       time.Duration // 0: endpoints are never disabled automatically
 
+	// Retention; see ops.Cleaner.
+	Retention        time.Duration
+	HistoryRetention time.Duration
+	CleanInterval    time.Duration
+
 	// The API's HTTP server; see newHTTPServer.
 	ReadHeaderTimeout    time.Duration
 	ReadTimeout          time.Duration
@@ -253,6 +258,9 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (*conf
 	f.duration(&c.ShutdownGrace, "shutdown-grace", "HOOKRELAY_SHUTDOWN_GRACE", shortDuration(delivery.DefaultShutdownGrace), "how long in-flight requests may finish on shutdown")
 	f.duration(&c.DisableAfter, "disable-after", "HOOKRELAY_DISABLE_AFTER", shortDuration(ops.DefaultDisableAfter),
 		"disable an endpoint that has failed without a success for this long (0: never)")
+	f.duration(&c.Retention, "retention", "HOOKRELAY_RETENTION", shortDuration(api.DefaultPayloadRetention), "how long a message's payload is kept when the message names no retention (payloadRetentionPeriod/Hours)")
+	f.duration(&c.HistoryRetention, "history-retention", "HOOKRELAY_HISTORY_RETENTION", shortDuration(ops.DefaultHistoryRetention), "how long messages, their attempts and ended background tasks are kept")
+	f.duration(&c.CleanInterval, "clean-interval", "HOOKRELAY_CLEAN_INTERVAL", shortDuration(ops.DefaultCleanInterval), "time between two runs of the retention cleaner")
 	f.integer(&c.MaxEndpointsPerApp, "max-endpoints-per-app", "HOOKRELAY_MAX_ENDPOINTS_PER_APP", strconv.Itoa(api.DefaultMaxEndpointsPerApp), "most endpoints one application may have")
 	f.value("max-body-bytes", "HOOKRELAY_MAX_BODY_BYTES", strconv.Itoa(api.DefaultMaxBodyBytes), "largest API request body", func(s string) error {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -295,7 +303,8 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (*conf
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"read-header-timeout", c.ReadHeaderTimeout}, {"read-timeout", c.ReadTimeout}, {"idle-timeout", c.IdleTimeout}} {
+	}{{"read-header-timeout", c.ReadHeaderTimeout}, {"read-timeout", c.ReadTimeout}, {"idle-timeout", c.IdleTimeout},
+		{"retention", c.Retention}, {"history-retention", c.HistoryRetention}, {"clean-interval", c.CleanInterval}} {
 		if d.v <= 0 {
 			return nil, fmt.Errorf("%s must be positive", d.name)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/internal/api"
 	"github.com/hookrelay/hookrelay/internal/delivery"
+	"github.com/hookrelay/hookrelay/internal/ops"
 )
 
 // With no flag and no environment, serve runs with the packages' own
@@ -35,6 +36,9 @@ func TestServeDefaultsAreThePackageDefaults(t *testing.T) {
 		{"max endpoints per app", c.MaxEndpointsPerApp, api.DefaultMaxEndpointsPerApp},
 		{"max body bytes", c.MaxBodyBytes, int64(api.DefaultMaxBodyBytes)},
 		{"max body bytes in flight", c.MaxBodyBytesInFlight, int64(api.DefaultMaxBodyBytesInFlight)},
+		{"retention", c.Retention, api.DefaultPayloadRetention},
+		{"history retention", c.HistoryRetention, ops.DefaultHistoryRetention},
+		{"clean interval", c.CleanInterval, ops.DefaultCleanInterval},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, tt.got, tt.want)

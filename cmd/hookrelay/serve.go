@@ -107,6 +107,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxBodyBytesInFlight: cfg.MaxBodyBytesInFlight,
 		MaxEndpointsPerApp:   cfg.MaxEndpointsPerApp,
 		URLPolicy:            cfg.URLPolicy.Check,
+		PayloadRetention:     cfg.Retention,
 		Logger:               logger.With("component", "api"),
 		Metrics:              apiMetrics,
 	})
@@ -135,6 +136,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go func() { tasksDone <- tasks.Run(dispCtx) }()
 	defer func() { stopDispatcher(); <-tasksDone }()
 	go alerts.Run(dispCtx, events)
+	// The retention cleaner, on one node at a time (a lease).
+	var cleanerReport ops.CleanerReport
+	if mx != nil {
+		cleanerReport = mx
+	}
+	cleaner := ops.NewCleaner(ops.CleanerConfig{Store: st, NodeID: nodeID, HistoryRetention: cfg.HistoryRetention,
+		Interval: cfg.CleanInterval, LeaseTTL: cfg.LeaseTTL, Logger: logger.With("component", "cleaner"), Report: cleanerReport})
+	cleanerDone := make(chan error, 1)
+	go func() { cleanerDone <- cleaner.Run(dispCtx) }()
+	defer func() { stopDispatcher(); <-cleanerDone }()
 
 	// A store that can tell when other nodes queued work (PostgreSQL's
 	// LISTEN/NOTIFY) wakes this node's dispatcher at once.

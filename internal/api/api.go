@@ -66,6 +66,11 @@ const DefaultMaxBodyBytes = 1 << 20
 // Config.MaxEndpointsPerApp is 0.
 const DefaultMaxEndpointsPerApp = 50
 
+// DefaultPayloadRetention is how long a message's payload is kept when
+// Config.PayloadRetention is 0 and the message names no retention of its
+// own: Svix's default of 90 days.
+const DefaultPayloadRetention = 90 * 24 * time.Hour
+
 // Waker is told that deliveries became due (a message was published,
 // resent or recovered) so the dispatcher looks for work now.
 type Waker interface{ Wake() }
@@ -111,6 +116,10 @@ type Config struct {
 	// URLPolicy, when set, must accept every endpoint URL created or
 	// changed (for example https-only); a refusal is 422 on "url".
 	URLPolicy func(*url.URL) error
+	// PayloadRetention is how long the payload of a message that names no
+	// retention (payloadRetentionPeriod, payloadRetentionHours) is kept;
+	// 0 means DefaultPayloadRetention. See ops.Cleaner.
+	PayloadRetention time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Metrics, when set, is told about publishes and store failures.
@@ -140,6 +149,7 @@ type server struct {
 	publicURL string
 	log       *slog.Logger
 	maxBody   int64
+	retention time.Duration // default payload retention
 	// bodies bounds the request bodies held at once; see readBody.
 	bodies        *bodyBudget
 	admissionWait time.Duration
@@ -167,6 +177,7 @@ func New(cfg Config) http.Handler {
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		log:       cfg.Logger,
 		maxBody:   cfg.MaxBodyBytes,
+		retention: cfg.PayloadRetention,
 		clock:     cfg.Now,
 		mux:       http.NewServeMux(),
 		metrics:   cfg.Metrics,
@@ -183,6 +194,9 @@ func New(cfg Config) http.Handler {
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.retention <= 0 {
+		s.retention = DefaultPayloadRetention
 	}
 	inFlight := cfg.MaxBodyBytesInFlight
 	if inFlight <= 0 {

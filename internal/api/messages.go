@@ -4,13 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/store"
 )
 
-// messageIn is Svix's MessageIn. payloadRetention* are validated and
-// otherwise ignored (payloads are kept until expunged).
+// messageIn is Svix's MessageIn. payloadRetentionPeriod (days) or
+// payloadRetentionHours, not both, set when the message's payload expires
+// (see retention); without either the server's default applies.
 type messageIn struct {
 	EventType              opt[string]                     `json:"eventType"`
 	EventID                opt[string]                     `json:"eventId"`
@@ -66,10 +68,26 @@ func (in *messageIn) payload(c *checker) []byte {
 	if in.PayloadRetentionHours.has() && (in.PayloadRetentionHours.V < 1 || in.PayloadRetentionHours.V > 2160) {
 		c.add("must be between 1 and 2160", "payloadRetentionHours")
 	}
+	if in.PayloadRetentionPeriod.has() && in.PayloadRetentionHours.has() {
+		c.add("must not be given together with payloadRetentionPeriod", "payloadRetentionHours")
+	}
 	if in.Application.has() {
 		in.Application.V.validate(c, "application")
 	}
 	return payload
+}
+
+// retention returns how long the message asks its payload to be kept, or
+// 0 when it names no retention (the server's default then holds). Call it
+// on a validated messageIn.
+func (in *messageIn) retention() time.Duration {
+	switch {
+	case in.PayloadRetentionHours.has():
+		return time.Duration(in.PayloadRetentionHours.V) * time.Hour
+	case in.PayloadRetentionPeriod.has():
+		return time.Duration(in.PayloadRetentionPeriod.V) * 24 * time.Hour
+	}
+	return 0
 }
 
 // isJSONObject reports whether valid JSON text b is an object.
@@ -115,6 +133,10 @@ func (s *server) createMessage(w http.ResponseWriter, r *http.Request, p *princi
 		Channels:  nonEmpty(in.Channels.V),
 		Tags:      nonEmpty(in.Tags.V),
 		CreatedAt: s.now(),
+	}
+	if d := in.retention(); d > 0 {
+		at := msg.CreatedAt.Add(d)
+		msg.PayloadExpiresAt = &at
 	}
 	_, err = s.publish(r.Context(), app, store.CreateMessageParams{Message: msg})
 	if cached && errors.Is(err, hookrelay.ErrNotFound) {

@@ -22,6 +22,10 @@ type Handoff interface {
 // straight to the local dispatcher when it has room, queued (and the
 // dispatcher woken) otherwise.
 func (s *server) publish(ctx context.Context, app *hookrelay.Application, p store.CreateMessageParams) (store.CreateMessageResult, error) {
+	if m := p.Message; m != nil && m.PayloadExpiresAt == nil {
+		at := m.CreatedAt.Add(s.retention)
+		m.PayloadExpiresAt = &at
+	}
 	h := s.handoff
 	if h != nil {
 		p.Lease = h.Handoff()

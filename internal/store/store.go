@@ -12,6 +12,10 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookrelay/hookrelay"
@@ -342,6 +346,69 @@ type ReplayParams struct {
 	Until      *time.Time `json:"until,omitempty"`
 }
 
+// PurgeKind names what one batch of the retention cleaner removes.
+type PurgeKind string
+
+// The cleaner's kinds of work, in the order it runs them.
+const (
+	// PurgePayloads drops the payload of each message whose
+	// payload_expires_at has passed and that has no pending delivery,
+	// and empties the response bodies of its attempts: the message reads
+	// as after an expunge. Removed counts messages, Attempts the attempts
+	// emptied.
+	PurgePayloads PurgeKind = "payloads"
+	// PurgeMessages removes each message created before Before whose
+	// payload has expired (or was never given an expiry) and that has no
+	// pending delivery, with its deliveries and attempts. Removed counts
+	// messages, Attempts the attempts removed.
+	PurgeMessages PurgeKind = "messages"
+	// PurgeIdempotency removes idempotency records that expired by Now.
+	PurgeIdempotency PurgeKind = "idempotency"
+	// PurgeTokens removes portal tokens that expired by Now.
+	PurgeTokens PurgeKind = "tokens"
+	// PurgeTasks removes background tasks that ended (finished or failed)
+	// and were last updated before Before.
+	PurgeTasks PurgeKind = "tasks"
+)
+
+// PurgeKinds are the cleaner's kinds of work in the order it runs them.
+var PurgeKinds = []PurgeKind{PurgePayloads, PurgeMessages, PurgeIdempotency, PurgeTokens, PurgeTasks}
+
+// ErrLeaseHeld means another node holds the cleaner's lease: the batch
+// changed nothing.
+var ErrLeaseHeld = errors.New("cleaner lease held by another node")
+
+// PurgeParams is one batch of the retention cleaner. A delivery that is
+// pending (or sending) keeps its message and payload, whatever the times.
+type PurgeParams struct {
+	Kind PurgeKind
+	// Owner takes or renews the cleaner's lease until LeaseUntil in the
+	// batch's transaction; while another owner's lease is still valid at
+	// Now the batch is ErrLeaseHeld. Two batches of different owners never
+	// run at once.
+	Owner      string
+	Now        time.Time
+	LeaseUntil time.Time
+	// Limit is the most rows the batch looks at.
+	Limit int
+	// Cursor is where the batch starts, from the previous batch's result
+	// ("" for the first); rows the batch had to keep are not looked at
+	// again in one pass.
+	Cursor string
+	// Before bounds PurgeMessages (creation time) and PurgeTasks (last
+	// update).
+	Before time.Time
+}
+
+// PurgeResult is what one cleaner batch did.
+type PurgeResult struct {
+	Cursor   string // where the next batch starts
+	Scanned  int    // rows looked at
+	Removed  int    // rows removed (payloads dropped, for PurgePayloads)
+	Attempts int    // attempts emptied or removed along with messages
+	Done     bool   // nothing more of this kind is due now
+}
+
 // Store is everything hookrelay keeps. Methods return hookrelay.ErrNotFound
 // when the addressed object does not exist within the given scope (an
 // application of another environment does not exist for the caller) and
@@ -553,4 +620,37 @@ type Store interface {
 	// refuse it), pending and due at step.Now. The cursor is the last
 	// message ID looked at. A missing endpoint is ErrNotFound.
 	ReplayBatch(ctx context.Context, step TaskStep, p ReplayParams) (BatchResult, error)
+
+	// Retention.
+	// PurgeBatch removes the next rows of p.Kind that retention lets go
+	// (see PurgeKind), at most p.Limit looked at, in one short
+	// transaction that also takes or renews the cleaner's lease, or
+	// returns ErrLeaseHeld. On SQLite it then returns up to a bounded
+	// number of free pages to the file system (incremental vacuum).
+	PurgeBatch(ctx context.Context, p PurgeParams) (PurgeResult, error)
+	// ReleaseCleanerLease gives up owner's cleaner lease, if it holds it.
+	ReleaseCleanerLease(ctx context.Context, owner string) error
+}
+
+// ExpiryCursor is the cursor of a PurgePayloads batch: the payload expiry
+// (unix microseconds) and ID of the last message looked at.
+func ExpiryCursor(expires int64, id string) string {
+	return strconv.FormatInt(expires, 10) + "/" + id
+}
+
+// ParseExpiryCursor reads an ExpiryCursor; "" is the start (before every
+// message).
+func ParseExpiryCursor(c string) (expires int64, id string, err error) {
+	if c == "" {
+		return math.MinInt64, "", nil
+	}
+	t, id, ok := strings.Cut(c, "/")
+	if !ok {
+		return 0, "", fmt.Errorf("bad expiry cursor %q", c)
+	}
+	expires, err = strconv.ParseInt(t, 10, 64)
+	if err != nil {
+		return 0, "", fmt.Errorf("bad expiry cursor %q", c)
+	}
+	return expires, id, nil
 }

@@ -154,13 +154,15 @@ func (s *Store) publishBatch(batch []*publishReq) {
 // the statement returns. Channels and tags come as JSON arrays (NULL when
 // unset), since PostgreSQL arrays of arrays must be rectangular.
 const publishManySQL = `WITH msg AS (
-	INSERT INTO messages (id, app_id, event_id, event_type, payload, channels, tags, created_at)
+	INSERT INTO messages (id, app_id, event_id, event_type, payload, channels, tags, created_at,
+		payload_expires_at)
 	SELECT m.id, m.app_id, m.event_id, m.event_type, m.payload,
 		CASE WHEN m.channels IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(m.channels)) END,
 		CASE WHEN m.tags IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(m.tags)) END,
-		m.created_at
+		m.created_at, m.payload_expires_at
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::jsonb[], $7::jsonb[],
-		$8::timestamptz[]) AS m (id, app_id, event_id, event_type, payload, channels, tags, created_at)
+		$8::timestamptz[], $15::timestamptz[])
+		AS m (id, app_id, event_id, event_type, payload, channels, tags, created_at, payload_expires_at)
 	ON CONFLICT DO NOTHING
 	RETURNING id, app_id, created_at
 ), dl AS (
@@ -260,7 +262,8 @@ func (s *Store) publishMany(ctx context.Context, batch []*publishReq) error {
 	}
 
 	rows, err := s.pool.Query(ctx, publishManySQL, c.ids, c.appIDs, c.eventIDs, c.eventTypes, c.payloads,
-		c.channels, c.tags, c.created, c.dlvIDs, c.dlvMsgIDs, c.dlvEndpointIDs, now, c.dlvOwners, c.dlvUntils)
+		c.channels, c.tags, c.created, c.dlvIDs, c.dlvMsgIDs, c.dlvEndpointIDs, now, c.dlvOwners, c.dlvUntils,
+		c.expires)
 	if err != nil {
 		return err
 	}
@@ -291,6 +294,7 @@ type publishColumns struct {
 	eventIDs                          []*string
 	payloads, channels, tags          [][]byte
 	created                           []time.Time
+	expires                           []*time.Time
 	dlvIDs, dlvMsgIDs, dlvEndpointIDs []string
 	dlvOwners                         []*string
 	dlvUntils                         []*time.Time
@@ -305,6 +309,7 @@ func (c *publishColumns) addMessage(m *hookrelay.Message) {
 	c.channels = append(c.channels, jsonList(m.Channels))
 	c.tags = append(c.tags, jsonList(m.Tags))
 	c.created = append(c.created, m.CreatedAt)
+	c.expires = append(c.expires, m.PayloadExpiresAt)
 }
 
 // jsonList encodes a list of strings as JSON, nil (NULL) for a nil list.
@@ -322,10 +327,12 @@ func jsonList(v []string) []byte {
 //
 // $1..$8 are the message columns; $9 and $10 the delivery and endpoint IDs;
 // $11 the deliveries' creation time; $12 and $13 their lease owners and
-// ends (NULL for a delivery queued without a lease).
+// ends (NULL for a delivery queued without a lease); $14 the message's
+// payload expiry.
 const publishOneSQL = `WITH msg AS (
-	INSERT INTO messages (id, app_id, event_id, event_type, payload, channels, tags, created_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	INSERT INTO messages (id, app_id, event_id, event_type, payload, channels, tags, created_at,
+		payload_expires_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $14)
 	ON CONFLICT DO NOTHING
 	RETURNING id, app_id, created_at
 ), dl AS (
@@ -367,7 +374,7 @@ func (s *Store) publishOnce(ctx context.Context, p store.CreateMessageParams) (s
 	var stored, queued int
 	err = s.pool.QueryRow(ctx, publishOneSQL,
 		m.ID, m.AppID, m.EventID, m.EventType, m.Payload, m.Channels, m.Tags, m.CreatedAt,
-		cols.ids, cols.endpointIDs, now, cols.owners, cols.untils).Scan(&stored, &queued)
+		cols.ids, cols.endpointIDs, now, cols.owners, cols.untils, m.PayloadExpiresAt).Scan(&stored, &queued)
 	if err != nil {
 		return store.CreateMessageResult{}, err
 	}

@@ -44,10 +44,15 @@ func insertDeliveriesSQL(n int) string {
 		 SELECT *, 1, 0, 0 FROM (VALUES ` + rows(n, 9) + `)`
 }
 
-// insertMessagesSQL stores n messages, each binding messageColumns.
+// insertMessagesSQL stores n messages, each binding messageColumns and
+// payload_expires_at.
 func insertMessagesSQL(n int) string {
-	return `INSERT INTO messages (` + messageColumns + `) VALUES ` + rows(n, 8)
+	return `INSERT INTO messages (` + messageColumns + `, payload_expires_at) VALUES ` + rows(n, msgWidth)
 }
+
+// msgWidth is the number of values one message row of insertMessagesSQL
+// binds.
+const msgWidth = 9
 
 // sizeFor returns the index in sizes (largest first, ending with 1) of the
 // largest size not above n.
@@ -454,9 +459,10 @@ func (t *writeTx) create(ctx context.Context, p store.CreateMessageParams) (stor
 	if err != nil {
 		return store.CreateMessageResult{}, err
 	}
-	msgRow := []any{m.ID, m.AppID, nullString(m.EventID), m.EventType, m.Payload, channels, tags, micros(m.CreatedAt)}
+	msgRow := []any{m.ID, m.AppID, nullString(m.EventID), m.EventType, m.Payload, channels, tags, micros(m.CreatedAt),
+		nullMicros(m.PayloadExpiresAt)}
 	if !t.deferInserts {
-		if err := t.insertRows(ctx, &t.stmts.insertMsgs, 8, msgRow); err != nil {
+		if err := t.insertRows(ctx, &t.stmts.insertMsgs, msgWidth, msgRow); err != nil {
 			return store.CreateMessageResult{}, mapInsertErr(err)
 		}
 	}
@@ -498,7 +504,7 @@ func (t *writeTx) insertRows(ctx context.Context, sts *[len(deliverySizes)]*sql.
 // flush inserts the messages and deliveries that create deferred. An
 // error does not say which publish it came from.
 func (t *writeTx) flush(ctx context.Context) error {
-	if err := t.insertRows(ctx, &t.stmts.insertMsgs, 8, t.msgRows); err != nil {
+	if err := t.insertRows(ctx, &t.stmts.insertMsgs, msgWidth, t.msgRows); err != nil {
 		return fmt.Errorf("insert messages: %w", err)
 	}
 	if err := t.insertRows(ctx, &t.stmts.insertDeliveries, 9, t.dlvRows); err != nil {

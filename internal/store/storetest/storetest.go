@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Idempotency", idempotencyTests},
 		{"BackgroundTasks", backgroundTaskTests},
 		{"TaskLeases", taskLeaseTests},
+		{"Retention", retentionTests},
 		{"Cascades", cascadeTests},
 		{"BadKeys", badKeyTests},
 		{"EndpointStatus", endpointStatusTests},
