@@ -310,14 +310,17 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 			_, err := tx.Exec(ctx, completeSQL, c.attemptIDs, c.deliveryIDs, c.urls, c.attemptStatus, c.codes,
 				c.responses, c.durations, c.triggers, c.attemptedAt, c.owners, c.statuses, c.counts, c.nextAttempts, now,
 				c.outcomes)
-			return err
+			if err != nil {
+				return err
+			}
+			return rollupHealth(ctx, tx, &c)
 		})
 		// A delivery deleted (with its endpoint) between the join and the
 		// attempt's foreign key check fails the statement; run again, the
 		// join no longer sees it. A deadlock with such a delete is also
 		// worth another try.
 		if c := constraint(err); c != "attempts_msg_id_fkey" && c != "attempts_endpoint_id_fkey" &&
-			pgCode(err) != codeDeadlockDetected {
+			c != "endpoint_health_endpoint_id_fkey" && pgCode(err) != codeDeadlockDetected {
 			break
 		}
 	}

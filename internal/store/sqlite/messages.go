@@ -27,6 +27,8 @@ type writeStmts struct {
 	// insertAttempts[i] and completeDeliveries[i] take completeSizes[i]
 	// results at once.
 	insertAttempts, completeDeliveries [len(completeSizes)]*sql.Stmt
+	// rollupHealth[i] adds completeSizes[i] attempts to health rollups.
+	rollupHealth [len(completeSizes)]*sql.Stmt
 }
 
 // deliverySizes are the numbers of deliveries one insert takes, largest
@@ -126,6 +128,9 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		if w.completeDeliveries[i], err = db.PrepareContext(ctx, completeDeliveriesSQL(n)); err != nil {
 			return fmt.Errorf("prepare complete deliveries: %w", err)
 		}
+		if w.rollupHealth[i], err = db.PrepareContext(ctx, rollupHealthSQL(n)); err != nil {
+			return fmt.Errorf("prepare health rollup: %w", err)
+		}
 	}
 	return nil
 }
@@ -134,6 +139,7 @@ func (w *writeStmts) close() {
 	all := []*sql.Stmt{w.savepoint, w.release, w.rollbackTo, w.dataVersion, w.fanout, w.onlyEndpoint}
 	all = append(append(all, w.insertDeliveries[:]...), w.insertMsgs[:]...)
 	all = append(append(all, w.insertAttempts[:]...), w.completeDeliveries[:]...)
+	all = append(all, w.rollupHealth[:]...)
 	for _, st := range all {
 		if st != nil {
 			st.Close()

@@ -352,6 +352,9 @@ func (t *writeTx) completeRows(ctx context.Context, k int, rs []store.AttemptRes
 	if _, err := t.stmt(ctx, t.stmts.insertAttempts[k]).ExecContext(ctx, args...); err != nil {
 		return mapInsertErr(err)
 	}
+	if err := t.rollupHealth(ctx, k, rs); err != nil {
+		return err
+	}
 	args = append(args[:0], micros(at))
 	for i := range rs {
 		r := &rs[i]
