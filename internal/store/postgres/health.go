@@ -86,22 +86,106 @@ var healthWidths = func() []int32 {
 	return out
 }()
 
-// rollupHealth adds the recorded attempts of c to their endpoints' health
-// rollups, in the transaction that records them (see rollupHealthSQL).
-func rollupHealth(ctx context.Context, tx pgx.Tx, c *completeColumns) error {
-	ms := make([]int64, len(c.outcomes))
-	hb := make([]int32, len(c.outcomes))
-	for i, o := range c.outcomes {
-		hb[i] = -1
-		if hookrelay.OutcomeKind(o).Answered() {
-			ms[i] = max(c.durations[i], 0)
-			hb[i] = int32(hookrelay.LatencyBucket(ms[i]))
+// healthValues is the number of values of one rollup row after its key:
+// the five outcome counts, response_ms_sum, response_ms_max and the
+// histogram.
+const healthValues = 7 + hookrelay.LatencyBuckets
+
+// upsertHealthSQL adds rollups gathered in Go, one row each: keys as arrays
+// (endpoint IDs, widths in seconds, span starts, application IDs) and the
+// values of row i at $5[(i-1)*healthValues+1 ...]. Rows are upserted in
+// key order, so that two transactions lock shared rows in the same order,
+// and only while their endpoint exists (a deleted endpoint takes its
+// rollups with it).
+var upsertHealthSQL = func() string {
+	var cols, vals, sets strings.Builder
+	cols.WriteString("endpoint_id, width, bucket, app_id")
+	names := append(append([]string{}, healthCounts...), "response_ms_max")
+	for i := range hookrelay.LatencyBuckets {
+		names = append(names, fmt.Sprintf("h%d", i))
+	}
+	for j, c := range names {
+		fmt.Fprintf(&cols, ", %s", c)
+		fmt.Fprintf(&vals, ", ($5::bigint[])[(u.i - 1) * %d + %d]", healthValues, j+1)
+		if c == "response_ms_max" {
+			fmt.Fprintf(&sets, ", %s = greatest(h.%s, excluded.%s)", c, c, c)
+		} else {
+			fmt.Fprintf(&sets, ", %s = h.%s + excluded.%s", c, c, c)
 		}
 	}
-	if _, err := tx.Exec(ctx, rollupHealthSQL, c.deliveryIDs, c.attemptedAt, c.outcomes, ms, hb, healthWidths); err != nil {
-		return fmt.Errorf("health rollup: %w", err)
+	return `INSERT INTO endpoint_health AS h (` + cols.String() + `)
+		SELECT u.endpoint_id, u.width, u.bucket, u.app_id` + vals.String() + `
+		FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::text[]) WITH ORDINALITY AS u (endpoint_id, width, bucket, app_id, i)
+		JOIN endpoints e ON e.id = u.endpoint_id
+		ORDER BY 1, 2, 3
+		ON CONFLICT (endpoint_id, width, bucket) DO UPDATE SET ` + sets.String()[2:]
+}()
+
+// healthKey is one rollup row.
+type healthKey struct {
+	endpointID string
+	width      int32
+	start      time.Time
+}
+
+// queueHealth queues on b what adds the attempts of results to their
+// endpoints' health rollups, to run in the transaction that records them.
+// An attempt is rolled up under the EndpointID and AppID it carries, which
+// are its delivery's (the dispatcher takes all three from one claimed
+// task): those are gathered in Go and upserted once per rollup row. An
+// attempt without them is rolled up by rollupHealthSQL under its
+// delivery's.
+func queueHealth(b *pgx.Batch, results []store.AttemptResult) {
+	type rollup struct {
+		appID string
+		h     hookrelay.Health
 	}
-	return nil
+	rows := map[healthKey]*rollup{}
+	var rest completeColumns
+	for i := range results {
+		a := &results[i].Attempt
+		if a.EndpointID == "" || a.AppID == "" {
+			rest.deliveryIDs = append(rest.deliveryIDs, a.DeliveryID)
+			rest.attemptedAt = append(rest.attemptedAt, a.CreatedAt)
+			rest.outcomes = append(rest.outcomes, int(a.Outcome))
+			rest.durations = append(rest.durations, a.ResponseDurationMs)
+			continue
+		}
+		for j, w := range hookrelay.HealthWidths {
+			k := healthKey{a.EndpointID, healthWidths[j], a.CreatedAt.UTC().Truncate(w)}
+			r := rows[k]
+			if r == nil {
+				r = &rollup{appID: a.AppID}
+				rows[k] = r
+			}
+			r.h.Record(a.Outcome, a.ResponseDurationMs)
+		}
+	}
+	if len(rows) > 0 {
+		var eps, apps []string
+		var widths []int32
+		var starts []time.Time
+		vals := make([]int64, 0, len(rows)*healthValues)
+		for k, r := range rows {
+			eps, widths, starts, apps = append(eps, k.endpointID), append(widths, k.width), append(starts, k.start), append(apps, r.appID)
+			vals = append(vals, r.h.Attempts[hookrelay.OutcomeSuccess:]...)
+			vals = append(vals, r.h.ResponseMsSum, r.h.ResponseMsMax)
+			vals = append(vals, r.h.Latency[:]...)
+		}
+		b.Queue(upsertHealthSQL, eps, widths, starts, apps, vals)
+	}
+	if len(rest.deliveryIDs) > 0 {
+		ms := make([]int64, len(rest.outcomes))
+		hb := make([]int32, len(rest.outcomes))
+		for i, o := range rest.outcomes {
+			hb[i] = -1
+			if hookrelay.OutcomeKind(o).Answered() {
+				ms[i] = max(rest.durations[i], 0)
+				hb[i] = int32(hookrelay.LatencyBucket(ms[i]))
+			}
+		}
+		b.Queue(rollupHealthSQL, rest.deliveryIDs, rest.attemptedAt, rest.outcomes, ms, hb, healthWidths)
+	}
 }
 
 // HealthRollups reads the rollups p selects from endpoint_health alone.

@@ -307,13 +307,13 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 			if _, err := tx.Exec(ctx, indexJoinsOnly); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, completeSQL, c.attemptIDs, c.deliveryIDs, c.urls, c.attemptStatus, c.codes,
+			// One round trip: the completion, then the health rollups.
+			b := &pgx.Batch{}
+			b.Queue(completeSQL, c.attemptIDs, c.deliveryIDs, c.urls, c.attemptStatus, c.codes,
 				c.responses, c.durations, c.triggers, c.attemptedAt, c.owners, c.statuses, c.counts, c.nextAttempts, now,
 				c.outcomes)
-			if err != nil {
-				return err
-			}
-			return rollupHealth(ctx, tx, &c)
+			queueHealth(b, results)
+			return tx.SendBatch(ctx, b).Close()
 		})
 		// A delivery deleted (with its endpoint) between the join and the
 		// attempt's foreign key check fails the statement; run again, the

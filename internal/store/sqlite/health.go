@@ -1,9 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,58 +44,114 @@ func healthColumns(agg bool) string {
 	return b.String()
 }
 
-// rollupHealthSQL adds n attempts to their endpoints' rollups of every
-// width, one upsert row per endpoint and span. Each attempt binds its
-// delivery ID, its time (Unix microseconds), its outcome kind, its
-// response time in milliseconds (0 when unanswered) and its histogram
-// bucket (-1 when unanswered); its endpoint and application are its
-// delivery's, and an attempt whose delivery is gone adds nothing, as it is
-// not recorded either.
-func rollupHealthSQL(n int) string {
-	var cols, sums, sets strings.Builder
+// upsertHealthSQL adds one rollup's counts to its row, creating it when
+// missing, while its endpoint exists (an endpoint deleted meanwhile takes
+// its rollups with it). It binds width, bucket, app_id, the outcome counts,
+// response_ms_sum, response_ms_max, the histogram, then endpoint_id.
+var upsertHealthSQL = func() string {
+	var cols, sets strings.Builder
 	cols.WriteString("endpoint_id, width, bucket, app_id")
-	for k, c := range healthCounts[:5] {
+	for _, c := range healthCounts {
 		fmt.Fprintf(&cols, ", %s", c)
-		fmt.Fprintf(&sums, ", sum(v.column3 = %d)", k+1)
 		fmt.Fprintf(&sets, "%s = %s + excluded.%s, ", c, c, c)
 	}
-	cols.WriteString(", response_ms_sum, response_ms_max")
-	sums.WriteString(", sum(v.column4), max(v.column4)")
-	sets.WriteString("response_ms_sum = response_ms_sum + excluded.response_ms_sum, " +
-		"response_ms_max = max(response_ms_max, excluded.response_ms_max)")
+	cols.WriteString(", response_ms_max")
+	sets.WriteString("response_ms_max = max(response_ms_max, excluded.response_ms_max)")
 	for i := range hookrelay.LatencyBuckets {
 		fmt.Fprintf(&cols, ", h%d", i)
-		fmt.Fprintf(&sums, ", sum(v.column5 = %d)", i)
 		fmt.Fprintf(&sets, ", h%d = h%d + excluded.h%d", i, i, i)
 	}
-	var widths []string
-	for _, w := range hookrelay.HealthWidths {
-		widths = append(widths, "("+strconv.FormatInt(w.Microseconds(), 10)+")")
-	}
-	return `INSERT INTO endpoint_health (` + cols.String() + `)
-		 SELECT d.endpoint_id, w.column1 / 1000000, v.column2 - v.column2 % w.column1, d.app_id` + sums.String() + `
-		 FROM (VALUES ` + rows(n, 5) + `) AS v JOIN deliveries d ON d.id = v.column1
-		   CROSS JOIN (VALUES ` + strings.Join(widths, ", ") + `) AS w
-		 WHERE true
-		 GROUP BY d.endpoint_id, w.column1, v.column2 - v.column2 % w.column1
+	return `INSERT INTO endpoint_health (` + cols.String() + `) SELECT id, ` +
+		placeholders(3+len(healthCounts)+1+hookrelay.LatencyBuckets) + ` FROM endpoints WHERE id = ?
 		 ON CONFLICT (endpoint_id, width, bucket) DO UPDATE SET ` + sets.String()
+}()
+
+// healthKey is one rollup row: an endpoint, a width in seconds and the
+// span's start in Unix microseconds.
+type healthKey struct {
+	endpointID   string
+	width, start int64
 }
 
-// rollupHealth adds len(rs) == completeSizes[k] recorded attempts to their
-// endpoints' health rollups (see rollupHealthSQL).
-func (t *writeTx) rollupHealth(ctx context.Context, k int, rs []store.AttemptResult) error {
-	args := make([]any, 0, 5*len(rs))
+// healthRollup gathers the attempts of one batch for one rollup row.
+type healthRollup struct {
+	appID string
+	h     hookrelay.Health
+}
+
+// healthBatch gathers a batch's recorded attempts by rollup row, so that
+// the batch upserts each row once.
+type healthBatch map[healthKey]*healthRollup
+
+// addHealth adds the attempts of rs to health. An attempt is rolled up
+// under the EndpointID and AppID it carries, which are its delivery's (the
+// dispatcher takes all three from one claimed task); one without them is
+// rolled up under its delivery's, looked up, and one whose delivery is gone
+// is not rolled up, as it is not recorded either. Reading the endpoint back
+// from the inserted attempts would cost the delivery path a fifth of the
+// insert.
+func (t *writeTx) addHealth(ctx context.Context, rs []store.AttemptResult, health healthBatch) error {
 	for i := range rs {
 		a := &rs[i].Attempt
-		ms, bucket := int64(0), -1
-		if a.Outcome.Answered() {
-			ms = max(a.ResponseDurationMs, 0)
-			bucket = hookrelay.LatencyBucket(ms)
+		ep, app := a.EndpointID, a.AppID
+		if ep == "" || app == "" {
+			err := t.stmt(ctx, t.stmts.deliveryOf).QueryRowContext(ctx, a.DeliveryID).Scan(&ep, &app)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("health rollup: %w", err)
+			}
 		}
-		args = append(args, a.DeliveryID, micros(a.CreatedAt), int(a.Outcome), ms, bucket)
+		health.add(ep, app, micros(a.CreatedAt), a.Outcome, a.ResponseDurationMs)
 	}
-	if _, err := t.stmt(ctx, t.stmts.rollupHealth[k]).ExecContext(ctx, args...); err != nil {
-		return fmt.Errorf("health rollup: %w", err)
+	return nil
+}
+
+// add adds one recorded attempt to each of its rollups.
+func (b healthBatch) add(endpointID, appID string, at int64, kind hookrelay.OutcomeKind, ms int64) {
+	for _, w := range hookrelay.HealthWidths {
+		span := w.Microseconds()
+		start := at - at%span
+		if at < 0 && at%span != 0 {
+			start -= span
+		}
+		k := healthKey{endpointID, int64(w / time.Second), start}
+		r := b[k]
+		if r == nil {
+			r = &healthRollup{appID: appID}
+			b[k] = r
+		}
+		r.h.Record(kind, ms)
+	}
+}
+
+// upsertHealth adds b's rollups to endpoint_health, one upsert per row,
+// in key order.
+func (t *writeTx) upsertHealth(ctx context.Context, b healthBatch) error {
+	keys := make([]healthKey, 0, len(b))
+	for k := range b {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y healthKey) int {
+		return cmp.Or(cmp.Compare(x.endpointID, y.endpointID), cmp.Compare(x.width, y.width), cmp.Compare(x.start, y.start))
+	})
+	st := t.stmt(ctx, t.stmts.upsertHealth)
+	args := make([]any, 0, 4+len(healthCounts)+1+hookrelay.LatencyBuckets)
+	for _, k := range keys {
+		r := b[k]
+		args = append(args[:0], k.width, k.start, r.appID)
+		for kind := hookrelay.OutcomeSuccess; kind <= hookrelay.OutcomeInternal; kind++ {
+			args = append(args, r.h.Attempts[kind])
+		}
+		args = append(args, r.h.ResponseMsSum, r.h.ResponseMsMax)
+		for _, c := range r.h.Latency {
+			args = append(args, c)
+		}
+		args = append(args, k.endpointID)
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("health rollup: %w", err)
+		}
 	}
 	return nil
 }

@@ -27,8 +27,9 @@ type writeStmts struct {
 	// insertAttempts[i] and completeDeliveries[i] take completeSizes[i]
 	// results at once.
 	insertAttempts, completeDeliveries [len(completeSizes)]*sql.Stmt
-	// rollupHealth[i] adds completeSizes[i] attempts to health rollups.
-	rollupHealth [len(completeSizes)]*sql.Stmt
+	// upsertHealth adds to one health rollup; deliveryOf finds a
+	// delivery's endpoint and application.
+	upsertHealth, deliveryOf *sql.Stmt
 }
 
 // deliverySizes are the numbers of deliveries one insert takes, largest
@@ -104,6 +105,8 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&w.dataVersion, `PRAGMA data_version`},
 		{&w.fanout, `SELECT ` + endpointColumns + ` FROM endpoints WHERE app_id = ?`},
 		{&w.onlyEndpoint, `SELECT ` + endpointColumns + ` FROM endpoints WHERE id = ? AND app_id = ?`},
+		{&w.upsertHealth, upsertHealthSQL},
+		{&w.deliveryOf, `SELECT endpoint_id, app_id FROM deliveries WHERE id = ?`},
 	} {
 		st, err := db.PrepareContext(ctx, p.q)
 		if err != nil {
@@ -128,9 +131,6 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		if w.completeDeliveries[i], err = db.PrepareContext(ctx, completeDeliveriesSQL(n)); err != nil {
 			return fmt.Errorf("prepare complete deliveries: %w", err)
 		}
-		if w.rollupHealth[i], err = db.PrepareContext(ctx, rollupHealthSQL(n)); err != nil {
-			return fmt.Errorf("prepare health rollup: %w", err)
-		}
 	}
 	return nil
 }
@@ -139,7 +139,7 @@ func (w *writeStmts) close() {
 	all := []*sql.Stmt{w.savepoint, w.release, w.rollbackTo, w.dataVersion, w.fanout, w.onlyEndpoint}
 	all = append(append(all, w.insertDeliveries[:]...), w.insertMsgs[:]...)
 	all = append(append(all, w.insertAttempts[:]...), w.completeDeliveries[:]...)
-	all = append(all, w.rollupHealth[:]...)
+	all = append(all, w.upsertHealth, w.deliveryOf)
 	for _, st := range all {
 		if st != nil {
 			st.Close()
@@ -413,6 +413,9 @@ type writeTx struct {
 	// flush, which inserts those of the whole batch with few statements.
 	deferInserts     bool
 	msgRows, dlvRows []any
+	// health gathers the health rollups of the batch's attempts, upserted
+	// by flush when deferInserts is set.
+	health healthBatch
 }
 
 // stmt returns st, one of t.stmts, bound to the batch's transaction.
@@ -507,6 +510,10 @@ func (t *writeTx) flush(ctx context.Context) error {
 		return fmt.Errorf("insert deliveries: %w", err)
 	}
 	t.msgRows, t.dlvRows = t.msgRows[:0], t.dlvRows[:0]
+	if err := t.upsertHealth(ctx, t.health); err != nil {
+		return err
+	}
+	t.health = nil
 	return nil
 }
 

@@ -59,6 +59,10 @@ func (h *harness) recordSpread(tasks []store.Task, n int, seed uint64) map[healt
 			},
 			Status: hookrelay.StatusPending, Attempts: 1,
 		})
+		if i%2 == 0 { // as the dispatcher records them; the others name only their delivery
+			batch[len(batch)-1].Attempt.EndpointID = tk.Endpoint.ID
+			batch[len(batch)-1].Attempt.AppID = tk.Message.AppID
+		}
 		for _, w := range hookrelay.HealthWidths {
 			k := healthKey{tk.Endpoint.ID, w, at.Truncate(w)}
 			if want[k] == nil {
