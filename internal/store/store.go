@@ -442,8 +442,11 @@ type Store interface {
 	// Every attempt CompleteAttempts records is also added, in the same
 	// transaction, to its endpoint's health rollups (hookrelay.Health) of
 	// each of hookrelay.HealthWidths: the span of that width (UTC) holding
-	// the attempt's CreatedAt. Rollups are kept apart from the attempts:
-	// removing attempts leaves them as they are.
+	// the attempt's CreatedAt. An attempt that carries EndpointID and AppID
+	// is rolled up under them, which must be its delivery's (the dispatcher
+	// takes all three from one task); one without them under its
+	// delivery's. Rollups are kept apart from the attempts: removing
+	// attempts leaves them as they are.
 
 	// HealthRollups returns the rollups p selects, oldest first; spans
 	// without attempts have no rollup. It reads rollup rows only, never
