@@ -310,6 +310,7 @@ func (s *server) routes() {
 	handle("POST", ep+"/secret/rotate", accessApp, s.rotateEndpointSecret)
 	handle("POST", ep+"/send-example", accessApp, s.sendExample)
 	handle("GET", ep+"/stats", accessApp, s.endpointStats)
+	handle("GET", ep+"/health", accessApp, s.endpointHealth)
 	handle("POST", ep+"/recover", accessApp, s.recoverEndpoint)
 	handle("POST", ep+"/replay-missing", accessApp, s.replayMissing)
 	handle("GET", ep+"/msg", accessApp, s.listAttemptedMessages)
@@ -325,6 +326,9 @@ func (s *server) routes() {
 	handle("GET", msg+"/attempt/{attempt_id}/response", accessApp, s.getAttemptResponse)
 	handle("DELETE", msg+"/attempt/{attempt_id}/content", accessAdmin, s.expungeAttemptContent)
 	handle("GET", "/api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}", accessApp, s.listAttemptsByEndpoint)
+	handle("GET", "/api/v1/app/{app_id}/stats", accessApp, s.appStats)
+	handle("GET", "/api/v1/stats/app/{app_id}/attempt", accessApp, s.attemptStats(false))
+	handle("GET", "/api/v1/stats/app/{app_id}/ep/{endpoint_id}/attempt", accessApp, s.attemptStats(true))
 	handle("GET", "/api/v1/app/{app_id}/attempt/msg/{msg_id}", accessApp, s.listAttemptsByMsg)
 
 	handle("POST", "/api/v1/auth/app-portal-access/{app_id}", accessAdmin, s.appPortalAccess)

@@ -228,6 +228,17 @@ type EndpointStatus struct {
 	ConsecutiveFailures int
 }
 
+// HealthParams selects health rollups of one width whose span starts in
+// [Since, Until): those of EndpointID, or, when EndpointID is empty, those
+// of every endpoint of AppID summed span by span.
+type HealthParams struct {
+	AppID      string
+	EndpointID string
+	Width      time.Duration // hookrelay.HealthMinute, HealthHour or HealthDay
+	Since      time.Time
+	Until      time.Time
+}
+
 // IdempotencyRecord is the stored outcome of a request made with an
 // idempotency-key header.
 type IdempotencyRecord struct {
@@ -549,6 +560,26 @@ type Store interface {
 	// is set, in results too, to hookrelay.DeriveOutcome of its status and
 	// code.
 	CompleteAttempts(ctx context.Context, results []AttemptResult) error
+	// Every attempt CompleteAttempts records is also added, in the same
+	// transaction, to its endpoint's health rollups (hookrelay.Health) of
+	// each of hookrelay.HealthWidths: the span of that width (UTC) holding
+	// the attempt's CreatedAt. An attempt that carries EndpointID and AppID
+	// is rolled up under them, which must be its delivery's (the dispatcher
+	// takes all three from one task); one without them under its
+	// delivery's. Rollups are kept apart from the attempts: removing
+	// attempts leaves them as they are.
+
+	// HealthRollups returns the rollups p selects, oldest first; spans
+	// without attempts have no rollup. It reads rollup rows only, never
+	// attempts.
+	HealthRollups(ctx context.Context, p HealthParams) ([]hookrelay.Health, error)
+	// DeleteHealthRollups removes the rollups of width whose span starts
+	// before before, and returns how many it removed.
+	DeleteHealthRollups(ctx context.Context, width time.Duration, before time.Time) (int64, error)
+	// CountAppDestinations counts the deliveries (message destinations) of
+	// the application's messages created in [since, until).
+	CountAppDestinations(ctx context.Context, appID string, since, until time.Time) (int64, error)
+
 	// ExtendLeases pushes the lease of every delivery owner holds to until.
 	ExtendLeases(ctx context.Context, owner string, until time.Time) error
 	// ReleaseDeliveries drops owner's lease on the given deliveries, leaving

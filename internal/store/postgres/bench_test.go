@@ -124,8 +124,9 @@ func BenchmarkClaimComplete(b *testing.B) {
 				for i, t := range tasks {
 					results[i] = store.AttemptResult{
 						Owner: "bench",
-						Attempt: hookrelay.Attempt{DeliveryID: t.Delivery.ID, URL: t.Endpoint.URL,
-							Status: hookrelay.StatusSuccess, ResponseStatusCode: 200, Response: "ok", ResponseDurationMs: 3},
+						// As the dispatcher records them: with the endpoint and application.
+						Attempt: hookrelay.Attempt{DeliveryID: t.Delivery.ID, EndpointID: t.Endpoint.ID, AppID: t.Delivery.AppID,
+							URL: t.Endpoint.URL, Status: hookrelay.StatusSuccess, ResponseStatusCode: 200, Response: "ok", ResponseDurationMs: 3},
 						Status:   hookrelay.StatusSuccess,
 						Attempts: 1,
 					}

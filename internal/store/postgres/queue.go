@@ -338,20 +338,22 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 			if _, err := tx.Exec(ctx, indexJoinsOnly); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, completeSQL, c.attemptIDs, c.deliveryIDs, c.urls, c.attemptStatus, c.codes,
+			// One round trip: the completion, then the health rollups and the
+			// endpoints' status rows.
+			b := &pgx.Batch{}
+			b.Queue(completeSQL, c.attemptIDs, c.deliveryIDs, c.urls, c.attemptStatus, c.codes,
 				c.responses, c.durations, c.triggers, c.attemptedAt, c.owners, c.statuses, c.counts, c.nextAttempts, now,
 				c.outcomes)
-			if err != nil {
-				return err
-			}
-			return updateStatus(ctx, tx, results)
+			queueHealth(b, results)
+			queueStatus(b, results)
+			return tx.SendBatch(ctx, b).Close()
 		})
 		// A delivery deleted (with its endpoint) between the join and the
 		// attempt's foreign key check fails the statement; run again, the
 		// join no longer sees it. A deadlock with such a delete is also
 		// worth another try.
 		if c := constraint(err); c != "attempts_msg_id_fkey" && c != "attempts_endpoint_id_fkey" &&
-			c != "endpoint_status_endpoint_id_fkey" && pgCode(err) != codeDeadlockDetected {
+			c != "endpoint_status_endpoint_id_fkey" && c != "endpoint_health_endpoint_id_fkey" && pgCode(err) != codeDeadlockDetected {
 			break
 		}
 	}

@@ -44,12 +44,12 @@ const endpointStatusSQL = `INSERT INTO endpoint_status AS s (endpoint_id, last_a
 		consecutive_failures = CASE WHEN excluded.last_success_at IS NOT NULL THEN excluded.consecutive_failures
 			ELSE s.consecutive_failures + excluded.consecutive_failures END`
 
-// updateStatus merges what results say of their endpoints into
-// endpoint_status, in the completion's transaction.
-func updateStatus(ctx context.Context, tx pgx.Tx, results []store.AttemptResult) error {
+// queueStatus queues into b the merge of results into their endpoints'
+// status rows, in endpoint ID order (the order rows are locked in).
+func queueStatus(b *pgx.Batch, results []store.AttemptResult) {
 	us := store.StatusUpdates(results)
 	if len(us) == 0 {
-		return nil
+		return
 	}
 	ids := make([]string, len(us))
 	last := make([]time.Time, len(us))
@@ -62,10 +62,7 @@ func updateStatus(ctx context.Context, tx pgx.Tx, results []store.AttemptResult)
 		ids[i], last[i], outcomes[i], codes[i] = u.EndpointID, u.LastAttemptAt, int(u.LastOutcome), u.LastStatusCode
 		success[i], failing[i], failures[i] = u.LastSuccessAt, u.FailingSince, u.Failures
 	}
-	if _, err := tx.Exec(ctx, endpointStatusSQL, ids, last, outcomes, codes, success, failing, failures); err != nil {
-		return fmt.Errorf("endpoint status: %w", err)
-	}
-	return nil
+	b.Queue(endpointStatusSQL, ids, last, outcomes, codes, success, failing, failures)
 }
 
 // GetEndpointStatus returns the endpoint's status row, zero before its

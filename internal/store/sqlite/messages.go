@@ -29,6 +29,9 @@ type writeStmts struct {
 	insertAttempts, completeDeliveries [len(completeSizes)]*sql.Stmt
 	// endpointStatus merges a completion into an endpoint's status.
 	endpointStatus *sql.Stmt
+	// upsertHealth adds to one health rollup; deliveryOf finds a
+	// delivery's endpoint and application.
+	upsertHealth, deliveryOf *sql.Stmt
 }
 
 // deliverySizes are the numbers of deliveries one insert takes, largest
@@ -110,6 +113,8 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&w.fanout, `SELECT ` + endpointColumns + ` FROM endpoints WHERE app_id = ?`},
 		{&w.onlyEndpoint, `SELECT ` + endpointColumns + ` FROM endpoints WHERE id = ? AND app_id = ?`},
 		{&w.endpointStatus, endpointStatusSQL},
+		{&w.upsertHealth, upsertHealthSQL},
+		{&w.deliveryOf, `SELECT endpoint_id, app_id FROM deliveries WHERE id = ?`},
 	} {
 		st, err := db.PrepareContext(ctx, p.q)
 		if err != nil {
@@ -143,6 +148,7 @@ func (w *writeStmts) close() {
 		w.endpointStatus}
 	all = append(append(all, w.insertDeliveries[:]...), w.insertMsgs[:]...)
 	all = append(append(all, w.insertAttempts[:]...), w.completeDeliveries[:]...)
+	all = append(all, w.upsertHealth, w.deliveryOf)
 	for _, st := range all {
 		if st != nil {
 			st.Close()
@@ -416,6 +422,9 @@ type writeTx struct {
 	// flush, which inserts those of the whole batch with few statements.
 	deferInserts     bool
 	msgRows, dlvRows []any
+	// health gathers the health rollups of the batch's attempts, upserted
+	// by flush when deferInserts is set.
+	health healthBatch
 }
 
 // stmt returns st, one of t.stmts, bound to the batch's transaction.
@@ -511,6 +520,10 @@ func (t *writeTx) flush(ctx context.Context) error {
 		return fmt.Errorf("insert deliveries: %w", err)
 	}
 	t.msgRows, t.dlvRows = t.msgRows[:0], t.dlvRows[:0]
+	if err := t.upsertHealth(ctx, t.health); err != nil {
+		return err
+	}
+	t.health = nil
 	return nil
 }
 

@@ -329,18 +329,30 @@ func (t *writeTx) complete(ctx context.Context, results []store.AttemptResult, a
 	if err := t.updateStatus(ctx, results); err != nil {
 		return err
 	}
+	// The rollups of a whole group commit are upserted once, at its flush;
+	// when each write is isolated, each upserts its own.
+	health := healthBatch{}
+	if t.deferInserts {
+		if t.health == nil {
+			t.health = healthBatch{}
+		}
+		health = t.health
+	}
 	for len(results) > 0 {
 		k := len(completeSizes) - 1 // one result
 		if !oneByOne {
 			k = sizeFor(completeSizes[:], len(results))
 		}
 		n := completeSizes[k]
-		if err := t.completeRows(ctx, k, results[:n], at); err != nil {
+		if err := t.completeRows(ctx, k, results[:n], at, health); err != nil {
 			return err
 		}
 		results = results[n:]
 	}
-	return nil
+	if t.deferInserts {
+		return nil
+	}
+	return t.upsertHealth(ctx, health)
 }
 
 // responseArg binds a response body as a blob, so that its bytes are kept
@@ -354,8 +366,8 @@ func responseArg(body string) any {
 }
 
 // completeRows records len(rs) == completeSizes[k] results with the k-th
-// completion statements.
-func (t *writeTx) completeRows(ctx context.Context, k int, rs []store.AttemptResult, at time.Time) error {
+// completion statements, and adds the attempts recorded to health.
+func (t *writeTx) completeRows(ctx context.Context, k int, rs []store.AttemptResult, at time.Time, health healthBatch) error {
 	args := make([]any, 0, 10*len(rs))
 	for i := range rs {
 		a := &rs[i].Attempt
@@ -364,6 +376,9 @@ func (t *writeTx) completeRows(ctx context.Context, k int, rs []store.AttemptRes
 	}
 	if _, err := t.stmt(ctx, t.stmts.insertAttempts[k]).ExecContext(ctx, args...); err != nil {
 		return mapInsertErr(err)
+	}
+	if err := t.addHealth(ctx, rs, health); err != nil {
+		return err
 	}
 	args = append(args[:0], micros(at))
 	for i := range rs {

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Cascades", cascadeTests},
 		{"BadKeys", badKeyTests},
 		{"EndpointStatus", endpointStatusTests},
+		{"Health", healthTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
