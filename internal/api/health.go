@@ -71,6 +71,12 @@ type endpointHealthOut struct {
 	Buckets     []healthStatsOut `json:"buckets"`
 	Totals      healthStatsOut   `json:"totals"`
 	LastAttempt *lastAttemptOut  `json:"lastAttempt"`
+	// From the endpoint's status row, whatever the window: failures
+	// against the receiver since its last success, that success, and the
+	// first of those failures (null while it has not failed since).
+	ConsecutiveFailures int       `json:"consecutiveFailures"`
+	LastSuccessAt       *jsonTime `json:"lastSuccessAt"`
+	FailingSince        *jsonTime `json:"failingSince"`
 }
 
 func healthStats(h *hookrelay.Health) healthStatsOut {
@@ -179,6 +185,13 @@ func (s *server) endpointHealth(w http.ResponseWriter, r *http.Request, p *princ
 			Outcome: a.Outcome.String(), ResponseStatusCode: a.ResponseStatusCode,
 		}
 	}
+	status, err := s.store.GetEndpointStatus(r.Context(), app.ID, ep.ID)
+	if err != nil {
+		return err
+	}
+	out.ConsecutiveFailures = status.ConsecutiveFailures
+	out.LastSuccessAt = optTime(status.LastSuccessAt)
+	out.FailingSince = optTime(status.FailingSince)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -106,6 +106,9 @@ func TestEndpointHealth(t *testing.T) {
 			empty.Totals.SuccessRate != nil || empty.Totals.ResponseTimeMs != nil {
 			t.Fatalf("health without attempts: %+v", empty)
 		}
+		if empty.ConsecutiveFailures != 0 || empty.LastSuccessAt != nil || empty.FailingSince != nil {
+			t.Fatalf("status without attempts: %+v", empty)
+		}
 
 		// 30 minutes ago (12:00-12:59 bucket, as the hour holds 12:00):
 		// two successes, a rejection, a timeout, a refusal.
@@ -147,6 +150,14 @@ func TestEndpointHealth(t *testing.T) {
 		}
 		if got.Totals.Total != 6 || got.Totals.Attempts.Internal != 1 {
 			t.Errorf("totals %+v", got.Totals)
+		}
+		// In time order: a success two days ago, an internal failure (not
+		// the receiver's), two successes, then a rejection and a timeout
+		// (the receiver's), then a refusal (not the receiver's).
+		if got.ConsecutiveFailures != 2 || got.LastSuccessAt == nil || !time.Time(*got.LastSuccessAt).Equal(healthNow.Add(-29*time.Minute)) ||
+			got.FailingSince == nil || !time.Time(*got.FailingSince).Equal(healthNow.Add(-28*time.Minute)) {
+			t.Errorf("status: %d failures, last success %v, failing since %v; want 2, 29 and 28 minutes ago",
+				got.ConsecutiveFailures, got.LastSuccessAt, got.FailingSince)
 		}
 		la := got.LastAttempt
 		if la == nil || la.Outcome != "success" && la.Outcome != "refused" && la.Outcome != "internal" {

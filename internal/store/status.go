@@ -26,7 +26,8 @@ type StatusUpdate struct {
 }
 
 // StatusUpdates folds results into one StatusUpdate per endpoint, ordered
-// by endpoint ID (the order rows are locked in). Results are taken in
+// by endpoint ID (the order rows are locked in); a result whose attempt
+// names no endpoint is left out. Results are taken in
 // attempt time order, whatever their order in the batch.
 func StatusUpdates(results []AttemptResult) []StatusUpdate {
 	idx := make([]int, len(results))
@@ -39,6 +40,9 @@ func StatusUpdates(results []AttemptResult) []StatusUpdate {
 	by := make(map[string]*StatusUpdate)
 	for _, i := range idx {
 		a := &results[i].Attempt
+		if a.EndpointID == "" {
+			continue // its delivery is gone: nothing is recorded
+		}
 		u := by[a.EndpointID]
 		if u == nil {
 			u = &StatusUpdate{EndpointID: a.EndpointID}
@@ -66,10 +70,14 @@ func StatusUpdates(results []AttemptResult) []StatusUpdate {
 }
 
 // MergeStatus applies u to the stored status old (nil before the first
-// attempt) as the drivers' SQL does, and is the reference for it: the
-// last attempt is the later of the two; a success in u resets the failure
-// fields to u's; otherwise u's failures add to the stored ones, which keep
-// their FailingSince.
+// attempt) as the drivers' SQL does, and is the reference for it. The last
+// attempt and the last success are the later of the two. A success in u
+// that is later than the stored streak's first failure (or with no stored
+// streak) ends that streak: the failure fields become u's. Otherwise (no
+// success in u, or one older than the stored streak, as when a result is
+// recorded late) u's failures add to the stored ones and the streak starts
+// at the earlier of the two first failures, unless all of u came before the
+// stored last success: those failures were not consecutive, and count not.
 func MergeStatus(old *EndpointStatus, u StatusUpdate) EndpointStatus {
 	st := EndpointStatus{EndpointID: u.EndpointID}
 	if old != nil {
@@ -79,14 +87,17 @@ func MergeStatus(old *EndpointStatus, u StatusUpdate) EndpointStatus {
 		t := u.LastAttemptAt
 		st.LastAttemptAt, st.LastOutcome, st.LastStatusCode = &t, u.LastOutcome, u.LastStatusCode
 	}
-	if u.LastSuccessAt != nil {
-		if st.LastSuccessAt == nil || u.LastSuccessAt.After(*st.LastSuccessAt) {
-			st.LastSuccessAt = u.LastSuccessAt
-		}
+	if u.LastSuccessAt != nil && (st.LastSuccessAt == nil || u.LastSuccessAt.After(*st.LastSuccessAt)) {
+		st.LastSuccessAt = u.LastSuccessAt
+	}
+	if u.LastSuccessAt != nil && (st.FailingSince == nil || u.LastSuccessAt.After(*st.FailingSince)) {
 		st.FailingSince, st.ConsecutiveFailures = u.FailingSince, u.Failures
 		return st
 	}
-	if st.FailingSince == nil {
+	if old != nil && old.LastSuccessAt != nil && !u.LastAttemptAt.After(*old.LastSuccessAt) {
+		return st // every attempt of u came before a success already stored
+	}
+	if st.FailingSince == nil || (u.FailingSince != nil && u.FailingSince.Before(*st.FailingSince)) {
 		st.FailingSince = u.FailingSince
 	}
 	st.ConsecutiveFailures += u.Failures

@@ -318,6 +318,9 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 		}
 		r.Attempt.CreatedAt = nowOr(r.Attempt.CreatedAt)
 	}
+	if err := s.fillEndpoints(ctx, results); err != nil {
+		return fmt.Errorf("complete attempts: %w", err)
+	}
 	// Rows are locked in delivery ID order, so that two statements that
 	// move the same deliveries wait for each other instead of deadlocking.
 	order := make([]int, len(results))
@@ -461,4 +464,41 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 		return time.Time{}, false, nil
 	}
 	return *next, true, nil
+}
+
+// fillEndpoints sets the EndpointID and AppID of every attempt of results
+// that lacks them to its delivery's, in one query. The dispatcher sets them
+// from the claimed task; other callers may leave them out.
+func (s *Store) fillEndpoints(ctx context.Context, results []store.AttemptResult) error {
+	var missing []string
+	for i := range results {
+		if a := &results[i].Attempt; a.EndpointID == "" || a.AppID == "" {
+			missing = append(missing, a.DeliveryID)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, endpoint_id, app_id FROM deliveries WHERE id = ANY ($1::text[])`, missing)
+	if err != nil {
+		return err
+	}
+	type owner struct{ endpoint, app string }
+	of := make(map[string]owner, len(missing))
+	var id string
+	var o owner
+	_, err = pgx.ForEachRow(rows, []any{&id, &o.endpoint, &o.app}, func() error {
+		of[id] = o
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := range results {
+		a := &results[i].Attempt
+		if o, ok := of[a.DeliveryID]; ok && (a.EndpointID == "" || a.AppID == "") {
+			a.EndpointID, a.AppID = o.endpoint, o.app
+		}
+	}
+	return nil
 }

@@ -39,9 +39,13 @@ const endpointStatusSQL = `INSERT INTO endpoint_status AS s (endpoint_id, last_a
 		last_status_code = CASE WHEN excluded.last_attempt_at >= s.last_attempt_at
 			THEN excluded.last_status_code ELSE s.last_status_code END,
 		last_success_at = greatest(s.last_success_at, excluded.last_success_at),
-		failing_since = CASE WHEN excluded.last_success_at IS NOT NULL THEN excluded.failing_since
-			ELSE coalesce(s.failing_since, excluded.failing_since) END,
-		consecutive_failures = CASE WHEN excluded.last_success_at IS NOT NULL THEN excluded.consecutive_failures
+		failing_since = CASE WHEN excluded.last_success_at > coalesce(s.failing_since, '-infinity')
+				THEN excluded.failing_since
+			WHEN excluded.last_attempt_at <= s.last_success_at THEN s.failing_since
+			ELSE least(s.failing_since, excluded.failing_since) END,
+		consecutive_failures = CASE WHEN excluded.last_success_at > coalesce(s.failing_since, '-infinity')
+				THEN excluded.consecutive_failures
+			WHEN excluded.last_attempt_at <= s.last_success_at THEN s.consecutive_failures
 			ELSE s.consecutive_failures + excluded.consecutive_failures END`
 
 // queueStatus queues into b the merge of results into their endpoints'

@@ -83,27 +83,34 @@ type healthRollup struct {
 // the batch upserts each row once.
 type healthBatch map[healthKey]*healthRollup
 
-// addHealth adds the attempts of rs to health. An attempt is rolled up
-// under the EndpointID and AppID it carries, which are its delivery's (the
-// dispatcher takes all three from one claimed task); one without them is
-// rolled up under its delivery's, looked up, and one whose delivery is gone
-// is not rolled up, as it is not recorded either. Reading the endpoint back
-// from the inserted attempts would cost the delivery path a fifth of the
-// insert.
-func (t *writeTx) addHealth(ctx context.Context, rs []store.AttemptResult, health healthBatch) error {
+// addHealth adds the attempts of rs to health, each under the EndpointID
+// and AppID it carries (see fillEndpoints); one without them (its delivery
+// is gone) is not rolled up, as it is not recorded either. Reading the
+// endpoint back from the inserted attempts would cost the delivery path a
+// fifth of the insert.
+func (t *writeTx) addHealth(rs []store.AttemptResult, health healthBatch) {
 	for i := range rs {
 		a := &rs[i].Attempt
-		ep, app := a.EndpointID, a.AppID
-		if ep == "" || app == "" {
-			err := t.stmt(ctx, t.stmts.deliveryOf).QueryRowContext(ctx, a.DeliveryID).Scan(&ep, &app)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("health rollup: %w", err)
-			}
+		if a.EndpointID == "" || a.AppID == "" {
+			continue
 		}
-		health.add(ep, app, micros(a.CreatedAt), a.Outcome, a.ResponseDurationMs)
+		health.add(a.EndpointID, a.AppID, micros(a.CreatedAt), a.Outcome, a.ResponseDurationMs)
+	}
+}
+
+// fillEndpoints sets the EndpointID and AppID of every attempt of results
+// that lacks them to its delivery's. The dispatcher sets them from the
+// claimed task; other callers may leave them out.
+func (t *writeTx) fillEndpoints(ctx context.Context, results []store.AttemptResult) error {
+	for i := range results {
+		a := &results[i].Attempt
+		if a.EndpointID != "" && a.AppID != "" {
+			continue
+		}
+		err := t.stmt(ctx, t.stmts.deliveryOf).QueryRowContext(ctx, a.DeliveryID).Scan(&a.EndpointID, &a.AppID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("endpoint of delivery: %w", err)
+		}
 	}
 	return nil
 }

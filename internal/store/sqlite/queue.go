@@ -326,6 +326,9 @@ func (t *writeTx) complete(ctx context.Context, results []store.AttemptResult, a
 		oneByOne = oneByOne || seen[a.DeliveryID]
 		seen[a.DeliveryID] = true
 	}
+	if err := t.fillEndpoints(ctx, results); err != nil {
+		return err
+	}
 	if err := t.updateStatus(ctx, results); err != nil {
 		return err
 	}
@@ -377,9 +380,7 @@ func (t *writeTx) completeRows(ctx context.Context, k int, rs []store.AttemptRes
 	if _, err := t.stmt(ctx, t.stmts.insertAttempts[k]).ExecContext(ctx, args...); err != nil {
 		return mapInsertErr(err)
 	}
-	if err := t.addHealth(ctx, rs, health); err != nil {
-		return err
-	}
+	t.addHealth(rs, health)
 	args = append(args[:0], micros(at))
 	for i := range rs {
 		r := &rs[i]

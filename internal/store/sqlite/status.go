@@ -33,9 +33,16 @@ const endpointStatusSQL = `INSERT INTO endpoint_status (endpoint_id, last_attemp
 		last_success_at = CASE WHEN excluded.last_success_at IS NULL THEN last_success_at
 			WHEN last_success_at IS NULL THEN excluded.last_success_at
 			ELSE max(last_success_at, excluded.last_success_at) END,
-		failing_since = CASE WHEN excluded.last_success_at IS NOT NULL THEN excluded.failing_since
-			ELSE coalesce(failing_since, excluded.failing_since) END,
-		consecutive_failures = CASE WHEN excluded.last_success_at IS NOT NULL THEN excluded.consecutive_failures
+		failing_since = CASE
+			WHEN excluded.last_success_at IS NOT NULL AND (failing_since IS NULL OR excluded.last_success_at > failing_since)
+			THEN excluded.failing_since
+			WHEN last_success_at IS NOT NULL AND excluded.last_attempt_at <= last_success_at THEN failing_since
+			WHEN failing_since IS NULL OR excluded.failing_since IS NULL THEN coalesce(failing_since, excluded.failing_since)
+			ELSE min(failing_since, excluded.failing_since) END,
+		consecutive_failures = CASE
+			WHEN excluded.last_success_at IS NOT NULL AND (failing_since IS NULL OR excluded.last_success_at > failing_since)
+			THEN excluded.consecutive_failures
+			WHEN last_success_at IS NOT NULL AND excluded.last_attempt_at <= last_success_at THEN consecutive_failures
 			ELSE consecutive_failures + excluded.consecutive_failures END`
 
 // updateStatus merges what results say of their endpoints into

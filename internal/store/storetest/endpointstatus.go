@@ -80,10 +80,14 @@ var endpointStatusTests = []testCase{
 				},
 				store.EndpointStatus{LastAttemptAt: ptr(at(9)), LastOutcome: hookrelay.OutcomeRejected,
 					LastStatusCode: 410, LastSuccessAt: ptr(at(7)), FailingSince: ptr(at(8)), ConsecutiveFailures: 2}},
-			{"an older attempt recorded late is not the last one",
+			{"an older attempt recorded late is not the last one, nor part of the run after the last success",
 				[]store.AttemptResult{result(task, hookrelay.OutcomeRejected, 503, at(2))},
 				store.EndpointStatus{LastAttemptAt: ptr(at(9)), LastOutcome: hookrelay.OutcomeRejected,
-					LastStatusCode: 410, LastSuccessAt: ptr(at(7)), FailingSince: ptr(at(8)), ConsecutiveFailures: 3}},
+					LastStatusCode: 410, LastSuccessAt: ptr(at(7)), FailingSince: ptr(at(8)), ConsecutiveFailures: 2}},
+			{"an older success recorded late does not end a later run",
+				[]store.AttemptResult{result(task, hookrelay.OutcomeSuccess, 200, at(6))},
+				store.EndpointStatus{LastAttemptAt: ptr(at(9)), LastOutcome: hookrelay.OutcomeRejected,
+					LastStatusCode: 410, LastSuccessAt: ptr(at(7)), FailingSince: ptr(at(8)), ConsecutiveFailures: 2}},
 		}
 		for _, step := range steps {
 			h.must(h.s.CompleteAttempts(h.ctx, step.results), step.name+": complete attempts")
