@@ -89,12 +89,17 @@ var endpointStatusTests = []testCase{
 				store.EndpointStatus{LastAttemptAt: ptr(at(9)), LastOutcome: hookrelay.OutcomeRejected,
 					LastStatusCode: 410, LastSuccessAt: ptr(at(7)), FailingSince: ptr(at(8)), ConsecutiveFailures: 2}},
 		}
+		var prev *store.EndpointStatus
 		for _, step := range steps {
 			h.must(h.s.CompleteAttempts(h.ctx, step.results), step.name+": complete attempts")
 			st, err := h.s.GetEndpointStatus(h.ctx, app.ID, ep.ID)
 			h.must(err, step.name+": get endpoint status")
 			step.want.EndpointID = ep.ID
 			h.equal(step.name, *st, step.want)
+			// The driver's SQL follows store.MergeStatus, the rules in Go.
+			ref := store.MergeStatus(prev, store.StatusUpdates(step.results)[0])
+			h.equal(step.name+" (store.MergeStatus)", ref, step.want)
+			prev = &ref
 		}
 		h.must(h.s.DeleteEndpoint(h.ctx, app.ID, ep.ID), "delete endpoint")
 		_, err = h.s.GetEndpointStatus(h.ctx, app.ID, ep.ID)
