@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/store"
 )
 
@@ -23,7 +24,19 @@ const (
 type CleanerStore interface {
 	PurgeBatch(ctx context.Context, p store.PurgeParams) (store.PurgeResult, error)
 	ReleaseCleanerLease(ctx context.Context, owner string) error
+	DeleteHealthRollups(ctx context.Context, width time.Duration, before time.Time) (int64, error)
 }
+
+// Health rollups are kept, by width: minutes for two days, hours for 60
+// days (the health route reads at most 1,440 buckets of a width), days as
+// long as the message history.
+const (
+	keepMinuteRollups = 48 * time.Hour
+	keepHourRollups   = 60 * 24 * time.Hour
+)
+
+// rollupsKey counts the health rollup rows removed.
+const rollupsKey = "health_rollups"
 
 // CleanerConfig configures a Cleaner; zero fields take the defaults.
 type CleanerConfig struct {
@@ -228,6 +241,19 @@ func (c *Cleaner) RunOnce(ctx context.Context) (bool, error) {
 			}
 		}
 	}
+	if ctx.Err() == nil {
+		now := cfg.Now()
+		for _, keep := range []struct {
+			width, age time.Duration
+		}{{hookrelay.HealthMinute, keepMinuteRollups}, {hookrelay.HealthHour, keepHourRollups}, {hookrelay.HealthDay, cfg.HistoryRetention}} {
+			n, err := cfg.Store.DeleteHealthRollups(ctx, keep.width, now.Add(-keep.age))
+			if err != nil {
+				cfg.Logger.Error("cleaner: health rollups", "error", err)
+				break
+			}
+			removed[rollupsKey] += n
+		}
+	}
 	if ctx.Err() != nil {
 		c.add(removed, false, start)
 		return true, nil
@@ -237,7 +263,7 @@ func (c *Cleaner) RunOnce(ctx context.Context) (bool, error) {
 	for _, k := range store.PurgeKinds {
 		args = append(args, string(k), removed[string(k)])
 	}
-	args = append(args, attemptsKey, removed[attemptsKey])
+	args = append(args, attemptsKey, removed[attemptsKey], rollupsKey, removed[rollupsKey])
 	cfg.Logger.Info("cleaner: run done", args...)
 	return true, nil
 }

@@ -231,3 +231,63 @@ func TestCleanerReportsWhatItRemoved(t *testing.T) {
 		t.Errorf("messages reported %d, want 25", rep.n[string(store.PurgeMessages)])
 	}
 }
+
+// A run prunes health rollups by width: minute rows after two days, hour
+// rows after 60 days, day rows after the history retention.
+func TestCleanerPrunesHealthRollups(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	app := &hookrelay.Application{EnvID: hookrelay.DefaultEnvironment, Name: "a"}
+	if err := st.CreateApplication(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	ep := &hookrelay.Endpoint{AppID: app.ID, URL: "https://example.com/", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+	if err := st.CreateEndpoint(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ages := []time.Duration{time.Hour, 3 * 24 * time.Hour, 90 * 24 * time.Hour, 200 * 24 * time.Hour}
+	m := &hookrelay.Message{AppID: app.ID, EventType: "x", Payload: []byte(`{}`)}
+	if _, err := st.CreateMessage(ctx, store.CreateMessageParams{Message: m}); err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := st.ClaimDeliveries(ctx, store.ClaimParams{Owner: "n", Now: now.Add(time.Second), LeaseUntil: now.Add(time.Minute), Limit: 1})
+	if err != nil || len(tasks) != 1 {
+		t.Fatalf("claim: %v, %d tasks", err, len(tasks))
+	}
+	var results []store.AttemptResult
+	for _, age := range ages {
+		results = append(results, store.AttemptResult{Owner: "n", Status: hookrelay.StatusPending, Attempts: 1, Attempt: hookrelay.Attempt{
+			DeliveryID: tasks[0].Delivery.ID, EndpointID: ep.ID, AppID: app.ID, Status: hookrelay.StatusFail,
+			ResponseStatusCode: 500, Outcome: hookrelay.OutcomeRejected, CreatedAt: now.Add(-age)}})
+	}
+	if err := st.CompleteAttempts(ctx, results); err != nil {
+		t.Fatal(err)
+	}
+	count := func(width time.Duration) int {
+		hs, err := st.HealthRollups(ctx, store.HealthParams{AppID: app.ID, EndpointID: ep.ID, Width: width,
+			Since: now.Add(-365 * 24 * time.Hour), Until: now.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(hs)
+	}
+	if m, h, d := count(hookrelay.HealthMinute), count(hookrelay.HealthHour), count(hookrelay.HealthDay); m != 4 || h != 4 || d != 4 {
+		t.Fatalf("before: %d minute, %d hour, %d day rollups; want 4 each", m, h, d)
+	}
+	c := ops.NewCleaner(ops.CleanerConfig{Store: st, NodeID: "n", HistoryRetention: 120 * 24 * time.Hour,
+		Pause: -1, LeaseTTL: time.Minute, Logger: quiet})
+	if ok, err := c.RunOnce(ctx); !ok || err != nil {
+		t.Fatalf("run: %v %v", ok, err)
+	}
+	if m, h, d := count(hookrelay.HealthMinute), count(hookrelay.HealthHour), count(hookrelay.HealthDay); m != 1 || h != 2 || d != 3 {
+		t.Errorf("after: %d minute, %d hour, %d day rollups; want 1, 2 and 3", m, h, d)
+	}
+	if got := c.Stats().Removed["health_rollups"]; got != 3+2+1 {
+		t.Errorf("rollups removed %d, want 6", got)
+	}
+}
