@@ -37,6 +37,7 @@ type config struct {
 	MaxBodyBytes       int64
 	MaxEndpointsPerApp int
 	DisableAfter       time.Duration // 0: endpoints are never disabled automatically
+	TaskBatchSize      int
 
 	// Retention; see ops.Cleaner.
 	Retention        time.Duration
@@ -256,6 +257,8 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (*conf
 	f.duration(&c.LeaseTTL, "lease-ttl", "HOOKRELAY_LEASE_TTL", shortDuration(delivery.DefaultLeaseTTL), "how long a claimed delivery stays reserved for a node that stops renewing it")
 	f.duration(&c.PollInterval, "poll-interval", "HOOKRELAY_POLL_INTERVAL", shortDuration(delivery.DefaultPollInterval), "longest wait between looks for due deliveries")
 	f.duration(&c.ShutdownGrace, "shutdown-grace", "HOOKRELAY_SHUTDOWN_GRACE", shortDuration(delivery.DefaultShutdownGrace), "how long in-flight requests may finish on shutdown")
+	f.integer(&c.TaskBatchSize, "task-batch-size", "HOOKRELAY_TASK_BATCH_SIZE", strconv.Itoa(ops.DefaultBatchSize),
+		"deliveries or messages one batch of a background task (recover, replay-missing) handles")
 	f.duration(&c.DisableAfter, "disable-after", "HOOKRELAY_DISABLE_AFTER", shortDuration(ops.DefaultDisableAfter),
 		"disable an endpoint that has failed without a success for this long (0: never)")
 	f.duration(&c.Retention, "retention", "HOOKRELAY_RETENTION", shortDuration(api.DefaultPayloadRetention), "how long a message's payload is kept when the message names no retention (payloadRetentionPeriod/Hours)")

@@ -36,6 +36,7 @@ func TestServeDefaultsAreThePackageDefaults(t *testing.T) {
 		{"max endpoints per app", c.MaxEndpointsPerApp, api.DefaultMaxEndpointsPerApp},
 		{"max body bytes", c.MaxBodyBytes, int64(api.DefaultMaxBodyBytes)},
 		{"max body bytes in flight", c.MaxBodyBytesInFlight, int64(api.DefaultMaxBodyBytesInFlight)},
+		{"task batch size", c.TaskBatchSize, ops.DefaultBatchSize},
 		{"retention", c.Retention, api.DefaultPayloadRetention},
 		{"history retention", c.HistoryRetention, ops.DefaultHistoryRetention},
 		{"clean interval", c.CleanInterval, ops.DefaultCleanInterval},

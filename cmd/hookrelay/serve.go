@@ -91,7 +91,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		mx.ReadDispatcher(disp)
 		progress, apiMetrics = mx, mx
 	}
-	tasks := ops.NewRunner(ops.Config{Store: st, NodeID: nodeID, LeaseTTL: cfg.LeaseTTL, Waker: disp,
+	tasks := ops.NewRunner(ops.Config{Store: st, NodeID: nodeID, LeaseTTL: cfg.LeaseTTL, Waker: disp, BatchSize: cfg.TaskBatchSize,
 		Logger: logger.With("component", "tasks"), Progress: progress})
 
 	events := ops.NewEmitter(ops.EmitterConfig{Store: st, Waker: disp, Logger: logger.With("component", "ops")})
