@@ -147,8 +147,7 @@ func purgeMessages(ctx context.Context, tx pgx.Tx, p store.PurgeParams) (store.P
 	if err != nil {
 		return res, err
 	}
-	var gone []string
-	young := false
+	scan := store.NewHistoryScan(p)
 	for rows.Next() {
 		var id string
 		var created time.Time
@@ -157,22 +156,16 @@ func purgeMessages(ctx context.Context, tx pgx.Tx, p store.PurgeParams) (store.P
 			rows.Close()
 			return res, err
 		}
-		if !created.Before(p.Before) {
-			// IDs follow creation time: the rest are younger still.
-			young = true
+		if !scan.Row(id, created, expired, pending) {
 			break
-		}
-		res.Scanned++
-		res.Cursor = id
-		if expired && !pending {
-			gone = append(gone, id)
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return res, err
 	}
-	res.Done = young || res.Scanned < p.Limit
+	res = scan.Finish()
+	gone := scan.Gone
 	if len(gone) == 0 {
 		return res, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hookrelay/hookrelay/internal/store"
 )
@@ -156,8 +157,7 @@ func purgeMessages(ctx context.Context, tx *sql.Tx, p store.PurgeParams) (store.
 	if err != nil {
 		return res, err
 	}
-	var gone []any
-	young := false
+	scan := store.NewHistoryScan(p)
 	for rows.Next() {
 		var id string
 		var created int64
@@ -166,24 +166,21 @@ func purgeMessages(ctx context.Context, tx *sql.Tx, p store.PurgeParams) (store.
 			rows.Close()
 			return res, err
 		}
-		if created >= micros(p.Before) {
-			// IDs follow creation time: the rest are younger still.
-			young = true
+		if !scan.Row(id, time.UnixMicro(created), expired, pending) {
 			break
-		}
-		res.Scanned++
-		res.Cursor = id
-		if expired && !pending {
-			gone = append(gone, id)
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return res, err
 	}
-	res.Done = young || res.Scanned < p.Limit
-	if len(gone) == 0 {
+	res = scan.Finish()
+	if len(scan.Gone) == 0 {
 		return res, nil
+	}
+	gone := make([]any, len(scan.Gone))
+	for i, id := range scan.Gone {
+		gone[i] = id
 	}
 	in := placeholders(len(gone))
 	r, err := tx.ExecContext(ctx, `DELETE FROM attempts WHERE msg_id IN (`+in+`)`, gone...)
