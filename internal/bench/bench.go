@@ -334,8 +334,10 @@ func throughput(ctx context.Context, cfg Config, c *client, rcv *receiver, res *
 	if err != nil {
 		return err
 	}
+	sent := make([]time.Time, n*apps) // by job: message seq of app a is job seq*apps+a
 	start := time.Now()
 	err = publishAll(ctx, cfg.Publishers, n*apps, func(job int) error {
+		sent[job] = time.Now()
 		return c.publish(ctx, appIDs[job%apps], payload(job/apps, cfg.PayloadSize))
 	})
 	if err != nil {
@@ -344,7 +346,34 @@ func throughput(ctx context.Context, cfg Config, c *client, rcv *receiver, res *
 	res.AcceptedPerSec = float64(n*apps) / time.Since(start).Seconds()
 	waitDeliveries(ctx, rcv, paths, n, cfg.Wait)
 	collect(rcv, res, paths, n, start, nil)
+	res.Latency = allLatency(rcv, paths, apps, n, sent)
 	return nil
+}
+
+// allLatency is the publish-to-receipt latency of every delivery that
+// arrived at paths (endpoint i in application i mod apps), sent by job as
+// throughput numbers them.
+func allLatency(rcv *receiver, paths []string, apps, n int, sent []time.Time) *Latency {
+	var lat []float64
+	for i, p := range paths {
+		first, _ := rcv.snapshot(p)
+		for seq := 0; seq < n; seq++ {
+			if at, ok := first[int64(seq)]; ok {
+				lat = append(lat, float64(at.Sub(sent[seq*apps+i%apps]).Microseconds())/1000)
+			}
+		}
+	}
+	return quantiles(lat)
+}
+
+// quantiles summarizes latencies in milliseconds; nil for none.
+func quantiles(lat []float64) *Latency {
+	if len(lat) == 0 {
+		return nil
+	}
+	sort.Float64s(lat)
+	q := func(f float64) float64 { return lat[int(f*float64(len(lat)-1))] }
+	return &Latency{P50: q(0.50), P95: q(0.95), P99: q(0.99), Max: lat[len(lat)-1]}
 }
 
 // setupApps creates apps applications and endpoints endpoints pointing at
@@ -692,11 +721,7 @@ func collect(rcv *receiver, res *Result, paths []string, n int, start time.Time,
 			res.DeliveredPerSec = float64(res.Delivered) / res.Seconds
 		}
 	}
-	if len(lat) > 0 {
-		sort.Float64s(lat)
-		q := func(f float64) float64 { return lat[int(f*float64(len(lat)-1))] }
-		res.Latency = &Latency{P50: q(0.50), P95: q(0.95), P99: q(0.99), Max: lat[len(lat)-1]}
-	}
+	res.Latency = quantiles(lat)
 }
 
 // payload returns a JSON object of about size bytes whose first field is
