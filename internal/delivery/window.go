@@ -15,11 +15,16 @@ import (
 //     window doubles every round trip, up to the threshold the last cut
 //     left (none at first);
 //   - past the threshold, a window's worth of good answers adds one;
-//   - an answer that says the receiver is overloaded (429 or any 5xx), or
-//     that comes while the endpoint's recent answer times have risen well
-//     above their long-run level, cuts the window: by half for an
-//     overload status, by a quarter for latency. Answers to requests sent
-//     before the last cut do not cut again: they could not know of it;
+//   - an answer that says the receiver is overloaded (429 or any 5xx)
+//     halves the window, at most once a round trip: answers to requests
+//     sent before the last cut do not cut again, they could not know of it;
+//   - an answer that comes while the endpoint's recent answer times have
+//     risen well above their long-run level scales the window down by the
+//     ratio of the two (a gradient, as in Netflix's concurrency limits),
+//     which at least halves it. Every such answer does, those to requests
+//     sent before a cut too: when answers take a hundred times longer
+//     than they did, the window must not wait a round trip of the new,
+//     slow kind for each halving;
 //   - no answer at all (timeout, refused, reset) drops the window to one.
 //
 // Answer times are followed by two moving averages, a short one (the last
@@ -87,9 +92,7 @@ func (w *window) settle(now time.Time, kind hookrelay.OutcomeKind, status int, t
 			w.cut(now, w.size/2)
 		}
 	case w.congested():
-		if !stale {
-			w.cut(now, w.size*3/4)
-		}
+		w.cut(now, int(int64(w.size)*int64(w.long)/int64(w.short)))
 	default:
 		w.grow(limit)
 	}

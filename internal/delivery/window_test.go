@@ -110,17 +110,22 @@ func TestWindow(t *testing.T) {
 			[]step{answered(time.Second, 503, 50*ms, 4)},
 			[]step{ok(time.Second, 50*ms, 4), ok(ms, 50*ms, 4), ok(ms, 50*ms, 4), ok(ms, 50*ms, 5)},
 		)},
-		{"latency rising from 50 ms to 5 s cuts by a quarter per round trip", 16, window{}, steps(
+		{"latency rising from 50 ms to 5 s scales the window down at once", 16, window{}, steps(
 			repeat(40, ok(10*ms, 50*ms, 0), 16),
-			// The first 5 s answer: short average 1.26 s, long 0.2 s.
-			[]step{ok(5*time.Second, 5*time.Second, 12)},
-			// Sent before that cut: no further cut.
-			[]step{ok(time.Second, 5*time.Second, 12)},
-			// Sent after it: cut again, and so on down to one.
-			[]step{ok(5*time.Second, 5*time.Second, 9), ok(5*time.Second+ms, 5*time.Second, 6),
-				ok(5*time.Second+ms, 5*time.Second, 4), ok(5*time.Second+ms, 5*time.Second, 3),
-				ok(5*time.Second+ms, 5*time.Second, 2), ok(5*time.Second+ms, 5*time.Second, 1),
-				ok(5*time.Second+ms, 5*time.Second, 1)},
+			// The first 5 s answer: short average 1.26 s, long 0.2 s:
+			// 16 × 0.2 / 1.26.
+			[]step{ok(5*time.Second, 5*time.Second, 2)},
+			// The next, though sent before that cut: 2 × 0.35 / 2.2.
+			[]step{ok(ms, 5*time.Second, 1)},
+			[]step{ok(ms, 5*time.Second, 1)},
+		)},
+		{"latency doubling and 100 ms more at least halves it", 16, window{}, steps(
+			repeat(40, ok(10*ms, 100*ms, 0), 16),
+			// Answers at 400 ms: short 175 then 231 ms, long 109 then
+			// 118 ms: not yet twice.
+			repeat(2, ok(10*ms, 400*ms, 0), 16),
+			// short 273, long 127: 16 × 127 / 273; then 7 × 134 / 305.
+			[]step{ok(10*ms, 400*ms, 7), ok(10*ms, 400*ms, 3)},
 		)},
 		{"a slow endpoint becomes the new normal and grows again", 16, window{}, steps(
 			repeat(40, ok(10*ms, 50*ms, 0), 16),
