@@ -117,7 +117,8 @@ type StruggleResult struct {
 	// endpoints' deliveries per second over the half second.
 	Samples []StruggleSample `json:"samples"`
 	// Its mean requests in flight, and the others' mean rate, before it
-	// struggled and from two seconds after.
+	// struggled (from the first second) and over the second half of the
+	// rest of the publishing.
 	InFlightBefore float64 `json:"inFlightBefore"`
 	InFlightAfter  float64 `json:"inFlightAfter"`
 	OthersBefore   float64 `json:"othersPerSecBefore"`
@@ -492,8 +493,8 @@ func struggle(ctx context.Context, cfg Config, c *client, rcv *receiver, res *Re
 	return nil
 }
 
-// summarize computes the means before and after the struggle began, over
-// the publishing (the first cfg.Duration).
+// summarize computes the means before the struggle began and over the
+// second half of the publishing after it (duration is the publishing's).
 func (sr *StruggleResult) summarize(duration time.Duration) {
 	var nb, na int
 	for _, s := range sr.Samples {
@@ -503,7 +504,7 @@ func (sr *StruggleResult) summarize(duration time.Duration) {
 			sr.InFlightBefore += float64(s.InFlight)
 			sr.OthersBefore += s.OthersPerSec
 			nb++
-		case s.AtSec >= sr.AtSec+2:
+		case s.AtSec >= (sr.AtSec+duration.Seconds())/2:
 			sr.InFlightAfter += float64(s.InFlight)
 			sr.OthersAfter += s.OthersPerSec
 			na++

@@ -87,7 +87,8 @@ func TestReceiverStruggles(t *testing.T) {
 	}
 }
 
-// TestStruggleSummary: means before the switch and from two seconds after,
+// TestStruggleSummary: means before the switch and over the second half of
+// the publishing after it,
 // and when the struggling endpoint's in-flight first fell to half.
 func TestStruggleSummary(t *testing.T) {
 	sr := &StruggleResult{AtSec: 4, FellAfterSec: -1}
@@ -97,7 +98,7 @@ func TestStruggleSummary(t *testing.T) {
 	}{{9, 0}, {10, 900}, {10, 1000}, {10, 1000}, {10, 1000}, {10, 1000}, {10, 1000}, {8, 1000}, {4, 1000}, {1, 1000}, {1, 1000}, {1, 1000}, {1, 1000}, {1, 1000}, {1, 1000}} {
 		sr.Samples = append(sr.Samples, StruggleSample{AtSec: 0.5 * float64(i+1), InFlight: s.inFlight, OthersPerSec: s.others})
 	}
-	sr.summarize(7 * time.Second)
+	sr.summarize(8 * time.Second) // after: from 6 s to 8 s
 	if sr.InFlightBefore != 10 || sr.OthersBefore != 1000-100.0/6 {
 		t.Errorf("before: in flight %v, others %v", sr.InFlightBefore, sr.OthersBefore)
 	}
