@@ -21,10 +21,9 @@ import (
 //   - an answer that comes while the endpoint's recent answer times have
 //     risen well above their long-run level scales the window down by the
 //     ratio of the two (a gradient, as in Netflix's concurrency limits),
-//     which at least halves it. Every such answer does, those to requests
-//     sent before a cut too: when answers take a hundred times longer
-//     than they did, the window must not wait a round trip of the new,
-//     slow kind for each halving;
+//     which at least halves it, also at most once a round trip: when
+//     answers take a hundred times longer than they did, one cut takes the
+//     window down near one, without waiting a slow round trip per halving;
 //   - no answer at all (timeout, refused, reset) drops the window to one.
 //
 // Answer times are followed by two moving averages, a short one (the last
@@ -92,7 +91,9 @@ func (w *window) settle(now time.Time, kind hookrelay.OutcomeKind, status int, t
 			w.cut(now, w.size/2)
 		}
 	case w.congested():
-		w.cut(now, int(int64(w.size)*int64(w.long)/int64(w.short)))
+		if !stale {
+			w.cut(now, int(int64(w.size)*int64(w.long)/int64(w.short)))
+		}
 	default:
 		w.grow(limit)
 	}

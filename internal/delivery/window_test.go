@@ -115,17 +115,19 @@ func TestWindow(t *testing.T) {
 			// The first 5 s answer: short average 1.26 s, long 0.2 s:
 			// 16 × 0.2 / 1.26.
 			[]step{ok(5*time.Second, 5*time.Second, 2)},
-			// The next, though sent before that cut: 2 × 0.35 / 2.2.
-			[]step{ok(ms, 5*time.Second, 1)},
-			[]step{ok(ms, 5*time.Second, 1)},
+			// The next ones were sent before that cut: no further cut.
+			[]step{ok(ms, 5*time.Second, 2), ok(ms, 5*time.Second, 2)},
+			// One sent after it: 2 × 0.5 / 3.
+			[]step{ok(5*time.Second, 5*time.Second, 1)},
 		)},
 		{"latency doubling and 100 ms more at least halves it", 16, window{}, steps(
 			repeat(40, ok(10*ms, 100*ms, 0), 16),
 			// Answers at 400 ms: short 175 then 231 ms, long 109 then
 			// 118 ms: not yet twice.
 			repeat(2, ok(10*ms, 400*ms, 0), 16),
-			// short 273, long 127: 16 × 127 / 273; then 7 × 134 / 305.
-			[]step{ok(10*ms, 400*ms, 7), ok(10*ms, 400*ms, 3)},
+			// short 273, long 127: 16 × 127 / 273; the next was sent
+			// before that cut; one sent after it: 7 × 141 / 329.
+			[]step{ok(10*ms, 400*ms, 7), ok(10*ms, 400*ms, 7), ok(500*ms, 400*ms, 3)},
 		)},
 		{"a slow endpoint becomes the new normal and grows again", 16, window{}, steps(
 			repeat(40, ok(10*ms, 50*ms, 0), 16),
