@@ -20,6 +20,9 @@ func TestMemoryPerRequestInFlight(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens 500 connections")
 	}
+	if raceEnabled {
+		t.Skip("the race detector multiplies memory and time")
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
