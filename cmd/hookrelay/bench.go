@@ -31,8 +31,10 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 		jsonOut   string
 		serverArg string
 		wipe      bool
+		delay     string
+		serverBin string
 	)
-	f.StringVar(&scenarios, "scenarios", "ceiling,throughput,fanout,latency,isolation", "comma-separated scenarios: ceiling, throughput, fanout, latency, isolation, backlog")
+	f.StringVar(&scenarios, "scenarios", "ceiling,throughput,fanout,latency,isolation", "comma-separated scenarios: ceiling, throughput, fanout, latency, isolation, backlog, struggle")
 	f.StringVar(&dbURL, "database-url", "", "database for the servers the tool starts (default: a fresh SQLite file per scenario); a postgres:// database is emptied before each scenario, and refused if it holds data bench did not create (see --wipe-database)")
 	f.BoolVar(&wipe, "wipe-database", false, "let --database-url name a PostgreSQL database holding data bench did not create: EVERYTHING in its public schema is dropped")
 	f.StringVar(&cfg.URL, "url", "", "measure this running server instead of starting one")
@@ -48,11 +50,25 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	f.DurationVar(&cfg.Wait, "wait", 120*time.Second, "longest wait for deliveries after publishing")
 	f.StringVar(&jsonOut, "json", "", "also write the results as JSON to this file (- for stdout)")
 	f.StringVar(&serverArg, "server-args", "", "extra flags for the servers the tool starts, space-separated")
+	f.StringVar(&serverBin, "server-binary", "", "the hookrelay binary whose `serve` the tool starts (default: this one), to measure another build with this load tool")
+	f.StringVar(&delay, "receiver-delay", "0", "how long the receiver takes to answer: a duration (200ms) or a range picked from at random per request (50ms-500ms)")
+	f.IntVar(&cfg.Apps, "apps", 1, "applications the fan-out run's endpoints are spread over (each gets --fanout-messages messages)")
+	f.StringVar(&cfg.Struggle, "struggle", "503", "how the struggle run's struggling endpoint fails a third of the way in: 503 (answers 503) or slow (50 ms answers become 5 s)")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
-	if cfg.Publishers < 1 || cfg.Messages < 1 || cfg.Rate < 1 || cfg.Endpoints < 1 || cfg.FanoutMsgs < 1 || cfg.Backlog < 1 {
+	if cfg.Publishers < 1 || cfg.Messages < 1 || cfg.Rate < 1 || cfg.Endpoints < 1 || cfg.FanoutMsgs < 1 || cfg.Backlog < 1 || cfg.Apps < 1 {
 		return errors.New("bench: counts must be at least 1")
+	}
+	if cfg.Apps > cfg.Endpoints {
+		return fmt.Errorf("bench: --apps %d is more than --endpoints %d: every application needs an endpoint", cfg.Apps, cfg.Endpoints)
+	}
+	var err error
+	if cfg.ReceiverDelayMin, cfg.ReceiverDelayMax, err = parseDelay(delay); err != nil {
+		return fmt.Errorf("bench: --receiver-delay: %w", err)
+	}
+	if cfg.Struggle != "503" && cfg.Struggle != "slow" {
+		return fmt.Errorf("bench: --struggle %q: want 503 or slow", cfg.Struggle)
 	}
 	cfg.Scenarios = strings.Split(scenarios, ",")
 	cfg.Log = stderr
@@ -60,6 +76,9 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 		self, err := os.Executable()
 		if err != nil {
 			return fmt.Errorf("bench: find own binary: %w", err)
+		}
+		if serverBin != "" {
+			self = serverBin
 		}
 		if dbURL != "" {
 			// Refuse a database bench may not empty before any scenario
@@ -157,6 +176,7 @@ func startBenchServer(ctx context.Context, self, dbURL string, extra []string, l
 			Token:   token,
 			PeakRSS: func() int64 { return peakRSS(pid) },
 			CPUTime: func() time.Duration { return cpuTime(pid) },
+			FDs:     func() int { return openFDs(pid) },
 			Stop:    stop,
 		}, nil
 	case <-time.After(30 * time.Second):
@@ -190,6 +210,35 @@ func cpuTime(pid int) time.Duration {
 }
 
 // peakRSS reads a process's peak resident set size (VmHWM) from /proc.
+// openFDs returns how many descriptors process pid has open, -1 when
+// unknown.
+func openFDs(pid int) int {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
+
+// parseDelay reads --receiver-delay: a duration, or two joined by a dash
+// (the least first).
+func parseDelay(s string) (lo, hi time.Duration, err error) {
+	a, b, isRange := strings.Cut(strings.TrimSpace(s), "-")
+	if lo, err = time.ParseDuration(strings.TrimSpace(a)); err != nil {
+		return 0, 0, err
+	}
+	hi = lo
+	if isRange {
+		if hi, err = time.ParseDuration(strings.TrimSpace(b)); err != nil {
+			return 0, 0, err
+		}
+	}
+	if lo < 0 || hi < lo {
+		return 0, 0, fmt.Errorf("%q: want a duration of 0 or more, or a range from the least to the most", s)
+	}
+	return lo, hi, nil
+}
+
 func peakRSS(pid int) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

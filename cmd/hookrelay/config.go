@@ -251,9 +251,12 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (*conf
 		})
 	f.boolean(&c.SvixHeaders, "svix-headers", "HOOKRELAY_SVIX_HEADERS", "false", "sign with svix-id/svix-timestamp/svix-signature header names instead of webhook-*")
 	f.duration(&c.Timeout, "timeout", "HOOKRELAY_TIMEOUT", shortDuration(delivery.DefaultTimeout), "default request timeout per attempt")
-	f.integer(&c.Workers, "workers", "HOOKRELAY_WORKERS", strconv.Itoa(delivery.DefaultWorkers), "most requests in flight on this node")
+	// Both sized by the open-file limit: every request in flight holds a
+	// connection and may leave an idle one behind (see delivery.WorkersFor).
+	fdSized := strconv.Itoa(delivery.WorkersFor(openFileLimit()))
+	f.integer(&c.Workers, "workers", "HOOKRELAY_WORKERS", fdSized, "most requests in flight on this node (default: from the open-file limit, at most 4096)")
 	f.integer(&c.MaxInFlight, "max-in-flight", "HOOKRELAY_MAX_IN_FLIGHT", strconv.Itoa(delivery.DefaultMaxInFlightPerEndpoint), "default cap of concurrent requests per endpoint")
-	f.integer(&c.MaxIdleConns, "max-idle-conns", "HOOKRELAY_MAX_IDLE_CONNS", strconv.Itoa(delivery.DefaultMaxIdleConns), "most idle delivery connections kept, all hosts together")
+	f.integer(&c.MaxIdleConns, "max-idle-conns", "HOOKRELAY_MAX_IDLE_CONNS", fdSized, "most idle delivery connections kept, all hosts together (default: as --workers)")
 	f.duration(&c.LeaseTTL, "lease-ttl", "HOOKRELAY_LEASE_TTL", shortDuration(delivery.DefaultLeaseTTL), "how long a claimed delivery stays reserved for a node that stops renewing it")
 	f.duration(&c.PollInterval, "poll-interval", "HOOKRELAY_POLL_INTERVAL", shortDuration(delivery.DefaultPollInterval), "longest wait between looks for due deliveries")
 	f.duration(&c.ShutdownGrace, "shutdown-grace", "HOOKRELAY_SHUTDOWN_GRACE", shortDuration(delivery.DefaultShutdownGrace), "how long in-flight requests may finish on shutdown")

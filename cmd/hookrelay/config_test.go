@@ -27,9 +27,9 @@ func TestServeDefaultsAreThePackageDefaults(t *testing.T) {
 	}{
 		{"retry jitter", c.RetryJitter, delivery.DefaultJitter},
 		{"timeout", c.Timeout, delivery.DefaultTimeout},
-		{"workers", c.Workers, delivery.DefaultWorkers},
+		{"workers", c.Workers, delivery.WorkersFor(openFileLimit())},
 		{"max in flight", c.MaxInFlight, delivery.DefaultMaxInFlightPerEndpoint},
-		{"max idle conns", c.MaxIdleConns, delivery.DefaultMaxIdleConns},
+		{"max idle conns", c.MaxIdleConns, delivery.WorkersFor(openFileLimit())},
 		{"lease ttl", c.LeaseTTL, delivery.DefaultLeaseTTL},
 		{"poll interval", c.PollInterval, delivery.DefaultPollInterval},
 		{"shutdown grace", c.ShutdownGrace, delivery.DefaultShutdownGrace},

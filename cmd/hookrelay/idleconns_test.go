@@ -4,6 +4,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/hookrelay/hookrelay/internal/delivery"
 )
 
 func TestMaxIdleConnsSetting(t *testing.T) {
@@ -14,7 +16,7 @@ func TestMaxIdleConnsSetting(t *testing.T) {
 		want int
 		err  string
 	}{
-		{name: "default", want: 1024},
+		{name: "default: as many as --workers by default", want: delivery.WorkersFor(openFileLimit())},
 		{name: "flag", args: []string{"--max-idle-conns", "64"}, want: 64},
 		{name: "environment", env: map[string]string{"HOOKRELAY_MAX_IDLE_CONNS": "5000"}, want: 5000},
 		{name: "flag wins", args: []string{"--max-idle-conns", "8"}, env: map[string]string{"HOOKRELAY_MAX_IDLE_CONNS": "5000"}, want: 8},

@@ -99,6 +99,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Store:                st,
 		Waker:                disp,
 		Handoff:              disp,
+		Windows:              disp,
 		Tasks:                tasks,
 		Events:               events,
 		AdminToken:           cfg.AdminToken,

@@ -88,6 +88,9 @@ type Config struct {
 	// Handoff, when set, takes the deliveries of a publish straight from
 	// the publish while it has room; nil queues every delivery for a claim.
 	Handoff Handoff
+	// Windows, when set, tells the health route this node's concurrency
+	// window of an endpoint.
+	Windows Windows
 	// AdminToken is the plaintext admin token of hookrelay.DefaultEnvironment
 	// (HOOKRELAY_ADMIN_TOKEN). Empty means only tokens in the store work.
 	AdminToken string
@@ -143,6 +146,7 @@ type server struct {
 	waker     Waker
 	tasks     Waker
 	handoff   Handoff
+	windows   Windows
 	events    *ops.Emitter
 	adminHash [32]byte
 	hasAdmin  bool
@@ -173,6 +177,7 @@ func New(cfg Config) http.Handler {
 		waker:     cfg.Waker,
 		tasks:     cfg.Tasks,
 		handoff:   cfg.Handoff,
+		windows:   cfg.Windows,
 		events:    cfg.Events,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		log:       cfg.Logger,

@@ -64,6 +64,26 @@ type lastAttemptOut struct {
 	ResponseStatusCode int      `json:"responseStatusCode"`
 }
 
+// Windows reports the node's adaptive concurrency window of an endpoint
+// (delivery.Dispatcher satisfies it).
+type Windows interface {
+	// EndpointWindow returns node, the dispatcher run holding the window,
+	// the requests the endpoint may have in flight there now (size), its
+	// cap there (max) and those in flight; ok is false when the node holds
+	// no window for it.
+	EndpointWindow(endpointID string) (node string, size, max, inFlight int, ok bool)
+}
+
+// windowOut is this node's concurrency window of an endpoint. Every node
+// has its own (the endpoint's cap is shared out among them); this is the
+// one of the node that answered.
+type windowOut struct {
+	Node     string `json:"node"`
+	Size     int    `json:"size"`
+	Max      int    `json:"max"`
+	InFlight int    `json:"inFlight"`
+}
+
 type endpointHealthOut struct {
 	Bucket      string           `json:"bucket"`
 	Since       jsonTime         `json:"since"`
@@ -77,6 +97,10 @@ type endpointHealthOut struct {
 	ConsecutiveFailures int       `json:"consecutiveFailures"`
 	LastSuccessAt       *jsonTime `json:"lastSuccessAt"`
 	FailingSince        *jsonTime `json:"failingSince"`
+	// Window is the answering node's concurrency window of the endpoint,
+	// null when it holds none (it has sent the endpoint nothing lately:
+	// its next request would go alone).
+	Window *windowOut `json:"window"`
 }
 
 func healthStats(h *hookrelay.Health) healthStatsOut {
@@ -192,6 +216,11 @@ func (s *server) endpointHealth(w http.ResponseWriter, r *http.Request, p *princ
 	out.ConsecutiveFailures = status.ConsecutiveFailures
 	out.LastSuccessAt = optTime(status.LastSuccessAt)
 	out.FailingSince = optTime(status.FailingSince)
+	if s.windows != nil {
+		if node, size, max, inFlight, ok := s.windows.EndpointWindow(ep.ID); ok {
+			out.Window = &windowOut{Node: node, Size: size, Max: max, InFlight: inFlight}
+		}
+	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

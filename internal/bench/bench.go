@@ -37,7 +37,18 @@ type Config struct {
 	Duration    time.Duration // length of the latency and isolation runs
 	Wait        time.Duration // how long to wait for deliveries after publishing
 	Backlog     int           // messages queued for a dead endpoint in the backlog run
-	Log         io.Writer     // progress lines; nil for none
+	// Apps is how many applications the fan-out run's endpoints are spread
+	// over (each receives FanoutMsgs messages); 0 or 1 for one.
+	Apps int
+	// ReceiverDelayMin and ReceiverDelayMax bound how long the receiver
+	// takes to answer each request, chosen at random between them (equal
+	// for a fixed delay); zero answers at once.
+	ReceiverDelayMin, ReceiverDelayMax time.Duration
+	// Struggle is how the struggling endpoint of the struggle run fails a
+	// third of the way in: "503" (it answers 503) or "slow" (its answers
+	// take 5 s instead of 50 ms).
+	Struggle string
+	Log      io.Writer // progress lines; nil for none
 }
 
 // Server is a hookrelay the tool talks to.
@@ -50,7 +61,10 @@ type Server struct {
 	// so far, or 0 when unknown. Per delivery it is a steadier figure than
 	// a rate on a machine shared with other work.
 	CPUTime func() time.Duration
-	Stop    func()
+	// FDs returns how many file descriptors the server has open now, or
+	// -1 when unknown.
+	FDs  func() int
+	Stop func()
 }
 
 // Result is one scenario's figures.
@@ -80,7 +94,46 @@ type Result struct {
 	ServerCPUMicros float64 `json:"serverCpuMicrosPerDelivery,omitempty"`
 	ToolCPUMicros   float64 `json:"toolCpuMicrosPerDelivery,omitempty"`
 	Seconds         float64 `json:"seconds"`
-	Error           string  `json:"error,omitempty"`
+	// Apps is how many applications the endpoints were spread over.
+	Apps int `json:"apps,omitempty"`
+	// ReceiverDelayMs is the receiver's answer delay, min and max.
+	ReceiverDelayMs []float64 `json:"receiverDelayMs,omitempty"`
+	// PeakInFlight is the most requests the receiver was answering at once;
+	// PeakFDs the most descriptors the server had open (sampled every
+	// 250 ms; 0 when unknown).
+	PeakInFlight int64 `json:"peakInFlight,omitempty"`
+	PeakFDs      int   `json:"serverPeakFds,omitempty"`
+	// Struggle is the struggle run's account, nil in other runs.
+	Struggle *StruggleResult `json:"struggle,omitempty"`
+	Error    string          `json:"error,omitempty"`
+}
+
+// StruggleResult is what happened around the struggling endpoint.
+type StruggleResult struct {
+	Mode string `json:"mode"`
+	// AtSec is when, from the first publish, it began to struggle.
+	AtSec float64 `json:"atSec"`
+	// Samples, every half second: its requests in flight and the other
+	// endpoints' deliveries per second over the half second.
+	Samples []StruggleSample `json:"samples"`
+	// Its mean requests in flight, and the others' mean rate, before it
+	// struggled (from the first second) and over the second half of the
+	// rest of the publishing.
+	InFlightBefore float64 `json:"inFlightBefore"`
+	InFlightAfter  float64 `json:"inFlightAfter"`
+	OthersBefore   float64 `json:"othersPerSecBefore"`
+	OthersAfter    float64 `json:"othersPerSecAfter"`
+	// FellAfterSec is how long after it began to struggle its requests in
+	// flight first fell to half of their mean before (−1: never).
+	FellAfterSec float64 `json:"fellAfterSec"`
+}
+
+// StruggleSample is one half-second sample of the struggle run.
+type StruggleSample struct {
+	AtSec         float64 `json:"atSec"`
+	InFlight      int64   `json:"inFlight"`
+	OthersPerSec  float64 `json:"othersPerSec"`
+	TotalInFlight int64   `json:"totalInFlight"`
 }
 
 // Latency is publish-to-receipt time in milliseconds.
@@ -99,6 +152,7 @@ func Run(ctx context.Context, cfg Config) []Result {
 		return []Result{{Scenario: "setup", Error: err.Error()}}
 	}
 	defer rcv.close()
+	rcv.delayMin, rcv.delayMax = cfg.ReceiverDelayMin, max(cfg.ReceiverDelayMax, cfg.ReceiverDelayMin)
 	var out []Result
 	for _, sc := range cfg.Scenarios {
 		rcv.reset()
@@ -163,12 +217,18 @@ func runOne(ctx context.Context, cfg Config, rcv *receiver, scenario string) Res
 		serverCPU0 = srv.CPUTime()
 	}
 	toolCPU0 := ownCPUTime()
+	if cfg.ReceiverDelayMax > 0 || cfg.ReceiverDelayMin > 0 {
+		res.ReceiverDelayMs = []float64{ms(rcv.delayMin), ms(rcv.delayMax)}
+	}
+	stopPeaks := watchPeaks(rcv, srv, &res)
 	var err error
 	switch scenario {
 	case "throughput":
 		err = throughput(ctx, cfg, c, rcv, &res, cfg.Messages, 1)
 	case "fanout":
 		err = throughput(ctx, cfg, c, rcv, &res, cfg.FanoutMsgs, cfg.Endpoints)
+	case "struggle":
+		err = struggle(ctx, cfg, c, rcv, &res)
 	case "latency":
 		err = steady(ctx, cfg, c, rcv, &res, false)
 	case "isolation":
@@ -178,6 +238,7 @@ func runOne(ctx context.Context, cfg Config, rcv *receiver, scenario string) Res
 	default:
 		err = fmt.Errorf("unknown scenario %q", scenario)
 	}
+	stopPeaks()
 	if err != nil {
 		res.Error = err.Error()
 	}
@@ -191,6 +252,37 @@ func runOne(ctx context.Context, cfg Config, rcv *receiver, scenario string) Res
 		res.ToolCPUMicros = float64((ownCPUTime() - toolCPU0).Microseconds()) / float64(res.Delivered)
 	}
 	return res
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// watchPeaks samples, every 250 ms until the returned function is called,
+// the receiver's requests in flight and the server's descriptors, and
+// records their peaks in res.
+func watchPeaks(rcv *receiver, srv *Server, res *Result) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	sample := func() {
+		res.PeakInFlight = max(res.PeakInFlight, rcv.peak.Load())
+		if srv.FDs != nil {
+			res.PeakFDs = max(res.PeakFDs, srv.FDs())
+		}
+	}
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			sample()
+			select {
+			case <-done:
+				sample()
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // ownCPUTime is the CPU time this process has used, user and system.
@@ -227,24 +319,211 @@ func ceiling(ctx context.Context, cfg Config, rcv *receiver, res *Result) error 
 }
 
 // throughput publishes n messages as fast as the publishers can, each to
-// endpoints endpoints, and measures until the last receipt.
+// endpoints endpoints, and measures until the last receipt. For fan-out
+// with cfg.Apps > 1, the endpoints are spread over that many applications
+// and each application gets the n messages.
 func throughput(ctx context.Context, cfg Config, c *client, rcv *receiver, res *Result, n, endpoints int) error {
-	res.Messages, res.Endpoints, res.Expected = n, endpoints, n*endpoints
-	appID, paths, err := setup(ctx, c, rcv, res.Scenario, endpoints, false)
+	apps := 1
+	if res.Scenario == "fanout" && cfg.Apps > 1 {
+		apps = min(cfg.Apps, endpoints)
+	}
+	res.Messages, res.Endpoints, res.Expected = n*apps, endpoints, n*endpoints
+	if apps > 1 {
+		res.Apps = apps
+	}
+	appIDs, paths, err := setupApps(ctx, c, rcv, res.Scenario, apps, endpoints)
 	if err != nil {
 		return err
 	}
+	sent := make([]time.Time, n*apps) // by job: message seq of app a is job seq*apps+a
 	start := time.Now()
-	err = publishAll(ctx, cfg.Publishers, n, func(seq int) error {
-		return c.publish(ctx, appID, payload(seq, cfg.PayloadSize))
+	err = publishAll(ctx, cfg.Publishers, n*apps, func(job int) error {
+		sent[job] = time.Now()
+		return c.publish(ctx, appIDs[job%apps], payload(job/apps, cfg.PayloadSize))
 	})
 	if err != nil {
 		return err
 	}
-	res.AcceptedPerSec = float64(n) / time.Since(start).Seconds()
+	res.AcceptedPerSec = float64(n*apps) / time.Since(start).Seconds()
 	waitDeliveries(ctx, rcv, paths, n, cfg.Wait)
 	collect(rcv, res, paths, n, start, nil)
+	res.Latency = allLatency(rcv, paths, apps, n, sent)
 	return nil
+}
+
+// allLatency is the publish-to-receipt latency of every delivery that
+// arrived at paths (endpoint i in application i mod apps), sent by job as
+// throughput numbers them.
+func allLatency(rcv *receiver, paths []string, apps, n int, sent []time.Time) *Latency {
+	var lat []float64
+	for i, p := range paths {
+		first, _ := rcv.snapshot(p)
+		for seq := 0; seq < n; seq++ {
+			if at, ok := first[int64(seq)]; ok {
+				lat = append(lat, float64(at.Sub(sent[seq*apps+i%apps]).Microseconds())/1000)
+			}
+		}
+	}
+	return quantiles(lat)
+}
+
+// quantiles summarizes latencies in milliseconds; nil for none.
+func quantiles(lat []float64) *Latency {
+	if len(lat) == 0 {
+		return nil
+	}
+	sort.Float64s(lat)
+	q := func(f float64) float64 { return lat[int(f*float64(len(lat)-1))] }
+	return &Latency{P50: q(0.50), P95: q(0.95), P99: q(0.99), Max: lat[len(lat)-1]}
+}
+
+// setupApps creates apps applications and endpoints endpoints pointing at
+// the receiver, endpoint i (path /ep/i) in application i mod apps, and
+// returns the applications' IDs and the endpoints' paths.
+func setupApps(ctx context.Context, c *client, rcv *receiver, scenario string, apps, endpoints int) ([]string, []string, error) {
+	ids := make([]string, apps)
+	for a := range ids {
+		var app struct{ ID string }
+		uid := fmt.Sprintf("bench-%s-%d-%d", scenario, a, time.Now().UnixNano())
+		if err := c.call(ctx, "POST", "/api/v1/app", map[string]any{"name": "bench " + scenario, "uid": uid}, &app); err != nil {
+			return nil, nil, fmt.Errorf("create app: %w", err)
+		}
+		ids[a] = app.ID
+	}
+	var paths []string
+	for i := 0; i < endpoints; i++ {
+		p := fmt.Sprintf("/ep/%d", i)
+		if err := c.call(ctx, "POST", "/api/v1/app/"+ids[i%apps]+"/endpoint", map[string]any{"url": rcv.URL + p}, nil); err != nil {
+			return nil, nil, fmt.Errorf("create endpoint: %w", err)
+		}
+		paths = append(paths, p)
+	}
+	return ids, paths, nil
+}
+
+// struggleDelay is how long the struggling endpoint answers before it
+// struggles.
+const struggleDelay = 50 * time.Millisecond
+
+// struggle publishes at cfg.Rate for cfg.Duration to cfg.Endpoints healthy
+// endpoints and one more, /struggle, which answers in 50 ms until a third
+// of the way in and then fails as cfg.Struggle says. It samples, every
+// half second, the struggling endpoint's requests in flight and the
+// others' delivery rate; losses, duplicates and latency are the healthy
+// endpoints' (latency that of the first).
+func struggle(ctx context.Context, cfg Config, c *client, rcv *receiver, res *Result) error {
+	mode := int32(struggle503)
+	switch cfg.Struggle {
+	case "503", "":
+		cfg.Struggle = "503"
+	case "slow":
+		mode = struggleSlow
+	default:
+		return fmt.Errorf("struggle %q: want 503 or slow", cfg.Struggle)
+	}
+	n := int(cfg.Duration.Seconds() * float64(cfg.Rate))
+	res.Messages, res.Endpoints, res.Expected = n, cfg.Endpoints, n*cfg.Endpoints
+	appIDs, paths, err := setupApps(ctx, c, rcv, res.Scenario, 1, cfg.Endpoints)
+	if err != nil {
+		return err
+	}
+	if err := c.call(ctx, "POST", "/api/v1/app/"+appIDs[0]+"/endpoint", map[string]any{"url": rcv.URL + "/struggle"}, nil); err != nil {
+		return fmt.Errorf("create struggling endpoint: %w", err)
+	}
+	rcv.struggleDelay = struggleDelay
+	sr := &StruggleResult{Mode: cfg.Struggle, AtSec: (cfg.Duration / 3).Seconds(), FellAfterSec: -1}
+	res.Struggle = sr
+
+	start := time.Now()
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		switched := time.NewTimer(cfg.Duration / 3)
+		defer switched.Stop()
+		prev, prevAt := rcv.others.Load(), time.Now()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-switched.C:
+				rcv.struggle.Store(mode)
+			case now := <-tick.C:
+				got := rcv.others.Load()
+				sr.Samples = append(sr.Samples, StruggleSample{
+					AtSec:         now.Sub(start).Seconds(),
+					InFlight:      rcv.struggling.Load(),
+					OthersPerSec:  float64(got-prev) / now.Sub(prevAt).Seconds(),
+					TotalInFlight: rcv.inFlight.Load(),
+				})
+				prev, prevAt = got, now
+			}
+		}
+	}()
+	sent := make([]time.Time, n)
+	interval := time.Second / time.Duration(cfg.Rate)
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	sem := make(chan struct{}, cfg.Publishers)
+	for seq := 0; seq < n && ctx.Err() == nil; seq++ {
+		if d := time.Until(start.Add(time.Duration(seq) * interval)); d > 0 {
+			time.Sleep(d)
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		sent[seq] = time.Now()
+		go func(seq int) {
+			defer func() { <-sem; wg.Done() }()
+			if err := c.publish(ctx, appIDs[0], payload(seq, cfg.PayloadSize)); err != nil {
+				firstErr.CompareAndSwap(nil, err)
+			}
+		}(seq)
+	}
+	wg.Wait()
+	waitDeliveries(ctx, rcv, paths, n, cfg.Wait)
+	close(stop)
+	<-sampled
+	if err, _ := firstErr.Load().(error); err != nil {
+		return err
+	}
+	collect(rcv, res, paths, n, start, sent)
+	sr.summarize(cfg.Duration)
+	return nil
+}
+
+// summarize computes the means before the struggle began and over the
+// second half of the publishing after it (duration is the publishing's).
+func (sr *StruggleResult) summarize(duration time.Duration) {
+	var nb, na int
+	for _, s := range sr.Samples {
+		switch {
+		case s.AtSec > duration.Seconds():
+		case s.AtSec >= 1 && s.AtSec < sr.AtSec:
+			sr.InFlightBefore += float64(s.InFlight)
+			sr.OthersBefore += s.OthersPerSec
+			nb++
+		case s.AtSec >= (sr.AtSec+duration.Seconds())/2:
+			sr.InFlightAfter += float64(s.InFlight)
+			sr.OthersAfter += s.OthersPerSec
+			na++
+		}
+	}
+	if nb > 0 {
+		sr.InFlightBefore /= float64(nb)
+		sr.OthersBefore /= float64(nb)
+	}
+	if na > 0 {
+		sr.InFlightAfter /= float64(na)
+		sr.OthersAfter /= float64(na)
+	}
+	for _, s := range sr.Samples {
+		if s.AtSec >= sr.AtSec && float64(s.InFlight) <= sr.InFlightBefore/2 {
+			sr.FellAfterSec = s.AtSec - sr.AtSec
+			break
+		}
+	}
 }
 
 // steady publishes at a fixed rate for cfg.Duration and measures each
@@ -443,11 +722,7 @@ func collect(rcv *receiver, res *Result, paths []string, n int, start time.Time,
 			res.DeliveredPerSec = float64(res.Delivered) / res.Seconds
 		}
 	}
-	if len(lat) > 0 {
-		sort.Float64s(lat)
-		q := func(f float64) float64 { return lat[int(f*float64(len(lat)-1))] }
-		res.Latency = &Latency{P50: q(0.50), P95: q(0.95), P99: q(0.99), Max: lat[len(lat)-1]}
-	}
+	res.Latency = quantiles(lat)
 }
 
 // payload returns a JSON object of about size bytes whose first field is
@@ -482,8 +757,24 @@ func (r Result) summary() string {
 	if r.Scenario == "isolation" || r.Scenario == "backlog" {
 		fmt.Fprintf(&b, ", healthy arrived %.1f%%", 100*r.HealthyArrived)
 	}
+	if r.Apps > 1 {
+		fmt.Fprintf(&b, ", %d endpoints in %d apps", r.Endpoints, r.Apps)
+	}
+	if len(r.ReceiverDelayMs) == 2 {
+		fmt.Fprintf(&b, ", receiver delay %g-%g ms", r.ReceiverDelayMs[0], r.ReceiverDelayMs[1])
+	}
+	if r.PeakInFlight > 0 {
+		fmt.Fprintf(&b, ", peak in flight %d", r.PeakInFlight)
+	}
+	if sr := r.Struggle; sr != nil {
+		fmt.Fprintf(&b, ", struggling endpoint (%s at %.0f s): in flight %.1f before, %.1f after, fell to half %s; others %.0f/s before, %.0f/s after",
+			sr.Mode, sr.AtSec, sr.InFlightBefore, sr.InFlightAfter, fellAfter(sr.FellAfterSec), sr.OthersBefore, sr.OthersAfter)
+	}
 	if r.PeakRSSMB > 0 {
 		fmt.Fprintf(&b, ", server peak RSS %.1f MB", r.PeakRSSMB)
+	}
+	if r.PeakFDs > 0 {
+		fmt.Fprintf(&b, ", peak descriptors %d", r.PeakFDs)
 	}
 	switch {
 	case r.ServerCPUMicros > 0:
@@ -492,6 +783,13 @@ func (r Result) summary() string {
 		fmt.Fprintf(&b, ", tool CPU %.0f µs per delivery", r.ToolCPUMicros)
 	}
 	return b.String()
+}
+
+func fellAfter(sec float64) string {
+	if sec < 0 {
+		return "never"
+	}
+	return fmt.Sprintf("after %.1f s", sec)
 }
 
 // Summary renders results as a readable table.

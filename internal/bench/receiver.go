@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -25,6 +26,51 @@ type receiver struct {
 	hang chan struct{} // closed on shutdown: releases hanging handlers
 	n    atomic.Int64
 	last atomic.Int64 // unix nanos of the latest receipt
+
+	// delayMin and delayMax bound how long each answer waits, chosen at
+	// random between them (fixed when equal); zero answers at once.
+	delayMin, delayMax time.Duration
+	// inFlight counts the requests being answered now, and peak the most
+	// at once since the last reset.
+	inFlight, peak atomic.Int64
+	// struggle is how /struggle answers: struggleNormal like the others
+	// (after struggleDelay when set), struggle503 with a 503, struggleSlow
+	// after struggleSlowDelay. struggling counts its requests in flight.
+	struggle      atomic.Int32
+	struggleDelay time.Duration
+	struggling    atomic.Int64
+	others        atomic.Int64 // receipts at paths other than /struggle
+}
+
+const (
+	struggleNormal = iota
+	struggle503
+	struggleSlow
+)
+
+// struggleSlowDelay is how long /struggle takes to answer once it slows.
+const struggleSlowDelay = 5 * time.Second
+
+// delay returns how long the next answer waits.
+func (r *receiver) delay() time.Duration {
+	if r.delayMax <= r.delayMin {
+		return r.delayMin
+	}
+	return r.delayMin + rand.N(r.delayMax-r.delayMin+1)
+}
+
+// wait waits d, or less when the receiver shuts down or the request ends.
+func (r *receiver) wait(req *http.Request, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.hang:
+	case <-req.Context().Done():
+	}
 }
 
 type pathLog struct {
@@ -55,7 +101,28 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		return
 	}
+	n := r.inFlight.Add(1)
+	defer r.inFlight.Add(-1)
+	for p := r.peak.Load(); n > p && !r.peak.CompareAndSwap(p, n); p = r.peak.Load() {
+	}
 	body, _ := io.ReadAll(req.Body)
+	if req.URL.Path == "/struggle" {
+		r.struggling.Add(1)
+		defer r.struggling.Add(-1)
+		switch r.struggle.Load() {
+		case struggle503:
+			r.wait(req, r.struggleDelay)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		case struggleSlow:
+			r.wait(req, struggleSlowDelay)
+		default:
+			r.wait(req, r.struggleDelay)
+		}
+	} else {
+		r.others.Add(1)
+		r.wait(req, r.delay())
+	}
 	seq := int64(-1)
 	if i := bytes.Index(body, seqKey); i >= 0 {
 		rest := body[i+len(seqKey):]
@@ -112,6 +179,9 @@ func (r *receiver) reset() {
 	r.got = map[string]*pathLog{}
 	r.mu.Unlock()
 	r.n.Store(0)
+	r.peak.Store(r.inFlight.Load())
+	r.others.Store(0)
+	r.struggle.Store(struggleNormal)
 }
 
 func (r *receiver) close() {

@@ -57,7 +57,7 @@ func (os Observers) AttemptRecorded(task store.Task, result store.AttemptResult)
 
 // Defaults used for zero Config fields.
 const (
-	DefaultWorkers                = 128
+	DefaultWorkers                = 4096 // see WorkersFor
 	DefaultMaxInFlightPerEndpoint = 16
 	DefaultJitter                 = 0.2 // not applied to a zero Config.Jitter
 	DefaultTimeout                = 30 * time.Second
@@ -69,6 +69,31 @@ const (
 	DefaultShutdownGrace          = 10 * time.Second
 	DefaultMaxIdleConns           = 1024
 )
+
+// Sizing the node by its file descriptors (see WorkersFor).
+const (
+	// fdReserve is the descriptors kept for everything but deliveries: the
+	// API's connections (see --max-connections), the database, logs.
+	fdReserve = 1024
+	// minWorkers is the least WorkersFor gives, whatever the limit.
+	minWorkers = 64
+)
+
+// WorkersFor returns the default number of requests in flight for a
+// process that may open nofile descriptors (its RLIMIT_NOFILE soft limit;
+// 0 when unknown gives DefaultWorkers). Every request in flight holds one
+// connection and may leave one idle behind it (idle connections are
+// capped at the same number by default), so it is half of what is left
+// after fdReserve, at most DefaultWorkers and at least minWorkers. Memory
+// is not the bound: a request in flight costs about 20 KB of heap and
+// stack (TestMemoryPerRequestInFlight), 80 MB at DefaultWorkers.
+func WorkersFor(nofile uint64) int {
+	if nofile == 0 {
+		return DefaultWorkers
+	}
+	budget := int(min(nofile, 1<<30)) - fdReserve
+	return min(max(budget/2, minWorkers), DefaultWorkers)
+}
 
 // DefaultRetrySchedule is the wait before each retry after the first
 // attempt: eight attempts in all over about 28 hours.

@@ -150,6 +150,7 @@ type sendDone struct {
 	// cancelled sends are no attempt and leave the endpoint as it was.
 	kind      hookrelay.OutcomeKind
 	cancelled bool
+	status    int // the response's status code, 0 without one
 	took      time.Duration
 	bytes     int // the payload's size, held until now
 }
@@ -630,7 +631,7 @@ func (r *run) send(t *store.Task) {
 		return
 	}
 	r.rec.add(t, r.d.result(r.owner, t, o))
-	r.done <- sendDone{endpointID: epID, kind: o.kind, took: o.duration, bytes: size}
+	r.done <- sendDone{endpointID: epID, kind: o.kind, status: o.statusCode, took: o.duration, bytes: size}
 }
 
 // noteRetry is called by the recorder when it has committed a retry due at
@@ -656,7 +657,7 @@ func (r *run) finish(sd sendDone) {
 		r.dirty[ep] = true
 		ep.inFlight--
 		if !sd.cancelled {
-			ep.settle(sd.kind, sd.took)
+			ep.settle(r.cfg.Now(), sd.kind, sd.status, sd.took)
 		}
 	}
 	if r.excluded[sd.endpointID] {

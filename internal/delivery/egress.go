@@ -62,13 +62,14 @@ func newDialer(cfg Config) *net.Dialer {
 
 // newTLSConfig returns the TLS settings of https deliveries. Sessions are
 // cached so that a connection dialled again to a host (after its idle one
-// was closed) resumes rather than repeats the full handshake.
+// was closed) resumes rather than repeats the full handshake: one per host,
+// for as many hosts as may keep an idle connection (at least 1024).
 func newTLSConfig(cfg Config) *tls.Config {
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		RootCAs:            cfg.RootCAs,
 		InsecureSkipVerify: cfg.DangerouslySkipTLSVerify,
-		ClientSessionCache: tls.NewLRUClientSessionCache(1024),
+		ClientSessionCache: tls.NewLRUClientSessionCache(max(1024, cfg.MaxIdleConns)),
 	}
 }
 

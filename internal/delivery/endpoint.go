@@ -23,10 +23,9 @@ type endpointState struct {
 	id       string
 	cap      int // most requests in flight while the endpoint answers
 	inFlight int
-	// window is how many requests the endpoint may have in flight short of
-	// its cap: it starts at one, doubles with every answer and falls back
-	// to one when an attempt gets no response at all (see limit).
-	window  int
+	// win is the adaptive window: how many requests the endpoint may have
+	// in flight short of its cap (see window.go).
+	win     window
 	quick   bool // answers come within quickAnswer (and none has since taken slowAnswer)
 	queue   []heldTask
 	perSec  int       // rate limit, 0 for none
@@ -44,30 +43,26 @@ type heldTask struct {
 	notBefore time.Time
 }
 
-// limit is the most requests the endpoint may have in flight now: its cap,
-// reached by doubling from one as it answers. An endpoint seen for the
-// first time, or whose last request got no response (timeout, connection
-// refused or reset), gets one request at a time: a dead endpoint's
-// requests each hold a worker until they time out, and at full cap a few
-// dead endpoints would take every worker of the node before the first of
-// their timeouts.
+// limit is the most requests the endpoint may have in flight now: its
+// adaptive window, within its cap. An endpoint seen for the first time, or
+// whose last request got no response (timeout, connection refused or
+// reset), gets one request at a time: a dead endpoint's requests each hold
+// a worker until they time out, and at full cap a few dead endpoints would
+// take every worker of the node before the first of their timeouts.
 func (e *endpointState) limit() int {
-	return max(1, min(e.cap, e.window))
+	return max(1, min(e.cap, e.win.size))
 }
 
-// settle adjusts the window to the outcome of one attempt, which took
-// took. An answer (success or rejected) doubles the window; no answer
-// (unanswered) drops it to one. An attempt that sent nothing, refused by
-// policy or failed on hookrelay's side, says nothing of the receiver and
-// changes nothing: it neither throttles the endpoint like a dead one nor
-// counts as an answer.
-func (e *endpointState) settle(kind hookrelay.OutcomeKind, took time.Duration) {
+// settle adjusts the endpoint to one attempt that finished at now after
+// took, with outcome kind and response status (see window.settle). An
+// attempt that sent nothing, refused by policy or failed on hookrelay's
+// side, says nothing of the receiver and changes nothing.
+func (e *endpointState) settle(now time.Time, kind hookrelay.OutcomeKind, status int, took time.Duration) {
+	e.win.settle(now, kind, status, took, e.cap)
 	switch {
 	case kind == hookrelay.OutcomeUnanswered:
-		e.window = 1
 		e.quick = false
 	case kind.Answered():
-		e.window = min(max(2*e.window, 2), max(e.cap, 1))
 		switch {
 		case took < quickAnswer:
 			e.quick = true
@@ -107,7 +102,7 @@ func (r *run) endpoint(t *store.Task, now time.Time) *endpointState {
 	e := &t.Endpoint
 	ep := r.eps[e.ID]
 	if ep == nil {
-		ep = &endpointState{id: e.ID}
+		ep = &endpointState{id: e.ID, win: newWindow()}
 		r.eps[e.ID] = ep
 	}
 	r.dirty[ep] = true

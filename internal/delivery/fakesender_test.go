@@ -73,7 +73,7 @@ func (c *fakeCall) reply(kind hookrelay.OutcomeKind) {
 	case hookrelay.OutcomeSuccess:
 		o.statusCode = 200
 	case hookrelay.OutcomeRejected:
-		o.statusCode = 500
+		o.statusCode = 400 // not an overload status: 429 and 5xx cut the window (TestWindow)
 	}
 	c.answer <- o
 }
@@ -148,12 +148,15 @@ func TestWindowFollowsOutcomeKinds(t *testing.T) {
 				close(stop)
 			})
 
-			// Grow the window to the cap: one request, then two, then four.
+			// Grow the window to the cap: one request, then every answer
+			// lets one more go beside the one it freed (slow start).
 			c := fake.next(t)
 			c.reply(hookrelay.OutcomeSuccess)
 			pending := []*fakeCall{fake.next(t), fake.next(t)}
-			pending[0].reply(hookrelay.OutcomeSuccess)
-			pending = append(pending[1:], fake.next(t), fake.next(t), fake.next(t))
+			for len(pending) < 4 {
+				pending[0].reply(hookrelay.OutcomeSuccess)
+				pending = append(pending[1:], fake.next(t), fake.next(t))
+			}
 			for _, c := range pending {
 				if c.concurrent > 4 {
 					t.Fatalf("%d requests in flight, over the cap of 4", c.concurrent)

@@ -27,6 +27,10 @@ type gateEndpoint struct {
 	loop    int  // held by the loop: queued and in flight
 	pending int  // reserved by publishes in progress, or handed over and not yet drained
 	known   bool // the loop has reported it (and will forget it)
+	// What the loop last reported of the endpoint's window, for
+	// Dispatcher.EndpointWindow: the limit it allows now, its cap and the
+	// requests in flight.
+	window, maxWindow, inFlight int
 }
 
 // firstHoldCap is the hold cap of an endpoint the loop does not know: that
@@ -112,7 +116,20 @@ func (g *gate) update(drained []*store.Task, eps []*endpointState) {
 			g.eps[ep.id] = e
 		}
 		e.cap, e.loop, e.known = ep.holdCap(), ep.inFlight+len(ep.queue), true
+		e.window, e.maxWindow, e.inFlight = ep.limit(), ep.cap, ep.inFlight
 	}
+}
+
+// window returns what the loop last reported of an endpoint's window; ok
+// is false when the loop does not know the endpoint.
+func (g *gate) window(id string) (size, max, inFlight int, ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	e := g.eps[id]
+	if e == nil || !e.known {
+		return 0, 0, 0, false
+	}
+	return e.window, e.maxWindow, e.inFlight, true
 }
 
 // forget drops an endpoint the loop no longer tracks, unless publishes

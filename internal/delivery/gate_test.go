@@ -1,6 +1,8 @@
 package delivery
 
 import (
+	"time"
+
 	"testing"
 
 	"github.com/hookrelay/hookrelay"
@@ -50,7 +52,7 @@ func TestGate(t *testing.T) {
 			}
 		}},
 		{"the loop's count and cap bound every publish together", func(t *testing.T, g *gate) {
-			g.update(nil, []*endpointState{{id: "a", cap: 4, window: 4, inFlight: 4, queue: make([]heldTask, 2)}}) // hold cap 8, 6 held
+			g.update(nil, []*endpointState{{id: "a", cap: 4, win: window{size: 4}, inFlight: 4, queue: make([]heldTask, 2)}}) // hold cap 8, 6 held
 			p1, p2 := &store.LeaseParams{}, &store.LeaseParams{}
 			g.open(p1)
 			g.open(p2)
@@ -82,15 +84,15 @@ func TestGate(t *testing.T) {
 			g.settle(p2, []store.Task{taskFor("a")})
 			// The loop takes both over and holds them: still full.
 			g.update([]*store.Task{taskPtr("a"), taskPtr("a")},
-				[]*endpointState{{id: "a", cap: 16, window: 1, inFlight: 1, queue: make([]heldTask, 1)}})
+				[]*endpointState{{id: "a", cap: 16, win: window{size: 1}, inFlight: 1, queue: make([]heldTask, 1)}})
 			p3 := &store.LeaseParams{}
 			g.open(p3)
 			if got := wants(p3, "a"); !equalBools(got, []bool{false}) {
 				t.Errorf("wants with the loop full = %v", got)
 			}
 			// One sent and answered quickly: the window and the hold cap grow.
-			ep := &endpointState{id: "a", cap: 16, window: 1, inFlight: 1}
-			ep.settle(hookrelay.OutcomeSuccess, 0)
+			ep := &endpointState{id: "a", cap: 16, win: window{size: 1}, inFlight: 1}
+			ep.settle(time.Now(), hookrelay.OutcomeSuccess, 204, 0)
 			ep.inFlight = 0
 			g.update(nil, []*endpointState{ep})
 			if got := wants(p3, "a"); !equalBools(got, []bool{true}) {

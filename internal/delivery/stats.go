@@ -44,3 +44,20 @@ func (d *Dispatcher) Stats() Stats {
 	}
 	return s
 }
+
+// EndpointWindow returns this node's adaptive window of an endpoint (see
+// window.go): node names the dispatcher run that holds it, size is how many
+// requests the endpoint may have in flight on this node now, max its cap
+// on this node (--max-in-flight or its maxInFlight, shared out among the
+// live nodes), inFlight the requests in flight now. ok is false when the
+// dispatcher is not running or holds no state for the endpoint: it has
+// sent it nothing lately (state is dropped after a minute idle), and its
+// next request would go alone. Safe to call from any goroutine.
+func (d *Dispatcher) EndpointWindow(endpointID string) (node string, size, max, inFlight int, ok bool) {
+	r := d.cur.Load()
+	if r == nil {
+		return "", 0, 0, 0, false
+	}
+	size, max, inFlight, ok = r.gate.window(endpointID)
+	return r.owner, size, max, inFlight, ok
+}

@@ -212,7 +212,7 @@ func TestJitter(t *testing.T) {
 
 func TestConfigDefaults(t *testing.T) {
 	c := Config{}.withDefaults()
-	if c.Workers != 128 || c.MaxInFlightPerEndpoint != 16 || c.Jitter != 0 || c.Timeout != 30*time.Second ||
+	if c.Workers != DefaultWorkers || DefaultWorkers != 4096 || c.MaxInFlightPerEndpoint != 16 || c.Jitter != 0 || c.Timeout != 30*time.Second ||
 		c.LeaseTTL != 30*time.Second || c.PollInterval != time.Second || c.ClaimBatch != 256 ||
 		c.ResponseBodyLimit != 16<<10 || c.ShutdownGrace != 10*time.Second ||
 		c.UserAgent != "hookrelay/"+hookrelay.Version || len(c.RetrySchedule) != 7 || c.NodeID == "" {
