@@ -77,7 +77,7 @@ func (s *server) listApps(w http.ResponseWriter, r *http.Request, p *principal) 
 	if err != nil {
 		return err
 	}
-	writeList(w, apps, limit, func(a hookrelay.Application) string { return a.ID }, toApplicationOut)
+	writeList(w, apps, limit, func(a hookrelay.Application) string { return a.ID }, toApplicationOut(shapeOf(r)))
 	return nil
 }
 
@@ -101,7 +101,7 @@ func (s *server) createApp(w http.ResponseWriter, r *http.Request, p *principal)
 	if getIfExists && in.UID.has() {
 		app, err := s.store.GetApplication(r.Context(), p.envID, in.UID.V)
 		if err == nil && app.UID != nil && *app.UID == in.UID.V {
-			writeJSON(w, http.StatusOK, toApplicationOut(*app))
+			writeJSON(w, http.StatusOK, toApplicationOut(shapeOf(r))(*app))
 			return nil
 		}
 		if err != nil && !errors.Is(err, hookrelay.ErrNotFound) {
@@ -114,7 +114,7 @@ func (s *server) createApp(w http.ResponseWriter, r *http.Request, p *principal)
 		// Created concurrently: return the winner.
 		existing, gerr := s.store.GetApplication(r.Context(), p.envID, in.UID.V)
 		if gerr == nil {
-			writeJSON(w, http.StatusOK, toApplicationOut(*existing))
+			writeJSON(w, http.StatusOK, toApplicationOut(shapeOf(r))(*existing))
 			return nil
 		}
 	}
@@ -124,7 +124,7 @@ func (s *server) createApp(w http.ResponseWriter, r *http.Request, p *principal)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toApplicationOut(*app))
+	writeJSON(w, http.StatusCreated, toApplicationOut(shapeOf(r))(*app))
 	return nil
 }
 
@@ -190,7 +190,7 @@ func (s *server) getApp(w http.ResponseWriter, r *http.Request, p *principal) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toApplicationOut(*app))
+	writeJSON(w, http.StatusOK, toApplicationOut(shapeOf(r))(*app))
 	return nil
 }
 
@@ -229,7 +229,7 @@ func (s *server) updateApp(w http.ResponseWriter, r *http.Request, p *principal)
 			}
 			return err
 		}
-		writeJSON(w, http.StatusCreated, toApplicationOut(*app))
+		writeJSON(w, http.StatusCreated, toApplicationOut(shapeOf(r))(*app))
 		return nil
 	}
 	app.Name = in.Name.V
@@ -295,7 +295,7 @@ func (s *server) saveApp(w http.ResponseWriter, r *http.Request, app *hookrelay.
 		}
 		return err
 	}
-	writeJSON(w, http.StatusOK, toApplicationOut(*app))
+	writeJSON(w, http.StatusOK, toApplicationOut(shapeOf(r))(*app))
 	return nil
 }
 

@@ -157,7 +157,7 @@ func (s *server) listEndpoints(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		return err
 	}
-	writeList(w, eps, limit, func(e hookrelay.Endpoint) string { return e.ID }, toEndpointOut)
+	writeList(w, eps, limit, func(e hookrelay.Endpoint) string { return e.ID }, toEndpointOut(shapeOf(r)))
 	return nil
 }
 
@@ -180,7 +180,7 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toEndpointOut(*ep))
+	writeJSON(w, http.StatusCreated, toEndpointOut(shapeOf(r))(*ep))
 	return nil
 }
 
@@ -236,7 +236,7 @@ func (s *server) getEndpoint(w http.ResponseWriter, r *http.Request, p *principa
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toEndpointOut(*ep))
+	writeJSON(w, http.StatusOK, toEndpointOut(shapeOf(r))(*ep))
 	return nil
 }
 
@@ -273,14 +273,14 @@ func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusCreated, toEndpointOut(*ep))
+		writeJSON(w, http.StatusCreated, toEndpointOut(shapeOf(r))(*ep))
 		return nil
 	}
 	if err != nil {
 		return err
 	}
 	s.emitEndpointChanged(r, app, before, ep)
-	writeJSON(w, http.StatusOK, toEndpointOut(*ep))
+	writeJSON(w, http.StatusOK, toEndpointOut(shapeOf(r))(*ep))
 	return nil
 }
 
@@ -348,7 +348,7 @@ func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 		return err
 	}
 	s.emitEndpointChanged(r, app, before, ep)
-	writeJSON(w, http.StatusOK, toEndpointOut(*ep))
+	writeJSON(w, http.StatusOK, toEndpointOut(shapeOf(r))(*ep))
 	return nil
 }
 
@@ -512,7 +512,11 @@ func (s *server) endpointStats(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, endpointStatsOut{Success: st.Success, Pending: st.Pending, Sending: st.Sending, Fail: st.Fail})
+	out := endpointStatsOut{Success: st.Success, Pending: st.Pending, Sending: st.Sending, Fail: st.Fail}
+	if shapeOf(r) != shapeV1_44 {
+		out.Canceled = new(int64)
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -568,7 +572,7 @@ func (s *server) sendExample(w http.ResponseWriter, r *http.Request, p *principa
 	if _, err := s.publish(r.Context(), app, store.CreateMessageParams{Message: msg, OnlyEndpointID: ep.ID}); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, toMessageOut(*msg, true))
+	writeJSON(w, http.StatusAccepted, toMessageOut(shapeOf(r), *msg, true))
 	return nil
 }
 

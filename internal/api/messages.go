@@ -155,7 +155,7 @@ func (s *server) createMessage(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		return err
 	}
-	writeMessage(w, http.StatusAccepted, toMessageOut(*msg, withContent))
+	writeMessage(w, http.StatusAccepted, toMessageOut(shapeOf(r), *msg, withContent))
 	return nil
 }
 
@@ -194,7 +194,7 @@ func (s *server) getMessage(w http.ResponseWriter, r *http.Request, p *principal
 	if err != nil {
 		return err
 	}
-	writeMessage(w, http.StatusOK, toMessageOut(*msg, withContent))
+	writeMessage(w, http.StatusOK, toMessageOut(shapeOf(r), *msg, withContent))
 	return nil
 }
 
@@ -225,8 +225,9 @@ func (s *server) listMessages(w http.ResponseWriter, r *http.Request, p *princip
 	if err != nil {
 		return err
 	}
+	sh := shapeOf(r)
 	writeList(w, msgs, limit, func(m hookrelay.Message) string { return m.ID },
-		func(m hookrelay.Message) messageOut { return toMessageOut(m, withContent) })
+		func(m hookrelay.Message) messageOut { return toMessageOut(sh, m, withContent) })
 	return nil
 }
 
