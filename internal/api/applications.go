@@ -10,12 +10,14 @@ import (
 	"github.com/hookrelay/hookrelay/internal/store"
 )
 
-// applicationIn is Svix's ApplicationIn.
+// applicationIn is Svix's ApplicationIn. throttleRate is the newer name
+// of rateLimit (see alias); validate leaves the value in RateLimit.
 type applicationIn struct {
-	Name      opt[string]            `json:"name"`
-	RateLimit opt[int]               `json:"rateLimit"`
-	UID       opt[string]            `json:"uid"`
-	Metadata  opt[map[string]string] `json:"metadata"`
+	Name         opt[string]            `json:"name"`
+	RateLimit    opt[int]               `json:"rateLimit"`
+	ThrottleRate opt[int]               `json:"throttleRate"`
+	UID          opt[string]            `json:"uid"`
+	Metadata     opt[map[string]string] `json:"metadata"`
 }
 
 // checkAppUID validates an application's uid: a uid (see checkUID) that
@@ -45,6 +47,10 @@ func (in *applicationIn) validate(c *checker, prefix ...string) {
 	if in.RateLimit.has() {
 		c.check(checkRateLimit(in.RateLimit.V), loc("rateLimit")...)
 	}
+	if in.ThrottleRate.has() {
+		c.check(checkRateLimit(in.ThrottleRate.V), loc("throttleRate")...)
+	}
+	in.RateLimit = alias(c, in.ThrottleRate, "throttleRate", in.RateLimit, "rateLimit", prefix...)
 	if in.UID.has() {
 		c.check(checkAppUID(in.UID.V), loc("uid")...)
 	}
@@ -59,10 +65,11 @@ func (in *applicationIn) metadata() map[string]string {
 }
 
 type applicationPatch struct {
-	Name      opt[string]            `json:"name"`
-	RateLimit opt[int]               `json:"rateLimit"`
-	UID       opt[string]            `json:"uid"`
-	Metadata  opt[map[string]string] `json:"metadata"`
+	Name         opt[string]            `json:"name"`
+	RateLimit    opt[int]               `json:"rateLimit"`
+	ThrottleRate opt[int]               `json:"throttleRate"`
+	UID          opt[string]            `json:"uid"`
+	Metadata     opt[map[string]string] `json:"metadata"`
 }
 
 func (s *server) listApps(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -260,6 +267,10 @@ func (s *server) patchApp(w http.ResponseWriter, r *http.Request, p *principal) 
 	if in.RateLimit.has() {
 		c.check(checkRateLimit(in.RateLimit.V), "rateLimit")
 	}
+	if in.ThrottleRate.has() {
+		c.check(checkRateLimit(in.ThrottleRate.V), "throttleRate")
+	}
+	in.RateLimit = alias(&c, in.ThrottleRate, "throttleRate", in.RateLimit, "rateLimit")
 	if in.UID.has() {
 		c.check(checkAppUID(in.UID.V), "uid")
 	}

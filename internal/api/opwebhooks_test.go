@@ -165,7 +165,10 @@ func TestOperationalEndpointHeadersAndNewerNames(t *testing.T) {
 		"throttleRate": 3,
 		"headers":      map[string]string{"X-Team": "sre", "Authorization": "Bearer s3cret"},
 	}, &ep)
-	if strings.Join(ep.FilterTypes, ",") != "endpoint.deleted" || ep.RateLimit == nil || *ep.RateLimit != 3 {
+	// A client naming no SDK version reads the current shape: the newer
+	// names only.
+	if strings.Join(ep.EventTypes, ",") != "endpoint.deleted" || ep.ThrottleRate == nil || *ep.ThrottleRate != 3 ||
+		ep.FilterTypes != nil || ep.RateLimit != nil {
 		t.Fatalf("created with the newer names: %+v", ep)
 	}
 	var hd endpointHeadersOut
