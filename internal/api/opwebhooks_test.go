@@ -191,7 +191,7 @@ func TestOperationalEndpointHeadersAndNewerNames(t *testing.T) {
 	// endpoint_id as its uid.
 	var up opEndpointOut
 	h.mustDo(http.StatusOK, "PUT", opBase+"/pager", testAdminToken, `{"url":"https://ops.example.com/pager","filterTypes":["endpoint.*"]}`, &up)
-	if up.UID == nil || *up.UID != "pager" || strings.Join(up.FilterTypes, ",") != "endpoint.*" {
+	if up.UID == nil || *up.UID != "pager" || strings.Join(up.EventTypes, ",") != "endpoint.*" {
 		t.Fatalf("upserted = %+v", up)
 	}
 	h.mustDo(http.StatusOK, "GET", opBase+"/pager", testAdminToken, nil, &up)
