@@ -60,7 +60,9 @@ func (s *server) writeAttempts(w http.ResponseWriter, r *http.Request, params st
 		}
 	}
 	writeList(w, atts, limit, func(a hookrelay.Attempt) string { return a.ID },
-		func(a hookrelay.Attempt) messageAttemptOut { return toMessageAttemptOut(sh, a, withContent, msgs[a.MsgID]) })
+		func(a hookrelay.Attempt) messageAttemptOut {
+			return toMessageAttemptOut(sh, a, withContent, msgs[a.MsgID])
+		})
 	return nil
 }
 

@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"slices"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
