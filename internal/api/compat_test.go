@@ -719,3 +719,72 @@ func TestShapesPerClient(t *testing.T) {
 		}
 	})
 }
+
+// The 2.x SDKs' upsert is PUT on an application, an endpoint or an event
+// type: it creates what does not exist (201) and replaces what does (200).
+// Their event types carry featureFlags, a list, where hookrelay keeps one
+// flag (featureFlag).
+func TestUpsertAndFeatureFlags(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		h := newHarnessOn(t, open(t))
+		ctx := context.Background()
+		for _, tt := range []struct {
+			name, method, path, body string
+			status                   int
+			loc                      []string
+		}{
+			{"create app", "PUT", "/api/v1/app/app-up", `{"name":"Up","throttleRate":2}`, 201, nil},
+			{"replace app", "PUT", "/api/v1/app/app-up", `{"name":"Up again"}`, 200, nil},
+			{"create endpoint", "PUT", "/api/v1/app/app-up/endpoint/ep-up", `{"url":"https://example.com/u","eventTypes":["u.v"],"throttleRate":4}`, 201, nil},
+			{"replace endpoint", "PUT", "/api/v1/app/app-up/endpoint/ep-up", `{"url":"https://example.com/w","eventTypes":["u.w"]}`, 200, nil},
+			{"create event type", "PUT", "/api/v1/event-type/u.v", `{"description":"U","featureFlags":["beta"]}`, 201, nil},
+			{"replace event type", "PUT", "/api/v1/event-type/u.v", `{"description":"U2","featureFlags":["beta2"]}`, 200, nil},
+			{"two flags", "PATCH", "/api/v1/event-type/u.v", `{"featureFlags":["a","b"]}`, 422, []string{"body", "featureFlags"}},
+			{"empty flags", "PATCH", "/api/v1/event-type/u.v", `{"featureFlags":[]}`, 422, []string{"body", "featureFlags"}},
+			{"bad flag", "PATCH", "/api/v1/event-type/u.v", `{"featureFlags":["a b"]}`, 422, []string{"body", "featureFlags", "0"}},
+			{"flags against flag", "PATCH", "/api/v1/event-type/u.v", `{"featureFlags":["a"],"featureFlag":"b"}`, 422, []string{"body", "featureFlags"}},
+			{"flags and flag alike", "PATCH", "/api/v1/event-type/u.v", `{"featureFlags":["beta3"],"featureFlag":"beta3"}`, 200, nil},
+		} {
+			status, body := h.do(tt.method, tt.path, testAdminToken, tt.body, "User-Agent", jsSDK2UserAgent)
+			if status != tt.status {
+				t.Fatalf("%s: %d %s", tt.name, status, body)
+			}
+			if tt.loc != nil {
+				assertErrorBody(t, status, body, "", tt.loc)
+			}
+		}
+		app, err := h.st.GetApplication(ctx, hookrelay.DefaultEnvironment, "app-up")
+		if err != nil || app.Name != "Up again" || app.RateLimit != nil {
+			t.Fatalf("upserted application: %+v, %v", app, err)
+		}
+		ep, err := h.st.GetEndpoint(ctx, app.ID, "ep-up")
+		if err != nil || ep.URL != "https://example.com/w" || !slices.Equal(ep.FilterTypes, []string{"u.w"}) || ep.RateLimit != nil {
+			t.Fatalf("upserted endpoint: %+v, %v", ep, err)
+		}
+		et, err := h.st.GetEventType(ctx, hookrelay.DefaultEnvironment, "u.v")
+		if err != nil || et.Description != "U2" || et.FeatureFlag == nil || *et.FeatureFlag != "beta3" {
+			t.Fatalf("upserted event type: %+v, %v", et, err)
+		}
+		// Each shape names the flag as its documents do; null clears it.
+		for ua, want := range map[string]string{goSDKUserAgent: "featureFlag", jsSDK1UserAgent: "featureFlag featureFlags", "": "featureFlag featureFlags"} {
+			var out map[string]any
+			h.mustDo(http.StatusOK, "GET", "/api/v1/event-type/u.v", testAdminToken, nil, &out, "User-Agent", ua)
+			var got []string
+			for _, k := range []string{"featureFlag", "featureFlags"} {
+				if _, ok := out[k]; ok {
+					got = append(got, k)
+				}
+			}
+			if strings.Join(got, " ") != want {
+				t.Errorf("event type as %q has %v, want %s", ua, got, want)
+			}
+		}
+		if _, err := h.sdk.EventType.Get(ctx, "u.v"); err != nil {
+			t.Errorf("Go SDK v1.44.0 get event type: %v", err)
+		}
+		h.mustDo(http.StatusOK, "PATCH", "/api/v1/event-type/u.v", testAdminToken, `{"featureFlags":null}`, nil)
+		if et, _ := h.st.GetEventType(ctx, hookrelay.DefaultEnvironment, "u.v"); et.FeatureFlag != nil {
+			t.Fatalf("featureFlags null left %q", *et.FeatureFlag)
+		}
+	})
+}

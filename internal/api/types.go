@@ -109,16 +109,21 @@ type eventTypeOut struct {
 	Deprecated  bool            `json:"deprecated"`
 	Schemas     json.RawMessage `json:"schemas,omitempty"`
 	FeatureFlag *string         `json:"featureFlag,omitempty"`
-	GroupName   *string         `json:"groupName,omitempty"`
-	CreatedAt   jsonTime        `json:"createdAt"`
-	UpdatedAt   jsonTime        `json:"updatedAt"`
+	// FeatureFlags is absent from the v1.44.0 shape.
+	FeatureFlags []string `json:"featureFlags,omitempty"`
+	GroupName    *string  `json:"groupName,omitempty"`
+	CreatedAt    jsonTime `json:"createdAt"`
+	UpdatedAt    jsonTime `json:"updatedAt"`
 }
 
-func toEventTypeOut(et hookrelay.EventType, withContent bool) eventTypeOut {
+func toEventTypeOut(sh shape, et hookrelay.EventType, withContent bool) eventTypeOut {
 	out := eventTypeOut{
 		Name: et.Name, Description: et.Description, Archived: et.Archived, Deprecated: et.Deprecated,
 		FeatureFlag: et.FeatureFlag, GroupName: et.GroupName,
 		CreatedAt: jsonTime(et.CreatedAt), UpdatedAt: jsonTime(et.UpdatedAt),
+	}
+	if et.FeatureFlag != nil && sh != shapeV1_44 {
+		out.FeatureFlags = []string{*et.FeatureFlag}
 	}
 	if withContent && len(et.Schemas) > 0 && string(et.Schemas) != "null" {
 		out.Schemas = et.Schemas
