@@ -515,7 +515,8 @@ type Store interface {
 	EndpointStats(ctx context.Context, appID, endpointID string, since, until *time.Time) (hookrelay.EndpointStats, error)
 
 	// CreateMessage stores p.Message and, in the same transaction, one
-	// pending delivery due at the message's CreatedAt for every endpoint
+	// pending delivery due at the message's DeliverAt when set, else at its
+	// CreatedAt, for every endpoint
 	// that fanout.Plan chooses: those of the application that receive it,
 	// or, when p.OnlyEndpointID is set, that endpoint alone whatever its
 	// filters. A taken eventId within the application is ErrConflict and
@@ -648,7 +649,8 @@ type Store interface {
 	// p.Until) whose payload is kept and that p.EndpointID has no delivery
 	// for, inserts the delivery fanout.Plan chooses for it as a publish
 	// would (none when the endpoint's filters, channels or disabled state
-	// refuse it), pending and due at step.Now. The cursor is the last
+	// refuse it), pending and due at step.Now, or at the message's
+	// DeliverAt when that is later. The cursor is the last
 	// message ID looked at. A missing endpoint is ErrNotFound.
 	ReplayBatch(ctx context.Context, step TaskStep, p ReplayParams) (BatchResult, error)
 
