@@ -52,8 +52,14 @@ func (p *Portal) redeem(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusGone, "This link has expired", "Portal links must be opened within minutes of being made."+again)
 		return
 	}
+	appTheme, err := p.appTheme(r, ps.AppID)
+	if err != nil {
+		p.fail(w, r, nil, err)
+		return
+	}
 	secret := newSecret()
-	ps, err = p.store.RedeemPortalCode(r.Context(), codeHash, digest(secret), svixReactTheme(r.URL.Query()).encode(), now)
+	theme := encodeTheme(svixReactTheme(r.URL.Query()).Over(appTheme))
+	ps, err = p.store.RedeemPortalCode(r.Context(), codeHash, digest(secret), theme, now)
 	if errors.Is(err, hookrelay.ErrNotFound) {
 		used() // another request redeemed it first
 		return
@@ -142,7 +148,11 @@ func (p *Portal) actAs(w http.ResponseWriter, r *http.Request, op *Session, appI
 	if err := p.call(r.Context(), op, http.MethodGet, "/api/v1/app/"+url.PathEscape(appID), nil, &app); err != nil {
 		return err
 	}
-	ps := &store.PortalSession{EnvID: op.EnvID, AppID: app.ID, ExpiresAt: op.ExpiresAt}
+	theme, err := p.appTheme(r, app.ID)
+	if err != nil {
+		return err
+	}
+	ps := &store.PortalSession{EnvID: op.EnvID, AppID: app.ID, ExpiresAt: op.ExpiresAt, Theme: encodeTheme(theme)}
 	secret, err := p.startSession(w, r, ps)
 	if err != nil {
 		return err
@@ -150,4 +160,14 @@ func (p *Portal) actAs(w http.ResponseWriter, r *http.Request, op *Session, appI
 	s := &Session{secret: secret, carried: true}
 	http.Redirect(w, r, s.link("/portal/endpoints"), http.StatusSeeOther)
 	return nil
+}
+
+// appTheme is the look an application sets for its portal (PUT
+// /api/v1/app/{app_id}/portal-theme); fields it does not set are empty.
+func (p *Portal) appTheme(r *http.Request, appID string) (Theme, error) {
+	stored, err := p.store.GetAppPortalTheme(r.Context(), appID)
+	if err != nil {
+		return Theme{}, err
+	}
+	return decodeTheme(stored), nil
 }

@@ -74,9 +74,9 @@ func New(cfg Config) (*Portal, error) {
 	if cfg.Store == nil || cfg.API == nil {
 		return nil, errors.New("portal: Store and API are required")
 	}
-	theme, err := cfg.Theme.withDefaults(DefaultTheme)
+	theme, err := withDefaults(cfg.Theme, DefaultTheme)
 	if err != nil {
-		return nil, fmt.Errorf("portal theme: %w", err)
+		return nil, themeError(err)
 	}
 	p := &Portal{
 		store:     cfg.Store,
