@@ -137,6 +137,13 @@ func (p *Portal) adminSession(r *http.Request, token string) (*store.PortalSessi
 	return ps, nil
 }
 
+// openPortal is POST /console/apps/{app_id}/portal: the operator opens
+// the portal of an application (an ID or uid) of its environment, to act
+// for the customer.
+func (p *Portal) openPortal(w http.ResponseWriter, r *http.Request, s *Session) error {
+	return p.actAs(w, r, s, r.PathValue("app_id"))
+}
+
 // actAs opens the portal of an application for an operator session: a
 // customer session of that application (not read-only), ending with the
 // operator's, and sends the browser to it. The console's "open portal"
