@@ -127,6 +127,9 @@ type Config struct {
 	Now func() time.Time
 	// Metrics, when set, is told about publishes and store failures.
 	Metrics Metrics
+	// AllowedOrigins may call the API from a browser with a portal token
+	// (CORS); see cors.go. Each is an origin as browsers send it.
+	AllowedOrigins []string
 }
 
 // Metrics is told what the API does, for monitoring (internal/metrics
@@ -168,6 +171,10 @@ type server struct {
 	endpointCreate sync.Mutex
 	// apps remembers applications resolved for publishing.
 	apps appCache
+	// origins may call the API from a browser with a portal token;
+	// ownOrigin is PublicURL's.
+	origins   map[string]bool
+	ownOrigin string
 }
 
 // New returns the HTTP handler of the API. Requests outside /api/v1 get 404.
@@ -189,6 +196,13 @@ func New(cfg Config) http.Handler {
 
 		maxEndpoints: cfg.MaxEndpointsPerApp,
 		urlPolicy:    cfg.URLPolicy,
+	}
+	s.origins = map[string]bool{}
+	for _, o := range cfg.AllowedOrigins {
+		s.origins[o] = true
+	}
+	if u, err := url.Parse(s.publicURL); err == nil && u.Host != "" {
+		s.ownOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
 	}
 	if cfg.AdminToken != "" {
 		s.adminHash = hashToken(cfg.AdminToken)
@@ -227,10 +241,13 @@ func (s *server) now() time.Time {
 	return s.clock().UTC().Truncate(time.Microsecond)
 }
 
-// ServeHTTP answers 404 to a path that is not valid UTF-8 or holds U+0000
+// ServeHTTP answers CORS preflights (see cors.go), 404 to a path that is not valid UTF-8 or holds U+0000
 // (no object can have such an ID, uid or name), drops a trailing slash (the
 // Svix server accepts both forms) and dispatches.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cors(w, r) {
+		return
+	}
 	if checkText(r.URL.Path) != "" {
 		writeError(w, errNotFound("entity not found"))
 		return
@@ -332,6 +349,8 @@ func (s *server) routes() {
 	handle("DELETE", msg+"/attempt/{attempt_id}/content", accessAdmin, s.expungeAttemptContent)
 	handle("GET", "/api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}", accessApp, s.listAttemptsByEndpoint)
 	handle("GET", "/api/v1/app/{app_id}/stats", accessApp, s.appStats)
+	handle("GET", "/api/v1/app/{app_id}/portal-theme", accessApp, s.getPortalTheme)
+	handle("PUT", "/api/v1/app/{app_id}/portal-theme", accessAdmin, s.updatePortalTheme)
 	handle("GET", "/api/v1/stats/app/{app_id}/attempt", accessApp, s.attemptStats(false))
 	handle("GET", "/api/v1/stats/app/{app_id}/ep/{endpoint_id}/attempt", accessApp, s.attemptStats(true))
 	handle("GET", "/api/v1/app/{app_id}/attempt/msg/{msg_id}", accessApp, s.listAttemptsByMsg)
@@ -377,6 +396,9 @@ func (s *server) wrap(acc access, h handlerFunc) http.Handler {
 		if acc != accessPublic {
 			var err error
 			p, err = s.authenticate(r)
+			if err == nil {
+				err = s.checkBrowser(r, p)
+			}
 			if err == nil {
 				err = p.authorize(acc, r.Method)
 			}
