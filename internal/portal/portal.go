@@ -46,6 +46,11 @@ type Config struct {
 	AllowedOrigins []string
 	// Theme is the operator's look; zero fields take DefaultTheme's.
 	Theme Theme
+	// HTTPSOnly and HTTPSOnlyExempt are the server's endpoint URL rule
+	// (--https-only, --https-only-exempt), shown next to the URL field; the
+	// API enforces it.
+	HTTPSOnly       bool
+	HTTPSOnlyExempt []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives server-side failures; nil means slog.Default().
@@ -66,7 +71,8 @@ type Portal struct {
 	log        *slog.Logger
 	mux        *http.ServeMux
 	pages      map[string]*template.Template
-	staticHash string // changes with the static files, for cache busting
+	staticHash string   // changes with the static files, for cache busting
+	urlRules   []string // the endpoint URL rules shown by the endpoint form
 }
 
 // New returns the portal's handler.
@@ -88,6 +94,7 @@ func New(cfg Config) (*Portal, error) {
 		clock:     cfg.Now,
 		log:       cfg.Logger,
 		mux:       http.NewServeMux(),
+		urlRules:  urlRules(cfg.HTTPSOnly, cfg.HTTPSOnlyExempt),
 	}
 	if cfg.AdminToken != "" {
 		p.adminHash = sha256.Sum256([]byte(cfg.AdminToken))

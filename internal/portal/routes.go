@@ -12,16 +12,29 @@ func (p *Portal) routes() {
 	m.HandleFunc("GET /portal/login", p.redeem)
 	m.Handle("POST /portal/logout", p.customer(p.logout))
 	m.Handle("GET /portal/{$}", p.customer(p.home))
-	m.Handle("GET /portal/endpoints", p.customer(p.placeholder("Endpoints")))
+	m.Handle("GET /portal/endpoints", p.customer(p.endpointsList))
+	m.Handle("GET /portal/endpoints/new", p.customer(p.endpointNew))
+	m.Handle("POST /portal/endpoints", p.customer(p.endpointCreate))
+	m.Handle("GET /portal/endpoints/{id}", p.customer(p.endpointEdit))
+	m.Handle("POST /portal/endpoints/{id}", p.customer(p.endpointSave))
+	m.Handle("POST /portal/endpoints/{id}/headers", p.customer(p.endpointAddHeader))
+	m.Handle("POST /portal/endpoints/{id}/headers/remove", p.customer(p.endpointRemoveHeader))
+	m.Handle("POST /portal/endpoints/{id}/disable", p.customer(p.endpointSetDisabled(true)))
+	m.Handle("POST /portal/endpoints/{id}/enable", p.customer(p.endpointSetDisabled(false)))
+	m.Handle("GET /portal/endpoints/{id}/delete", p.customer(p.endpointDeleteConfirm))
+	m.Handle("POST /portal/endpoints/{id}/delete", p.customer(p.endpointDelete))
+	m.Handle("GET /portal/endpoints/{id}/secret", p.customer(p.secretPage))
+	m.Handle("POST /portal/endpoints/{id}/secret/rotate", p.customer(p.secretRotate))
 	m.Handle("GET /portal/activity", p.customer(p.placeholder("Activity")))
-	m.Handle("GET /portal/catalog", p.customer(p.placeholder("Event catalog")))
+	m.Handle("GET /portal/catalog", p.customer(p.catalogPage))
 	m.Handle("GET /portal/health", p.customer(p.placeholder("Health")))
 
 	// Operator console.
 	m.HandleFunc("GET /console/login", p.consoleLoginForm)
 	m.HandleFunc("POST /console/login", p.consoleLogin)
 	m.Handle("POST /console/logout", p.operator(p.logout))
-	m.Handle("GET /console/{$}", p.operator(p.placeholder("Console")))
+	m.Handle("GET /console/{$}", p.operator(p.consolePage))
+	m.Handle("POST /console/apps/{app}/portal", p.operator(p.consoleOpenPortal))
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p.renderStatus(w, r, nil, http.StatusNotFound, "message", "Not found",
