@@ -8,10 +8,11 @@ import (
 	"github.com/hookrelay/hookrelay/internal/store"
 )
 
-// Browsers. A request is from a browser when it carries an Origin header
-// (every cross-origin request, and same-origin ones but GET and HEAD) or a
-// Sec-Fetch-Mode header (every request of a current browser). Such a
-// request:
+// Browsers. A request is from a browser when it carries an Origin header:
+// browsers send one with every cross-origin request (and same-origin ones
+// but GET and HEAD), and page scripts cannot remove it. Sec-Fetch-* headers
+// are no sign of a browser: Node's fetch, which the official JS SDK uses on
+// servers, sends Sec-Fetch-Mode too. Such a request:
 //   - with an admin token is 403, whatever its origin: admin tokens belong
 //     on the operator's servers, never in a page;
 //   - with a portal token is served when its Origin, if any, is one of
@@ -76,7 +77,7 @@ func validHeaderName(n string) bool {
 
 // fromBrowser reports whether a browser made the request.
 func fromBrowser(r *http.Request) bool {
-	return r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Mode") != ""
+	return r.Header.Get("Origin") != ""
 }
 
 // checkBrowser refuses what a browser may not do with p's token.
