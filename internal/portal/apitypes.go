@@ -44,14 +44,16 @@ type healthJSON struct {
 		Total       int64    `json:"total"`
 		SuccessRate *float64 `json:"successRate"`
 	} `json:"totals"`
-	LastAttempt *struct {
-		Timestamp          time.Time `json:"timestamp"`
-		Outcome            string    `json:"outcome"`
-		ResponseStatusCode int       `json:"responseStatusCode"`
-	} `json:"lastAttempt"`
-	ConsecutiveFailures int        `json:"consecutiveFailures"`
-	LastSuccessAt       *time.Time `json:"lastSuccessAt"`
-	FailingSince        *time.Time `json:"failingSince"`
+	LastAttempt         *lastAttemptJSON `json:"lastAttempt"`
+	ConsecutiveFailures int              `json:"consecutiveFailures"`
+	LastSuccessAt       *time.Time       `json:"lastSuccessAt"`
+	FailingSince        *time.Time       `json:"failingSince"`
+}
+
+type lastAttemptJSON struct {
+	Timestamp          time.Time `json:"timestamp"`
+	Outcome            string    `json:"outcome"`
+	ResponseStatusCode int       `json:"responseStatusCode"`
 }
 
 type eventTypeJSON struct {
