@@ -141,8 +141,8 @@ func (p *Portal) listAllEndpoints(r *http.Request, s *Session, appID string) ([]
 	return out, nil
 }
 
-// endpointHealth reads an endpoint's health over the last 24 hours.
-func (p *Portal) endpointHealth(r *http.Request, s *Session, appID, epID string) (*healthJSON, error) {
+// fetchHealth reads an endpoint's health over the last 24 hours.
+func (p *Portal) fetchHealth(r *http.Request, s *Session, appID, epID string) (*healthJSON, error) {
 	var h healthJSON
 	err := p.call(r.Context(), s, "GET", "/api/v1/app/"+pathEscape(appID)+"/endpoint/"+pathEscape(epID)+"/health?bucket=hour", nil, &h)
 	if err != nil {
@@ -159,7 +159,7 @@ func (p *Portal) endpointRows(r *http.Request, s *Session, appID string) ([]endp
 	}
 	rows := make([]endpointRow, 0, len(eps))
 	for _, ep := range eps {
-		h, err := p.endpointHealth(r, s, appID, ep.ID)
+		h, err := p.fetchHealth(r, s, appID, ep.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -515,7 +515,7 @@ func (p *Portal) renderEndpointEdit(w http.ResponseWriter, r *http.Request, s *S
 	if err := p.call(r.Context(), s, "GET", base+"/headers", nil, &hdrs); err != nil {
 		return err
 	}
-	h, err := p.endpointHealth(r, s, s.AppID, ep.ID)
+	h, err := p.fetchHealth(r, s, s.AppID, ep.ID)
 	if err != nil {
 		return err
 	}
