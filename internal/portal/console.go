@@ -157,25 +157,3 @@ func eventData(payload []byte) string {
 	}
 	return s
 }
-
-// consoleOpenPortal is POST /console/apps/{app}/portal: a portal session
-// for the application, made by the operator's session through the API
-// (app-portal-access), opened in the browser.
-func (p *Portal) consoleOpenPortal(w http.ResponseWriter, r *http.Request, s *Session) error {
-	var out struct {
-		URL string `json:"url"`
-	}
-	err := p.call(r.Context(), s, "POST", "/api/v1/auth/app-portal-access/"+pathEscape(r.PathValue("app")),
-		map[string]any{"expiry": 3600}, &out)
-	if err != nil {
-		return err
-	}
-	u, err := url.Parse(out.URL)
-	if err != nil {
-		return err
-	}
-	// The link's path on this server: the operator is already here,
-	// whatever the public URL says.
-	http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
-	return nil
-}

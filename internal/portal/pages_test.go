@@ -183,14 +183,15 @@ func TestConsolePage(t *testing.T) {
 			t.Errorf("console lists no operational events:\n%s", body)
 		}
 
-		// Open a customer's portal from the console.
+		// Open a customer's portal from the console: a session of that
+		// application, carried in the link.
 		resp, _ = b.post("/console/apps/"+troubled+"/portal", nil)
 		loc, _ := url.Parse(resp.Header.Get("Location"))
-		if resp.StatusCode != http.StatusSeeOther || loc == nil || loc.Path != "/portal/login" || loc.Query().Get("code") == "" {
+		if resp.StatusCode != http.StatusSeeOther || loc == nil || loc.Path != "/portal/endpoints" || loc.Query().Get(sessionParam) == "" {
 			t.Fatalf("open portal: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		c := s.newBrowser(true)
-		c.open(loc.String())
+		c := s.newBrowser(false)
+		c.secret = loc.Query().Get(sessionParam)
 		_, body = c.get("/portal/endpoints")
 		if !strings.Contains(body, `data-endpoint-id="`+failing.ID+`"`) || strings.Contains(body, ok.ID) {
 			t.Errorf("the opened portal is not the troubled application's:\n%s", body)
