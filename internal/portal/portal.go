@@ -6,7 +6,9 @@
 // The portal is a client of the REST API in process: pages change nothing
 // through the store; they call the API handler as the session's principal
 // (see call), so every validation, permission and error message is the
-// API's. The store is used only for the portal's own sessions.
+// API's. The store is used for the portal's own sessions, and read for
+// what the API does not show: the console's queue and operational events,
+// and until when a rotated-out signing secret keeps signing.
 //
 // Every page answers with a strict Content-Security-Policy (no inline
 // script or style), frames only by Config.AllowedOrigins, and every
