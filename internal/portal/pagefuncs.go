@@ -9,6 +9,7 @@ import (
 // Template functions of the endpoints, secret, catalog and console pages.
 func init() {
 	funcs["join"] = strings.Join
+	funcs["plural"] = plural
 	funcs["timeptr"] = func(t *time.Time) string {
 		if t == nil {
 			return "—"
