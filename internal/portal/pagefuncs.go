@@ -17,6 +17,7 @@ func init() {
 		return fmtTime(*t)
 	}
 	funcs["ago"] = func(now, t time.Time) string { return ago(now.Sub(t)) }
+	funcs["until"] = func(now, t time.Time) string { return ago(t.Sub(now)) }
 }
 
 // ago says how long a duration is, roughly: "3 min", "2 h", "5 days".

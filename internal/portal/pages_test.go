@@ -63,7 +63,7 @@ func TestSecretPage(t *testing.T) {
 		_, body = b.get(path + "?done=rotated")
 		body = html.UnescapeString(body)
 		m := regexp.MustCompile(`still signs every request until <strong>([^<]+)</strong>`).FindStringSubmatch(body)
-		if m == nil || !strings.Contains(body, "Secret rotated.") {
+		if m == nil || !strings.Contains(body, "Secret rotated.") || !strings.Contains(body, "(in 23 hours)") {
 			t.Fatalf("page after rotate shows no grace period:\n%s", body)
 		}
 		until, err := time.Parse("2006-01-02 15:04:05 UTC", m[1])
