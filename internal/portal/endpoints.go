@@ -35,8 +35,8 @@ func stateOf(ep endpointJSON, h *healthJSON) endpointState {
 	}
 	switch {
 	case ep.Disabled && failing:
-		r := fmt.Sprintf("Disabled while failing: no successful delivery since %s, %d failed attempts in a row",
-			fmtTime(*h.FailingSince), h.ConsecutiveFailures)
+		r := fmt.Sprintf("Disabled while failing: no successful delivery since %s, %s in a row",
+			fmtTime(*h.FailingSince), plural(h.ConsecutiveFailures, "failed attempt"))
 		if last != "" {
 			r += " (last: " + last + ")"
 		}
@@ -45,7 +45,7 @@ func stateOf(ep endpointJSON, h *healthJSON) endpointState {
 	case ep.Disabled:
 		return endpointState{"Disabled", "bad", "Disabled by hand (in this portal or through the API). Messages are held until it is enabled."}
 	case failing:
-		r := fmt.Sprintf("No successful delivery since %s: %d failed attempts in a row", fmtTime(*h.FailingSince), h.ConsecutiveFailures)
+		r := fmt.Sprintf("No successful delivery since %s: %s in a row", fmtTime(*h.FailingSince), plural(h.ConsecutiveFailures, "failed attempt"))
 		if last != "" {
 			r += " (last: " + last + ")"
 		}

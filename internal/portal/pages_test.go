@@ -202,3 +202,53 @@ func TestConsolePage(t *testing.T) {
 		}
 	})
 }
+
+// TestEndpointDisabledByServer: an endpoint the server disabled while it
+// failed (as ops.Alerts does) shows why, with the failure streak, and
+// enabling it from the portal works.
+func TestEndpointDisabledByServer(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		st := open(t)
+		s := newServerOn(t, st)
+		ctx := context.Background()
+		app := s.createApp("acme")
+		var ep endpointJSON
+		s.adminJSON("POST", "/api/v1/app/"+app+"/endpoint", map[string]any{"url": "https://gone.example/"}, &ep)
+		s.adminJSON("POST", "/api/v1/app/"+app+"/msg", map[string]any{"eventType": "call.completed", "payload": map[string]any{"n": 1}}, nil)
+		now := time.Now().UTC()
+		tasks, err := st.ClaimDeliveries(ctx, store.ClaimParams{Owner: "test", Now: now.Add(time.Second), LeaseUntil: now.Add(time.Minute), Limit: 10})
+		if err != nil || len(tasks) != 1 {
+			t.Fatalf("claim: %d tasks, %v", len(tasks), err)
+		}
+		tk := tasks[0]
+		err = st.CompleteAttempts(ctx, []store.AttemptResult{{Owner: "test", Status: hookrelay.StatusFail, Attempts: 1, Attempt: hookrelay.Attempt{
+			DeliveryID: tk.Delivery.ID, MsgID: tk.Message.ID, AppID: app, EndpointID: ep.ID, URL: tk.Endpoint.URL,
+			Status: hookrelay.StatusFail, ResponseStatusCode: 410, TriggerType: hookrelay.TriggerScheduled, CreatedAt: now,
+		}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := st.DisableEndpoint(ctx, app, ep.ID, now); err != nil || !ok {
+			t.Fatalf("disable: %v %v", ok, err)
+		}
+		b := s.login(app, false)
+		_, body := b.get("/portal/endpoints/" + ep.ID)
+		for _, want := range []string{"Disabled while failing", "1 failed attempt in a row", "last: HTTP 410 Gone", `data-testid="enable"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("page lacks %q", want)
+			}
+		}
+		_, body = b.get("/portal/endpoints")
+		if !strings.Contains(body, "Disabled while failing") || !strings.Contains(body, "0%") {
+			t.Errorf("list does not say why it is disabled:\n%s", body)
+		}
+		if resp, _ := b.post("/portal/endpoints/"+ep.ID+"/enable", nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("enable: %d", resp.StatusCode)
+		}
+		var after endpointJSON
+		s.adminJSON("GET", "/api/v1/app/"+app+"/endpoint/"+ep.ID, nil, &after)
+		if after.Disabled {
+			t.Error("still disabled")
+		}
+	})
+}
