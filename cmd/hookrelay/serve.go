@@ -115,13 +115,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		AllowedOrigins:       cfg.PortalAllowedOrigins,
 	})
 	portalHandler, err := portal.New(portal.Config{
-		Store:          st,
-		API:            handler,
-		AdminToken:     cfg.AdminToken,
-		PublicURL:      cfg.PublicURL,
-		AllowedOrigins: cfg.PortalAllowedOrigins,
-		Theme:          cfg.PortalTheme,
-		Logger:         logger.With("component", "portal"),
+		Store:           st,
+		API:             handler,
+		AdminToken:      cfg.AdminToken,
+		PublicURL:       cfg.PublicURL,
+		AllowedOrigins:  cfg.PortalAllowedOrigins,
+		Theme:           cfg.PortalTheme,
+		HTTPSOnly:       cfg.URLPolicy.HTTPSOnly,
+		HTTPSOnlyExempt: cfg.URLPolicy.Exempt,
+		Logger:          logger.With("component", "portal"),
 	})
 	if err != nil {
 		return err

@@ -6,7 +6,9 @@
 // The portal is a client of the REST API in process: pages change nothing
 // through the store; they call the API handler as the session's principal
 // (see call), so every validation, permission and error message is the
-// API's. The store is used only for the portal's own sessions.
+// API's. The store is used for the portal's own sessions, and read for
+// what the API does not show: the console's queue and operational events,
+// and until when a rotated-out signing secret keeps signing.
 //
 // Every page answers with a strict Content-Security-Policy (no inline
 // script or style), frames only by Config.AllowedOrigins, and every
@@ -57,6 +59,11 @@ type Config struct {
 	AllowedOrigins []string
 	// Theme is the operator's look; zero fields take DefaultTheme's.
 	Theme Theme
+	// HTTPSOnly and HTTPSOnlyExempt are the server's endpoint URL rule
+	// (--https-only, --https-only-exempt), shown next to the URL field; the
+	// API enforces it.
+	HTTPSOnly       bool
+	HTTPSOnlyExempt []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives server-side failures; nil means slog.Default().
@@ -77,7 +84,8 @@ type Portal struct {
 	log        *slog.Logger
 	mux        *http.ServeMux
 	pages      map[string]*template.Template
-	staticHash string // changes with the static files, for cache busting
+	staticHash string   // changes with the static files, for cache busting
+	urlRules   []string // the endpoint URL rules shown by the endpoint form
 }
 
 // New returns the portal's handler.
@@ -99,6 +107,7 @@ func New(cfg Config) (*Portal, error) {
 		clock:     cfg.Now,
 		log:       cfg.Logger,
 		mux:       http.NewServeMux(),
+		urlRules:  urlRules(cfg.HTTPSOnly, cfg.HTTPSOnlyExempt),
 	}
 	if cfg.AdminToken != "" {
 		p.adminHash = sha256.Sum256([]byte(cfg.AdminToken))

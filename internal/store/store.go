@@ -632,6 +632,12 @@ type Store interface {
 	// earliest next attempt among them. It reads only the queue's indexes,
 	// so that it may run at every metrics scrape.
 	QueueDepth(ctx context.Context, now time.Time, limit int) (QueueDepth, error)
+	// EnvironmentQueue is QueueDepth for the deliveries of one
+	// environment's applications (its internal application included):
+	// those due at now that no live lease holds, counted up to limit, and
+	// the earliest next attempt among all of them (not only the counted
+	// ones). For the operator console.
+	EnvironmentQueue(ctx context.Context, envID string, now time.Time, limit int) (QueueDepth, error)
 
 	// ReserveSendSlots reserves n send times for an endpoint limited to
 	// perSecond requests per second, shared by every node on the database.

@@ -40,3 +40,27 @@ func (s *Store) QueueDepth(ctx context.Context, now time.Time, limit int) (store
 	d.Due = min(d.Due, limit)
 	return d, nil
 }
+
+// EnvironmentQueue counts the due deliveries of envID's applications up to
+// limit, and finds the oldest due among all of them.
+func (s *Store) EnvironmentQueue(ctx context.Context, envID string, now time.Time, limit int) (store.QueueDepth, error) {
+	if limit <= 0 {
+		return store.QueueDepth{}, nil
+	}
+	const due = `FROM deliveries d JOIN applications a ON a.id = d.app_id
+		WHERE a.env_id = ?1 AND d.status = 1 AND d.next_attempt <= ?2
+		AND (d.lease_until IS NULL OR d.lease_until <= ?2)`
+	var d store.QueueDepth
+	var oldest sql.NullInt64
+	err := s.rdb.QueryRowContext(ctx,
+		`SELECT (SELECT count(*) FROM (SELECT 1 `+due+` LIMIT ?3)),
+			(SELECT min(d.next_attempt) `+due+`)`,
+		envID, micros(now), limit).Scan(&d.Due, &oldest)
+	if err != nil {
+		return store.QueueDepth{}, fmt.Errorf("environment queue: %w", err)
+	}
+	if oldest.Valid {
+		d.OldestDue = fromMicros(oldest.Int64)
+	}
+	return d, nil
+}

@@ -14,7 +14,48 @@ func (h *harness) depth(now time.Time, limit int) store.QueueDepth {
 	return d
 }
 
+func (h *harness) envQueue(envID string, now time.Time, limit int) store.QueueDepth {
+	h.Helper()
+	d, err := h.s.EnvironmentQueue(h.ctx, envID, now, limit)
+	h.must(err, "environment queue")
+	return d
+}
+
 var depthTests = []testCase{
+	{"the environment queue counts only its applications' due deliveries", func(h *harness) {
+		env := h.newEnv()
+		h.equal("empty", h.envQueue(env.ID, t0, 100), store.QueueDepth{})
+		app := h.newApp(env.ID)
+		h.newEndpoint(app.ID)
+		h.newEndpoint(app.ID)
+		internal, err := h.s.EnsureInternalApplication(h.ctx, env.ID)
+		h.must(err, "internal application")
+		h.newEndpoint(internal.ID)
+		other := h.newApp(h.newEnv().ID)
+		h.newEndpoint(other.ID)
+		h.publish(other.ID, "call.completed", createdAt(t0)) // older, another environment
+		h.publish(app.ID, "call.completed", createdAt(t0.Add(2*time.Second)))
+		h.publish(app.ID, "call.completed", createdAt(t0.Add(3*time.Second)))
+		h.publish(internal.ID, "endpoint.disabled", createdAt(t0.Add(4*time.Second)))
+		h.publish(app.ID, "call.completed", createdAt(t0.Add(time.Hour))) // not due yet
+		now := t0.Add(time.Minute)
+		h.equal("due", h.envQueue(env.ID, now, 100), store.QueueDepth{Due: 5, OldestDue: t0.Add(2 * time.Second)})
+		h.equal("capped, oldest of all", h.envQueue(env.ID, now, 2), store.QueueDepth{Due: 2, OldestDue: t0.Add(2 * time.Second)})
+		h.equal("other environment", h.envQueue(other.EnvID, now, 100), store.QueueDepth{Due: 1, OldestDue: t0})
+
+		tasks := h.claim("a", now, now.Add(time.Minute), 10)
+		h.equal("claimed", len(tasks), 6)
+		h.equal("while held", h.envQueue(env.ID, now, 100), store.QueueDepth{})
+		h.equal("lapsed", h.envQueue(env.ID, now.Add(2*time.Minute), 100).Due, 5)
+		retry := now.Add(time.Hour)
+		for _, tk := range tasks {
+			if tk.Delivery.AppID == app.ID {
+				h.complete("a", tk, 500, hookrelay.StatusPending, 1, &retry, now)
+			}
+		}
+		h.equal("retrying", h.envQueue(env.ID, now.Add(2*time.Minute), 100), store.QueueDepth{Due: 1, OldestDue: t0.Add(4 * time.Second)})
+		h.equal("retry due", h.envQueue(env.ID, retry, 100), store.QueueDepth{Due: 7, OldestDue: t0.Add(4 * time.Second)})
+	}},
 	{"an empty queue has nothing due", func(h *harness) {
 		h.equal("depth", h.depth(t0, 100), store.QueueDepth{})
 	}},

@@ -1,0 +1,95 @@
+package portal
+
+import (
+	"net/url"
+	"time"
+)
+
+// The API's JSON objects as the pages read them (a subset of each).
+
+type endpointJSON struct {
+	ID          string            `json:"id"`
+	UID         *string           `json:"uid"`
+	URL         string            `json:"url"`
+	Description string            `json:"description"`
+	RateLimit   *int              `json:"rateLimit"`
+	FilterTypes []string          `json:"filterTypes"`
+	Channels    []string          `json:"channels"`
+	Disabled    bool              `json:"disabled"`
+	Metadata    map[string]string `json:"metadata"`
+	CreatedAt   time.Time         `json:"createdAt"`
+	UpdatedAt   time.Time         `json:"updatedAt"`
+}
+
+type endpointList struct {
+	Data     []endpointJSON `json:"data"`
+	Iterator *string        `json:"iterator"`
+	Done     bool           `json:"done"`
+}
+
+type optionsJSON struct {
+	Method         string    `json:"method"`
+	TimeoutSeconds *int      `json:"timeoutSeconds"`
+	RetrySchedule  []float64 `json:"retrySchedule"`
+	MaxInFlight    *int      `json:"maxInFlight"`
+}
+
+type headersJSON struct {
+	Headers   map[string]string `json:"headers"`
+	Sensitive []string          `json:"sensitive"`
+}
+
+type healthJSON struct {
+	Totals struct {
+		Total       int64    `json:"total"`
+		SuccessRate *float64 `json:"successRate"`
+	} `json:"totals"`
+	LastAttempt         *lastAttemptJSON `json:"lastAttempt"`
+	ConsecutiveFailures int              `json:"consecutiveFailures"`
+	LastSuccessAt       *time.Time       `json:"lastSuccessAt"`
+	FailingSince        *time.Time       `json:"failingSince"`
+}
+
+type lastAttemptJSON struct {
+	Timestamp          time.Time `json:"timestamp"`
+	Outcome            string    `json:"outcome"`
+	ResponseStatusCode int       `json:"responseStatusCode"`
+}
+
+type eventTypeJSON struct {
+	Name        string  `json:"name"`
+	Description string  `json:"description"`
+	Archived    bool    `json:"archived"`
+	Deprecated  bool    `json:"deprecated"`
+	Schemas     rawJSON `json:"schemas"`
+	GroupName   *string `json:"groupName"`
+}
+
+type eventTypeList struct {
+	Data     []eventTypeJSON `json:"data"`
+	Iterator *string         `json:"iterator"`
+	Done     bool            `json:"done"`
+}
+
+type appJSON struct {
+	ID   string  `json:"id"`
+	UID  *string `json:"uid"`
+	Name string  `json:"name"`
+}
+
+type appList struct {
+	Data     []appJSON `json:"data"`
+	Iterator *string   `json:"iterator"`
+	Done     bool      `json:"done"`
+}
+
+// rawJSON keeps a JSON value's bytes.
+type rawJSON []byte
+
+func (r *rawJSON) UnmarshalJSON(b []byte) error {
+	*r = append((*r)[:0], b...)
+	return nil
+}
+
+// pathEscape escapes one path segment of an API path.
+func pathEscape(s string) string { return url.PathEscape(s) }
