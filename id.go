@@ -17,6 +17,7 @@ const (
 	PrefixTask     = "qtask_"
 	PrefixToken    = "tok_"
 	PrefixEnv      = "env_"
+	PrefixSession  = "sess_"
 )
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -13,6 +13,7 @@ import (
 	"github.com/hookrelay/hookrelay/internal/api"
 	"github.com/hookrelay/hookrelay/internal/delivery"
 	"github.com/hookrelay/hookrelay/internal/ops"
+	"github.com/hookrelay/hookrelay/internal/portal"
 )
 
 // config is everything `hookrelay serve` reads from flags and HOOKRELAY_*
@@ -64,6 +65,10 @@ type config struct {
 	CAFile                   string
 	ProxyURL                 *url.URL
 	SourceAddress            netip.Addr
+
+	// The portal; see portalFlags.
+	PortalAllowedOrigins []string
+	PortalTheme          portal.Theme
 }
 
 // flagSet registers flags whose defaults come from the environment and
@@ -292,6 +297,7 @@ func parseServe(args []string, getenv func(string) string, out io.Writer) (*conf
 	f.count(&c.MaxConnectionsPerIP, "max-connections-per-ip", "HOOKRELAY_MAX_CONNECTIONS_PER_IP", "128", "most API connections open at once from one client IP (IPv6: one /64); more are closed at once (0: no cap)")
 	egressFlags(f, c)
 	metricsFlags(f, c)
+	portalFlags(f, c)
 	f.str(&c.LogLevel, "log-level", "HOOKRELAY_LOG_LEVEL", "info", "debug, info, warn or error")
 	f.str(&c.LogFormat, "log-format", "HOOKRELAY_LOG_FORMAT", "text", "text or json")
 	if err := f.Parse(args); err != nil {

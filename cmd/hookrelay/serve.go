@@ -19,6 +19,7 @@ import (
 	"github.com/hookrelay/hookrelay/internal/delivery"
 	"github.com/hookrelay/hookrelay/internal/metrics"
 	"github.com/hookrelay/hookrelay/internal/ops"
+	"github.com/hookrelay/hookrelay/internal/portal"
 	"github.com/hookrelay/hookrelay/internal/store"
 )
 
@@ -111,6 +112,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Logger:               logger.With("component", "api"),
 		Metrics:              apiMetrics,
 	})
+	portalHandler, err := portal.New(portal.Config{
+		Store:          st,
+		API:            handler,
+		AdminToken:     cfg.AdminToken,
+		PublicURL:      cfg.PublicURL,
+		AllowedOrigins: cfg.PortalAllowedOrigins,
+		Theme:          cfg.PortalTheme,
+		Logger:         logger.With("component", "portal"),
+	})
+	if err != nil {
+		return err
+	}
+	handler = portalHandler.Mount(handler)
 	switch {
 	case mx != nil && cfg.MetricsListen != "":
 		stopMetrics, err := serveMetrics(cfg.MetricsListen, mx, logger.With("component", "metrics"))

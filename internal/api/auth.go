@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"math/big"
 	"net/http"
@@ -28,9 +29,13 @@ type principal struct {
 
 func hashToken(token string) [32]byte { return sha256.Sum256([]byte(token)) }
 
-// authenticate resolves the bearer token. The configured admin token is
+// authenticate resolves the in-process caller (see WithCaller) or the
+// bearer token. The configured admin token is
 // compared in constant time; other tokens are looked up by their SHA-256.
 func (s *server) authenticate(r *http.Request) (*principal, error) {
+	if p, ok := callerPrincipal(r.Context()); ok {
+		return p, nil
+	}
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
 	token = strings.TrimSpace(token)
@@ -148,7 +153,8 @@ type appPortalAccessOut struct {
 
 // appPortalAccess is POST /api/v1/auth/app-portal-access/{app_id}: a portal
 // token for one application, creating the application from `application`
-// when the path's app does not exist. The token lasts `expiry` seconds
+// when the path's app does not exist, and the magic link (url) that opens
+// the portal with a one-time code (see newPortalCode). The token lasts `expiry` seconds
 // (default 7 days); with readOnly true it may only read (see authorize).
 // hookrelay has no feature flags: featureFlags must be empty or absent, and
 // any flag is 422 rather than silently dropped.
@@ -200,8 +206,50 @@ func (s *server) appPortalAccess(w http.ResponseWriter, r *http.Request, p *prin
 	if err := s.store.CreateToken(r.Context(), t); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, appPortalAccessOut{Token: token, URL: s.publicURL + "/portal#token=" + token})
+	code, err := s.newPortalCode(r, t)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, appPortalAccessOut{Token: token, URL: s.publicURL + "/portal/login?code=" + code})
 	return nil
+}
+
+// portalCodeLifetime is how long the one-time code of a magic link may be
+// redeemed: the link is meant to be opened (or framed) as soon as it is
+// made. Never beyond the token's own expiry.
+const portalCodeLifetime = 10 * time.Minute
+
+// newPortalCode makes the one-time code of the magic link to the portal
+// for the portal token t: the code is exchanged once for a portal session
+// (see internal/portal) of t's application, read-only if t is, ending no
+// later than t (and with it: deleting t deletes the session). Only the
+// code's SHA-256 is stored.
+func (s *server) newPortalCode(r *http.Request, t *store.Token) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	code := base64.RawURLEncoding.EncodeToString(b)
+	sum := sha256.Sum256([]byte(code))
+	codeExp := t.CreatedAt.Add(portalCodeLifetime)
+	if codeExp.After(*t.ExpiresAt) {
+		codeExp = *t.ExpiresAt
+	}
+	err := s.store.CreatePortalSession(r.Context(), &store.PortalSession{
+		ID:            hookrelay.NewID(hookrelay.PrefixSession),
+		EnvID:         t.EnvID,
+		AppID:         t.AppID,
+		ReadOnly:      t.ReadOnly,
+		TokenID:       t.ID,
+		CodeHash:      sum[:],
+		CodeExpiresAt: &codeExp,
+		ExpiresAt:     *t.ExpiresAt,
+		CreatedAt:     t.CreatedAt,
+	})
+	if err != nil {
+		return "", err
+	}
+	return code, nil
 }
 
 // logout is POST /api/v1/auth/logout: a portal token deletes itself; admin

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"net/http"
 	"reflect"
 	"sort"
@@ -522,8 +523,13 @@ func TestSDKPortalAccessAndLogout(t *testing.T) {
 	if err != nil {
 		t.Fatalf("portal access: %v", err)
 	}
-	if len(access.Token) != len("hrp_")+32 || access.Url != "https://hooks.example.test/portal#token="+access.Token {
+	code, ok := strings.CutPrefix(access.Url, "https://hooks.example.test/portal/login?code=")
+	if len(access.Token) != len("hrp_")+32 || !ok || len(code) != 43 || strings.Contains(access.Url, access.Token) {
 		t.Errorf("portal access returned %+v", access)
+	}
+	codeSum := sha256.Sum256([]byte(code))
+	if ps, err := h.st.GetPortalSessionByCode(ctx, codeSum[:]); err != nil || ps.RedeemedAt != nil || ps.TokenID == "" {
+		t.Errorf("stored magic link code: %+v, %v", ps, err)
 	}
 	app, err := h.sdk.Application.Get(ctx, "new-tenant")
 	if err != nil {

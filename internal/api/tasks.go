@@ -238,8 +238,9 @@ type expireAllIn struct {
 }
 
 // expireAll is POST /api/v1/auth/app/{app_id}/expire-all: every portal
-// token of the application made until now expires in expiry seconds (at
-// once when absent, null or 0), unless it expires sooner anyway. Tokens
+// token of the application made until now, and every session of its
+// portal (magic links not yet opened included), expires in expiry seconds
+// (at once when absent, null or 0), unless it expires sooner anyway. Tokens
 // made afterwards are untouched. It is one statement over the
 // application's tokens, so it answers 204 when done, as Svix does, rather
 // than starting a task. Portal tokens carry no session id here, so
@@ -265,6 +266,9 @@ func (s *server) expireAll(w http.ResponseWriter, r *http.Request, p *principal)
 	}
 	at := s.now().Add(time.Duration(in.Expiry.V) * time.Second)
 	if _, err := s.store.ExpireAppTokens(r.Context(), app.ID, at); err != nil {
+		return err
+	}
+	if _, err := s.store.ExpireAppPortalSessions(r.Context(), app.ID, at); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -62,6 +62,32 @@ type Token struct {
 	ReadOnly bool
 }
 
+// PortalSession is a session of the portal (a customer of one
+// application) or of the operator console (an admin of its environment).
+// It starts as the one-time code of a magic link (CodeHash set, Hash nil)
+// and becomes a session when the code is redeemed (Hash set). Only the
+// SHA-256 of the code and of the session's secret are stored.
+type PortalSession struct {
+	ID    string
+	EnvID string
+	// AppID is the application of a customer session; empty for an
+	// operator session.
+	AppID    string
+	Operator bool
+	ReadOnly bool
+	// TokenID is the stored token the session was made from, if any: the
+	// session is deleted with it.
+	TokenID       string
+	CodeHash      []byte
+	CodeExpiresAt *time.Time
+	Hash          []byte
+	// Theme is the look the magic link asked for (JSON, the portal's).
+	Theme      string
+	ExpiresAt  time.Time
+	CreatedAt  time.Time
+	RedeemedAt *time.Time
+}
+
 // ListMessagesParams filters a message listing (newest first).
 type ListMessagesParams struct {
 	AppID      string
@@ -623,6 +649,24 @@ type Store interface {
 	// ExpireAppTokens makes every portal token of the application expire
 	// at the latest at at, and returns how many it changed.
 	ExpireAppTokens(ctx context.Context, appID string, at time.Time) (int, error)
+
+	// Portal sessions. A session whose token or application is deleted is
+	// deleted with it.
+	CreatePortalSession(ctx context.Context, ps *PortalSession) error
+	// GetPortalSessionByCode returns the session of a one-time code,
+	// redeemed or not.
+	GetPortalSessionByCode(ctx context.Context, codeHash []byte) (*PortalSession, error)
+	// RedeemPortalCode turns the not yet redeemed code into a session with
+	// the secret whose SHA-256 is hash, at at, storing theme: once only;
+	// ErrNotFound when no unredeemed code has codeHash.
+	RedeemPortalCode(ctx context.Context, codeHash, hash []byte, theme string, at time.Time) (*PortalSession, error)
+	// GetPortalSession returns the redeemed session whose secret has the
+	// SHA-256 hash, expired or not.
+	GetPortalSession(ctx context.Context, hash []byte) (*PortalSession, error)
+	DeletePortalSession(ctx context.Context, id string) error
+	// ExpireAppPortalSessions makes every session of the application expire
+	// at the latest at at, and returns how many it changed.
+	ExpireAppPortalSessions(ctx context.Context, appID string, at time.Time) (int, error)
 
 	// Background tasks, scoped by environment.
 	CreateBackgroundTask(ctx context.Context, t *BackgroundTask) error
