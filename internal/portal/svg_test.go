@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+var updateCharts = flag.Bool("update-charts", false, "rewrite the chart golden files in testdata")
 
 func TestNiceCeil(t *testing.T) {
 	tests := []struct {
@@ -69,7 +69,7 @@ func TestFormatNumbers(t *testing.T) {
 	}
 }
 
-func rate(v float64) *float64 { return &v }
+func ratePtr(v float64) *float64 { return &v }
 
 // sampleHealth is 24 hourly buckets from 2026-12-06 00:00 UTC: traffic in
 // hours 0-9, nothing in 10-11, one lone hour at 13, then 16-23.
@@ -83,7 +83,7 @@ func sampleHealth() *endpointHealth {
 			ok := int64(100 - i)
 			b.Attempts = healthAttempts{Success: ok, Rejected: int64(i), Unanswered: 0}
 			b.Total = 100
-			b.SuccessRate = rate(float64(ok) / 100)
+			b.SuccessRate = ratePtr(float64(ok) / 100)
 			b.ResponseTimeMs = &healthResponseTime{Avg: 40, P50: int64(30 + i), P95: int64(90 + 3*i), P99: int64(200 + 10*i), Max: 400}
 		}
 		h.Buckets = append(h.Buckets, b)
@@ -91,7 +91,7 @@ func sampleHealth() *endpointHealth {
 	h.Totals = healthStats{
 		Attempts:       healthAttempts{Success: 1700, Rejected: 200, Unanswered: 10, Refused: 2},
 		Total:          1912,
-		SuccessRate:    rate(1700.0 / 1910),
+		SuccessRate:    ratePtr(1700.0 / 1910),
 		ResponseTimeMs: &healthResponseTime{Avg: 45, P50: 35, P95: 120, P99: 380, Max: 1450},
 	}
 	return h
@@ -183,17 +183,17 @@ func TestChartsGolden(t *testing.T) {
 				t.Errorf("the svg is not labelled by its title and desc")
 			}
 			golden := filepath.Join("testdata", tt.name+".svg")
-			if *update {
+			if *updateCharts {
 				if err := os.WriteFile(golden, []byte(out+"\n"), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
 			want, err := os.ReadFile(golden)
 			if err != nil {
-				t.Fatalf("%v (run with -update to write it)", err)
+				t.Fatalf("%v (run with -update-charts to write it)", err)
 			}
 			if !bytes.Equal(bytes.TrimSpace(want), []byte(out)) {
-				t.Errorf("chart differs from %s (run with -update after checking it in a browser):\n%s", golden, out)
+				t.Errorf("chart differs from %s (run with -update-charts after checking it in a browser):\n%s", golden, out)
 			}
 		})
 	}
