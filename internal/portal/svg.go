@@ -41,8 +41,8 @@ type chart struct {
 	Step  time.Duration
 	// YLabel names the vertical axis with its unit.
 	YLabel string
-	// YMax fixes the top of the vertical axis; 0 takes a round value above
-	// the largest point.
+	// YMax fixes the top of the vertical axis (in 4 steps); 0 takes round
+	// steps reaching the largest point (see axisTop).
 	YMax float64
 	// YFormat writes a tick value of the vertical axis.
 	YFormat func(float64) string
@@ -77,6 +77,19 @@ func niceCeil(v float64) float64 {
 	return 10 * p
 }
 
+// axisTop returns the top of a vertical axis that holds v (>= 0) and the
+// number of steps up to it: 4 or 5 round steps of at least 1, whichever
+// reaches less far above v, 5 on a tie (0, 100 ... 500 for 430 rather
+// than 0, 200 ... 800).
+func axisTop(v float64) (top float64, steps int) {
+	top4 := 4 * max(1, niceCeil(v/4))
+	top5 := 5 * max(1, niceCeil(v/5))
+	if top5 <= top4 {
+		return top5, 5
+	}
+	return top4, 4
+}
+
 // timeTicks returns the bucket indexes that get a label on the time axis
 // and the label layout, for n buckets of step.
 func timeTicks(n int, step time.Duration) (every int, layout string) {
@@ -107,8 +120,9 @@ func (c *chart) render() template.HTML {
 			}
 		}
 	}
+	steps := 4
 	if c.YMax == 0 {
-		top = niceCeil(top)
+		top, steps = axisTop(top)
 	}
 	format := c.YFormat
 	if format == nil {
@@ -136,14 +150,14 @@ func (c *chart) render() template.HTML {
 
 	// Horizontal grid and the vertical axis's ticks: 0, 1/4 ... top.
 	b.WriteString(`<g class="chart-grid" stroke="currentColor" stroke-opacity="0.2" aria-hidden="true">`)
-	for i := 0; i <= 4; i++ {
-		yy := y(top * float64(i) / 4)
+	for i := 0; i <= steps; i++ {
+		yy := y(top * float64(i) / float64(steps))
 		fmt.Fprintf(&b, `<line x1="%d" y1="%s" x2="%d" y2="%s"/>`, chartLeft, num(yy), chartW-chartRight, num(yy))
 	}
 	b.WriteString(`</g>`)
 	b.WriteString(`<g class="chart-axis" fill="currentColor" font-size="11">`)
-	for i := 0; i <= 4; i++ {
-		v := top * float64(i) / 4
+	for i := 0; i <= steps; i++ {
+		v := top * float64(i) / float64(steps)
 		fmt.Fprintf(&b, `<text x="%d" y="%s" text-anchor="end" dominant-baseline="middle">%s</text>`,
 			chartLeft-6, num(y(v)), esc(format(v)))
 	}

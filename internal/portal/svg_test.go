@@ -28,6 +28,21 @@ func TestNiceCeil(t *testing.T) {
 	}
 }
 
+func TestAxisTop(t *testing.T) {
+	tests := []struct {
+		in    float64
+		top   float64
+		steps int
+	}{
+		{0, 4, 4}, {3, 4, 4}, {5, 5, 5}, {9, 10, 5}, {430, 500, 5}, {380, 400, 4}, {1450, 2000, 4}, {100, 100, 5},
+	}
+	for _, tt := range tests {
+		if top, steps := axisTop(tt.in); top != tt.top || steps != tt.steps {
+			t.Errorf("axisTop(%v) = %v, %d; want %v, %d", tt.in, top, steps, tt.top, tt.steps)
+		}
+	}
+}
+
 func TestTimeTicks(t *testing.T) {
 	tests := []struct {
 		name   string

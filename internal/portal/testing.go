@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // The testing page: send a test event of a catalog type to one endpoint,
@@ -39,6 +40,10 @@ type testResult struct {
 	// will not change by itself.
 	Settled bool
 }
+
+// testRetryWatch: a result whose next retry is further off than this is
+// not polled for.
+const testRetryWatch = time.Minute
 
 // testingPage is GET /portal/testing.
 func (p *Portal) testingPage(w http.ResponseWriter, r *http.Request, s *Session) error {
@@ -166,8 +171,11 @@ func (p *Portal) testResult(ctx context.Context, s *Session, msgID, endpointID s
 		return nil, err
 	}
 	res.Attempts = atts.Data
-	res.Settled = res.Destination != nil && len(res.Attempts) > 0 &&
-		(res.Destination.Status == 0 || res.Destination.Status == 2)
+	if d := res.Destination; d != nil && len(res.Attempts) > 0 {
+		// Done, or waiting for a retry too far off to watch for.
+		res.Settled = d.Status == 0 || d.Status == 2 ||
+			(d.Status == 1 && d.NextAttempt != nil && d.NextAttempt.After(p.clock().Add(testRetryWatch)))
+	}
 	return res, nil
 }
 
