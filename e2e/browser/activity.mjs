@@ -142,6 +142,9 @@ async function run(browser, width) {
   await page.goto(`${base}/portal/testing`);
   await page.getByTestId("testing-endpoint").selectOption(ok.id);
   await page.getByTestId("testing-event-type").selectOption("contact.created");
+  await page.getByTestId("load-example").click();
+  await page.waitForURL(/event_type=contact\.created/);
+  if (!/c_example/.test(await page.getByTestId("testing-payload").inputValue())) fail("the example payload is not in the form");
   await page.getByTestId("send-test").click();
   await page.waitForURL(/msg=/);
   await page.evaluate(() => (window.__noReload = true));
@@ -152,6 +155,8 @@ async function run(browser, width) {
   // A test event to the flaky endpoint fails with 500, said in words.
   await page.goto(`${base}/portal/testing`);
   await page.getByTestId("testing-endpoint").selectOption(flaky.id);
+  await page.getByTestId("load-example").click();
+  await page.waitForURL(new RegExp(`endpoint=${flaky.id}`));
   await page.getByTestId("testing-payload").fill('{"contactId": "c_edited"}');
   await page.getByTestId("send-test").click();
   await page.waitForURL(/msg=/);

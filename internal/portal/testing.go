@@ -31,6 +31,16 @@ type testingData struct {
 	Result     *testResult
 }
 
+// EndpointName names the chosen endpoint.
+func (d *testingData) EndpointName() string {
+	for _, e := range d.Endpoints {
+		if e.ID == d.Endpoint {
+			return e.Name()
+		}
+	}
+	return d.Endpoint
+}
+
 // testResult is what became of a test event so far.
 type testResult struct {
 	MsgID       string
@@ -51,6 +61,9 @@ func (p *Portal) testingPage(w http.ResponseWriter, r *http.Request, s *Session)
 	d := &testingData{Endpoint: q.Get("endpoint"), EventType: q.Get("event_type"), Errors: map[string]string{}}
 	if err := p.loadTesting(r.Context(), s, d); err != nil {
 		return err
+	}
+	if d.EventType == "" && len(d.EventTypes) > 0 {
+		d.EventType = d.EventTypes[0].Name
 	}
 	if d.EventType != "" {
 		var et actEventType
