@@ -111,6 +111,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		PayloadRetention:     cfg.Retention,
 		Logger:               logger.With("component", "api"),
 		Metrics:              apiMetrics,
+		AllowedOrigins:       cfg.PortalAllowedOrigins,
 	})
 	portalHandler, err := portal.New(portal.Config{
 		Store:          st,

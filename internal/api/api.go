@@ -124,6 +124,9 @@ type Config struct {
 	Now func() time.Time
 	// Metrics, when set, is told about publishes and store failures.
 	Metrics Metrics
+	// AllowedOrigins may call the API from a browser with a portal token
+	// (CORS); see cors.go. Each is an origin as browsers send it.
+	AllowedOrigins []string
 }
 
 // Metrics is told what the API does, for monitoring (internal/metrics
@@ -164,6 +167,10 @@ type server struct {
 	endpointCreate sync.Mutex
 	// apps remembers applications resolved for publishing.
 	apps appCache
+	// origins may call the API from a browser with a portal token;
+	// ownOrigin is PublicURL's.
+	origins   map[string]bool
+	ownOrigin string
 }
 
 // New returns the HTTP handler of the API. Requests outside /api/v1 get 404.
@@ -184,6 +191,13 @@ func New(cfg Config) http.Handler {
 
 		maxEndpoints: cfg.MaxEndpointsPerApp,
 		urlPolicy:    cfg.URLPolicy,
+	}
+	s.origins = map[string]bool{}
+	for _, o := range cfg.AllowedOrigins {
+		s.origins[o] = true
+	}
+	if u, err := url.Parse(s.publicURL); err == nil && u.Host != "" {
+		s.ownOrigin = strings.ToLower(u.Scheme + "://" + u.Host)
 	}
 	if cfg.AdminToken != "" {
 		s.adminHash = hashToken(cfg.AdminToken)
@@ -222,10 +236,13 @@ func (s *server) now() time.Time {
 	return s.clock().UTC().Truncate(time.Microsecond)
 }
 
-// ServeHTTP answers 404 to a path that is not valid UTF-8 or holds U+0000
+// ServeHTTP answers CORS preflights (see cors.go), 404 to a path that is not valid UTF-8 or holds U+0000
 // (no object can have such an ID, uid or name), drops a trailing slash (the
 // Svix server accepts both forms) and dispatches.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cors(w, r) {
+		return
+	}
 	if checkText(r.URL.Path) != "" {
 		writeError(w, errNotFound("entity not found"))
 		return
@@ -374,6 +391,9 @@ func (s *server) wrap(acc access, h handlerFunc) http.Handler {
 		if acc != accessPublic {
 			var err error
 			p, err = s.authenticate(r)
+			if err == nil {
+				err = s.checkBrowser(r, p)
+			}
 			if err == nil {
 				err = p.authorize(acc, r.Method)
 			}

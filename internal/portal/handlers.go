@@ -25,7 +25,7 @@ func (p *Portal) operator(h pageFunc) http.Handler { return p.withSession(KindOp
 // withSession finds the request's session of kind k and refuses a request
 // that changes something (any method but GET and HEAD) without the
 // session's CSRF token, in the form field "csrf" or the X-CSRF-Token
-// header. A GET whose session parameter repeats the cookie is redirected
+// header, or that the browser says comes from another site. A GET whose session parameter repeats the cookie is redirected
 // to the same URL without it, so the secret leaves the address bar.
 func (p *Portal) withSession(k Kind, h pageFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -42,6 +42,13 @@ func (p *Portal) withSession(k Kind, h pageFunc) http.Handler {
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if p.crossSite(r) {
+				p.renderStatus(w, r, s, http.StatusForbidden, "message", "Refused", message{
+					Heading: "Refused",
+					Text:    "This request came from another site, so nothing was changed.",
+				})
+				return
+			}
 			token := r.Header.Get(csrfHeader)
 			if token == "" {
 				token = r.PostFormValue(csrfField)

@@ -401,7 +401,8 @@ const (
 	PurgeMessages PurgeKind = "messages"
 	// PurgeIdempotency removes idempotency records that expired by Now.
 	PurgeIdempotency PurgeKind = "idempotency"
-	// PurgeTokens removes portal tokens that expired by Now.
+	// PurgeTokens removes portal tokens, and portal sessions, that expired
+	// by Now (each up to Limit per batch).
 	PurgeTokens PurgeKind = "tokens"
 	// PurgeTasks removes background tasks that ended (finished or failed)
 	// and were last updated before Before.
@@ -444,6 +445,15 @@ type PurgeResult struct {
 	Removed  int    // rows removed (payloads dropped, for PurgePayloads)
 	Attempts int    // attempts emptied or removed along with messages
 	Done     bool   // nothing more of this kind is due now
+}
+
+// Add combines the results of two purges made in one batch.
+func (r PurgeResult) Add(o PurgeResult) PurgeResult {
+	r.Scanned += o.Scanned
+	r.Removed += o.Removed
+	r.Attempts += o.Attempts
+	r.Done = r.Done && o.Done
+	return r
 }
 
 // Store is everything hookrelay keeps. Methods return hookrelay.ErrNotFound

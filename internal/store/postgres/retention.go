@@ -51,6 +51,14 @@ func (s *Store) PurgeBatch(ctx context.Context, p store.PurgeParams) (store.Purg
 				`DELETE FROM tokens WHERE id IN (SELECT id FROM tokens
 					WHERE kind = $1 AND expires_at IS NOT NULL AND expires_at <= $2 LIMIT $3)`,
 				string(store.TokenPortal), p.Now)
+			if err == nil {
+				// Expired portal sessions go with the tokens.
+				var sess store.PurgeResult
+				sess, err = purgeRows(ctx, tx, p,
+					`DELETE FROM portal_sessions WHERE id IN (SELECT id FROM portal_sessions WHERE expires_at <= $1 LIMIT $2)`,
+					p.Now)
+				res = res.Add(sess)
+			}
 		case store.PurgeTasks:
 			res, err = purgeRows(ctx, tx, p,
 				`DELETE FROM background_tasks WHERE id IN (SELECT id FROM background_tasks

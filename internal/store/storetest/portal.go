@@ -1,0 +1,135 @@
+package storetest
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/internal/store"
+)
+
+var portalSessionTests = []testCase{
+	{"code redeemed once", func(h *harness) {
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		now := normTime(time.Now())
+		tok := &store.Token{EnvID: hookrelay.DefaultEnvironment, Kind: store.TokenPortal, AppID: app.ID,
+			Hash: []byte(h.name("tok")), ExpiresAt: ptr(now.Add(time.Hour)), CreatedAt: now, ReadOnly: true}
+		h.must(h.s.CreateToken(h.ctx, tok), "create token")
+		ps := &store.PortalSession{EnvID: hookrelay.DefaultEnvironment, AppID: app.ID, ReadOnly: true, TokenID: tok.ID,
+			CodeHash: []byte(h.name("code")), CodeExpiresAt: ptr(now.Add(time.Minute)), ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+		h.must(h.s.CreatePortalSession(h.ctx, ps), "create session")
+
+		got, err := h.s.GetPortalSessionByCode(h.ctx, ps.CodeHash)
+		h.must(err, "get by code")
+		h.equal("unredeemed", got, ps)
+		_, err = h.s.GetPortalSession(h.ctx, []byte("nothing"))
+		h.wantErr(err, hookrelay.ErrNotFound, "get unknown session")
+
+		// Of concurrent redemptions exactly one wins.
+		at := now.Add(time.Second)
+		var wg sync.WaitGroup
+		wins := make(chan *store.PortalSession, 8)
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r, err := h.s.RedeemPortalCode(h.ctx, ps.CodeHash, []byte(h.name("secret")+string(rune('a'+i))), `{"mode":"dark"}`, at)
+				if err == nil {
+					wins <- r
+				} else if !errors.Is(err, hookrelay.ErrNotFound) {
+					h.T.Errorf("redeem: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		close(wins)
+		var won []*store.PortalSession
+		for r := range wins {
+			won = append(won, r)
+		}
+		h.equal("winners", len(won), 1)
+		if len(won) != 1 {
+			return
+		}
+		r := won[0]
+		h.equal("redeemed at", r.RedeemedAt, &at)
+		h.equal("theme", r.Theme, `{"mode":"dark"}`)
+		byHash, err := h.s.GetPortalSession(h.ctx, r.Hash)
+		h.must(err, "get session")
+		h.equal("session", byHash, r)
+		want := *ps
+		want.Hash, want.Theme, want.RedeemedAt = r.Hash, r.Theme, r.RedeemedAt
+		h.equal("redeemed session", byHash, &want)
+		_, err = h.s.RedeemPortalCode(h.ctx, ps.CodeHash, []byte("again"), "", at)
+		h.wantErr(err, hookrelay.ErrNotFound, "redeem twice")
+		_, err = h.s.RedeemPortalCode(h.ctx, []byte("unknown"), []byte("x"), "", at)
+		h.wantErr(err, hookrelay.ErrNotFound, "redeem unknown")
+
+		h.must(h.s.DeletePortalSession(h.ctx, r.ID), "delete")
+		_, err = h.s.GetPortalSession(h.ctx, r.Hash)
+		h.wantErr(err, hookrelay.ErrNotFound, "get deleted")
+		h.wantErr(h.s.DeletePortalSession(h.ctx, r.ID), hookrelay.ErrNotFound, "delete twice")
+	}},
+	{"operator session", func(h *harness) {
+		now := normTime(time.Now())
+		ps := &store.PortalSession{EnvID: hookrelay.DefaultEnvironment, Operator: true, Hash: []byte(h.name("op")),
+			ExpiresAt: now.Add(time.Hour), CreatedAt: now, RedeemedAt: &now}
+		h.must(h.s.CreatePortalSession(h.ctx, ps), "create")
+		got, err := h.s.GetPortalSession(h.ctx, ps.Hash)
+		h.must(err, "get")
+		h.equal("operator session", got, ps)
+		h.wantErr(h.s.CreatePortalSession(h.ctx, &store.PortalSession{EnvID: hookrelay.DefaultEnvironment,
+			Hash: ps.Hash, ExpiresAt: now}), hookrelay.ErrConflict, "taken hash")
+		h.wantErr(h.s.CreatePortalSession(h.ctx, &store.PortalSession{EnvID: "env_missing",
+			Hash: []byte("x"), ExpiresAt: now}), hookrelay.ErrNotFound, "missing environment")
+		h.wantErr(h.s.CreatePortalSession(h.ctx, &store.PortalSession{EnvID: hookrelay.DefaultEnvironment, AppID: "app_missing",
+			Hash: []byte("y"), ExpiresAt: now}), hookrelay.ErrNotFound, "missing application")
+	}},
+	{"expire and cascade", func(h *harness) {
+		app, other := h.newApp(hookrelay.DefaultEnvironment), h.newApp(hookrelay.DefaultEnvironment)
+		now := normTime(time.Now())
+		tok := &store.Token{EnvID: hookrelay.DefaultEnvironment, Kind: store.TokenPortal, AppID: app.ID,
+			Hash: []byte(h.name("tok")), ExpiresAt: ptr(now.Add(time.Hour)), CreatedAt: now}
+		h.must(h.s.CreateToken(h.ctx, tok), "create token")
+		mk := func(appID, tokenID string, exp time.Time) *store.PortalSession {
+			ps := &store.PortalSession{EnvID: hookrelay.DefaultEnvironment, AppID: appID, TokenID: tokenID,
+				Hash: []byte(h.name("s")), ExpiresAt: exp, CreatedAt: now, RedeemedAt: &now}
+			h.must(h.s.CreatePortalSession(h.ctx, ps), "create session")
+			return ps
+		}
+		later := mk(app.ID, "", now.Add(time.Hour))
+		sooner := mk(app.ID, "", now.Add(time.Second))
+		ofToken := mk(app.ID, tok.ID, now.Add(time.Hour))
+		foreign := mk(other.ID, "", now.Add(time.Hour))
+		at := now.Add(time.Minute)
+		n, err := h.s.ExpireAppPortalSessions(h.ctx, app.ID, at)
+		h.must(err, "expire")
+		h.equal("expired", n, 2)
+		for _, c := range []struct {
+			ps   *store.PortalSession
+			want time.Time
+		}{{later, at}, {sooner, now.Add(time.Second)}, {ofToken, at}, {foreign, now.Add(time.Hour)}} {
+			got, err := h.s.GetPortalSession(h.ctx, c.ps.Hash)
+			h.must(err, "get")
+			h.equal("expiry", got.ExpiresAt, c.want)
+		}
+		// A session goes with its token, and with its application.
+		h.must(h.s.DeleteToken(h.ctx, tok.ID), "delete token")
+		_, err = h.s.GetPortalSession(h.ctx, ofToken.Hash)
+		h.wantErr(err, hookrelay.ErrNotFound, "session of a deleted token")
+		h.must(h.s.DeleteApplication(h.ctx, hookrelay.DefaultEnvironment, other.ID), "delete app")
+		_, err = h.s.GetPortalSession(h.ctx, foreign.Hash)
+		h.wantErr(err, hookrelay.ErrNotFound, "session of a deleted application")
+
+		// The tokens' purge takes expired sessions, and only those.
+		kept := mk(app.ID, "", now.Add(time.Hour))
+		h.purgeAll(store.PurgeTokens, at, at, 1)
+		for _, ps := range []*store.PortalSession{later, sooner} {
+			_, err = h.s.GetPortalSession(h.ctx, ps.Hash)
+			h.wantErr(err, hookrelay.ErrNotFound, "purged session")
+		}
+		_, err = h.s.GetPortalSession(h.ctx, kept.Hash)
+		h.must(err, "session not yet expired")
+	}},
+}
