@@ -1,247 +1,196 @@
-// Browser spec for the portal's activity, testing and health pages, in
-// Debian's Chromium driven by playwright-core, at 1280 px and 375 px wide.
-//
-// It needs a running hookrelay (HOOKRELAY_URL, HOOKRELAY_ADMIN_TOKEN) that
-// may deliver to 127.0.0.1, and starts its own receiver: /ok answers 200,
-// /flaky answers 500 until the spec makes it answer 200. Through the
-// portal it sends a test event and sees its response code appear without
-// a reload, finds it in the activity log, opens the detail, filters the
-// log, retries a failed attempt once the receiver works, views the health
-// charts, and starts a recovery. axe-core must find no serious or critical
-// violation on any page, no page may break the Content-Security-Policy or
-// scroll sideways, and every page is saved as a screenshot in
-// SCREENSHOT_DIR (default e2e/browser/screenshots).
-import { chromium } from "playwright-core";
-import { createServer } from "node:http";
-import { readFileSync, mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-const base = (process.env.HOOKRELAY_URL || "").replace(/\/$/, "");
-const adminToken = process.env.HOOKRELAY_ADMIN_TOKEN || "";
-const shots = process.env.SCREENSHOT_DIR || join(here, "screenshots");
-const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-if (!base || !adminToken) {
-  console.error("activity.mjs: set HOOKRELAY_URL and HOOKRELAY_ADMIN_TOKEN");
-  process.exit(2);
-}
-mkdirSync(shots, { recursive: true });
-const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-
-function fail(msg) {
-  throw new Error(msg);
-}
+// The portal's activity, testing and health pages in a real browser,
+// against a real receiver this spec runs: /ok answers 200, /flaky answers
+// 500 until the spec lets it answer 200. Through the portal: send a test
+// event and see its response code appear without a reload, find it in the
+// activity log, open the detail (secrets hidden, the failure in words),
+// filter the log, retry a failed attempt once the receiver works, view the
+// health charts, recover an endpoint and follow the task; a read-only
+// session gets no change form. Every page is checked (axe-core, no
+// sideways scroll) and saved as a screenshot, at 1280 and 375 px (lib.mjs).
+import { createServer } from 'node:http';
+import { api, base, check, createApp, expect, openMagicLink, run, test, waitFor } from './lib.mjs';
 
 // --- a real receiver --------------------------------------------------
 let flakyFails = true;
 const received = [];
 const receiver = createServer((req, res) => {
-  let body = "";
-  req.on("data", (c) => (body += c));
-  req.on("end", () => {
-    received.push({ path: req.url, auth: req.headers["authorization"] || "" });
-    if (req.url === "/flaky" && flakyFails) {
-      res.writeHead(500, { "Content-Type": "text/plain" });
-      res.end("database unavailable");
+  req.resume();
+  req.on('end', () => {
+    received.push({ path: req.url, auth: req.headers.authorization || '' });
+    if (req.url === '/flaky' && flakyFails) {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('database unavailable');
       return;
     }
-    res.writeHead(200, { "Content-Type": "application/json" });
+    res.writeHead(200, { 'content-type': 'application/json' });
     res.end('{"received":true}');
   });
 });
-await new Promise((ok) => receiver.listen(0, "127.0.0.1", ok));
+await new Promise((ok) => receiver.listen(0, '127.0.0.1', ok));
 const receiverURL = `http://127.0.0.1:${receiver.address().port}`;
 
-// --- the REST API as the SaaS backend ---------------------------------
-async function api(method, path, body, want) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { Authorization: `Bearer ${adminToken}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
+// setup makes an application with an ok endpoint (with a secret header)
+// and a flaky one, and the event type the tests send.
+async function setup() {
+  try {
+    await api('POST', '/api/v1/event-type', {
+      name: 'contact.created',
+      description: 'A contact was created',
+      schemas: { 1: { type: 'object', examples: [{ contactId: 'c_example', name: 'Ada' }] } },
+    });
+  } catch (e) {
+    if (!/409/.test(String(e))) throw e;
+  }
+  const app = await createApp('activity');
+  const ok = await api('POST', `/api/v1/app/${app.id}/endpoint`, { url: `${receiverURL}/ok`, description: 'Orders service' });
+  await api('PUT', `/api/v1/app/${app.id}/endpoint/${ok.id}/headers`, {
+    headers: { Authorization: 'Bearer sk_live_browser_secret', 'X-Team': 'blue' },
   });
-  const text = await res.text();
-  if (want && !want.includes(res.status)) fail(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
+  const flaky = await api('POST', `/api/v1/app/${app.id}/endpoint`, { url: `${receiverURL}/flaky`, description: 'Flaky service' });
+  return { app, ok, flaky };
 }
 
-async function setup(tag) {
-  await api("POST", "/api/v1/event-type", {
-    name: "contact.created",
-    description: "A contact was created",
-    schemas: { 1: { type: "object", examples: [{ contactId: "c_example", name: "Ada" }] } },
-  }, [201, 409]);
-  const app = await api("POST", "/api/v1/app", { name: `Acme ${tag}`, uid: `acme-activity-${tag}-${Date.now()}` }, [201]);
-  const ok = await api("POST", `/api/v1/app/${app.id}/endpoint`, { url: `${receiverURL}/ok`, description: "Orders service" }, [201]);
-  await api("PUT", `/api/v1/app/${app.id}/endpoint/${ok.id}/headers`, {
-    headers: { Authorization: "Bearer sk_live_browser_secret", "X-Team": "blue" },
-  }, [204]);
-  const flaky = await api("POST", `/api/v1/app/${app.id}/endpoint`, { url: `${receiverURL}/flaky`, description: "Flaky service" }, [201]);
-  const access = await api("POST", `/api/v1/auth/app-portal-access/${app.id}`, {}, [200]);
-  return { app, ok, flaky, link: access.url };
+// text waits until the first element of testid has text matching re.
+async function text(page, testid, re, what) {
+  const loc = page.getByTestId(testid).first();
+  return waitFor(async () => {
+    const t = (await loc.count()) ? await loc.innerText() : '';
+    return re.test(t) ? t : null;
+  }, what, 20000);
 }
 
-// --- checks every page gets --------------------------------------------
-async function checkPage(page, name, width, cspErrors) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(async () =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, { resultTypes: ["violations"] }),
-  );
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  if (bad.length) {
-    fail(`${name} at ${width}px: axe: ` + bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`).join("; "));
-  }
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  if (overflow > 0) fail(`${name} at ${width}px scrolls sideways by ${overflow}px`);
-  if (cspErrors.length) fail(`${name} at ${width}px: CSP violations or requests elsewhere: ${cspErrors.join("; ")}`);
-  await page.screenshot({ path: join(shots, `activity-${name}-${width}.png`), fullPage: true });
-}
-
-async function expectText(locator, re, what) {
-  const deadline = Date.now() + 20000;
-  for (;;) {
-    const text = (await locator.count()) ? await locator.first().innerText() : "";
-    if (re.test(text)) return text;
-    if (Date.now() > deadline) fail(`timed out waiting for ${what}: got ${JSON.stringify(text)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-// reloadUntil reloads the page until the locator's text matches.
-async function reloadUntil(page, locator, re, what) {
-  const deadline = Date.now() + 30000;
-  for (;;) {
-    const text = (await locator.count()) ? await locator.first().innerText() : "";
-    if (re.test(text)) return;
-    if (Date.now() > deadline) fail(`timed out waiting for ${what}: got ${JSON.stringify(text)}`);
-    await new Promise((r) => setTimeout(r, 300));
+// reloadUntil reloads the page until testid's text matches re.
+async function reloadUntil(page, testid, re, what) {
+  const loc = page.getByTestId(testid).first();
+  await waitFor(async () => {
+    if ((await loc.count()) && re.test(await loc.innerText())) return true;
     await page.reload();
-  }
+    return false;
+  }, what, 30000);
 }
 
-async function run(browser, width) {
+// cspWatch collects CSP violations and requests to other servers.
+function cspWatch(page) {
+  const problems = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) problems.push(m.text());
+  });
+  page.on('request', (r) => {
+    if (!r.url().startsWith(base) && !r.url().startsWith('data:')) problems.push(`request to ${r.url()}`);
+  });
+  return problems;
+}
+
+// sendTest sends a test event from the testing page to endpoint and waits
+// for the page (after its redirect) to show the result box.
+async function sendTest(page, endpointId, payload) {
+  await page.getByTestId('nav-testing').click();
+  await page.waitForURL(/\/portal\/testing/);
+  await page.getByTestId('testing-endpoint').selectOption(endpointId);
+  await page.getByTestId('testing-event-type').selectOption('contact.created');
+  await Promise.all([page.waitForURL(/event_type=contact\.created/), page.getByTestId('load-example').click()]);
+  expect(/c_example/.test(await page.getByTestId('testing-payload').inputValue()), 'the example payload is not in the form');
+  if (payload !== undefined) await page.getByTestId('testing-payload').fill(payload);
+  await Promise.all([page.waitForURL(/msg=/), page.getByTestId('send-test').click()]);
+}
+
+test('a test event, the log, the detail, a retry, health and recovery', async (page) => {
   flakyFails = true;
-  const { ok, flaky, link } = await setup(width);
-  const context = await browser.newContext({ viewport: { width, height: 900 } });
-  const page = await context.newPage();
-  const cspErrors = [];
-  page.on("console", (m) => {
-    if (/Content Security Policy/i.test(m.text())) cspErrors.push(m.text());
-  });
-  page.on("request", (r) => {
-    const u = new URL(r.url());
-    if (u.origin !== new URL(base).origin && u.protocol !== "data:") cspErrors.push(`request to another server: ${r.url()}`);
-  });
-  await page.goto(link);
+  const problems = cspWatch(page);
+  const { app, ok, flaky } = await setup();
+  await openMagicLink(page, app.id);
 
-  // Testing: the example to the ok endpoint; the result arrives without
-  // a reload (the marker set after the page loaded survives).
-  await page.goto(`${base}/portal/testing`);
-  await page.getByTestId("testing-endpoint").selectOption(ok.id);
-  await page.getByTestId("testing-event-type").selectOption("contact.created");
-  await page.getByTestId("load-example").click();
-  await page.waitForURL(/event_type=contact\.created/);
-  if (!/c_example/.test(await page.getByTestId("testing-payload").inputValue())) fail("the example payload is not in the form");
-  await page.getByTestId("send-test").click();
-  await page.waitForURL(/msg=/);
-  await page.evaluate(() => (window.__noReload = true));
-  await expectText(page.getByTestId("result-code"), /HTTP 200/, "the test event's response code");
-  if (!(await page.evaluate(() => window.__noReload === true))) fail("the page reloaded while waiting for the result");
-  await checkPage(page, "testing", width, cspErrors);
+  // A test event to the ok endpoint: the response code appears without a
+  // reload (a marker set once the page loaded survives the wait).
+  await sendTest(page, ok.id);
+  await page.evaluate(() => { window.noReload = true; });
+  await text(page, 'result-code', /HTTP 200/, 'the test event\'s response code');
+  expect(await page.evaluate(() => window.noReload === true), 'the page reloaded while waiting for the result');
+  await check(page, 'activity-testing');
 
-  // A test event to the flaky endpoint fails with 500, said in words.
-  await page.goto(`${base}/portal/testing`);
-  await page.getByTestId("testing-endpoint").selectOption(flaky.id);
-  await page.getByTestId("load-example").click();
-  await page.waitForURL(new RegExp(`endpoint=${flaky.id}`));
-  await page.getByTestId("testing-payload").fill('{"contactId": "c_edited"}');
-  await page.getByTestId("send-test").click();
-  await page.waitForURL(/msg=/);
-  await expectText(page.getByTestId("result-reason"), /HTTP 500.*server error on its side/s, "the failed attempt's reason");
+  // An edited payload to the flaky endpoint fails with 500, said in words.
+  await sendTest(page, flaky.id, '{"contactId": "c_edited"}');
+  await text(page, 'result-reason', /HTTP 500[\s\S]*server error on its side/, 'the failed attempt\'s reason');
 
-  // The activity log shows both, with their status.
-  await page.getByTestId("nav-activity").click();
-  await expectText(page.getByTestId("activity-table"), /contact\.created/, "the log's rows");
-  if ((await page.getByTestId("activity-row").count()) < 2) fail("the log lacks the test events");
-  await checkPage(page, "log", width, cspErrors);
+  // The log lists both messages with their delivery status.
+  await page.getByTestId('nav-activity').click();
+  await page.waitForURL(/\/portal\/activity$/);
+  expect(await page.getByTestId('activity-row').count() === 2, 'the log does not list the two test events');
+  await check(page, 'activity-log');
 
-  // Filter: the flaky endpoint's failed attempts.
-  await page.getByTestId("filter-endpoint").selectOption(flaky.id);
-  await page.getByTestId("filter-status").selectOption("failed");
-  await page.getByTestId("filter-apply").click();
-  await page.waitForURL(/status=failed/);
-  const rows = page.getByTestId("activity-row");
-  if ((await rows.count()) !== 1) fail(`filtered log has ${await rows.count()} rows, want 1`);
-  await expectText(rows.first().getByTestId("row-code"), /^500$/, "the failed row's response code");
-  await checkPage(page, "log-filtered", width, cspErrors);
+  // Filtering: the flaky endpoint's failed attempts, with their code.
+  await page.getByTestId('filter-endpoint').selectOption(flaky.id);
+  await page.getByTestId('filter-status').selectOption('failed');
+  await Promise.all([page.waitForURL(/status=failed/), page.getByTestId('filter-apply').click()]);
+  const rows = page.getByTestId('activity-row');
+  expect(await rows.count() >= 1, 'no failed attempt in the filtered log');
+  for (const code of await page.getByTestId('row-code').allInnerTexts()) expect(code === '500', `filtered row with code ${code}`);
+  await check(page, 'activity-log-filtered');
 
-  // The detail: failure in words, secrets hidden.
-  await rows.first().getByTestId("row-detail").click();
-  await expectText(page.getByTestId("failure-reason"), /HTTP 500 Internal Server Error/, "the failure reason");
-  await checkPage(page, "attempt-failed", width, cspErrors);
+  // The attempt's detail: the failure in plain words.
+  await Promise.all([page.waitForURL(/\/attempt\//), rows.first().getByTestId('row-detail').click()]);
+  await text(page, 'failure-reason', /HTTP 500 Internal Server Error/, 'the failure reason');
+  await check(page, 'activity-attempt-failed');
 
-  // Retry once the receiver works.
+  // Retry once the receiver works: the delivery succeeds.
   flakyFails = false;
-  await page.getByTestId("resend").click();
-  await expectText(page.getByTestId("resent"), /Sent again/, "the resend note");
-  await reloadUntil(page, page.getByTestId("destination-status"), /Succeeded/, "the retried delivery's success");
-  await checkPage(page, "message", width, cspErrors);
+  await Promise.all([page.waitForURL(/resent=/), page.getByTestId('resend').click()]);
+  await text(page, 'resent', /Sent again/, 'the resend note');
+  await reloadUntil(page, 'destination-status', /Succeeded/, 'the retried delivery to succeed');
+  expect(await page.getByTestId('attempt').count() >= 2, 'the retry made no new attempt');
+  await check(page, 'activity-message');
 
-  // The ok endpoint's attempt: the Authorization header stays hidden.
+  // The ok endpoint's attempt: its Authorization header stays hidden.
   await page.goto(`${base}/portal/activity?endpoint=${ok.id}`);
-  await page.getByTestId("row-detail").first().click();
-  const headers = await page.getByTestId("request-headers").innerText();
-  if (headers.includes("sk_live_browser_secret") || !/Authorization/.test(headers) || !/blue/.test(headers)) {
-    fail(`request headers shown: ${headers}`);
-  }
-  await checkPage(page, "attempt-ok", width, cspErrors);
+  await Promise.all([page.waitForURL(/\/attempt\//), page.getByTestId('row-detail').first().click()]);
+  const headers = await page.getByTestId('request-headers').innerText();
+  expect(!headers.includes('sk_live_browser_secret') && /Authorization/.test(headers) && /blue/.test(headers), `request headers shown: ${headers}`);
+  expect(received.some((r) => r.auth === 'Bearer sk_live_browser_secret'), 'the receiver never got the Authorization header');
+  await check(page, 'activity-attempt-ok');
 
-  // Health: the charts, drawn on the server.
-  await page.getByTestId("nav-health").click();
-  await page.getByTestId("health-endpoint").selectOption(flaky.id);
-  await page.getByTestId("health-show").click();
-  await page.waitForURL(/endpoint=/);
-  const chart = page.getByTestId("chart-success");
-  if (!(await chart.isVisible())) fail("the success chart is not visible");
-  const title = await page.locator("#chart-success-title").textContent();
-  if (!/Success rate of Flaky service/.test(title)) fail(`chart title ${title}`);
-  await expectText(page.getByTestId("health-rate"), /%/, "the success rate as text");
-  await checkPage(page, "health", width, cspErrors);
-  await page.getByTestId("window-7d").click();
-  await page.waitForURL(/window=7d/);
-  await checkPage(page, "health-7d", width, cspErrors);
+  // Health: the server-drawn charts, and their figures as text.
+  await page.getByTestId('nav-health').click();
+  await page.getByTestId('health-endpoint').selectOption(flaky.id);
+  await Promise.all([page.waitForURL(/endpoint=/), page.getByTestId('health-show').click()]);
+  expect(await page.getByTestId('chart-success').isVisible(), 'the success chart is not shown');
+  expect(await page.getByTestId('chart-response').isVisible(), 'the response time chart is not shown');
+  const title = await page.locator('#chart-success-title').textContent();
+  expect(/Success rate of Flaky service/.test(title), `chart title: ${title}`);
+  await text(page, 'health-rate', /%/, 'the success rate as text');
+  await check(page, 'activity-health');
+  await Promise.all([page.waitForURL(/window=7d/), page.getByTestId('window-7d').click()]);
+  await check(page, 'activity-health-7d');
+  await Promise.all([page.waitForURL(/window=30d/), page.getByTestId('window-30d').click()]);
+  await check(page, 'activity-health-30d');
 
-  // Recover: the form, then the task's progress.
+  // Recovery: the form, then the background task's progress.
   await page.goto(`${base}/portal/activity/recover?endpoint=${flaky.id}`);
-  await checkPage(page, "recover", width, cspErrors);
-  await page.getByTestId("recover-submit").click();
-  await page.waitForURL(/\/portal\/activity\/task\//);
-  await reloadUntil(page, page.getByTestId("task"), /Finished/, "the recovery to finish");
-  await checkPage(page, "task", width, cspErrors);
+  await check(page, 'activity-recover');
+  await Promise.all([page.waitForURL(/\/portal\/activity\/task\//), page.getByTestId('recover-submit').click()]);
+  await reloadUntil(page, 'task', /Finished/, 'the recovery to finish');
+  await check(page, 'activity-task');
 
-  if (!received.some((r) => r.auth === "Bearer sk_live_browser_secret")) fail("the receiver never got the Authorization header");
-  await context.close();
-}
-
-const browser = await chromium.launch({
-  executablePath: chromiumPath,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  expect(problems.length === 0, `CSP violations or requests elsewhere: ${problems.join('; ')}`);
 });
-let code = 0;
-try {
-  for (const width of [1280, 375]) {
-    await run(browser, width);
-    console.log(`activity.mjs: ${width}px ok`);
+
+test('a read-only session can look but not send, resend or recover', async (page) => {
+  const { app, flaky } = await setup();
+  await openMagicLink(page, app.id, { readOnly: true });
+  for (const [path, name] of [
+    ['/portal/testing', 'activity-readonly-testing'],
+    [`/portal/activity?endpoint=${flaky.id}`, 'activity-readonly-log'],
+    [`/portal/activity/recover?endpoint=${flaky.id}`, 'activity-readonly-recover'],
+    [`/portal/health?endpoint=${flaky.id}`, 'activity-readonly-health'],
+  ]) {
+    await page.goto(base + path);
+    await check(page, name);
+    const forms = await page.$$eval('form[method="post"]', (fs) => fs.map((f) => f.getAttribute('action')));
+    expect(forms.every((a) => a.startsWith('/portal/logout')), `${path}: change forms on a read-only page: ${forms}`);
   }
-} catch (e) {
-  console.error(`activity.mjs: ${e.stack || e}`);
-  code = 1;
+});
+
+try {
+  await run();
 } finally {
-  await browser.close();
   receiver.close();
 }
-process.exit(code);
