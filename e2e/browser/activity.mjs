@@ -162,6 +162,11 @@ test('a test event, the log, the detail, a retry, health and recovery', async (p
   await check(page, 'activity-health-7d');
   await Promise.all([page.waitForURL(/window=30d/), page.getByTestId('window-30d').click()]);
   await check(page, 'activity-health-30d');
+  // The charts follow the dark theme (the default theme is auto).
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await Promise.all([page.waitForURL(/window=24h/), page.getByTestId('window-24h').click()]);
+  await check(page, 'activity-health-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
 
   // Recovery: the form, then the background task's progress.
   await page.goto(`${base}/portal/activity/recover?endpoint=${flaky.id}`);

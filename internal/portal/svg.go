@@ -53,7 +53,7 @@ type chart struct {
 const (
 	chartW      = 640
 	chartH      = 260
-	chartLeft   = 64
+	chartLeft   = 72
 	chartRight  = 16
 	chartTop    = 16
 	chartBottom = 64 // room for the time labels, the axis title and the legend
@@ -82,8 +82,16 @@ func niceCeil(v float64) float64 {
 // reaches less far above v, 5 on a tie (0, 100 ... 500 for 430 rather
 // than 0, 200 ... 800).
 func axisTop(v float64) (top float64, steps int) {
-	top4 := 4 * max(1, niceCeil(v/4))
-	top5 := 5 * max(1, niceCeil(v/5))
+	// A step is whole: 2.5 becomes 5 below 10.
+	step := func(v float64) float64 {
+		s := max(1, niceCeil(v))
+		if s == 2.5 {
+			s = 5
+		}
+		return s
+	}
+	top4 := 4 * step(v/4)
+	top5 := 5 * step(v/5)
 	if top5 <= top4 {
 		return top5, 5
 	}
@@ -155,7 +163,7 @@ func (c *chart) render() template.HTML {
 		fmt.Fprintf(&b, `<line x1="%d" y1="%s" x2="%d" y2="%s"/>`, chartLeft, num(yy), chartW-chartRight, num(yy))
 	}
 	b.WriteString(`</g>`)
-	b.WriteString(`<g class="chart-axis" fill="currentColor" font-size="11">`)
+	b.WriteString(`<g class="chart-axis" fill="currentColor" font-size="13">`)
 	for i := 0; i <= steps; i++ {
 		v := top * float64(i) / float64(steps)
 		fmt.Fprintf(&b, `<text x="%d" y="%s" text-anchor="end" dominant-baseline="middle">%s</text>`,
@@ -218,8 +226,8 @@ func (c *chart) render() template.HTML {
 			if dash != "" {
 				fmt.Fprintf(&b, ` stroke-dasharray="%s"`, dash)
 			}
-			fmt.Fprintf(&b, `/><text x="%d" y="%d" stroke="none" font-size="11" dominant-baseline="middle">%s</text></g>`, lx+30, ly, esc(s.Name))
-			lx += 30 + 8*len(s.Name) + 24
+			fmt.Fprintf(&b, `/><text x="%d" y="%d" stroke="none" font-size="12" dominant-baseline="middle">%s</text></g>`, lx+30, ly, esc(s.Name))
+			lx += 30 + 8*len(s.Name) + 28
 		}
 	}
 	if n == 0 || !c.hasData() {
