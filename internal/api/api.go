@@ -345,6 +345,8 @@ func (s *server) routes() {
 	handle("DELETE", msg+"/attempt/{attempt_id}/content", accessAdmin, s.expungeAttemptContent)
 	handle("GET", "/api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}", accessApp, s.listAttemptsByEndpoint)
 	handle("GET", "/api/v1/app/{app_id}/stats", accessApp, s.appStats)
+	handle("GET", "/api/v1/app/{app_id}/portal-theme", accessApp, s.getPortalTheme)
+	handle("PUT", "/api/v1/app/{app_id}/portal-theme", accessAdmin, s.updatePortalTheme)
 	handle("GET", "/api/v1/stats/app/{app_id}/attempt", accessApp, s.attemptStats(false))
 	handle("GET", "/api/v1/stats/app/{app_id}/ep/{endpoint_id}/attempt", accessApp, s.attemptStats(true))
 	handle("GET", "/api/v1/app/{app_id}/attempt/msg/{msg_id}", accessApp, s.listAttemptsByMsg)

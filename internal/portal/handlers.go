@@ -117,11 +117,11 @@ func (p *Portal) logout(w http.ResponseWriter, r *http.Request, s *Session) erro
 func (p *Portal) themeCSS(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	accent := p.theme.AccentColor
-	if c, err := parseColor(q.Get("accent")); err == nil {
-		accent = c.hex()
+	if c, err := hookrelay.ParseColor(q.Get("accent")); err == nil {
+		accent = c.Hex()
 	}
 	font := p.theme.FontFamily
-	if f := q.Get("font"); f != "" && checkFontFamily(f) == nil {
+	if f := q.Get("font"); f != "" && hookrelay.CheckFontFamily(f) == nil {
 		font = f
 	}
 	var b strings.Builder

@@ -158,3 +158,25 @@ func TestConsoleLogin(t *testing.T) {
 		})
 	}
 }
+
+// TestOperatorOpensPortal: the console opens the portal of an application
+// of its own environment, and of no other.
+func TestOperatorOpensPortal(t *testing.T) {
+	s := newServer(t)
+	s.createApp("acme")
+	op := s.consoleLogin(testAdminToken)
+	resp, body := op.post("/console/apps/acme/portal", nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("open portal: %d %s", resp.StatusCode, body)
+	}
+	loc := resp.Header.Get("Location")
+	if resp, body := op.get(loc); resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusOK {
+		t.Fatalf("portal as operator: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := op.get("/portal/endpoints"); resp.StatusCode != http.StatusOK {
+		t.Errorf("portal page as operator: %d", resp.StatusCode)
+	}
+	if resp, _ := op.post("/console/apps/nope/portal", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("open portal of a missing app: %d", resp.StatusCode)
+	}
+}

@@ -52,8 +52,14 @@ func (p *Portal) redeem(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusGone, "This link has expired", "Portal links must be opened within minutes of being made."+again)
 		return
 	}
+	appTheme, err := p.appTheme(r, ps.AppID)
+	if err != nil {
+		p.fail(w, r, nil, err)
+		return
+	}
 	secret := newSecret()
-	ps, err = p.store.RedeemPortalCode(r.Context(), codeHash, digest(secret), svixReactTheme(r.URL.Query()).encode(), now)
+	theme := encodeTheme(svixReactTheme(r.URL.Query()).Over(appTheme))
+	ps, err = p.store.RedeemPortalCode(r.Context(), codeHash, digest(secret), theme, now)
 	if errors.Is(err, hookrelay.ErrNotFound) {
 		used() // another request redeemed it first
 		return
@@ -131,6 +137,13 @@ func (p *Portal) adminSession(r *http.Request, token string) (*store.PortalSessi
 	return ps, nil
 }
 
+// openPortal is POST /console/apps/{app_id}/portal: the operator opens
+// the portal of an application (an ID or uid) of its environment, to act
+// for the customer.
+func (p *Portal) openPortal(w http.ResponseWriter, r *http.Request, s *Session) error {
+	return p.actAs(w, r, s, r.PathValue("app_id"))
+}
+
 // actAs opens the portal of an application for an operator session: a
 // customer session of that application (not read-only), ending with the
 // operator's, and sends the browser to it. The console's "open portal"
@@ -142,7 +155,11 @@ func (p *Portal) actAs(w http.ResponseWriter, r *http.Request, op *Session, appI
 	if err := p.call(r.Context(), op, http.MethodGet, "/api/v1/app/"+url.PathEscape(appID), nil, &app); err != nil {
 		return err
 	}
-	ps := &store.PortalSession{EnvID: op.EnvID, AppID: app.ID, ExpiresAt: op.ExpiresAt}
+	theme, err := p.appTheme(r, app.ID)
+	if err != nil {
+		return err
+	}
+	ps := &store.PortalSession{EnvID: op.EnvID, AppID: app.ID, ExpiresAt: op.ExpiresAt, Theme: encodeTheme(theme)}
 	secret, err := p.startSession(w, r, ps)
 	if err != nil {
 		return err
@@ -150,4 +167,14 @@ func (p *Portal) actAs(w http.ResponseWriter, r *http.Request, op *Session, appI
 	s := &Session{secret: secret, carried: true}
 	http.Redirect(w, r, s.link("/portal/endpoints"), http.StatusSeeOther)
 	return nil
+}
+
+// appTheme is the look an application sets for its portal (PUT
+// /api/v1/app/{app_id}/portal-theme); fields it does not set are empty.
+func (p *Portal) appTheme(r *http.Request, appID string) (Theme, error) {
+	stored, err := p.store.GetAppPortalTheme(r.Context(), appID)
+	if err != nil {
+		return Theme{}, err
+	}
+	return decodeTheme(stored), nil
 }

@@ -11,6 +11,17 @@
 // Every page answers with a strict Content-Security-Policy (no inline
 // script or style), frames only by Config.AllowedOrigins, and every
 // request that is not GET or HEAD must carry the session's CSRF token.
+//
+// Writing a page: register it in routes.go wrapped in p.customer (portal)
+// or p.operator (console), which hand the handler the *Session (EnvID,
+// AppID, ReadOnly, Kind) and refuse changes without the CSRF token. Read
+// and change through p.call (the API as the session); an *APIError's
+// Detail, or Field(name) for a 422, goes next to the form field. Render
+// templates/<name>.html (defining "content") with p.render; in templates
+// use {{.Link "/portal/…"}} for every href and action, {{.Hidden}} in
+// every form that changes something, {{if .CanChange}} around every
+// change control, and data-testid attributes for the browser tests. After
+// a successful change, p.redirect (303) back.
 package portal
 
 import (
@@ -74,9 +85,9 @@ func New(cfg Config) (*Portal, error) {
 	if cfg.Store == nil || cfg.API == nil {
 		return nil, errors.New("portal: Store and API are required")
 	}
-	theme, err := cfg.Theme.withDefaults(DefaultTheme)
+	theme, err := withDefaults(cfg.Theme, DefaultTheme)
 	if err != nil {
-		return nil, fmt.Errorf("portal theme: %w", err)
+		return nil, themeError(err)
 	}
 	p := &Portal{
 		store:     cfg.Store,

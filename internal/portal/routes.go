@@ -31,6 +31,7 @@ func (p *Portal) routes() {
 	m.HandleFunc("POST /console/login", p.consoleLogin)
 	m.Handle("POST /console/logout", p.operator(p.logout))
 	m.Handle("GET /console/{$}", p.operator(p.placeholder("Console")))
+	m.Handle("POST /console/apps/{app_id}/portal", p.operator(p.openPortal))
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p.renderStatus(w, r, nil, http.StatusNotFound, "message", "Not found",

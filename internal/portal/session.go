@@ -174,7 +174,7 @@ func (p *Portal) session(r *http.Request, k Kind) (*Session, error) {
 		ID: ps.ID, EnvID: ps.EnvID, AppID: ps.AppID, ReadOnly: ps.ReadOnly, Kind: k,
 		ExpiresAt: ps.ExpiresAt, secret: secret, carried: carried,
 	}
-	s.Theme = decodeTheme(ps.Theme).over(p.theme)
+	s.Theme = decodeTheme(ps.Theme).Over(p.theme)
 	return s, nil
 }
 

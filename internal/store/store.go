@@ -674,6 +674,12 @@ type Store interface {
 	// SHA-256 hash, expired or not.
 	GetPortalSession(ctx context.Context, hash []byte) (*PortalSession, error)
 	DeletePortalSession(ctx context.Context, id string) error
+	// GetAppPortalTheme returns the portal theme of an application (JSON,
+	// the portal's), "" when it has none.
+	GetAppPortalTheme(ctx context.Context, appID string) (string, error)
+	// SetAppPortalTheme stores the portal theme of an application; ""
+	// removes it. A missing application is ErrNotFound.
+	SetAppPortalTheme(ctx context.Context, appID, theme string) error
 	// ExpireAppPortalSessions makes every session of the application expire
 	// at the latest at at, and returns how many it changed.
 	ExpireAppPortalSessions(ctx context.Context, appID string, at time.Time) (int, error)

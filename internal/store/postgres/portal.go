@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -108,4 +109,37 @@ func scanPortalSession(row pgx.Row) (*store.PortalSession, error) {
 	ps.ExpiresAt, ps.CreatedAt = ps.ExpiresAt.UTC(), ps.CreatedAt.UTC()
 	ps.CodeExpiresAt, ps.RedeemedAt = normTimePtr(ps.CodeExpiresAt), normTimePtr(ps.RedeemedAt)
 	return &ps, nil
+}
+
+func (s *Store) GetAppPortalTheme(ctx context.Context, appID string) (string, error) {
+	if !textKeys(appID) {
+		return "", nil
+	}
+	var theme string
+	err := s.pool.QueryRow(ctx, `SELECT theme FROM app_portal_themes WHERE app_id = $1`, appID).Scan(&theme)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("get app portal theme: %w", err)
+	}
+	return theme, nil
+}
+
+func (s *Store) SetAppPortalTheme(ctx context.Context, appID, theme string) error {
+	if !textKeys(appID, theme) {
+		return fmt.Errorf("set app portal theme: %w", hookrelay.ErrNotFound)
+	}
+	var err error
+	if theme == "" {
+		_, err = s.pool.Exec(ctx, `DELETE FROM app_portal_themes WHERE app_id = $1`, appID)
+	} else {
+		_, err = s.pool.Exec(ctx,
+			`INSERT INTO app_portal_themes (app_id, theme) VALUES ($1, $2)
+			 ON CONFLICT (app_id) DO UPDATE SET theme = excluded.theme`, appID, theme)
+	}
+	if err != nil {
+		return fmt.Errorf("set app portal theme: %w", mapErr(err))
+	}
+	return nil
 }

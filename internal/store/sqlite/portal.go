@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -107,4 +108,31 @@ func nullBytes(b []byte) any {
 		return nil
 	}
 	return b
+}
+
+func (s *Store) GetAppPortalTheme(ctx context.Context, appID string) (string, error) {
+	var theme string
+	err := s.rdb.QueryRowContext(ctx, `SELECT theme FROM app_portal_themes WHERE app_id = ?`, appID).Scan(&theme)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("get app portal theme: %w", err)
+	}
+	return theme, nil
+}
+
+func (s *Store) SetAppPortalTheme(ctx context.Context, appID, theme string) error {
+	var err error
+	if theme == "" {
+		_, err = s.wdb.ExecContext(ctx, `DELETE FROM app_portal_themes WHERE app_id = ?`, appID)
+	} else {
+		_, err = s.wdb.ExecContext(ctx,
+			`INSERT INTO app_portal_themes (app_id, theme) VALUES (?, ?)
+			 ON CONFLICT (app_id) DO UPDATE SET theme = excluded.theme`, appID, theme)
+	}
+	if err != nil {
+		return fmt.Errorf("set app portal theme: %w", mapInsertErr(err))
+	}
+	return nil
 }

@@ -132,4 +132,27 @@ var portalSessionTests = []testCase{
 		_, err = h.s.GetPortalSession(h.ctx, kept.Hash)
 		h.must(err, "session not yet expired")
 	}},
+	{"app portal theme", func(h *harness) {
+		app, other := h.newApp(hookrelay.DefaultEnvironment), h.newApp(hookrelay.DefaultEnvironment)
+		got, err := h.s.GetAppPortalTheme(h.ctx, app.ID)
+		h.must(err, "get unset")
+		h.equal("unset", got, "")
+		for _, theme := range []string{`{"mode":"dark"}`, `{"accentColor":"#aa3300"}`} {
+			h.must(h.s.SetAppPortalTheme(h.ctx, app.ID, theme), "set")
+			got, err = h.s.GetAppPortalTheme(h.ctx, app.ID)
+			h.must(err, "get")
+			h.equal("theme", got, theme)
+		}
+		got, _ = h.s.GetAppPortalTheme(h.ctx, other.ID)
+		h.equal("other app", got, "")
+		h.must(h.s.SetAppPortalTheme(h.ctx, app.ID, ""), "clear")
+		got, _ = h.s.GetAppPortalTheme(h.ctx, app.ID)
+		h.equal("cleared", got, "")
+		h.wantErr(h.s.SetAppPortalTheme(h.ctx, "app_missing", "{}"), hookrelay.ErrNotFound, "missing app")
+		h.must(h.s.SetAppPortalTheme(h.ctx, other.ID, `{"mode":"light"}`), "set other")
+		h.must(h.s.DeleteApplication(h.ctx, hookrelay.DefaultEnvironment, other.ID), "delete app")
+		got, err = h.s.GetAppPortalTheme(h.ctx, other.ID)
+		h.must(err, "get of deleted app")
+		h.equal("deleted app", got, "")
+	}},
 }
