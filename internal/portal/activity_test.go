@@ -377,3 +377,31 @@ func TestActivityPages(t *testing.T) {
 		_ = fmt.Sprint
 	})
 }
+
+// TestActivityEmptyAndCarried: with no endpoint and no message each page
+// says what to do; a browser that blocks cookies keeps its session in the
+// GET forms (filters, health, testing) as in the links.
+func TestActivityEmptyAndCarried(t *testing.T) {
+	s := newServer(t)
+	app := s.createApp("empty")
+	b := s.newBrowser(false)
+	b.open(s.magicLink(app, false).URL)
+	for _, tt := range []struct{ path, want string }{
+		{"/portal/activity", `data-testid="activity-empty"`},
+		{"/portal/testing", `data-testid="testing-empty"`},
+		{"/portal/health", `data-testid="health-empty"`},
+		{"/portal/activity/recover", "You have no endpoint yet"},
+	} {
+		resp, body := b.get(tt.path)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, tt.want) {
+			t.Errorf("GET %s: %d, want 200 with %s:\n%s", tt.path, resp.StatusCode, tt.want, body)
+		}
+	}
+	_, body := b.get("/portal/activity")
+	if !strings.Contains(body, `<input type="hidden" name="`+sessionParam+`" value="`+b.secret+`">`) {
+		t.Errorf("the filter form does not carry the session:\n%s", body)
+	}
+	if resp, _ := b.get("/portal/activity?since=2026-01-01T00:00&event_type=x.y"); resp.StatusCode != http.StatusOK {
+		t.Errorf("filtered GET with a carried session: %d", resp.StatusCode)
+	}
+}
