@@ -196,20 +196,20 @@ func (p *Portal) activity(w http.ResponseWriter, r *http.Request, s *Session) er
 		d.Attempts = true
 		var out actList[actAttempt]
 		q := f.apiQuery()
-		// The content holds a failed attempt's reason.
-		q.Set("with_msg", "true")
+		// The content holds a failed attempt's reason (at most the
+		// response body limit); the messages are read without theirs.
 		q.Set("with_content", "true")
 		err = p.call(ctx, s, "GET", appPath(s.AppID, "attempt", "endpoint", f.Endpoint)+"?"+q.Encode(), nil, &out)
+		var types map[string]string
 		if err == nil {
-			for i := range out.Data {
-				a := &out.Data[i]
-				row := activityRow{Time: a.Timestamp, MsgID: a.MsgID, Attempt: a,
-					DetailPath: "/portal/activity/msg/" + url.PathEscape(a.MsgID) + "/attempt/" + url.PathEscape(a.ID)}
-				if a.Msg != nil {
-					row.EventType = a.Msg.EventType
-				}
-				d.Rows = append(d.Rows, row)
-			}
+			types, err = p.eventTypesOfAttempts(ctx, s, out.Data)
+		}
+		for i := 0; err == nil && i < len(out.Data); i++ {
+			a := &out.Data[i]
+			d.Rows = append(d.Rows, activityRow{Time: a.Timestamp, MsgID: a.MsgID, Attempt: a, EventType: types[a.MsgID],
+				DetailPath: "/portal/activity/msg/" + url.PathEscape(a.MsgID) + "/attempt/" + url.PathEscape(a.ID)})
+		}
+		if err == nil {
 			d.setPaging(out.Done, out.Iterator)
 		}
 	} else {
@@ -241,6 +241,26 @@ func (p *Portal) activity(w http.ResponseWriter, r *http.Request, s *Session) er
 	}
 	p.renderStatus(w, r, s, status, "activity", "Activity", d)
 	return nil
+}
+
+// eventTypesOfAttempts maps the message of each attempt to its event type,
+// reading each message once without its payload (which may be large); a
+// message gone since has none.
+func (p *Portal) eventTypesOfAttempts(ctx context.Context, s *Session, atts []actAttempt) (map[string]string, error) {
+	types := map[string]string{}
+	for _, a := range atts {
+		if _, ok := types[a.MsgID]; ok {
+			continue
+		}
+		var m actMessage
+		err := p.call(ctx, s, "GET", appPath(s.AppID, "msg", a.MsgID)+"?with_content=false", nil, &m)
+		var ae *APIError
+		if err != nil && !(errors.As(err, &ae) && ae.Status == http.StatusNotFound) {
+			return nil, err
+		}
+		types[a.MsgID] = m.EventType
+	}
+	return types, nil
 }
 
 func (d *activityData) setPaging(done bool, iterator *string) {

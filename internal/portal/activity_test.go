@@ -221,7 +221,7 @@ func TestActivityPages(t *testing.T) {
 			hasnt  []string
 		}{
 			{"event type", "event_type=contact.created", 200, 2, []string{testMsg, flakyMsg}, nil},
-			{"endpoint", "endpoint=" + okEp.ID + "&event_type=contact.created", 200, 1, []string{testMsg, "Succeeded"}, []string{flakyMsg}},
+			{"endpoint", "endpoint=" + okEp.ID + "&event_type=contact.created", 200, 1, []string{testMsg, "Succeeded", "<code>contact.created</code>"}, []string{flakyMsg}},
 			{"failed on one endpoint", "endpoint=" + flakyEp.ID + "&status=failed&event_type=contact.created", 200, 1, []string{flakyMsg, "HTTP 500"}, nil},
 			{"succeeded on the flaky endpoint", "endpoint=" + flakyEp.ID + "&status=succeeded", 200, 0, []string{"Nothing matches"}, nil},
 			{"time window in the future", "since=2999-01-01T00:00", 200, 0, []string{"Nothing matches"}, nil},
@@ -328,7 +328,8 @@ func TestActivityPages(t *testing.T) {
 				t.Fatalf("health %s: %d %s", w, resp.StatusCode, body)
 			}
 			for _, want := range []string{`data-testid="chart-success"`, `data-testid="chart-response"`, "<title id=\"chart-success-title\">Success rate of Flaky",
-				`data-testid="window-` + w + `" aria-current="page"`, `data-testid="health-rate"`, "HTTP 500 Internal Server Error"} {
+				`data-testid="window-` + w + `" aria-current="page"`, `data-testid="health-rate"`, "HTTP 500 Internal Server Error",
+				"· <code>call.completed</code>"} {
 				if !strings.Contains(body, want) {
 					t.Errorf("health %s lacks %q", w, want)
 				}

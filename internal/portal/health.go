@@ -23,6 +23,8 @@ type healthData struct {
 	Summary     healthSummary
 	Rows        []healthRow
 	Failures    []actAttempt
+	// EventTypes maps the failures' messages to their event types.
+	EventTypes map[string]string
 }
 
 // healthSummary is the window's totals as text.
@@ -112,8 +114,11 @@ func (p *Portal) healthPage(w http.ResponseWriter, r *http.Request, s *Session) 
 			d.Rows = append(d.Rows, row)
 		}
 		var fails actList[actAttempt]
-		fq := url.Values{"status": {"2"}, "limit": {"10"}, "with_msg": {"true"}}
+		fq := url.Values{"status": {"2"}, "limit": {"10"}}
 		if err := p.call(ctx, s, "GET", appPath(s.AppID, "attempt", "endpoint", d.Endpoint.ID)+"?"+fq.Encode(), nil, &fails); err != nil {
+			return err
+		}
+		if d.EventTypes, err = p.eventTypesOfAttempts(ctx, s, fails.Data); err != nil {
 			return err
 		}
 		d.Failures = fails.Data
