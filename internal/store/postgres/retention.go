@@ -17,6 +17,36 @@ func pendingOf(msgID string) string {
 	return `EXISTS (SELECT 1 FROM deliveries d WHERE d.msg_id = ` + msgID + ` AND d.status IN (1, 3))`
 }
 
+// withPending adds to the rows of scan, a query over messages m that ends
+// in its LIMIT, a last column telling whether the message has a pending
+// delivery, and keeps them in the order of orderBy (scan's ORDER BY). The
+// check runs on the limited rows only: written into scan's own select list,
+// PostgreSQL plans it for the whole table's estimate, as one hashed pass
+// over every delivery (0.6 s per batch with a million of them), instead of
+// one index probe per row.
+func withPending(scan, orderBy string) string {
+	return `SELECT m.*, ` + pendingOf("m.id") + ` FROM (` + scan + `) AS m ORDER BY ` + orderBy
+}
+
+// payloadScanSQL reads the next $2 messages whose payload is kept and
+// expired at $1, in expiry order, after ($3, $4) when after is set: ID,
+// expiry, and whether a delivery is pending.
+func payloadScanSQL(after bool) string {
+	q := `SELECT m.id, m.payload_expires_at FROM messages m
+		WHERE m.payload IS NOT NULL AND m.payload_expires_at IS NOT NULL AND m.payload_expires_at <= $1`
+	if after {
+		q += ` AND (m.payload_expires_at, m.id) > ($3, $4)`
+	}
+	return withPending(q+` ORDER BY m.payload_expires_at, m.id LIMIT $2`, "m.payload_expires_at, m.id")
+}
+
+// historyScanSQL reads the next $3 messages by ID after $2 for the history
+// purge: ID, creation time, whether the payload is gone or expired at $1,
+// and whether a delivery is pending.
+var historyScanSQL = withPending(`SELECT m.id, m.created_at,
+		m.payload IS NULL OR m.payload_expires_at IS NULL OR m.payload_expires_at <= $1 AS expired
+	FROM messages m WHERE m.id > $2 ORDER BY m.id LIMIT $3`, "m.id")
+
 // PurgeBatch runs one batch of the retention cleaner under its lease. The
 // lease row stays locked until the batch commits, so a batch of another
 // node waits for it and then finds the lease taken.
@@ -90,18 +120,16 @@ func purgeRows(ctx context.Context, tx pgx.Tx, p store.PurgeParams, query string
 // ones in expiry order, skipping messages with a pending delivery.
 func purgePayloads(ctx context.Context, tx pgx.Tx, p store.PurgeParams) (store.PurgeResult, error) {
 	res := store.PurgeResult{Cursor: p.Cursor}
-	q := `SELECT m.id, m.payload_expires_at, ` + pendingOf("m.id") + ` FROM messages m
-		WHERE m.payload IS NOT NULL AND m.payload_expires_at IS NOT NULL AND m.payload_expires_at <= $1`
-	args := []any{p.Now, p.Limit}
+	q, args := payloadScanSQL(false), []any{p.Now, p.Limit}
 	if p.Cursor != "" {
 		after, afterID, err := store.ParseExpiryCursor(p.Cursor)
 		if err != nil {
 			return res, err
 		}
-		q += ` AND (m.payload_expires_at, m.id) > ($3, $4)`
+		q = payloadScanSQL(true)
 		args = append(args, time.UnixMicro(after), afterID)
 	}
-	rows, err := tx.Query(ctx, q+` ORDER BY m.payload_expires_at, m.id LIMIT $2`, args...)
+	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return res, err
 	}
@@ -147,11 +175,7 @@ func purgePayloads(ctx context.Context, tx pgx.Tx, p store.PurgeParams) (store.P
 // have no pending delivery, with their deliveries and attempts.
 func purgeMessages(ctx context.Context, tx pgx.Tx, p store.PurgeParams) (store.PurgeResult, error) {
 	res := store.PurgeResult{Cursor: p.Cursor}
-	rows, err := tx.Query(ctx,
-		`SELECT m.id, m.created_at,
-			m.payload IS NULL OR m.payload_expires_at IS NULL OR m.payload_expires_at <= $1, `+pendingOf("m.id")+`
-		FROM messages m WHERE m.id > $2 ORDER BY m.id LIMIT $3`,
-		p.Now, p.Cursor, p.Limit)
+	rows, err := tx.Query(ctx, historyScanSQL, p.Now, p.Cursor, p.Limit)
 	if err != nil {
 		return res, err
 	}
