@@ -331,6 +331,7 @@ func (s *server) routes() {
 	handle("GET", ep+"/secret", accessApp, s.getEndpointSecret)
 	handle("POST", ep+"/secret/rotate", accessApp, s.rotateEndpointSecret)
 	handle("POST", ep+"/send-example", accessApp, s.sendExample)
+	handle("POST", ep+"/send-test", accessApp, s.sendTest)
 	handle("GET", ep+"/stats", accessApp, s.endpointStats)
 	handle("GET", ep+"/health", accessApp, s.endpointHealth)
 	handle("POST", ep+"/recover", accessApp, s.recoverEndpoint)
@@ -361,6 +362,7 @@ func (s *server) routes() {
 
 	handle("GET", "/api/v1/background-task", accessAdmin, s.listBackgroundTasks)
 	handle("GET", "/api/v1/background-task/{task_id}", accessAdmin, s.getBackgroundTask)
+	handle("GET", "/api/v1/app/{app_id}/background-task/{task_id}", accessApp, s.getAppBackgroundTask)
 
 	s.operationalRoutes(handle)
 

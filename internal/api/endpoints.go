@@ -634,6 +634,60 @@ func (s *server) sendExample(w http.ResponseWriter, r *http.Request, p *principa
 	return nil
 }
 
+// testEventIn is the body of send-test.
+type testEventIn struct {
+	EventType opt[string]          `json:"eventType"`
+	Payload   opt[json.RawMessage] `json:"payload"`
+}
+
+// sendTest is POST .../send-test, a hookrelay extension for the portal's
+// testing page: it publishes payload (a JSON object, as given) as an event
+// of eventType (a type of the catalog) to this endpoint alone, as
+// send-example does with the type's example. 202 with the message.
+func (s *server) sendTest(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	var in testEventIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	var c checker
+	if c.required(in.EventType.Set, in.EventType.Null, "eventType") {
+		c.check(checkName(in.EventType.V, 256), "eventType")
+	}
+	if c.required(in.Payload.Set, in.Payload.Null, "payload") && !isJSONObject(in.Payload.V) {
+		c.errs = append(c.errs, fieldError{Loc: []string{"body", "payload"}, Msg: "must be a JSON object", Type: "type_error"})
+	}
+	if err := c.err(); err != nil {
+		return err
+	}
+	ep, err := s.endpoint(r, app)
+	if err != nil {
+		return err
+	}
+	et, err := s.store.GetEventType(r.Context(), p.envID, in.EventType.V)
+	if errors.Is(err, hookrelay.ErrNotFound) {
+		return invalid("event type not found", "body", "eventType")
+	}
+	if err != nil {
+		return err
+	}
+	msg := &hookrelay.Message{
+		ID:        hookrelay.NewID(hookrelay.PrefixMessage),
+		AppID:     app.ID,
+		EventType: et.Name,
+		Payload:   []byte(in.Payload.V),
+		CreatedAt: s.now(),
+	}
+	if _, err := s.publish(r.Context(), app, store.CreateMessageParams{Message: msg, OnlyEndpointID: ep.ID}); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, toMessageOut(shapeOf(r), *msg, true))
+	return nil
+}
+
 // exampleOf returns the raw bytes of schemas["1"].examples[i] when it is a
 // JSON object.
 func exampleOf(schemas json.RawMessage, i int) ([]byte, bool) {

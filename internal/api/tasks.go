@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -201,6 +202,33 @@ func (s *server) getBackgroundTask(w http.ResponseWriter, r *http.Request, p *pr
 	}
 	if err != nil {
 		return err
+	}
+	writeJSON(w, http.StatusOK, toBackgroundTaskOut(shapeOf(r))(*t))
+	return nil
+}
+
+// getAppBackgroundTask is GET /api/v1/app/{app_id}/background-task/{task_id},
+// a hookrelay extension: a task started on one of the application's
+// endpoints (recover, replay-missing), in the shape of the environment's
+// task route, which portal tokens may not read. A task of another
+// application, or of none (such as the retention cleaner's), is 404.
+func (s *server) getAppBackgroundTask(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	t, err := s.store.GetBackgroundTask(r.Context(), p.envID, r.PathValue("task_id"))
+	if errors.Is(err, hookrelay.ErrNotFound) {
+		return errNotFound("background task not found")
+	}
+	if err != nil {
+		return err
+	}
+	var of struct {
+		AppID string `json:"appId"`
+	}
+	if (t.Task != ops.KindRecover && t.Task != ops.KindReplay) || json.Unmarshal(t.Params, &of) != nil || of.AppID != app.ID {
+		return errNotFound("background task not found")
 	}
 	writeJSON(w, http.StatusOK, toBackgroundTaskOut(shapeOf(r))(*t))
 	return nil

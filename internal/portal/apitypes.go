@@ -5,15 +5,16 @@ import (
 	"time"
 )
 
-// The API's JSON objects as the pages read them (a subset of each).
+// The API's JSON objects as the pages read them (a subset of each), in the
+// current document's shape: the in-process calls name no SDK version.
 
 type endpointJSON struct {
 	ID          string            `json:"id"`
 	UID         *string           `json:"uid"`
 	URL         string            `json:"url"`
 	Description string            `json:"description"`
-	RateLimit   *int              `json:"rateLimit"`
-	FilterTypes []string          `json:"filterTypes"`
+	RateLimit   *int              `json:"throttleRate"`
+	FilterTypes []string          `json:"eventTypes"`
 	Channels    []string          `json:"channels"`
 	Disabled    bool              `json:"disabled"`
 	Metadata    map[string]string `json:"metadata"`

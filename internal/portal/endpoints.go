@@ -220,8 +220,8 @@ func (f *endpointForm) HasErrors() bool { return len(f.Errors) > 0 || len(f.Gene
 
 // apiErrorFields are the form fields of the API's field names.
 var apiErrorFields = map[string]string{
-	"url": "url", "description": "description", "filterTypes": "filterTypes", "channels": "channels",
-	"rateLimit": "rateLimit", "options.method": "method", "options.timeoutSeconds": "timeout",
+	"url": "url", "description": "description", "filterTypes": "filterTypes", "eventTypes": "filterTypes",
+	"channels": "channels", "rateLimit": "rateLimit", "throttleRate": "rateLimit", "options.method": "method", "options.timeoutSeconds": "timeout",
 	"options.retrySchedule": "retry", "options.maxInFlight": "maxInFlight", "headers": "header",
 }
 
