@@ -137,7 +137,7 @@ func toBackgroundTaskOut(t store.BackgroundTask) backgroundTaskOut {
 // BackgroundTaskType; a kind hookrelay never runs simply lists nothing.
 var (
 	taskStatuses = []string{store.TaskRunning, store.TaskFinished, store.TaskFailed}
-	taskKinds    = []string{ops.KindReplay, ops.KindRecover, "application.stats", "message.broadcast", "sdk.generate", "event-type.aggregate"}
+	taskKinds    = []string{ops.KindReplay, ops.KindRecover, ops.KindAppStats, "message.broadcast", "sdk.generate", ops.KindEventTypeAggregate, ops.KindPurgeContent, ops.KindBulkReplay}
 )
 
 // enum reads an optional query parameter that must be one of allowed.

@@ -19,7 +19,9 @@ func (s *Store) ReserveSendSlots(ctx context.Context, endpointID string, perSeco
 	err := s.pool.QueryRow(ctx,
 		`INSERT INTO endpoint_send_slots (endpoint_id, next_at) VALUES ($1, $2::timestamptz + $3::interval)
 		 ON CONFLICT (endpoint_id) DO UPDATE
-		 SET next_at = greatest(endpoint_send_slots.next_at, $2::timestamptz) + $3::interval
+		 SET next_at = greatest(endpoint_send_slots.next_at, $2::timestamptz) + $3::interval,
+		   throttled_since = CASE WHEN endpoint_send_slots.next_at > $2::timestamptz
+		     THEN coalesce(endpoint_send_slots.throttled_since, $2::timestamptz) END
 		 RETURNING next_at`, endpointID, now, span).Scan(&next)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("reserve send slots: %w", err)

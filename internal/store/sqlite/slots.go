@@ -15,7 +15,8 @@ func (s *Store) ReserveSendSlots(ctx context.Context, endpointID string, perSeco
 	var next int64
 	err := s.wdb.QueryRowContext(ctx,
 		`INSERT INTO endpoint_send_slots (endpoint_id, next_at) VALUES (?1, ?2 + ?3)
-		 ON CONFLICT (endpoint_id) DO UPDATE SET next_at = max(next_at, ?2) + ?3
+		 ON CONFLICT (endpoint_id) DO UPDATE SET next_at = max(next_at, ?2) + ?3,
+		   throttled_since = CASE WHEN next_at > ?2 THEN coalesce(throttled_since, ?2) END
 		 RETURNING next_at`, endpointID, micros(now), span).Scan(&next)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("reserve send slots: %w", err)
