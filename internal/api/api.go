@@ -318,6 +318,7 @@ func (s *server) routes() {
 	handle("POST", publishPath, accessAdmin, s.createMessage)
 	handle("POST", "/api/v1/app/{app_id}/msg/precheck/active", accessAdmin, s.precheck)
 	handle("POST", "/api/v1/app/{app_id}/msg/expunge-all-contents", accessAdmin, s.expungeAllContents)
+	handle("POST", "/api/v1/app/{app_id}/msg/bulk-expunge", accessAdmin, s.bulkExpunge)
 	handle("GET", msg, accessApp, s.getMessage)
 	handle("DELETE", msg+"/content", accessAdmin, s.expungeMessageContent)
 	handle("GET", msg+"/endpoint", accessApp, s.listAttemptedDestinations)
@@ -335,6 +336,9 @@ func (s *server) routes() {
 	handle("PUT", "/api/v1/stats/usage/event-types", accessAdmin, s.usageEventTypes)
 
 	handle("POST", "/api/v1/auth/app-portal-access/{app_id}", accessAdmin, s.appPortalAccess)
+	// The deprecated name of app-portal-access that the SDKs 1.x still
+	// offer (dashboardAccess): the same token and URL.
+	handle("POST", "/api/v1/auth/dashboard-access/{app_id}", accessAdmin, s.appPortalAccess)
 	handle("POST", "/api/v1/auth/logout", accessAny, s.logout)
 	handle("GET", "/api/v1/auth/whoami", accessAny, s.whoami)
 	handle("POST", "/api/v1/auth/app/{app_id}/expire-all", accessAdmin, s.expireAll)

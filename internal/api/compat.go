@@ -461,3 +461,47 @@ func (s *server) usageEventTypes(w http.ResponseWriter, r *http.Request, p *prin
 }
 
 func isNotFound(err error) bool { return errors.Is(err, hookrelay.ErrNotFound) }
+
+// maxBulkExpunge bounds the ids of one bulk-expunge.
+const maxBulkExpunge = 1000
+
+type bulkExpungeIn struct {
+	IDs opt[[]string] `json:"ids"`
+}
+
+// bulkExpunge is POST .../msg/bulk-expunge: it drops the payload of each
+// message named in ids (IDs or eventIds), as DELETE .../msg/{id}/content
+// does, and answers per id "expunged" or "not-found".
+func (s *server) bulkExpunge(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	var in bulkExpungeIn
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	var c checker
+	c.notNull(in.IDs.Set, in.IDs.Null, "ids")
+	c.checkList(in.IDs.V, 0, maxBulkExpunge, checkUID, "ids")
+	if err := c.err(); err != nil {
+		return err
+	}
+	results := make(map[string]string, len(in.IDs.V))
+	for _, id := range in.IDs.V {
+		msg, err := s.store.GetMessage(r.Context(), app.ID, id)
+		if err == nil {
+			err = s.store.ExpungeMessageContent(r.Context(), app.ID, msg.ID)
+		}
+		switch {
+		case err == nil:
+			results[id] = "expunged"
+		case isNotFound(err):
+			results[id] = "not-found"
+		default:
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+	return nil
+}

@@ -563,3 +563,44 @@ func TestExampleFromSchema(t *testing.T) {
 		})
 	}
 }
+
+func TestBulkExpungeAndDashboardAccess(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		h := newHarnessOn(t, open(t))
+		app := h.createApp("bulk-expunge")
+		h.createEndpoint(app, map[string]any{"url": "https://example.com/a"})
+		m1 := h.publish(app, "a.b", nil)
+		h.publish(app, "a.b", map[string]any{"eventId": "evt-2"})
+		m3 := h.publish(app, "a.b", nil)
+		var out struct {
+			Results map[string]string `json:"results"`
+		}
+		h.mustDo(http.StatusOK, "POST", "/api/v1/app/"+app+"/msg/bulk-expunge", testAdminToken,
+			map[string]any{"ids": []string{m1, "evt-2", "msg_nope"}}, &out)
+		if fmt.Sprint(out.Results) != fmt.Sprint(map[string]string{m1: "expunged", "evt-2": "expunged", "msg_nope": "not-found"}) {
+			t.Errorf("bulk-expunge results: %v", out.Results)
+		}
+		for id, want := range map[string]string{m1: "map[]", "evt-2": "map[]", m3: "map[k:a.b]"} {
+			var msg map[string]any
+			h.mustDo(http.StatusOK, "GET", "/api/v1/app/"+app+"/msg/"+id, testAdminToken, nil, &msg)
+			if fmt.Sprint(msg["payload"]) != want {
+				t.Errorf("payload of %s: %v, want %s", id, msg["payload"], want)
+			}
+		}
+		var access map[string]any
+		h.mustDo(http.StatusOK, "POST", "/api/v1/auth/dashboard-access/"+app, testAdminToken, nil, &access)
+		tok, _ := access["token"].(string)
+		if tok == "" || access["url"] == nil {
+			t.Fatalf("dashboard-access: %v", access)
+		}
+		h.mustDo(http.StatusOK, "GET", "/api/v1/app/"+app, tok, nil, nil)
+		h.refused(t, []refusal{
+			{"ids null", "POST", "/api/v1/app/" + app + "/msg/bulk-expunge", testAdminToken, map[string]any{"ids": nil}, 422, []string{"body", "ids"}},
+			{"bad id", "POST", "/api/v1/app/" + app + "/msg/bulk-expunge", testAdminToken, map[string]any{"ids": []string{"a b"}}, 422, []string{"body", "ids", "0"}},
+			{"portal token", "POST", "/api/v1/app/" + app + "/msg/bulk-expunge", tok, map[string]any{"ids": []string{m3}}, 403, nil},
+			{"unknown app", "POST", "/api/v1/app/app_nope/msg/bulk-expunge", testAdminToken, map[string]any{"ids": []string{m3}}, 404, nil},
+			{"dashboard-access of an unknown app", "POST", "/api/v1/auth/dashboard-access/app_nope", testAdminToken, nil, 404, nil},
+			{"dashboard-access with a portal token", "POST", "/api/v1/auth/dashboard-access/" + app, tok, nil, 403, nil},
+		})
+	})
+}
