@@ -604,3 +604,26 @@ func TestBulkExpungeAndDashboardAccess(t *testing.T) {
 		})
 	})
 }
+
+func TestOperationalEndpointHeadersOnBothStores(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		h := newHarnessOn(t, open(t), withEvents)
+		var ep opEndpointOut
+		h.mustDo(http.StatusCreated, "POST", opBase, testAdminToken, map[string]any{"url": "https://ops.example.com/hook"}, &ep)
+		h.mustDo(http.StatusNoContent, "PUT", opBase+"/"+ep.ID+"/headers", testAdminToken,
+			map[string]any{"headers": map[string]string{"X-Team": "sre", "Authorization": "Bearer x"}}, nil)
+		var hd endpointHeadersOut
+		h.mustDo(http.StatusOK, "GET", opBase+"/"+ep.ID+"/headers", testAdminToken, nil, &hd)
+		if hd.Headers["X-Team"] != "sre" || len(hd.Headers) != 1 || fmt.Sprint(hd.Sensitive) != "[Authorization]" {
+			t.Fatalf("headers = %+v", hd)
+		}
+		app := h.createApp("p")
+		h.refused(t, []refusal{
+			{"bad header name", "PUT", opBase + "/" + ep.ID + "/headers", testAdminToken, map[string]any{"headers": map[string]string{"Bad Name": "1"}}, 422, nil},
+			{"no headers", "PUT", opBase + "/" + ep.ID + "/headers", testAdminToken, map[string]any{}, 422, []string{"body", "headers"}},
+			{"unknown endpoint", "GET", opBase + "/ep_nope/headers", testAdminToken, nil, 404, nil},
+			{"unknown endpoint PUT", "PUT", opBase + "/ep_nope/headers", testAdminToken, map[string]any{"headers": map[string]string{}}, 404, nil},
+			{"portal token", "GET", opBase + "/" + ep.ID + "/headers", h.portalToken(app), nil, 403, nil},
+		})
+	})
+}
