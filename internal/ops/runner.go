@@ -301,7 +301,11 @@ func (r *Runner) work(ctx context.Context, t *store.BackgroundTask, owner string
 			log.Warn("background task lost to another node", "cursor", cursor)
 			return
 		case errors.Is(err, hookrelay.ErrNotFound):
-			r.end(log, t, owner, cursor, data, errors.New("endpoint not found"))
+			what := "endpoint not found"
+			if t.Task == KindPurgeContent {
+				what = "application not found"
+			}
+			r.end(log, t, owner, cursor, data, errors.New(what))
 			return
 		default:
 			// Its lease lapses and any node, this one included, resumes it.

@@ -676,9 +676,9 @@ type Store interface {
 	DeliveryCounts(ctx context.Context, appID string, since, until time.Time, eventTypes []string) ([]DeliveryCount, error)
 	// SendThrottle reports the send slots of a rate-limited endpoint (see
 	// ReserveSendSlots): the next free send time, and since when
-	// reservations have had to wait behind earlier ones (nil when the last
-	// reservation did not wait). ok is false when the endpoint never
-	// reserved a slot.
+	// reservations have handed out slots later than their now (the rate
+	// holds sends back), nil when the last reservation's slots were all
+	// due at once. ok is false when the endpoint never reserved a slot.
 	SendThrottle(ctx context.Context, endpointID string) (next time.Time, since *time.Time, ok bool, err error)
 
 	// Retention.

@@ -198,5 +198,12 @@ var compatTests = []testCase{
 		_, since, _, err = h.s.SendThrottle(h.ctx, ep.ID)
 		h.must(err, "throttle")
 		h.equal("no longer waiting", since, (*time.Time)(nil))
+		// A burst reserved at once from idle holds all but its first send.
+		burst := h.newEndpoint(app.ID)
+		_, err = h.s.ReserveSendSlots(h.ctx, burst.ID, 2, 4, now)
+		h.must(err, "reserve a burst")
+		_, since, _, err = h.s.SendThrottle(h.ctx, burst.ID)
+		h.must(err, "throttle of the burst")
+		h.equal("burst waiting since", since, &now)
 	}},
 }
