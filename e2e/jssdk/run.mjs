@@ -53,6 +53,13 @@ function field(obj, name, what) {
   check(obj !== undefined && obj !== null && obj[name] !== undefined, `${what} has no ${name}: ${JSON.stringify(obj)}`);
 }
 
+// dateField checks a date-time field the current API document requires:
+// the SDKs read a missing one as null or an invalid Date.
+function dateField(obj, name, what) {
+  const v = obj?.[name];
+  check(v instanceof Date && !Number.isNaN(v.getTime()), `${what} has no ${name}: ${JSON.stringify(obj)}`);
+}
+
 async function waitFor(what, cond, ms = 30000) {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -191,7 +198,7 @@ await step("eventType.importOpenapi", async () => {
 const app = await step("application.create", async () => {
   const a = await svix.application.create({ name: "js sdk", uid: `js-${suffix}`, metadata: { team: "e2e" } });
   check(a.uid === `js-${suffix}` && a.metadata.team === "e2e", "created app");
-  field(a, "updatedAt", "ApplicationOut");
+  dateField(a, "updatedAt", "ApplicationOut");
   return a;
 });
 await step("application.getOrCreate", async () => {
@@ -359,16 +366,16 @@ const since = new Date(Date.now() - 3600 * 1000);
 await step("endpoint.recover", async () => {
   answer.set(pathFail, 204);
   const out = await svix.endpoint.recover(app.id, epFail.id, { since });
-  field(out, "updatedAt", "RecoverOut");
+  dateField(out, "updatedAt", "RecoverOut");
   const t = await finished(out.id);
   check(t.status === "finished" && t.data.recovered === 5, `recover task ${JSON.stringify(t)}`);
-  field(t, "updatedAt", "BackgroundTaskOut");
+  dateField(t, "updatedAt", "BackgroundTaskOut");
   await waitFor("recovered deliveries", () => msgs.every((m) => received(pathFail, m.id).some((d) => d.verified)));
 });
 const epLate = await step("endpoint.create (after the messages)", () => newEndpoint(pathLate, { [typesField]: [etSignup] }));
 await step("endpoint.replayMissing", async () => {
   const out = await svix.endpoint.replayMissing(app.id, epLate.id, { since });
-  field(out, "updatedAt", "ReplayOut");
+  dateField(out, "updatedAt", "ReplayOut");
   const t = await finished(out.id);
   // msgs[2] and msgs[3] had their content expunged (2.x: bulk expunge).
   const want = msgs.length - (v2 ? 2 : 1);
@@ -378,6 +385,7 @@ await step("endpoint.replayMissing", async () => {
 await step("endpoint.bulkReplay", async () => {
   const before = received(pathMain, msgs[0].id).length;
   const out = await svix.endpoint.bulkReplay(app.id, ep.id, { since, eventTypes: [etSignup], tag: "t0" });
+  dateField(out, "updatedAt", "ReplayOut (bulk-replay)");
   const t = await finished(out.id);
   // Tagged t0: msgs[0] and msgs[2], whose content 2.x expunged.
   const want = v2 ? 1 : 2;
@@ -427,12 +435,14 @@ await step("authentication.expireAll", async () => {
 await step("statistics.aggregateAppStats", async () => {
   const out = await svix.statistics.aggregateAppStats({ since, until: new Date(Date.now() + 60000), appIds: [app.id, "app_unknown"] });
   check(out.unresolvedAppIds.length === 1, JSON.stringify(out));
+  dateField(out, "updatedAt", "AppUsageStatsOut");
   const t = await finished(out.id);
   const s = t.data.appStats.find((x) => x.appId === app.id);
   check(t.task === "application.stats" && s && s.messageDestinations > 0, JSON.stringify(t));
 });
 await step("statistics.aggregateEventTypes", async () => {
   const out = await svix.statistics.aggregateEventTypes();
+  dateField(out, "updatedAt", "AggregateEventTypesOut");
   const t = await finished(out.id);
   const s = t.data.event_types.find((x) => x.appId === app.id);
   check(t.task === "event-type.aggregate" && s && s.hasCatchAllEndpoint === true && s.explicitlySubscribedEventTypes.includes(etPaid), JSON.stringify(t));
@@ -454,6 +464,7 @@ await step("message.expungeAllContents", async () => {
   const other = await svix.application.create({ name: "expunge all" });
   await svix.message.create(other.id, { eventType: etSignup, payload: { secret: 1 } });
   const out = await svix.message.expungeAllContents(other.id);
+  dateField(out, "updatedAt", "ExpungeAllContentsOut");
   const t = await finished(out.id);
   check(t.task === "application.purge_content" && t.data.messagesPurged === 1, JSON.stringify(t));
 });
