@@ -1,6 +1,8 @@
 // Package api serves hookrelay's REST API under /api/v1. Paths, JSON shapes,
 // status codes and error bodies are those of the Svix API v1.44.0, so the
-// official Svix SDKs work against it unchanged.
+// official Svix SDKs work against it unchanged. The routes today's SDKs call
+// that v1.44.0 lacks (compat.go, openapi.go) take the shapes of the current
+// Svix API document.
 //
 // Request bodies: a body that is not well-formed JSON is 400 bad_request;
 // well-formed JSON that does not fit the operation's schema (a value of the
@@ -19,8 +21,9 @@
 // validate the body before looking the application up.
 //
 // Portal tokens reach the routes of their own application, except
-// publishing and expunging content, which are the operator's; they also read
-// the event type catalog. Every other route is 403 for them.
+// publishing (and its precheck) and expunging content, which are the
+// operator's; they also read the event type catalog, and whoami. Every
+// other route is 403 for them.
 // A read-only portal token (made with readOnly) is 403 for every request
 // but GET, and may log out.
 //
