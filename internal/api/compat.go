@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/hookrelay/hookrelay"
@@ -415,7 +416,9 @@ func (s *server) usageAppStats(w http.ResponseWriter, r *http.Request, p *princi
 		for _, id := range in.AppIDs.V {
 			app, err := s.store.GetApplication(r.Context(), p.envID, id)
 			if err == nil {
-				params.AppIDs = append(params.AppIDs, app.ID)
+				if !slices.Contains(params.AppIDs, app.ID) { // an ID and a uid of one application
+					params.AppIDs = append(params.AppIDs, app.ID)
+				}
 				continue
 			}
 			if !isNotFound(err) {
