@@ -166,6 +166,9 @@ type Message struct {
 	// message row itself is removed. Stores write it at publish and do not
 	// read it back.
 	PayloadExpiresAt *time.Time
+	// DeliverAt, when set, is when the message's deliveries are first due
+	// (Svix's deliverAt); nil sends them at once.
+	DeliverAt *time.Time
 }
 
 // Delivery is the state of one message towards one endpoint. The set of

@@ -204,7 +204,14 @@ func (s *server) SDK() *svix.Svix {
 	return svix.New(s.Token, &svix.SvixOptions{ServerUrl: u})
 }
 
-// do makes a raw API request and returns the status and body.
+// goSDKUserAgent is the User-Agent of the Go SDK v1.44.0. Raw requests
+// send it: they stand in for the SDK on routes it has no client for, and
+// their answers are decoded into its models, so they get the v1.44.0
+// shapes as it would (README, "Svix compatibility").
+const goSDKUserAgent = "svix-libs/1.44.0/go"
+
+// do makes a raw API request, as the Go SDK v1.44.0 would, and returns the
+// status and body.
 func (s *server) do(method, path, token string, body any) (int, []byte) {
 	s.t.Helper()
 	var r io.Reader
@@ -227,6 +234,7 @@ func (s *server) do(method, path, token string, body any) (int, []byte) {
 	if r != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	req.Header.Set("User-Agent", goSDKUserAgent)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)

@@ -10,12 +10,14 @@ import (
 	"github.com/hookrelay/hookrelay/internal/store"
 )
 
-// applicationIn is Svix's ApplicationIn.
+// applicationIn is Svix's ApplicationIn. throttleRate is the newer name
+// of rateLimit (see alias); validate leaves the value in RateLimit.
 type applicationIn struct {
-	Name      opt[string]            `json:"name"`
-	RateLimit opt[int]               `json:"rateLimit"`
-	UID       opt[string]            `json:"uid"`
-	Metadata  opt[map[string]string] `json:"metadata"`
+	Name         opt[string]            `json:"name"`
+	RateLimit    opt[int]               `json:"rateLimit"`
+	ThrottleRate opt[int]               `json:"throttleRate"`
+	UID          opt[string]            `json:"uid"`
+	Metadata     opt[map[string]string] `json:"metadata"`
 }
 
 // checkAppUID validates an application's uid: a uid (see checkUID) that
@@ -45,6 +47,10 @@ func (in *applicationIn) validate(c *checker, prefix ...string) {
 	if in.RateLimit.has() {
 		c.check(checkRateLimit(in.RateLimit.V), loc("rateLimit")...)
 	}
+	if in.ThrottleRate.has() {
+		c.check(checkRateLimit(in.ThrottleRate.V), loc("throttleRate")...)
+	}
+	in.RateLimit = alias(c, in.ThrottleRate, "throttleRate", in.RateLimit, "rateLimit", prefix...)
 	if in.UID.has() {
 		c.check(checkAppUID(in.UID.V), loc("uid")...)
 	}
@@ -59,10 +65,11 @@ func (in *applicationIn) metadata() map[string]string {
 }
 
 type applicationPatch struct {
-	Name      opt[string]            `json:"name"`
-	RateLimit opt[int]               `json:"rateLimit"`
-	UID       opt[string]            `json:"uid"`
-	Metadata  opt[map[string]string] `json:"metadata"`
+	Name         opt[string]            `json:"name"`
+	RateLimit    opt[int]               `json:"rateLimit"`
+	ThrottleRate opt[int]               `json:"throttleRate"`
+	UID          opt[string]            `json:"uid"`
+	Metadata     opt[map[string]string] `json:"metadata"`
 }
 
 func (s *server) listApps(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -77,7 +84,7 @@ func (s *server) listApps(w http.ResponseWriter, r *http.Request, p *principal) 
 	if err != nil {
 		return err
 	}
-	writeList(w, apps, limit, func(a hookrelay.Application) string { return a.ID }, toApplicationOut)
+	writeList(w, apps, limit, func(a hookrelay.Application) string { return a.ID }, toApplicationOut(shapeOf(r)))
 	return nil
 }
 
@@ -101,7 +108,7 @@ func (s *server) createApp(w http.ResponseWriter, r *http.Request, p *principal)
 	if getIfExists && in.UID.has() {
 		app, err := s.store.GetApplication(r.Context(), p.envID, in.UID.V)
 		if err == nil && app.UID != nil && *app.UID == in.UID.V {
-			writeJSON(w, http.StatusOK, toApplicationOut(*app))
+			writeJSON(w, http.StatusOK, toApplicationOut(shapeOf(r))(*app))
 			return nil
 		}
 		if err != nil && !errors.Is(err, hookrelay.ErrNotFound) {
@@ -114,7 +121,7 @@ func (s *server) createApp(w http.ResponseWriter, r *http.Request, p *principal)
 		// Created concurrently: return the winner.
 		existing, gerr := s.store.GetApplication(r.Context(), p.envID, in.UID.V)
 		if gerr == nil {
-			writeJSON(w, http.StatusOK, toApplicationOut(*existing))
+			writeJSON(w, http.StatusOK, toApplicationOut(shapeOf(r))(*existing))
 			return nil
 		}
 	}
@@ -124,7 +131,7 @@ func (s *server) createApp(w http.ResponseWriter, r *http.Request, p *principal)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toApplicationOut(*app))
+	writeJSON(w, http.StatusCreated, toApplicationOut(shapeOf(r))(*app))
 	return nil
 }
 
@@ -190,7 +197,7 @@ func (s *server) getApp(w http.ResponseWriter, r *http.Request, p *principal) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toApplicationOut(*app))
+	writeJSON(w, http.StatusOK, toApplicationOut(shapeOf(r))(*app))
 	return nil
 }
 
@@ -229,7 +236,7 @@ func (s *server) updateApp(w http.ResponseWriter, r *http.Request, p *principal)
 			}
 			return err
 		}
-		writeJSON(w, http.StatusCreated, toApplicationOut(*app))
+		writeJSON(w, http.StatusCreated, toApplicationOut(shapeOf(r))(*app))
 		return nil
 	}
 	app.Name = in.Name.V
@@ -260,6 +267,10 @@ func (s *server) patchApp(w http.ResponseWriter, r *http.Request, p *principal) 
 	if in.RateLimit.has() {
 		c.check(checkRateLimit(in.RateLimit.V), "rateLimit")
 	}
+	if in.ThrottleRate.has() {
+		c.check(checkRateLimit(in.ThrottleRate.V), "throttleRate")
+	}
+	in.RateLimit = alias(&c, in.ThrottleRate, "throttleRate", in.RateLimit, "rateLimit")
 	if in.UID.has() {
 		c.check(checkAppUID(in.UID.V), "uid")
 	}
@@ -295,7 +306,7 @@ func (s *server) saveApp(w http.ResponseWriter, r *http.Request, app *hookrelay.
 		}
 		return err
 	}
-	writeJSON(w, http.StatusOK, toApplicationOut(*app))
+	writeJSON(w, http.StatusOK, toApplicationOut(shapeOf(r))(*app))
 	return nil
 }
 

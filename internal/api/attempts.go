@@ -31,6 +31,7 @@ func attemptFilters(q *query) store.ListAttemptsParams {
 // writeAttempts writes a page of attempts; withMsg embeds each attempt's
 // message.
 func (s *server) writeAttempts(w http.ResponseWriter, r *http.Request, params store.ListAttemptsParams, withContent, withMsg bool) error {
+	sh := shapeOf(r)
 	limit := params.Page.Limit
 	params.Page.Limit++
 	atts, err := s.store.ListAttempts(r.Context(), params)
@@ -54,12 +55,14 @@ func (s *server) writeAttempts(w http.ResponseWriter, r *http.Request, params st
 			if err != nil {
 				return err
 			}
-			out := toMessageOut(*m, withContent)
+			out := toMessageOut(sh, *m, withContent)
 			msgs[a.MsgID] = &out
 		}
 	}
 	writeList(w, atts, limit, func(a hookrelay.Attempt) string { return a.ID },
-		func(a hookrelay.Attempt) messageAttemptOut { return toMessageAttemptOut(a, withContent, msgs[a.MsgID]) })
+		func(a hookrelay.Attempt) messageAttemptOut {
+			return toMessageAttemptOut(sh, a, withContent, msgs[a.MsgID])
+		})
 	return nil
 }
 
@@ -125,7 +128,7 @@ func (s *server) getAttempt(w http.ResponseWriter, r *http.Request, p *principal
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toMessageAttemptOut(*a, true, nil))
+	writeJSON(w, http.StatusOK, toMessageAttemptOut(shapeOf(r), *a, true, nil))
 	return nil
 }
 
@@ -207,9 +210,10 @@ func (s *server) listAttemptedMessages(w http.ResponseWriter, r *http.Request, p
 	if err != nil {
 		return err
 	}
+	sh := shapeOf(r)
 	writeList(w, rows, limit, func(m store.EndpointMessage) string { return m.Message.ID },
 		func(m store.EndpointMessage) endpointMessageOut {
-			return toEndpointMessageOut(m.Message, m.Delivery, withContent)
+			return toEndpointMessageOut(sh, m.Message, m.Delivery, withContent)
 		})
 	return nil
 }
@@ -236,9 +240,10 @@ func (s *server) listAttemptedDestinations(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
+	sh := shapeOf(r)
 	writeList(w, rows, limit, func(d store.MessageDestination) string { return d.Endpoint.ID },
 		func(d store.MessageDestination) messageEndpointOut {
-			return toMessageEndpointOut(d.Endpoint, d.Delivery)
+			return toMessageEndpointOut(sh, d.Endpoint, d.Delivery)
 		})
 	return nil
 }

@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -139,6 +141,55 @@ type appPortalAccessIn struct {
 	Expiry       opt[int64]         `json:"expiry"`
 	FeatureFlags opt[[]string]      `json:"featureFlags"`
 	ReadOnly     opt[bool]          `json:"readOnly"`
+	Capabilities opt[[]string]      `json:"capabilities"`
+	SessionID    opt[string]        `json:"sessionId"`
+}
+
+// Svix's AppPortalCapability values. hookrelay's portal tokens are either
+// full (every capability) or read-only, which reads everything the portal
+// shows, the endpoint secret included: so the sets it grants are all of
+// them and readOnlyCapabilities.
+var (
+	allCapabilities = []string{"ViewBase", "ViewEndpointSecret", "ManageEndpointSecret",
+		"ManageTransformations", "CreateAttempts", "ManageEndpoint"}
+	readOnlyCapabilities = []string{"ViewBase", "ViewEndpointSecret"}
+)
+
+// readOnly decides whether the token is read-only from readOnly and
+// capabilities: absent capabilities leave it to readOnly (default false);
+// every capability is a full token; exactly ViewBase and
+// ViewEndpointSecret is a read-only one. Any other set, a capability Svix
+// does not define, or a readOnly that contradicts the set, is 422.
+func (in *appPortalAccessIn) readOnly(c *checker) bool {
+	if !in.Capabilities.has() {
+		return in.ReadOnly.V
+	}
+	have := map[string]bool{}
+	for i, cp := range in.Capabilities.V {
+		if !slices.Contains(allCapabilities, cp) {
+			c.add("unknown capability; Svix's are "+quoteList(allCapabilities), "capabilities", fmt.Sprint(i))
+			return false
+		}
+		have[cp] = true
+	}
+	var ro bool
+	switch {
+	case !have["ViewBase"]:
+		c.add("must include ViewBase", "capabilities")
+		return false
+	case len(have) == len(allCapabilities):
+		ro = false
+	case len(have) == len(readOnlyCapabilities) && have["ViewEndpointSecret"]:
+		ro = true
+	default:
+		c.add("hookrelay grants a portal token every capability (the default) or the read-only set "+
+			quoteList(readOnlyCapabilities)+", which reads the endpoint secret too; no other set", "capabilities")
+		return false
+	}
+	if in.ReadOnly.has() && in.ReadOnly.V != ro {
+		c.add(fmt.Sprintf("readOnly %t contradicts capabilities", in.ReadOnly.V), "readOnly")
+	}
+	return ro
 }
 
 type appPortalAccessOut struct {
@@ -150,8 +201,10 @@ type appPortalAccessOut struct {
 // token for one application, creating the application from `application`
 // when the path's app does not exist. The token lasts `expiry` seconds
 // (default 7 days); with readOnly true it may only read (see authorize).
-// hookrelay has no feature flags: featureFlags must be empty or absent, and
-// any flag is 422 rather than silently dropped.
+// capabilities, when given, must be a set hookrelay grants (see
+// appPortalAccessIn.readOnly). hookrelay has no feature flags:
+// featureFlags must be empty or absent, and any flag is 422 rather than
+// silently dropped; so is a sessionId.
 func (s *server) appPortalAccess(w http.ResponseWriter, r *http.Request, p *principal) error {
 	var in appPortalAccessIn
 	if err := decodeBody(r, &in); err != nil {
@@ -171,6 +224,10 @@ func (s *server) appPortalAccess(w http.ResponseWriter, r *http.Request, p *prin
 	}
 	if in.Application.has() {
 		in.Application.V.validate(&c, "application")
+	}
+	readOnly := in.readOnly(&c)
+	if in.SessionID.has() {
+		c.add("is not supported: portal tokens carry no session id (expire-all expires every token of the application)", "sessionId")
 	}
 	if err := c.err(); err != nil {
 		return err
@@ -195,7 +252,7 @@ func (s *server) appPortalAccess(w http.ResponseWriter, r *http.Request, p *prin
 		Hash:      sum[:],
 		ExpiresAt: &exp,
 		CreatedAt: now,
-		ReadOnly:  in.ReadOnly.V,
+		ReadOnly:  readOnly,
 	}
 	if err := s.store.CreateToken(r.Context(), t); err != nil {
 		return err

@@ -4,626 +4,787 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	svix "github.com/svix/svix-webhooks/go"
+
 	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/internal/delivery"
 	"github.com/hookrelay/hookrelay/internal/store"
+	"github.com/hookrelay/hookrelay/signature"
 )
 
-// Tests of the routes of the current Svix API (svix-openapi-current.json)
-// that the SDKs 1.99 and 2.x call. Answers are decoded as plain JSON: the
-// Go SDK v1.44.0 has no models for them.
+// User-Agents of the SDK generations (see shape.go).
+const (
+	jsSDK1UserAgent = "svix-libs/1.99.1/javascript node/v20.20.2 linux/x64"
+	jsSDK2UserAgent = "svix-libs/2.5.0/javascript node/v22.12.0 linux/x64"
+)
 
-// rawTask is BackgroundTaskOut of the current API.
-type rawTask struct {
-	ID        string         `json:"id"`
-	Status    string         `json:"status"`
-	Task      string         `json:"task"`
-	Data      map[string]any `json:"data"`
-	UpdatedAt string         `json:"updatedAt"`
+// delivered is one request a test receiver got.
+type delivered struct {
+	at     time.Time
+	header http.Header
+	body   []byte
+	event  string // the payload's "type"
 }
 
-// waitRawTask polls a task until it is no longer running.
-func (h *harness) waitRawTask(id string) rawTask {
-	h.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var out rawTask
-		h.mustDo(http.StatusOK, "GET", "/api/v1/background-task/"+id, testAdminToken, nil, &out)
-		if out.Status != "running" {
-			return out
+// hookRecorder is a real HTTP receiver that answers 204 and records every
+// request.
+type hookRecorder struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	got []delivered
+}
+
+func newHookRecorder(t *testing.T) *hookRecorder {
+	rc := &hookRecorder{}
+	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var p struct {
+			Type string `json:"type"`
 		}
+		_ = json.Unmarshal(body, &p)
+		rc.mu.Lock()
+		rc.got = append(rc.got, delivered{at: time.Now(), header: r.Header.Clone(), body: body, event: p.Type})
+		rc.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *hookRecorder) received() []delivered {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return slices.Clone(rc.got)
+}
+
+// waitFor polls cond every 20ms until it holds, failing the test after
+// timeout with what it waited for.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
 		if time.Now().After(deadline) {
-			h.t.Fatalf("task %s still running after 60s: %+v", id, out)
+			t.Fatalf("waited %v for %s", timeout, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// createApp and createEndpoint make objects through raw HTTP.
-func (h *harness) createApp(name string) string {
-	h.t.Helper()
-	var out struct{ ID string }
-	h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, map[string]any{"name": name}, &out)
-	return out.ID
-}
-
-func (h *harness) createEndpoint(app string, body map[string]any) string {
-	h.t.Helper()
-	var out struct{ ID string }
-	h.mustDo(http.StatusCreated, "POST", "/api/v1/app/"+app+"/endpoint", testAdminToken, body, &out)
-	return out.ID
-}
-
-func (h *harness) publish(app, eventType string, extra map[string]any) string {
-	h.t.Helper()
-	body := map[string]any{"eventType": eventType, "payload": map[string]any{"k": eventType}}
-	for k, v := range extra {
-		body[k] = v
-	}
-	var out struct{ ID string }
-	h.mustDo(http.StatusAccepted, "POST", "/api/v1/app/"+app+"/msg", testAdminToken, body, &out)
-	return out.ID
-}
-
-// refusal is one request that must be refused and change nothing.
-type refusal struct {
-	name, method, path, token string
-	body                      any
-	status                    int
-	loc                       []string
-}
-
-func (h *harness) refused(t *testing.T, cases []refusal) {
+// newLiveHarness serves the API on st with a real dispatcher delivering
+// its messages.
+func newLiveHarness(t *testing.T, st store.Store, mods ...func(*Config)) *harness {
 	t.Helper()
-	before := h.snapshot()
-	for _, c := range cases {
-		status, body := h.do(c.method, c.path, c.token, c.body)
-		if status != c.status {
-			t.Errorf("%s: %s %s: status %d, want %d: %s", c.name, c.method, c.path, status, c.status, body)
-			continue
-		}
-		assertErrorBody(t, status, body, "", c.loc)
-	}
-	if after := h.snapshot(); after != before {
-		t.Errorf("refused requests changed something:\nbefore %s\nafter %s", before, after)
-	}
+	disp := delivery.NewDispatcher(delivery.Config{
+		Store:         st,
+		NodeID:        "compat-test",
+		AllowPrivate:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+		RetrySchedule: []time.Duration{time.Hour},
+		PollInterval:  50 * time.Millisecond,
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- disp.Run(ctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	return newHarnessOn(t, st, append([]func(*Config){func(c *Config) { c.Waker = disp }}, mods...)...)
 }
 
-func TestLiteralAndWildcardMessageRoutes(t *testing.T) {
-	h := newHarness(t)
-	app := h.createApp("routes")
-	cases := []struct {
-		method, path string
-		status       int
-		allow        string
-	}{
-		{"POST", "/api/v1/app/" + app + "/msg/expunge-all-contents", http.StatusAccepted, ""},
-		{"GET", "/api/v1/app/" + app + "/msg/expunge-all-contents", http.StatusNotFound, ""}, // a message ID
-		{"DELETE", "/api/v1/app/" + app + "/msg/expunge-all-contents", http.StatusMethodNotAllowed, "GET, POST"},
-		{"PUT", "/api/v1/app/" + app + "/msg/precheck/active", http.StatusMethodNotAllowed, "POST"},
-		{"PUT", "/api/v1/app/" + app + "/msg/msg_x", http.StatusMethodNotAllowed, "GET"},
-		{"DELETE", "/api/v1/app", http.StatusMethodNotAllowed, "GET, POST"},
-		{"GET", "/api/v1/app/" + app + "/nothing-here", http.StatusNotFound, ""},
+// publishRaw publishes a message whose payload's "type" is eventType, with
+// extra fields in the body, and returns it.
+func (h *harness) publishRaw(app, eventType string, extra string, headers ...string) messageOut {
+	h.t.Helper()
+	body := `{"eventType":"` + eventType + `","payload":{"type":"` + eventType + `"}` + extra + `}`
+	var m messageOut
+	h.mustDo(http.StatusAccepted, "POST", "/api/v1/app/"+app+"/msg", testAdminToken, body, &m, headers...)
+	return m
+}
+
+// keysOf returns the top-level keys of a JSON object, sorted.
+func keysOf(t *testing.T, b []byte) []string {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("not a JSON object: %s", b)
 	}
-	for _, c := range cases {
-		req, _ := http.NewRequest(c.method, h.srv.URL+c.path, strings.NewReader("{}"))
-		req.Header.Set("Authorization", "Bearer "+testAdminToken)
-		resp, err := h.srv.Client().Do(req)
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// deliverAt: the deliveries wait until that time (nothing arrives before,
+// and it arrives after), and it is refused outside Svix's bounds.
+func TestDeliverAt(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		// The API's clock runs skew behind the real one, which the
+		// dispatcher keeps: a deliverAt one minute ahead of the API, the
+		// least Svix allows, is then a few seconds ahead of the dispatcher.
+		const skew = 57 * time.Second
+		apiNow := func() time.Time { return time.Now().Add(-skew) }
+		h := newLiveHarness(t, open(t), func(c *Config) { c.Now = apiNow })
+		rc := newHookRecorder(t)
+		h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, `{"name":"A","uid":"app-a"}`, nil)
+		h.mustDo(http.StatusCreated, "POST", "/api/v1/app/app-a/endpoint", testAdminToken,
+			`{"url":"`+rc.srv.URL+`/hook","uid":"ep-a"}`, nil)
+
+		for _, tt := range []struct{ name, value string }{
+			{"not a time", `"tomorrow"`},
+			{"not a string", `12`},
+			{"in the past", `"` + apiNow().Add(-time.Minute).Format(time.RFC3339Nano) + `"`},
+			{"under a minute ahead", `"` + apiNow().Add(50*time.Second).Format(time.RFC3339Nano) + `"`},
+			{"over a day ahead", `"` + apiNow().Add(24*time.Hour+time.Minute).Format(time.RFC3339Nano) + `"`},
+		} {
+			status, body := h.do("POST", "/api/v1/app/app-a/msg", testAdminToken,
+				`{"eventType":"a.b","payload":{},"deliverAt":`+tt.value+`}`)
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("%s: %d %s", tt.name, status, body)
+			}
+			assertErrorBody(t, status, body, "", []string{"body", "deliverAt"})
+		}
+		var msgs listResponse[messageOut]
+		h.mustDo(http.StatusOK, "GET", "/api/v1/app/app-a/msg", testAdminToken, nil, &msgs)
+		if len(msgs.Data) != 0 {
+			t.Fatalf("refused publishes stored %d messages", len(msgs.Data))
+		}
+
+		// A minute and 2s ahead of the API's clock: 5s ahead of the real one.
+		at := apiNow().Add(time.Minute + 2*time.Second).UTC().Truncate(time.Millisecond)
+		realAt := at
+		scheduled := h.publishRaw("app-a", "later", `,"deliverAt":"`+at.Format(time.RFC3339Nano)+`"`, "User-Agent", jsSDK1UserAgent)
+		if scheduled.DeliverAt == nil || !time.Time(*scheduled.DeliverAt).Equal(at) {
+			t.Fatalf("published message's deliverAt = %v, want %v", scheduled.DeliverAt, at)
+		}
+		h.publishRaw("app-a", "now", "")
+
+		// The scheduled message waits with its next attempt at deliverAt.
+		var em listResponse[endpointMessageOut]
+		h.mustDo(http.StatusOK, "GET", "/api/v1/app/app-a/endpoint/ep-a/msg", testAdminToken, nil, &em, "User-Agent", jsSDK1UserAgent)
+		for _, m := range em.Data {
+			if m.ID == scheduled.ID && (m.NextAttempt == nil || !time.Time(*m.NextAttempt).Equal(at) ||
+				m.DeliverAt == nil || !time.Time(*m.DeliverAt).Equal(at) || m.StatusText == nil || *m.StatusText != "pending") {
+				t.Errorf("scheduled message as attempted: %+v", m)
+			}
+		}
+		// The Go SDK v1.44.0 reads the message without the field it lacks.
+		got, err := h.sdk.Message.Get(context.Background(), "app-a", scheduled.ID)
+		if err != nil || got.Id != scheduled.ID {
+			t.Fatalf("Go SDK v1.44.0 get message: %+v, %v", got, err)
+		}
+
+		arrived := func(event string) (delivered, bool) {
+			for _, d := range rc.received() {
+				if d.event == event {
+					return d, true
+				}
+			}
+			return delivered{}, false
+		}
+		waitFor(t, 10*time.Second, "the message sent at once", func() bool { _, ok := arrived("now"); return ok })
+		for time.Now().Before(realAt.Add(-100 * time.Millisecond)) {
+			if d, ok := arrived("later"); ok {
+				t.Fatalf("the scheduled message arrived at %v, before its deliverAt %v", d.at, realAt)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		waitFor(t, 15*time.Second, "the scheduled message", func() bool { _, ok := arrived("later"); return ok })
+		if d, _ := arrived("later"); d.at.Before(realAt) {
+			t.Fatalf("the scheduled message arrived at %v, before its deliverAt %v", d.at, realAt)
+		}
+	})
+}
+
+// An endpoint made by a 2.x client with eventTypes receives only those;
+// both names of a renamed field are accepted, alike or refused together.
+func TestEventTypesForFilterTypes(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		h := newLiveHarness(t, open(t))
+		rc := newHookRecorder(t)
+		h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, `{"name":"A","uid":"app-a"}`, nil)
+		status, body := h.do("POST", "/api/v1/app/app-a/endpoint", testAdminToken,
+			`{"url":"`+rc.srv.URL+`/hook","uid":"ep-a","eventTypes":["a.b"]}`, "User-Agent", jsSDK2UserAgent)
+		if status != http.StatusCreated {
+			t.Fatalf("create: %d %s", status, body)
+		}
+		var ep endpointOut
+		_ = json.Unmarshal(body, &ep)
+		if !slices.Equal(ep.EventTypes, []string{"a.b"}) || ep.FilterTypes != nil || ep.Version != nil {
+			t.Fatalf("2.x client reads %s", body)
+		}
+		// The Go SDK v1.44.0 reads the same endpoint under its old names.
+		old, err := h.sdk.Endpoint.Get(context.Background(), "app-a", "ep-a")
+		if err != nil || !slices.Equal(old.FilterTypes, []string{"a.b"}) {
+			t.Fatalf("Go SDK v1.44.0 get endpoint: %+v, %v", old, err)
+		}
+
+		other := h.publishRaw("app-a", "c.d", "")
+		wanted := h.publishRaw("app-a", "a.b", "")
+		waitFor(t, 10*time.Second, "the a.b message", func() bool { return len(rc.received()) > 0 })
+		var dests listResponse[messageEndpointOut]
+		h.mustDo(http.StatusOK, "GET", "/api/v1/app/app-a/msg/"+other.ID+"/endpoint", testAdminToken, nil, &dests)
+		if len(dests.Data) != 0 {
+			t.Fatalf("the c.d message was queued for %+v", dests.Data)
+		}
+		h.mustDo(http.StatusOK, "GET", "/api/v1/app/app-a/msg/"+wanted.ID+"/endpoint", testAdminToken, nil, &dests)
+		if len(dests.Data) != 1 {
+			t.Fatalf("the a.b message was queued for %+v", dests.Data)
+		}
+		for _, d := range rc.received() {
+			if d.event != "a.b" {
+				t.Fatalf("the endpoint received %q", d.event)
+			}
+		}
+
+		for _, tt := range []struct {
+			name, method, path, body string
+			status                   int
+			loc                      []string
+		}{
+			{"create, both alike", "POST", "/api/v1/app/app-a/endpoint",
+				`{"url":"https://example.com/x","filterTypes":["x.y"],"eventTypes":["x.y"]}`, 201, nil},
+			{"create, both different", "POST", "/api/v1/app/app-a/endpoint",
+				`{"url":"https://example.com/x","filterTypes":["x.y"],"eventTypes":["x.z"]}`, 422, []string{"body", "eventTypes"}},
+			{"create, bad eventTypes", "POST", "/api/v1/app/app-a/endpoint",
+				`{"url":"https://example.com/x","eventTypes":["bad type"]}`, 422, []string{"body", "eventTypes", "0"}},
+			{"patch, both different", "PATCH", "/api/v1/app/app-a/endpoint/ep-a",
+				`{"filterTypes":["x.y"],"eventTypes":null}`, 422, []string{"body", "eventTypes"}},
+			{"upsert with eventTypes", "PUT", "/api/v1/app/app-a/endpoint/ep-a",
+				`{"url":"` + rc.srv.URL + `/hook","eventTypes":["a.b","e.f"]}`, 200, nil},
+		} {
+			status, body := h.do(tt.method, tt.path, testAdminToken, tt.body, "User-Agent", jsSDK2UserAgent)
+			if status != tt.status {
+				t.Fatalf("%s: %d %s", tt.name, status, body)
+			}
+			if tt.loc != nil {
+				assertErrorBody(t, status, body, "", tt.loc)
+			}
+		}
+		app, _ := h.st.GetApplication(context.Background(), hookrelay.DefaultEnvironment, "app-a")
+		stored, err := h.st.GetEndpoint(context.Background(), app.ID, "ep-a")
+		if err != nil || !slices.Equal(stored.FilterTypes, []string{"a.b", "e.f"}) {
+			t.Fatalf("after the upsert: %+v, %v", stored, err)
+		}
+	})
+}
+
+// throttleRate and rateLimit are one setting under two names, returned
+// under the names each client's shape has.
+func TestThrottleRateAlias(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		h := newHarnessOn(t, open(t))
+		ctx := context.Background()
+		h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, `{"name":"A","uid":"app-a","throttleRate":5}`, nil)
+		app, err := h.st.GetApplication(ctx, hookrelay.DefaultEnvironment, "app-a")
+		if err != nil || app.RateLimit == nil || *app.RateLimit != 5 {
+			t.Fatalf("stored application: %+v, %v", app, err)
+		}
+		h.mustDo(http.StatusCreated, "POST", "/api/v1/app/app-a/endpoint", testAdminToken,
+			`{"url":"https://example.com/x","uid":"ep-a","throttleRate":7}`, nil)
+		ep, err := h.st.GetEndpoint(ctx, app.ID, "ep-a")
+		if err != nil || ep.RateLimit == nil || *ep.RateLimit != 7 {
+			t.Fatalf("stored endpoint: %+v, %v", ep, err)
+		}
+
+		// Each shape names the value as its documents do.
+		for _, tt := range []struct {
+			ua               string
+			rateLimit, throt bool
+		}{
+			{"", false, true},
+			{jsSDK2UserAgent, false, true},
+			{jsSDK1UserAgent, true, true},
+			{goSDKUserAgent, true, false},
+		} {
+			for path, want := range map[string]int{"/api/v1/app/app-a": 5, "/api/v1/app/app-a/endpoint/ep-a": 7} {
+				var out map[string]any
+				h.mustDo(http.StatusOK, "GET", path, testAdminToken, nil, &out, "User-Agent", tt.ua)
+				if _, ok := out["rateLimit"]; ok != tt.rateLimit || (ok && out["rateLimit"] != float64(want)) {
+					t.Errorf("%q GET %s: rateLimit in %v, want present %v", tt.ua, path, out, tt.rateLimit)
+				}
+				if _, ok := out["throttleRate"]; ok != tt.throt || (ok && out["throttleRate"] != float64(want)) {
+					t.Errorf("%q GET %s: throttleRate in %v, want present %v", tt.ua, path, out, tt.throt)
+				}
+			}
+		}
+
+		for _, tt := range []struct {
+			name, method, path, body string
+			status                   int
+			loc                      []string
+			appRate, epRate          *int
+		}{
+			{"app both alike", "PATCH", "/api/v1/app/app-a", `{"rateLimit":6,"throttleRate":6}`, 200, nil, ptr(6), ptr(7)},
+			{"app both different", "PATCH", "/api/v1/app/app-a", `{"rateLimit":6,"throttleRate":8}`, 422, []string{"body", "throttleRate"}, ptr(6), ptr(7)},
+			{"app put different", "PUT", "/api/v1/app/app-a", `{"name":"A","rateLimit":6,"throttleRate":null}`, 422, []string{"body", "throttleRate"}, ptr(6), ptr(7)},
+			{"app throttleRate out of range", "PATCH", "/api/v1/app/app-a", `{"throttleRate":0}`, 422, []string{"body", "throttleRate"}, ptr(6), ptr(7)},
+			{"app throttleRate null removes", "PATCH", "/api/v1/app/app-a", `{"throttleRate":null}`, 200, nil, nil, ptr(7)},
+			{"app put throttleRate", "PUT", "/api/v1/app/app-a", `{"name":"A","throttleRate":3}`, 200, nil, ptr(3), ptr(7)},
+			{"message's application, different", "POST", "/api/v1/app/app-new/msg",
+				`{"eventType":"a.b","payload":{},"application":{"name":"N","uid":"app-new","rateLimit":1,"throttleRate":2}}`,
+				422, []string{"body", "application", "throttleRate"}, ptr(3), ptr(7)},
+			{"endpoint patch rateLimit", "PATCH", "/api/v1/app/app-a/endpoint/ep-a", `{"rateLimit":9}`, 200, nil, ptr(3), ptr(9)},
+			{"endpoint patch both different", "PATCH", "/api/v1/app/app-a/endpoint/ep-a", `{"rateLimit":9,"throttleRate":10}`, 422, []string{"body", "throttleRate"}, ptr(3), ptr(9)},
+			{"endpoint put throttleRate", "PUT", "/api/v1/app/app-a/endpoint/ep-a", `{"url":"https://example.com/x","throttleRate":11}`, 200, nil, ptr(3), ptr(11)},
+			{"endpoint patch throttleRate null", "PATCH", "/api/v1/app/app-a/endpoint/ep-a", `{"throttleRate":null}`, 200, nil, ptr(3), nil},
+		} {
+			status, body := h.do(tt.method, tt.path, testAdminToken, tt.body)
+			if status != tt.status {
+				t.Fatalf("%s: %d %s", tt.name, status, body)
+			}
+			if tt.loc != nil {
+				assertErrorBody(t, status, body, "", tt.loc)
+			}
+			app, _ := h.st.GetApplication(ctx, hookrelay.DefaultEnvironment, "app-a")
+			ep, _ := h.st.GetEndpoint(ctx, app.ID, "ep-a")
+			if fmt.Sprint(deref(app.RateLimit)) != fmt.Sprint(deref(tt.appRate)) || fmt.Sprint(deref(ep.RateLimit)) != fmt.Sprint(deref(tt.epRate)) {
+				t.Fatalf("%s: application rate %v, endpoint rate %v; want %v, %v", tt.name,
+					deref(app.RateLimit), deref(ep.RateLimit), deref(tt.appRate), deref(tt.epRate))
+			}
+		}
+	})
+}
+
+func deref(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// deleteHeaders in a headers PATCH removes those headers; endpoint
+// creation takes headers, updates refuse them.
+func TestHeadersCompat(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		h := newHarnessOn(t, open(t))
+		ctx := context.Background()
+		h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, `{"name":"A","uid":"app-a"}`, nil)
+		h.mustDo(http.StatusCreated, "POST", "/api/v1/app/app-a/endpoint", testAdminToken,
+			`{"url":"https://example.com/x","uid":"ep-a","headers":{"X-One":"1","X-Two":"2","Authorization":"Bearer t"}}`, nil,
+			"User-Agent", jsSDK2UserAgent)
+		app, _ := h.st.GetApplication(ctx, hookrelay.DefaultEnvironment, "app-a")
+		headers := func() map[string]string {
+			ep, err := h.st.GetEndpoint(ctx, app.ID, "ep-a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ep.Headers
+		}
+		if got := headers(); len(got) != 3 || got["X-One"] != "1" || got["Authorization"] != "Bearer t" {
+			t.Fatalf("created with headers %v", got)
+		}
+		const path = "/api/v1/app/app-a/endpoint/ep-a"
+		for _, tt := range []struct {
+			name, method, path, body string
+			status                   int
+			loc                      []string
+			want                     string // the headers after, sorted name=value
+		}{
+			{"patch deletes", "PATCH", path + "/headers", `{"headers":{"X-Three":"3"},"deleteHeaders":["x-one","Authorization","X-Absent"]}`,
+				204, nil, "X-Three=3 X-Two=2"},
+			{"patch with only deleteHeaders", "PATCH", path + "/headers", `{"headers":{},"deleteHeaders":["X-Three"]}`, 204, nil, "X-Two=2"},
+			{"set and deleted at once", "PATCH", path + "/headers", `{"headers":{"X-Two":"22"},"deleteHeaders":["x-two"]}`,
+				422, []string{"body", "deleteHeaders", "0"}, "X-Two=2"},
+			{"bad name", "PATCH", path + "/headers", `{"headers":{},"deleteHeaders":["bad name"]}`,
+				422, []string{"body", "deleteHeaders", "0"}, "X-Two=2"},
+			{"null deleteHeaders", "PATCH", path + "/headers", `{"headers":{},"deleteHeaders":null}`,
+				422, []string{"body", "deleteHeaders"}, "X-Two=2"},
+			{"deleteHeaders in PUT", "PUT", path + "/headers", `{"headers":{"X-Two":"2"},"deleteHeaders":["X-Two"]}`,
+				422, []string{"body", "deleteHeaders"}, "X-Two=2"},
+			{"setHeaders (PUT) replaces", "PUT", path + "/headers", `{"headers":{"X-Four":"4"}}`, 204, nil, "X-Four=4"},
+			{"headers in an endpoint patch", "PATCH", path, `{"headers":{"X-Five":"5"}}`, 422, []string{"body", "headers"}, "X-Four=4"},
+			{"headers in an endpoint upsert", "PUT", path, `{"url":"https://example.com/x","headers":{"X-Five":"5"}}`,
+				422, []string{"body", "headers"}, "X-Four=4"},
+		} {
+			status, body := h.do(tt.method, tt.path, testAdminToken, tt.body)
+			if status != tt.status {
+				t.Fatalf("%s: %d %s", tt.name, status, body)
+			}
+			if tt.loc != nil {
+				assertErrorBody(t, status, body, "", tt.loc)
+			}
+			var pairs []string
+			for k, v := range headers() {
+				pairs = append(pairs, k+"="+v)
+			}
+			sort.Strings(pairs)
+			if got := strings.Join(pairs, " "); got != tt.want {
+				t.Fatalf("%s: headers %q, want %q", tt.name, got, tt.want)
+			}
+		}
+	})
+}
+
+// gracePeriodSeconds decides how long the rotated-out secret keeps
+// signing: a receiver that knows only the old secret verifies requests
+// sent within it, and none after a rotation with no grace.
+func TestSecretRotationGracePeriod(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		h := newLiveHarness(t, open(t))
+		rc := newHookRecorder(t)
+		ctx := context.Background()
+		const first = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+		h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, `{"name":"A","uid":"app-a"}`, nil)
+		h.mustDo(http.StatusCreated, "POST", "/api/v1/app/app-a/endpoint", testAdminToken,
+			`{"url":"`+rc.srv.URL+`/hook","uid":"ep-a","secret":"`+first+`"}`, nil)
+		const rotate = "/api/v1/app/app-a/endpoint/ep-a/secret/rotate"
+		for _, tt := range []struct{ name, body string }{
+			{"negative", `{"gracePeriodSeconds":-1}`},
+			{"over 7 days", `{"gracePeriodSeconds":604801}`},
+			{"not a number", `{"gracePeriodSeconds":"1h"}`},
+		} {
+			status, body := h.do("POST", rotate, testAdminToken, tt.body)
+			if status != http.StatusUnprocessableEntity {
+				t.Fatalf("%s: %d %s", tt.name, status, body)
+			}
+			assertErrorBody(t, status, body, "", []string{"body", "gracePeriodSeconds"})
+		}
+		secret := func() string {
+			var s endpointSecretOut
+			h.mustDo(http.StatusOK, "GET", "/api/v1/app/app-a/endpoint/ep-a/secret", testAdminToken, nil, &s)
+			return s.Key
+		}
+		if secret() != first {
+			t.Fatal("a refused rotation changed the secret")
+		}
+		// send publishes one message and returns the request it arrived as.
+		send := func(event string) delivered {
+			h.publishRaw("app-a", event, "")
+			var d delivered
+			waitFor(t, 10*time.Second, "message "+event, func() bool {
+				for _, r := range rc.received() {
+					if r.event == event {
+						d = r
+						return true
+					}
+				}
+				return false
+			})
+			return d
+		}
+		verifies := func(d delivered, secret string) bool {
+			return signature.VerifyRequest([]string{secret}, d.header, d.body, time.Now(), time.Minute) == nil
+		}
+
+		// An hour of grace: both secrets sign.
+		h.mustDo(http.StatusNoContent, "POST", rotate, testAdminToken, `{"gracePeriodSeconds":3600}`, nil)
+		second := secret()
+		d := send("after.grace.rotation")
+		if !verifies(d, first) || !verifies(d, second) {
+			t.Fatalf("within the grace period: old secret verifies %v, new %v", verifies(d, first), verifies(d, second))
+		}
+		app, _ := h.st.GetApplication(ctx, hookrelay.DefaultEnvironment, "app-a")
+		ep, _ := h.st.GetEndpoint(ctx, app.ID, "ep-a")
+		if len(ep.OldSecrets) != 1 || time.Until(ep.OldSecrets[0].ExpiresAt) > time.Hour || time.Until(ep.OldSecrets[0].ExpiresAt) < 59*time.Minute {
+			t.Fatalf("old secrets after a rotation with an hour of grace: %+v", ep.OldSecrets)
+		}
+
+		// No grace: the second secret stops signing at once; the first
+		// still has its hour.
+		h.mustDo(http.StatusNoContent, "POST", rotate, testAdminToken, `{"gracePeriodSeconds":0}`, nil)
+		third := secret()
+		d = send("after.immediate.rotation")
+		if verifies(d, second) || !verifies(d, third) || !verifies(d, first) {
+			t.Fatalf("after a rotation with no grace: second verifies %v, third %v, first %v",
+				verifies(d, second), verifies(d, third), verifies(d, first))
+		}
+
+		// The operational endpoints' rotation takes it too.
+		status, body := h.do("POST", "/api/v1/operational-webhook/endpoint/nope/secret/rotate", testAdminToken, `{"gracePeriodSeconds":604801}`)
+		if status != http.StatusUnprocessableEntity {
+			t.Fatalf("operational rotation out of range: %d %s", status, body)
+		}
+	})
+}
+
+// capabilities on portal access map to a full or a read-only token; any
+// other set is refused, as is a sessionId.
+func TestPortalAccessCapabilities(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		h := newHarnessOn(t, open(t))
+		h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, `{"name":"A","uid":"app-a"}`, nil)
+		all := `["ViewBase","ViewEndpointSecret","ManageEndpointSecret","ManageTransformations","CreateAttempts","ManageEndpoint"]`
+		for _, tt := range []struct {
+			name, body string
+			status     int
+			loc        []string
+			readOnly   bool
+		}{
+			{"none given", `{}`, 200, nil, false},
+			{"null", `{"capabilities":null}`, 200, nil, false},
+			{"every capability", `{"capabilities":` + all + `}`, 200, nil, false},
+			{"read-only set", `{"capabilities":["ViewEndpointSecret","ViewBase"]}`, 200, nil, true},
+			{"read-only set and readOnly", `{"capabilities":["ViewBase","ViewEndpointSecret"],"readOnly":true}`, 200, nil, true},
+			{"readOnly alone", `{"readOnly":true}`, 200, nil, true},
+			{"ViewBase alone", `{"capabilities":["ViewBase"]}`, 422, []string{"body", "capabilities"}, false},
+			{"without ViewBase", `{"capabilities":["ViewEndpointSecret"]}`, 422, []string{"body", "capabilities"}, false},
+			{"partial set", `{"capabilities":["ViewBase","CreateAttempts"]}`, 422, []string{"body", "capabilities"}, false},
+			{"unknown", `{"capabilities":["ViewBase","Everything"]}`, 422, []string{"body", "capabilities", "1"}, false},
+			{"contradicts readOnly", `{"capabilities":` + all + `,"readOnly":true}`, 422, []string{"body", "readOnly"}, false},
+			{"empty list", `{"capabilities":[]}`, 422, []string{"body", "capabilities"}, false},
+			{"sessionId", `{"sessionId":"user_1"}`, 422, []string{"body", "sessionId"}, false},
+		} {
+			status, body := h.do("POST", "/api/v1/auth/app-portal-access/app-a", testAdminToken, tt.body)
+			if status != tt.status {
+				t.Fatalf("%s: %d %s", tt.name, status, body)
+			}
+			if tt.loc != nil {
+				assertErrorBody(t, status, body, "", tt.loc)
+				continue
+			}
+			var out appPortalAccessOut
+			if err := json.Unmarshal(body, &out); err != nil {
+				t.Fatal(err)
+			}
+			status, body = h.do("POST", "/api/v1/app/app-a/endpoint", out.Token, `{"url":"https://example.com/x"}`)
+			wantStatus := http.StatusCreated
+			if tt.readOnly {
+				wantStatus = http.StatusForbidden
+			}
+			if status != wantStatus {
+				t.Fatalf("%s: the token creates an endpoint with %d %s, want %d", tt.name, status, body, wantStatus)
+			}
+			if status, body := h.do("GET", "/api/v1/app/app-a/endpoint", out.Token, nil); status != http.StatusOK {
+				t.Fatalf("%s: the token lists endpoints with %d %s", tt.name, status, body)
+			}
+		}
+	})
+}
+
+// Each client gets the fields of its own generation: the Go SDK v1.44.0
+// decodes its strict models, a 1.99 client gets statusText and friends
+// beside the old names, a 2.x (or unnamed) client the current names only.
+func TestShapesPerClient(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		h := newHarnessOn(t, open(t))
+		ctx := context.Background()
+		app, err := h.sdk.Application.Create(ctx, &svix.ApplicationIn{Name: "A", Uid: ptr("app-a"), RateLimit: ptr(int32(4))})
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != c.status || resp.Header.Get("Allow") != c.allow {
-			t.Errorf("%s %s: %d Allow %q, want %d Allow %q", c.method, c.path, resp.StatusCode, resp.Header.Get("Allow"), c.status, c.allow)
+		ep, err := h.sdk.Endpoint.Create(ctx, app.Id, &svix.EndpointIn{Url: "https://example.com/x", Uid: ptr("ep-a"),
+			FilterTypes: []string{"a.b"}, RateLimit: ptr(int32(3))})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-}
-
-func TestWhoami(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
-		h := newHarnessOn(t, open(t))
-		app := h.createApp("who")
-		portal := h.portalToken(app)
-		var admin, pt map[string]any
-		h.mustDo(http.StatusOK, "GET", "/api/v1/auth/whoami", testAdminToken, nil, &admin)
-		if fmt.Sprint(admin) != fmt.Sprint(map[string]any{"envId": hookrelay.DefaultEnvironment, "permissionSource": "RegionalAuthToken"}) {
-			t.Errorf("admin whoami = %v", admin)
+		msg, err := h.sdk.Message.Create(ctx, app.Id, &svix.MessageIn{EventType: "a.b", Payload: map[string]any{"k": 1}})
+		if err != nil {
+			t.Fatal(err)
 		}
-		h.mustDo(http.StatusOK, "GET", "/api/v1/auth/whoami", portal, nil, &pt)
-		if pt["appId"] != app || pt["permissionSource"] != "SvixJwt" || pt["envId"] != hookrelay.DefaultEnvironment {
-			t.Errorf("portal whoami = %v", pt)
-		}
-		h.refused(t, []refusal{
-			{"no token", "GET", "/api/v1/auth/whoami", "", nil, http.StatusUnauthorized, nil},
-			{"unknown token", "GET", "/api/v1/auth/whoami", "nope", nil, http.StatusUnauthorized, nil},
-		})
-	})
-}
-
-func TestPrecheck(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
-		h := newHarnessOn(t, open(t))
-		app := h.createApp("precheck")
-		path := "/api/v1/app/" + app + "/msg/precheck/active"
-		check := func(body map[string]any, want bool) {
-			t.Helper()
-			var out map[string]any
-			h.mustDo(http.StatusOK, "POST", path, testAdminToken, body, &out)
-			if out["active"] != want || len(out) != 1 {
-				t.Errorf("precheck %v = %v, want active %v", body, out, want)
-			}
-		}
-		check(map[string]any{"eventType": "a.b"}, false) // no endpoint
-		ep := h.createEndpoint(app, map[string]any{"url": "https://example.com/a", "filterTypes": []string{"a.b"}, "channels": []string{"ch1"}})
-		check(map[string]any{"eventType": "a.b"}, false) // the endpoint wants channel ch1
-		check(map[string]any{"eventType": "a.b", "channels": []string{"ch1"}}, true)
-		check(map[string]any{"eventType": "c.d", "channels": []string{"ch1"}}, false)
-		h.mustDo(http.StatusOK, "PATCH", "/api/v1/app/"+app+"/endpoint/"+ep, testAdminToken, map[string]any{"disabled": true}, nil)
-		check(map[string]any{"eventType": "a.b", "channels": []string{"ch1"}}, false)
-		h.createEndpoint(app, map[string]any{"url": "https://example.com/all"})
-		check(map[string]any{"eventType": "x.y"}, true)
-
-		other := h.createApp("other")
-		h.refused(t, []refusal{
-			{"no eventType", "POST", path, testAdminToken, map[string]any{}, 422, []string{"body", "eventType"}},
-			{"bad eventType", "POST", path, testAdminToken, map[string]any{"eventType": "a b"}, 422, []string{"body", "eventType"}},
-			{"empty channels", "POST", path, testAdminToken, map[string]any{"eventType": "a", "channels": []string{}}, 422, []string{"body", "channels"}},
-			{"unknown app", "POST", "/api/v1/app/app_nope/msg/precheck/active", testAdminToken, map[string]any{"eventType": "a"}, 404, nil},
-			{"portal token", "POST", path, h.portalToken(app), map[string]any{"eventType": "a"}, 403, nil},
-			{"other app's portal token", "POST", path, h.portalToken(other), map[string]any{"eventType": "a"}, 403, nil},
-		})
-	})
-}
-
-func TestCancelMsgsAndAppAttemptStats(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
-		h := newHarnessOn(t, open(t)) // no dispatcher: deliveries wait until claimed here
-		ctx := context.Background()
-		app := h.createApp("cancel")
-		ep := h.createEndpoint(app, map[string]any{"url": "https://example.com/a"})
-		epPath := "/api/v1/app/" + app + "/endpoint/" + ep
-		start := time.Now().UTC().Add(-time.Second)
-
-		h.publish(app, "a.b", nil)
-		h.publish(app, "a.b", nil)
-		h.makeAttempts(hookrelay.StatusSuccess, 200, "ok")
-		h.publish(app, "c.d", nil)
 		h.makeAttempts(hookrelay.StatusFail, 500, "no")
-		h.publish(app, "a.b", nil)
-		h.publish(app, "c.d", nil)
-		time.Sleep(2 * time.Millisecond) // createdBefore is exclusive: let the clock pass the last message
-		cut := time.Now().UTC()
-		late := h.publish(app, "a.b", nil)
 
-		h.mustDo(http.StatusNoContent, "POST", epPath+"/cancel-msgs", testAdminToken,
-			map[string]any{"createdBefore": cut.Format(time.RFC3339Nano)}, nil)
-		// Only the message published after the cut is still due.
-		now := time.Now().Add(time.Second)
-		tasks, err := h.st.ClaimDeliveries(ctx, store.ClaimParams{Owner: "t", Now: now, LeaseUntil: now.Add(time.Minute), Limit: 100})
-		if err != nil || len(tasks) != 1 || tasks[0].Message.ID != late {
-			t.Fatalf("due after cancel: %d tasks (%v), want only %s", len(tasks), err, late)
+		// The Go SDK v1.44.0 decodes every route whose shape changed.
+		if _, err := h.sdk.MessageAttempt.ListByEndpoint(ctx, app.Id, ep.Id, nil); err != nil {
+			t.Errorf("Go SDK v1.44.0 attempts by endpoint: %v", err)
 		}
-		_ = h.st.ReleaseDeliveries(ctx, "t", []string{tasks[0].Delivery.ID})
+		atts, err := h.sdk.MessageAttempt.ListByMsg(ctx, app.Id, msg.Id, nil)
+		if err != nil || len(atts.Data) != 1 {
+			t.Fatalf("Go SDK v1.44.0 attempts by message: %+v, %v", atts, err)
+		}
+		if _, err := h.sdk.MessageAttempt.Get(ctx, app.Id, msg.Id, atts.Data[0].Id); err != nil {
+			t.Errorf("Go SDK v1.44.0 attempt: %v", err)
+		}
+		if _, err := h.sdk.MessageAttempt.ListAttemptedMessages(ctx, app.Id, ep.Id, nil); err != nil {
+			t.Errorf("Go SDK v1.44.0 attempted messages: %v", err)
+		}
+		if _, err := h.sdk.MessageAttempt.ListAttemptedDestinations(ctx, app.Id, msg.Id, nil); err != nil {
+			t.Errorf("Go SDK v1.44.0 attempted destinations: %v", err)
+		}
+		if _, err := h.sdk.Endpoint.GetStats(ctx, app.Id, ep.Id); err != nil {
+			t.Errorf("Go SDK v1.44.0 endpoint stats: %v", err)
+		}
+		rec, err := h.sdk.Endpoint.Recover(ctx, app.Id, ep.Id, &svix.RecoverIn{Since: time.Now().Add(-time.Hour)})
+		if err != nil {
+			t.Fatalf("Go SDK v1.44.0 recover: %v", err)
+		}
+		h.waitTask(rec.Id) // the delivery is pending again, with a next attempt
 
-		var stats appAttemptStatsOut
-		q := "?since=" + start.Format(time.RFC3339Nano) + "&until=" + time.Now().Add(time.Minute).UTC().Format(time.RFC3339Nano)
-		h.mustDo(http.StatusOK, "GET", "/api/v1/app/"+app+"/stats/attempts"+q, testAdminToken, nil, &stats)
-		got := fmt.Sprintf("%d/%d/%d a.b=%+v c.d=%+v", stats.TotalSuccess, stats.TotalFailure, stats.TotalCanceled,
-			*stats.ByEventType["a.b"], *stats.ByEventType["c.d"])
-		if want := "2/1/2 a.b={Success:2 Failure:0 Canceled:1} c.d={Success:0 Failure:1 Canceled:1}"; got != want {
-			t.Errorf("app attempt stats: %s, want %s", got, want)
+		if _, err := h.sdk.Application.Get(ctx, app.Id); err != nil {
+			t.Errorf("Go SDK v1.44.0 application: %v", err)
 		}
-		stats = appAttemptStatsOut{}
-		h.mustDo(http.StatusOK, "GET", "/api/v1/app/"+app+"/stats/attempts"+q+"&event_types=c.d", h.portalToken(app), nil, &stats)
-		if stats.TotalSuccess != 0 || stats.TotalFailure != 1 || stats.TotalCanceled != 1 || len(stats.ByEventType) != 1 {
-			t.Errorf("stats of c.d: %+v", stats)
+		if _, err := h.sdk.Endpoint.List(ctx, app.Id, nil); err != nil {
+			t.Errorf("Go SDK v1.44.0 endpoints: %v", err)
+		}
+		if _, err := h.sdk.Message.List(ctx, app.Id, nil); err != nil {
+			t.Errorf("Go SDK v1.44.0 messages: %v", err)
 		}
 
-		other := h.createApp("other")
-		ro := func() string {
-			var out appPortalAccessOut
-			h.mustDo(http.StatusOK, "POST", "/api/v1/auth/app-portal-access/"+app, testAdminToken, map[string]any{"readOnly": true}, &out)
-			return out.Token
-		}()
-		body := map[string]any{"createdBefore": cut.Format(time.RFC3339Nano)}
-		h.refused(t, []refusal{
-			{"no createdBefore", "POST", epPath + "/cancel-msgs", testAdminToken, map[string]any{}, 422, []string{"body", "createdBefore"}},
-			{"bad createdBefore", "POST", epPath + "/cancel-msgs", testAdminToken, map[string]any{"createdBefore": "yesterday"}, 422, []string{"body", "createdBefore"}},
-			{"unknown endpoint", "POST", "/api/v1/app/" + app + "/endpoint/ep_nope/cancel-msgs", testAdminToken, body, 404, nil},
-			{"unknown app", "POST", "/api/v1/app/app_nope/endpoint/" + ep + "/cancel-msgs", testAdminToken, body, 404, nil},
-			{"other app's portal token", "POST", epPath + "/cancel-msgs", h.portalToken(other), body, 404, nil},
-			{"read-only portal token", "POST", epPath + "/cancel-msgs", ro, body, 403, nil},
-			{"stats without since", "GET", "/api/v1/app/" + app + "/stats/attempts?until=" + cut.Format(time.RFC3339), testAdminToken, nil, 422, []string{"query", "since"}},
-			{"stats since after until", "GET", "/api/v1/app/" + app + "/stats/attempts?since=" + cut.Format(time.RFC3339) + "&until=" + start.Format(time.RFC3339), testAdminToken, nil, 422, []string{"query", "until"}},
-			{"stats of another app", "GET", "/api/v1/app/" + app + "/stats/attempts" + q, h.portalToken(other), nil, 404, nil},
-		})
+		base := "/api/v1/app/" + app.Id
+		attempt := atts.Data[0].Id
+		var tasks listResponse[json.RawMessage]
+		h.mustDo(http.StatusOK, "GET", "/api/v1/background-task", testAdminToken, nil, &tasks)
+		if len(tasks.Data) != 1 {
+			t.Fatalf("background tasks: %d", len(tasks.Data))
+		}
+		var task struct{ ID string }
+		_ = json.Unmarshal(tasks.Data[0], &task)
+
+		// Each object's keys per shape, from the v1.44.0 document, the
+		// JavaScript SDK 1.99.1's models and the current document (the
+		// optional fields that are unset here left out).
+		type want struct{ v144, v1, current string }
+		endpointKeys := want{
+			"createdAt description disabled filterTypes id metadata rateLimit uid updatedAt url version",
+			"createdAt description disabled filterTypes id metadata rateLimit throttleRate uid updatedAt url version",
+			"createdAt description disabled eventTypes id metadata throttleRate uid updatedAt url",
+		}
+		attemptKeys := want{
+			"endpointId id msgId response responseDurationMs responseStatusCode status timestamp triggerType url",
+			"endpointId id msgId response responseDurationMs responseStatusCode status statusText timestamp triggerType url",
+			"endpointId id msgId response responseDurationMs responseStatusCode status statusText timestamp triggerType url",
+		}
+		for _, tt := range []struct {
+			name, method, path, body string
+			list                     bool
+			keys                     want
+		}{
+			{"application", "GET", base, "", false, want{
+				"createdAt id metadata name rateLimit uid updatedAt",
+				"createdAt id metadata name rateLimit throttleRate uid updatedAt",
+				"createdAt id metadata name throttleRate uid updatedAt"}},
+			{"endpoint", "GET", base + "/endpoint/" + ep.Id, "", false, endpointKeys},
+			{"endpoints", "GET", base + "/endpoint", "", true, endpointKeys},
+			{"message", "GET", base + "/msg/" + msg.Id, "", false, want{
+				"eventType id payload timestamp", "eventType id payload timestamp", "eventType id payload timestamp"}},
+			{"attempts by endpoint", "GET", base + "/attempt/endpoint/" + ep.Id, "", true, attemptKeys},
+			{"attempts by message", "GET", base + "/attempt/msg/" + msg.Id, "", true, attemptKeys},
+			{"attempt", "GET", base + "/msg/" + msg.Id + "/attempt/" + attempt, "", false, attemptKeys},
+			{"attempted messages", "GET", base + "/endpoint/" + ep.Id + "/msg", "", true, want{
+				"eventType id nextAttempt payload status timestamp",
+				"eventType id nextAttempt payload status statusText timestamp",
+				"eventType id nextAttempt payload status statusText timestamp"}},
+			{"attempted destinations", "GET", base + "/msg/" + msg.Id + "/endpoint", "", true, want{
+				"createdAt description disabled filterTypes id nextAttempt rateLimit status uid updatedAt url version",
+				"createdAt description disabled filterTypes id nextAttempt rateLimit status statusText throttleRate uid updatedAt url version",
+				"createdAt description disabled eventTypes id nextAttempt status statusText throttleRate uid updatedAt url"}},
+			{"endpoint stats", "GET", base + "/endpoint/" + ep.Id + "/stats", "", false, want{
+				"fail pending sending success", "canceled fail pending sending success", "canceled fail pending sending success"}},
+			{"recover", "POST", base + "/endpoint/" + ep.Id + "/recover", `{"since":"2020-01-01T00:00:00Z"}`, false, want{
+				"id status task", "id status task updatedAt", "id status task updatedAt"}},
+			{"replay", "POST", base + "/endpoint/" + ep.Id + "/replay-missing", `{"since":"2020-01-01T00:00:00Z"}`, false, want{
+				"id status task", "id status task updatedAt", "id status task updatedAt"}},
+			{"background task", "GET", "/api/v1/background-task/" + task.ID, "", false, want{
+				"data id status task", "data id status task updatedAt", "data id status task updatedAt"}},
+			{"background tasks", "GET", "/api/v1/background-task", "", true, want{
+				"data id status task", "data id status task updatedAt", "data id status task updatedAt"}},
+		} {
+			for _, c := range []struct {
+				ua   string
+				keys string
+			}{
+				{goSDKUserAgent, tt.keys.v144}, {jsSDK1UserAgent, tt.keys.v1}, {jsSDK2UserAgent, tt.keys.current}, {"", tt.keys.current},
+			} {
+				var body any
+				if tt.body != "" {
+					body = tt.body
+				}
+				status, out := h.do(tt.method, tt.path, testAdminToken, body, "User-Agent", c.ua)
+				if status >= 300 {
+					t.Fatalf("%s as %q: %d %s", tt.name, c.ua, status, out)
+				}
+				obj := out
+				if tt.list {
+					var l listResponse[json.RawMessage]
+					if err := json.Unmarshal(out, &l); err != nil || len(l.Data) == 0 {
+						t.Fatalf("%s as %q: %s", tt.name, c.ua, out)
+					}
+					obj = l.Data[0]
+				}
+				want := strings.Fields(c.keys)
+				sort.Strings(want)
+				if got := keysOf(t, obj); !slices.Equal(got, want) {
+					t.Errorf("%s as %q: keys %v, want %v", tt.name, c.ua, got, want)
+				}
+				var st struct {
+					Status     *int    `json:"status"`
+					StatusText *string `json:"statusText"`
+				}
+				_ = json.Unmarshal(obj, &st)
+				if st.StatusText != nil && (st.Status == nil || *st.StatusText != []string{"success", "pending", "fail", "sending"}[*st.Status]) {
+					t.Errorf("%s as %q: statusText does not name the status: %s", tt.name, c.ua, obj)
+				}
+			}
+		}
 	})
 }
 
-func TestRateLimitStatus(t *testing.T) {
+// The 2.x SDKs' upsert is PUT on an application, an endpoint or an event
+// type: it creates what does not exist (201) and replaces what does (200).
+// Their event types carry featureFlags, a list, where hookrelay keeps one
+// flag (featureFlag).
+func TestUpsertAndFeatureFlags(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
 		h := newHarnessOn(t, open(t))
 		ctx := context.Background()
-		app := h.createApp("rl")
-		free := h.createEndpoint(app, map[string]any{"url": "https://example.com/a"})
-		limited := h.createEndpoint(app, map[string]any{"url": "https://example.com/b", "rateLimit": 2})
-		status := func(ep string) map[string]any {
+		for _, tt := range []struct {
+			name, method, path, body string
+			status                   int
+			loc                      []string
+		}{
+			{"create app", "PUT", "/api/v1/app/app-up", `{"name":"Up","throttleRate":2}`, 201, nil},
+			{"replace app", "PUT", "/api/v1/app/app-up", `{"name":"Up again"}`, 200, nil},
+			{"create endpoint", "PUT", "/api/v1/app/app-up/endpoint/ep-up", `{"url":"https://example.com/u","eventTypes":["u.v"],"throttleRate":4}`, 201, nil},
+			{"replace endpoint", "PUT", "/api/v1/app/app-up/endpoint/ep-up", `{"url":"https://example.com/w","eventTypes":["u.w"]}`, 200, nil},
+			{"create event type", "PUT", "/api/v1/event-type/u.v", `{"description":"U","featureFlags":["beta"]}`, 201, nil},
+			{"replace event type", "PUT", "/api/v1/event-type/u.v", `{"description":"U2","featureFlags":["beta2"]}`, 200, nil},
+			{"two flags", "PATCH", "/api/v1/event-type/u.v", `{"featureFlags":["a","b"]}`, 422, []string{"body", "featureFlags"}},
+			{"empty flags", "PATCH", "/api/v1/event-type/u.v", `{"featureFlags":[]}`, 422, []string{"body", "featureFlags"}},
+			{"bad flag", "PATCH", "/api/v1/event-type/u.v", `{"featureFlags":["a b"]}`, 422, []string{"body", "featureFlags", "0"}},
+			{"flags against flag", "PATCH", "/api/v1/event-type/u.v", `{"featureFlags":["a"],"featureFlag":"b"}`, 422, []string{"body", "featureFlags"}},
+			{"flags and flag alike", "PATCH", "/api/v1/event-type/u.v", `{"featureFlags":["beta3"],"featureFlag":"beta3"}`, 200, nil},
+		} {
+			status, body := h.do(tt.method, tt.path, testAdminToken, tt.body, "User-Agent", jsSDK2UserAgent)
+			if status != tt.status {
+				t.Fatalf("%s: %d %s", tt.name, status, body)
+			}
+			if tt.loc != nil {
+				assertErrorBody(t, status, body, "", tt.loc)
+			}
+		}
+		app, err := h.st.GetApplication(ctx, hookrelay.DefaultEnvironment, "app-up")
+		if err != nil || app.Name != "Up again" || app.RateLimit != nil {
+			t.Fatalf("upserted application: %+v, %v", app, err)
+		}
+		ep, err := h.st.GetEndpoint(ctx, app.ID, "ep-up")
+		if err != nil || ep.URL != "https://example.com/w" || !slices.Equal(ep.FilterTypes, []string{"u.w"}) || ep.RateLimit != nil {
+			t.Fatalf("upserted endpoint: %+v, %v", ep, err)
+		}
+		et, err := h.st.GetEventType(ctx, hookrelay.DefaultEnvironment, "u.v")
+		if err != nil || et.Description != "U2" || et.FeatureFlag == nil || *et.FeatureFlag != "beta3" {
+			t.Fatalf("upserted event type: %+v, %v", et, err)
+		}
+		// Each shape names the flag as its documents do; null clears it.
+		for ua, want := range map[string]string{goSDKUserAgent: "featureFlag", jsSDK1UserAgent: "featureFlag featureFlags", "": "featureFlag featureFlags"} {
 			var out map[string]any
-			h.mustDo(http.StatusOK, "GET", "/api/v1/app/"+app+"/endpoint/"+ep+"/rate-limit-status", h.portalToken(app), nil, &out)
-			return out
-		}
-		if s := status(free); s["status"] != "Ok" || s["throttledSince"] != nil {
-			t.Errorf("endpoint without a limit: %v", s)
-		}
-		if s := status(limited); s["status"] != "Ok" {
-			t.Errorf("limited endpoint before any send: %v", s)
-		}
-		// One send: no wait. Then a burst of 10 at 2/s: slots 5s ahead.
-		now := time.Now()
-		if _, err := h.st.ReserveSendSlots(ctx, limited, 2, 1, now); err != nil {
-			t.Fatal(err)
-		}
-		if s := status(limited); s["status"] != "Ok" {
-			t.Errorf("limited endpoint after one send: %v", s)
-		}
-		if _, err := h.st.ReserveSendSlots(ctx, limited, 2, 10, now); err != nil {
-			t.Fatal(err)
-		}
-		s := status(limited)
-		since, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(s["throttledSince"]))
-		if s["status"] != "RateLimited" || since.Sub(now).Abs() > time.Millisecond {
-			t.Errorf("limited endpoint with a backlog: %v, want RateLimited since %s", s, now.UTC().Format(time.RFC3339Nano))
-		}
-		other := h.createApp("other")
-		h.refused(t, []refusal{
-			{"unknown endpoint", "GET", "/api/v1/app/" + app + "/endpoint/ep_nope/rate-limit-status", testAdminToken, nil, 404, nil},
-			{"other app's portal token", "GET", "/api/v1/app/" + app + "/endpoint/" + free + "/rate-limit-status", h.portalToken(other), nil, 404, nil},
-		})
-	})
-}
-
-func TestBulkReplayAndExpungeAllContents(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
-		h := newNode(t, open(t), 2)
-		rc := newReceiver(t)
-		app := h.createApp("bulk")
-		ep := h.createEndpoint(app, map[string]any{"url": rc.srv.URL})
-		epPath := "/api/v1/app/" + app + "/endpoint/" + ep
-		start := time.Now().UTC().Add(-time.Second)
-		var ab []string
-		for i := range 5 {
-			ab = append(ab, h.publish(app, "a.b", map[string]any{"tags": []string{fmt.Sprint("t", i%2)}}))
-			h.publish(app, "c.d", nil)
-		}
-		h.waitSettled(app, ep)
-
-		var out rawTask
-		h.mustDo(http.StatusAccepted, "POST", epPath+"/bulk-replay", testAdminToken,
-			map[string]any{"since": start.Format(time.RFC3339Nano), "eventTypes": []string{"a.b"}, "tag": "t0", "status": 0, "statusCodeClass": 200}, &out)
-		if out.Status != "running" || out.Task != "endpoint.bulk-replay" || out.UpdatedAt == "" {
-			t.Fatalf("bulk-replay answer: %+v", out)
-		}
-		if task := h.waitRawTask(out.ID); task.Status != "finished" || task.Data["messagesSent"] != float64(3) {
-			t.Fatalf("bulk-replay task: %+v", task)
-		}
-		h.waitSettled(app, ep)
-		rc.mu.Lock()
-		var twice []string
-		for id, n := range rc.got {
-			if n == 2 {
-				twice = append(twice, id)
-			}
-		}
-		rc.mu.Unlock()
-		sort.Strings(twice)
-		want := []string{ab[0], ab[2], ab[4]}
-		sort.Strings(want)
-		if fmt.Sprint(twice) != fmt.Sprint(want) {
-			t.Errorf("sent again: %v, want the a.b messages tagged t0 %v", twice, want)
-		}
-
-		// Expunge every payload; a bulk replay then has nothing to send.
-		h.mustDo(http.StatusAccepted, "POST", "/api/v1/app/"+app+"/msg/expunge-all-contents", testAdminToken, nil, &out)
-		if out.Task != "application.purge_content" || out.Status != "running" {
-			t.Fatalf("expunge-all-contents answer: %+v", out)
-		}
-		if task := h.waitRawTask(out.ID); task.Status != "finished" || task.Data["messagesPurged"] != float64(10) {
-			t.Fatalf("purge task: %+v", task)
-		}
-		var msg map[string]any
-		h.mustDo(http.StatusOK, "GET", "/api/v1/app/"+app+"/msg/"+ab[1], testAdminToken, nil, &msg)
-		if fmt.Sprint(msg["payload"]) != "map[]" {
-			t.Errorf("payload after expunge-all-contents: %v", msg["payload"])
-		}
-		h.mustDo(http.StatusAccepted, "POST", epPath+"/bulk-replay", h.portalToken(app), map[string]any{"since": start.Format(time.RFC3339Nano)}, &out)
-		if task := h.waitRawTask(out.ID); task.Status != "finished" || task.Data["messagesSent"] != float64(0) {
-			t.Errorf("bulk replay of expunged messages: %+v", task)
-		}
-
-		other := h.createApp("other")
-		since := map[string]any{"since": start.Format(time.RFC3339Nano)}
-		h.refused(t, []refusal{
-			{"no since", "POST", epPath + "/bulk-replay", testAdminToken, map[string]any{}, 422, []string{"body", "since"}},
-			{"bad until", "POST", epPath + "/bulk-replay", testAdminToken, map[string]any{"since": start.Format(time.RFC3339), "until": 5}, 422, []string{"body", "until"}},
-			{"bad status", "POST", epPath + "/bulk-replay", testAdminToken, map[string]any{"since": start.Format(time.RFC3339), "status": 9}, 422, []string{"body", "status"}},
-			{"bad class", "POST", epPath + "/bulk-replay", testAdminToken, map[string]any{"since": start.Format(time.RFC3339), "statusCodeClass": 201}, 422, []string{"body", "statusCodeClass"}},
-			{"bad channel", "POST", epPath + "/bulk-replay", testAdminToken, map[string]any{"since": start.Format(time.RFC3339), "channel": "a b"}, 422, []string{"body", "channel"}},
-			{"unknown endpoint", "POST", "/api/v1/app/" + app + "/endpoint/ep_nope/bulk-replay", testAdminToken, since, 404, nil},
-			{"other app's portal token", "POST", epPath + "/bulk-replay", h.portalToken(other), since, 404, nil},
-			{"expunge-all with a portal token", "POST", "/api/v1/app/" + app + "/msg/expunge-all-contents", h.portalToken(app), nil, 403, nil},
-			{"expunge-all of an unknown app", "POST", "/api/v1/app/app_nope/msg/expunge-all-contents", testAdminToken, nil, 404, nil},
-		})
-	})
-}
-
-func TestUsageStats(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
-		h := newHarnessOn(t, open(t))
-		a1, a2 := h.createApp("one"), h.createApp("two")
-		h.createEndpoint(a1, map[string]any{"url": "https://example.com/1", "filterTypes": []string{"b.b", "a.a"}})
-		h.createEndpoint(a1, map[string]any{"url": "https://example.com/2", "filterTypes": []string{"a.a"}})
-		h.createEndpoint(a2, map[string]any{"url": "https://example.com/3"})
-		start := time.Now().UTC().Add(-time.Second)
-		h.publish(a1, "a.a", nil) // two destinations
-		h.publish(a1, "b.b", nil) // one
-		h.publish(a2, "z.z", nil) // one
-		until := time.Now().UTC().Add(time.Second)
-		span := map[string]any{"since": start.Format(time.RFC3339Nano), "until": until.Format(time.RFC3339Nano)}
-
-		var out struct {
-			rawTask
-			UnresolvedAppIDs []string `json:"unresolvedAppIds"`
-		}
-		body := map[string]any{"since": span["since"], "until": span["until"], "appIds": []string{a1, "nope"}}
-		h.mustDo(http.StatusAccepted, "POST", "/api/v1/stats/usage/app", testAdminToken, body, &out)
-		if out.Task != "application.stats" || fmt.Sprint(out.UnresolvedAppIDs) != "[nope]" {
-			t.Fatalf("usage app answer: %+v", out)
-		}
-		task := h.waitRawTask(out.ID)
-		if fmt.Sprint(task.Data["appStats"]) != fmt.Sprintf("[map[appId:%s appUid:<nil> messageDestinations:3]]", a1) {
-			t.Errorf("usage app task: %+v", task)
-		}
-		h.mustDo(http.StatusAccepted, "POST", "/api/v1/stats/usage/app", testAdminToken, span, &out)
-		task = h.waitRawTask(out.ID)
-		stats, _ := task.Data["appStats"].([]any)
-		if task.Status != "finished" || len(stats) != 2 || len(out.UnresolvedAppIDs) != 0 {
-			t.Errorf("usage of every app: %+v", task)
-		}
-
-		h.mustDo(http.StatusAccepted, "PUT", "/api/v1/stats/usage/event-types", testAdminToken, nil, &out)
-		if out.Task != "event-type.aggregate" {
-			t.Fatalf("aggregate answer: %+v", out)
-		}
-		task = h.waitRawTask(out.ID)
-		got := map[string]string{}
-		for _, e := range task.Data["event_types"].([]any) {
-			m := e.(map[string]any)
-			got[m["appId"].(string)] = fmt.Sprint(m["explicitlySubscribedEventTypes"], m["hasCatchAllEndpoint"])
-		}
-		if got[a1] != "[a.a b.b] false" || got[a2] != "[] true" || len(got) != 2 {
-			t.Errorf("aggregate event types: %v", got)
-		}
-
-		h.refused(t, []refusal{
-			{"no since", "POST", "/api/v1/stats/usage/app", testAdminToken, map[string]any{"until": span["until"]}, 422, []string{"body", "since"}},
-			{"until before since", "POST", "/api/v1/stats/usage/app", testAdminToken, map[string]any{"since": span["until"], "until": span["since"]}, 422, []string{"body", "until"}},
-			{"no app resolves", "POST", "/api/v1/stats/usage/app", testAdminToken, map[string]any{"since": span["since"], "until": span["until"], "appIds": []string{"x", "y"}}, 422, []string{"body", "appIds"}},
-			{"portal token", "POST", "/api/v1/stats/usage/app", h.portalToken(a1), span, 403, nil},
-			{"portal token aggregate", "PUT", "/api/v1/stats/usage/event-types", h.portalToken(a1), nil, 403, nil},
-		})
-	})
-}
-
-func TestImportOpenAPI(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
-		h := newHarnessOn(t, open(t))
-		h.mustDo(http.StatusCreated, "POST", "/api/v1/event-type", testAdminToken, map[string]any{"name": "old.one", "description": "old"}, nil)
-		spec := map[string]any{
-			"openapi": "3.1.0",
-			"webhooks": map[string]any{
-				"pet.new": map[string]any{"post": map[string]any{
-					"description": "A new pet", "x-svix-group-name": "pets",
-					"requestBody": map[string]any{"content": map[string]any{"application/json": map[string]any{
-						"schema":  map[string]any{"$ref": "#/components/schemas/Pet"},
-						"example": map[string]any{"id": 1, "name": "rex"},
-					}}},
-				}},
-			},
-			"x-webhooks": map[string]any{
-				"pet.gone": map[string]any{"post": map[string]any{"summary": "A pet left", "deprecated": true}},
-			},
-			"components": map[string]any{"schemas": map[string]any{"Pet": map[string]any{
-				"type": "object", "required": []string{"id"},
-				"properties": map[string]any{"id": map[string]any{"type": "integer"}, "name": map[string]any{"type": "string"}},
-			}}},
-		}
-		var out struct {
-			Data struct {
-				Modified []string         `json:"modified"`
-				ToModify []map[string]any `json:"to_modify"`
-			} `json:"data"`
-		}
-		h.mustDo(http.StatusOK, "POST", "/api/v1/event-type/import/openapi", testAdminToken, map[string]any{"spec": spec, "dryRun": true}, &out)
-		if fmt.Sprint(out.Data.Modified) != "[pet.new pet.gone]" || len(out.Data.ToModify) != 2 {
-			t.Fatalf("dry run: %+v", out)
-		}
-		if status, _ := h.do("GET", "/api/v1/event-type/pet.new", testAdminToken, nil); status != http.StatusNotFound {
-			t.Fatalf("a dry run created pet.new (%d)", status)
-		}
-		out.Data.ToModify = nil
-		h.mustDo(http.StatusOK, "POST", "/api/v1/event-type/import/openapi", testAdminToken, map[string]any{"spec": spec, "replaceAll": true}, &out)
-		if fmt.Sprint(out.Data.Modified) != "[pet.new pet.gone old.one]" || out.Data.ToModify != nil {
-			t.Fatalf("import: %+v", out)
-		}
-		var et map[string]any
-		h.mustDo(http.StatusOK, "GET", "/api/v1/event-type/pet.new", testAdminToken, nil, &et)
-		schema, _ := json.Marshal(et["schemas"])
-		if et["description"] != "A new pet" || et["groupName"] != "pets" ||
-			string(schema) != `{"1":{"examples":[{"id":1,"name":"rex"}],"properties":{"id":{"type":"integer"},"name":{"type":"string"}},"required":["id"],"type":"object"}}` {
-			t.Errorf("pet.new = %v (schemas %s)", et, schema)
-		}
-		h.mustDo(http.StatusOK, "GET", "/api/v1/event-type/pet.gone", testAdminToken, nil, &et)
-		if et["description"] != "A pet left" || et["deprecated"] != true {
-			t.Errorf("pet.gone = %v", et)
-		}
-		h.mustDo(http.StatusOK, "GET", "/api/v1/event-type/old.one", testAdminToken, nil, &et)
-		if et["archived"] != true {
-			t.Errorf("old.one not archived by replaceAll: %v", et)
-		}
-		// The same document as YAML text changes nothing.
-		yamlSpec := "openapi: 3.1.0\nwebhooks:\n  pet.new:\n    post:\n      description: A new pet\n      x-svix-group-name: pets\n" +
-			"      requestBody:\n        content:\n          application/json:\n            schema: {$ref: '#/components/schemas/Pet'}\n" +
-			"            example: {id: 1, name: rex}\n" +
-			"components:\n  schemas:\n    Pet:\n      type: object\n      required: [id]\n      properties:\n        id: {type: integer}\n        name: {type: string}\n"
-		h.mustDo(http.StatusOK, "POST", "/api/v1/event-type/import/openapi", testAdminToken, map[string]any{"specRaw": yamlSpec}, &out)
-		if len(out.Data.Modified) != 0 {
-			t.Errorf("re-import as YAML modified %v", out.Data.Modified)
-		}
-
-		h.refused(t, []refusal{
-			{"neither", "POST", "/api/v1/event-type/import/openapi", testAdminToken, map[string]any{}, 400, nil},
-			{"both", "POST", "/api/v1/event-type/import/openapi", testAdminToken, map[string]any{"spec": spec, "specRaw": "{}"}, 400, nil},
-			{"spec not an object", "POST", "/api/v1/event-type/import/openapi", testAdminToken, map[string]any{"spec": 3}, 422, nil},
-			{"not YAML", "POST", "/api/v1/event-type/import/openapi", testAdminToken, map[string]any{"specRaw": "a: [b"}, 422, []string{"body", "specRaw"}},
-			{"no webhooks", "POST", "/api/v1/event-type/import/openapi", testAdminToken, map[string]any{"spec": map[string]any{"openapi": "3.1.0"}}, 422, []string{"body", "spec"}},
-			{"bad webhook name", "POST", "/api/v1/event-type/import/openapi", testAdminToken,
-				map[string]any{"spec": map[string]any{"webhooks": map[string]any{"a b": map[string]any{"post": map[string]any{}}}}}, 422, []string{"body", "spec", "webhooks", "a b"}},
-			{"no operation", "POST", "/api/v1/event-type/import/openapi", testAdminToken,
-				map[string]any{"spec": map[string]any{"webhooks": map[string]any{"a.b": map[string]any{}}}}, 422, []string{"body", "spec", "webhooks", "a.b"}},
-			{"portal token", "POST", "/api/v1/event-type/import/openapi", h.portalToken(h.createApp("p")), map[string]any{"spec": spec}, 403, nil},
-		})
-	})
-}
-
-func TestSendExampleWithoutExample(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
-		h := newHarnessOn(t, open(t))
-		app := h.createApp("example")
-		ep := h.createEndpoint(app, map[string]any{"url": "https://example.com/a"})
-		path := "/api/v1/app/" + app + "/endpoint/" + ep + "/send-example"
-		h.mustDo(http.StatusCreated, "POST", "/api/v1/event-type", testAdminToken, map[string]any{
-			"name": "with.schema", "description": "d",
-			"schemas": map[string]any{"1": map[string]any{"type": "object", "required": []string{"id"}, "properties": map[string]any{
-				"id": map[string]any{"type": "string", "format": "uuid"}, "count": map[string]any{"type": "integer", "minimum": 3},
-			}}},
-		}, nil)
-		h.mustDo(http.StatusCreated, "POST", "/api/v1/event-type", testAdminToken, map[string]any{"name": "bare", "description": "d"}, nil)
-		h.mustDo(http.StatusCreated, "POST", "/api/v1/event-type", testAdminToken, map[string]any{
-			"name": "scalar", "description": "d", "schemas": map[string]any{"1": map[string]any{"type": "string"}}}, nil)
-
-		var msg map[string]any
-		h.mustDo(http.StatusAccepted, "POST", path, testAdminToken, map[string]any{"eventType": "with.schema"}, &msg)
-		if fmt.Sprint(msg["payload"]) != "map[count:3 id:00000000-0000-4000-8000-000000000000]" || msg["eventType"] != "with.schema" {
-			t.Errorf("generated example message: %v", msg)
-		}
-		h.refused(t, []refusal{
-			{"no schema, no example", "POST", path, testAdminToken, map[string]any{"eventType": "bare"}, 422, []string{"body", "eventType"}},
-			{"schema of a string", "POST", path, testAdminToken, map[string]any{"eventType": "scalar"}, 422, []string{"body", "eventType"}},
-			{"index beyond the generated one", "POST", path, testAdminToken, map[string]any{"eventType": "with.schema", "exampleIndex": 1}, 422, []string{"body", "exampleIndex"}},
-		})
-	})
-}
-
-func TestExampleFromSchema(t *testing.T) {
-	cases := []struct{ name, schema, want, err string }{
-		{"examples first", `{"type":"object","examples":[{"a":1}],"properties":{"b":{"type":"string"}}}`, `{"a":1}`, ""},
-		{"example", `{"type":"object","properties":{"b":{"type":"string","example":"hi"}}}`, `{"b":"hi"}`, ""},
-		{"const, default, enum", `{"properties":{"c":{"const":5},"d":{"default":false},"e":{"enum":["x","y"]}}}`, `{"c":5,"d":false,"e":"x"}`, ""},
-		{"formats", `{"type":"object","properties":{"t":{"type":"string","format":"date-time"},"m":{"type":"string","format":"email"},"u":{"type":"string","format":"uri"}}}`,
-			`{"m":"user@example.com","t":"2024-01-01T00:00:00Z","u":"https://example.com/"}`, ""},
-		{"string lengths", `{"properties":{"s":{"type":"string","minLength":8},"z":{"type":"string","maxLength":3}}}`, `{"s":"stringxx","z":"str"}`, ""},
-		{"number bounds", `{"properties":{"i":{"type":"integer","minimum":2},"x":{"type":"integer","exclusiveMinimum":2},"n":{"type":"number","maximum":-1}}}`, `{"i":2,"n":-1,"x":3}`, ""},
-		{"arrays", `{"properties":{"a":{"type":"array","items":{"type":"boolean"},"minItems":2},"b":{"type":"array"}}}`, `{"a":[true,true],"b":[]}`, ""},
-		{"nullable type list", `{"properties":{"a":{"type":["null","integer"]},"b":{"type":"null"}}}`, `{"a":0,"b":null}`, ""},
-		{"oneOf and allOf", `{"allOf":[{"properties":{"a":{"oneOf":[{"type":"integer"},{"type":"string"}]}}},{"properties":{"b":{"type":"boolean"}}}]}`, `{"a":0,"b":true}`, ""},
-		{"local ref", `{"$defs":{"P":{"type":"object","properties":{"n":{"type":"string"}}}},"type":"object","properties":{"p":{"$ref":"#/$defs/P"}}}`, `{"p":{"n":"string"}}`, ""},
-		{"recursive ref", `{"type":"object","properties":{"child":{"$ref":"#"}}}`, "", "deeper than"},
-		{"dangling ref", `{"properties":{"p":{"$ref":"#/nope"}}}`, "", "points nowhere"},
-		{"remote ref", `{"properties":{"p":{"$ref":"https://x/y.json"}}}`, "", "not local"},
-		{"no type", `{"properties":{"p":{"description":"?"}}}`, "", "#/properties/p has no type"},
-		{"false schema", `{"properties":{"p":false}}`, "", "accepts no value"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := exampleFromSchema(json.RawMessage(c.schema))
-			if c.err != "" {
-				if err == nil || !strings.Contains(err.Error(), c.err) {
-					t.Fatalf("err = %v (value %s), want one containing %q", err, got, c.err)
+			h.mustDo(http.StatusOK, "GET", "/api/v1/event-type/u.v", testAdminToken, nil, &out, "User-Agent", ua)
+			var got []string
+			for _, k := range []string{"featureFlag", "featureFlags"} {
+				if _, ok := out[k]; ok {
+					got = append(got, k)
 				}
-				return
 			}
-			if err != nil || string(got) != c.want {
-				t.Fatalf("got %s, %v; want %s", got, err, c.want)
-			}
-		})
-	}
-}
-
-func TestBulkExpungeAndDashboardAccess(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
-		h := newHarnessOn(t, open(t))
-		app := h.createApp("bulk-expunge")
-		h.createEndpoint(app, map[string]any{"url": "https://example.com/a"})
-		m1 := h.publish(app, "a.b", nil)
-		h.publish(app, "a.b", map[string]any{"eventId": "evt-2"})
-		m3 := h.publish(app, "a.b", nil)
-		var out struct {
-			Results map[string]string `json:"results"`
-		}
-		h.mustDo(http.StatusOK, "POST", "/api/v1/app/"+app+"/msg/bulk-expunge", testAdminToken,
-			map[string]any{"ids": []string{m1, "evt-2", "msg_nope"}}, &out)
-		if fmt.Sprint(out.Results) != fmt.Sprint(map[string]string{m1: "expunged", "evt-2": "expunged", "msg_nope": "not-found"}) {
-			t.Errorf("bulk-expunge results: %v", out.Results)
-		}
-		for id, want := range map[string]string{m1: "map[]", "evt-2": "map[]", m3: "map[k:a.b]"} {
-			var msg map[string]any
-			h.mustDo(http.StatusOK, "GET", "/api/v1/app/"+app+"/msg/"+id, testAdminToken, nil, &msg)
-			if fmt.Sprint(msg["payload"]) != want {
-				t.Errorf("payload of %s: %v, want %s", id, msg["payload"], want)
+			if strings.Join(got, " ") != want {
+				t.Errorf("event type as %q has %v, want %s", ua, got, want)
 			}
 		}
-		var access map[string]any
-		h.mustDo(http.StatusOK, "POST", "/api/v1/auth/dashboard-access/"+app, testAdminToken, nil, &access)
-		tok, _ := access["token"].(string)
-		if tok == "" || access["url"] == nil {
-			t.Fatalf("dashboard-access: %v", access)
+		if _, err := h.sdk.EventType.Get(ctx, "u.v"); err != nil {
+			t.Errorf("Go SDK v1.44.0 get event type: %v", err)
 		}
-		h.mustDo(http.StatusOK, "GET", "/api/v1/app/"+app, tok, nil, nil)
-		h.refused(t, []refusal{
-			{"ids null", "POST", "/api/v1/app/" + app + "/msg/bulk-expunge", testAdminToken, map[string]any{"ids": nil}, 422, []string{"body", "ids"}},
-			{"bad id", "POST", "/api/v1/app/" + app + "/msg/bulk-expunge", testAdminToken, map[string]any{"ids": []string{"a b"}}, 422, []string{"body", "ids", "0"}},
-			{"portal token", "POST", "/api/v1/app/" + app + "/msg/bulk-expunge", tok, map[string]any{"ids": []string{m3}}, 403, nil},
-			{"unknown app", "POST", "/api/v1/app/app_nope/msg/bulk-expunge", testAdminToken, map[string]any{"ids": []string{m3}}, 404, nil},
-			{"dashboard-access of an unknown app", "POST", "/api/v1/auth/dashboard-access/app_nope", testAdminToken, nil, 404, nil},
-			{"dashboard-access with a portal token", "POST", "/api/v1/auth/dashboard-access/" + app, tok, nil, 403, nil},
-		})
-	})
-}
-
-func TestOperationalEndpointHeadersOnBothStores(t *testing.T) {
-	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
-		h := newHarnessOn(t, open(t), withEvents)
-		var ep opEndpointOut
-		h.mustDo(http.StatusCreated, "POST", opBase, testAdminToken, map[string]any{"url": "https://ops.example.com/hook"}, &ep)
-		h.mustDo(http.StatusNoContent, "PUT", opBase+"/"+ep.ID+"/headers", testAdminToken,
-			map[string]any{"headers": map[string]string{"X-Team": "sre", "Authorization": "Bearer x"}}, nil)
-		var hd endpointHeadersOut
-		h.mustDo(http.StatusOK, "GET", opBase+"/"+ep.ID+"/headers", testAdminToken, nil, &hd)
-		if hd.Headers["X-Team"] != "sre" || len(hd.Headers) != 1 || fmt.Sprint(hd.Sensitive) != "[Authorization]" {
-			t.Fatalf("headers = %+v", hd)
+		h.mustDo(http.StatusOK, "PATCH", "/api/v1/event-type/u.v", testAdminToken, `{"featureFlags":null}`, nil)
+		if et, _ := h.st.GetEventType(ctx, hookrelay.DefaultEnvironment, "u.v"); et.FeatureFlag != nil {
+			t.Fatalf("featureFlags null left %q", *et.FeatureFlag)
 		}
-		app := h.createApp("p")
-		h.refused(t, []refusal{
-			{"bad header name", "PUT", opBase + "/" + ep.ID + "/headers", testAdminToken, map[string]any{"headers": map[string]string{"Bad Name": "1"}}, 422, nil},
-			{"no headers", "PUT", opBase + "/" + ep.ID + "/headers", testAdminToken, map[string]any{}, 422, []string{"body", "headers"}},
-			{"unknown endpoint", "GET", opBase + "/ep_nope/headers", testAdminToken, nil, 404, nil},
-			{"unknown endpoint PUT", "PUT", opBase + "/ep_nope/headers", testAdminToken, map[string]any{"headers": map[string]string{}}, 404, nil},
-			{"portal token", "GET", opBase + "/" + ep.ID + "/headers", h.portalToken(app), nil, 403, nil},
-		})
 	})
 }

@@ -49,6 +49,10 @@ func (m messageOut) appendJSON(b []byte) ([]byte, error) {
 	}
 	b = append(b, `,"timestamp":"`...)
 	b = time.Time(m.Timestamp).UTC().AppendFormat(b, time.RFC3339Nano)
+	if m.DeliverAt != nil {
+		b = append(b, `","deliverAt":"`...)
+		b = time.Time(*m.DeliverAt).UTC().AppendFormat(b, time.RFC3339Nano)
+	}
 	return append(b, "\"}\n"...), nil
 }
 

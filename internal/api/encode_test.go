@@ -31,9 +31,10 @@ func TestWriteMessageMatchesWriteJSON(t *testing.T) {
 		{"odd strings", hookrelay.Message{ID: odd, EventID: &odd, EventType: odd, Payload: []byte(`{}`),
 			Channels: []string{odd}, Tags: []string{"", odd}, CreatedAt: time.Unix(0, 0)}, true},
 		{"whole seconds", hookrelay.Message{ID: "msg_3", EventType: "x", Payload: []byte(`{}`), CreatedAt: time.Unix(1700000000, 0)}, true},
+		{"deliverAt", hookrelay.Message{ID: "msg_4", EventType: "x", Payload: []byte(`{}`), CreatedAt: at, DeliverAt: &at}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			out := toMessageOut(tt.m, tt.withContent)
+			out := toMessageOut(shapeCurrent, tt.m, tt.withContent)
 			want := httptest.NewRecorder()
 			writeJSON(want, 202, out)
 			got := httptest.NewRecorder()
@@ -103,6 +104,9 @@ func TestWriteMessageCoversEveryField(t *testing.T) {
 			*p = json.RawMessage(`{"field":"` + name + `"}`)
 		case *jsonTime:
 			*p = jsonTime(time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC))
+		case **jsonTime:
+			jt := jsonTime(time.Date(2026, 2, 3, 4, 5, 6, 7000, time.UTC))
+			*p = &jt
 		default:
 			t.Fatalf("messageOut.%s is a %s, which this test cannot fill: teach it, and appendJSON", name, f.Type())
 		}

@@ -109,8 +109,8 @@ func TestConcurrentEndpointWritesLoseNothing(t *testing.T) {
 		}
 		check("description", got.Description, fmt.Sprint("description ", last))
 		check("metadata", got.Metadata, map[string]string{"round": strconv.Itoa(last)})
-		check("filterTypes", got.FilterTypes, []string{fmt.Sprint("type.", last)})
-		check("rateLimit", got.RateLimit, ptr(rounds))
+		check("eventTypes", got.EventTypes, []string{fmt.Sprint("type.", last)})
+		check("throttleRate", got.ThrottleRate, ptr(rounds))
 		var headers endpointHeadersOut
 		h.mustDo(http.StatusOK, "GET", path+"/headers", testAdminToken, nil, &headers)
 		check("headers", headers.Headers, map[string]string{"X-Round": strconv.Itoa(last)})

@@ -15,18 +15,25 @@ import (
 	"github.com/hookrelay/hookrelay/internal/store"
 )
 
-// endpointIn covers Svix's EndpointIn, EndpointUpdate and EndpointPatch.
+// endpointIn covers Svix's EndpointIn, EndpointUpdate and EndpointPatch,
+// and the newer EndpointUpsertIn: throttleRate and eventTypes are the newer
+// names of rateLimit and filterTypes (see alias; validate leaves the values
+// in RateLimit and FilterTypes), and headers (create only) sets the custom
+// headers as PUT .../headers does.
 type endpointIn struct {
-	URL         opt[string]            `json:"url"`
-	Description opt[string]            `json:"description"`
-	Version     opt[int]               `json:"version"`
-	RateLimit   opt[int]               `json:"rateLimit"`
-	UID         opt[string]            `json:"uid"`
-	FilterTypes opt[[]string]          `json:"filterTypes"`
-	Channels    opt[[]string]          `json:"channels"`
-	Disabled    opt[bool]              `json:"disabled"`
-	Metadata    opt[map[string]string] `json:"metadata"`
-	Secret      opt[string]            `json:"secret"`
+	URL          opt[string]             `json:"url"`
+	Description  opt[string]             `json:"description"`
+	Version      opt[int]                `json:"version"`
+	RateLimit    opt[int]                `json:"rateLimit"`
+	ThrottleRate opt[int]                `json:"throttleRate"`
+	UID          opt[string]             `json:"uid"`
+	FilterTypes  opt[[]string]           `json:"filterTypes"`
+	EventTypes   opt[[]string]           `json:"eventTypes"`
+	Channels     opt[[]string]           `json:"channels"`
+	Disabled     opt[bool]               `json:"disabled"`
+	Metadata     opt[map[string]string]  `json:"metadata"`
+	Secret       opt[string]             `json:"secret"`
+	Headers      opt[map[string]*string] `json:"headers"`
 	// Options is hookrelay's extension (see options.go); Svix clients never
 	// send it.
 	Options opt[endpointOptionsIn] `json:"options"`
@@ -55,6 +62,10 @@ func (in *endpointIn) validate(c *checker, patch bool) {
 	if in.RateLimit.has() {
 		c.check(checkRateLimit(in.RateLimit.V), "rateLimit")
 	}
+	if in.ThrottleRate.has() {
+		c.check(checkRateLimit(in.ThrottleRate.V), "throttleRate")
+	}
+	in.RateLimit = alias(c, in.ThrottleRate, "throttleRate", in.RateLimit, "rateLimit")
 	if in.UID.has() {
 		c.check(checkEndpointUID(in.UID.V), "uid")
 	}
@@ -65,11 +76,19 @@ func (in *endpointIn) validate(c *checker, patch bool) {
 	if in.FilterTypes.has() {
 		c.checkList(in.FilterTypes.V, minItems, 0, checkFilterType, "filterTypes")
 	}
+	if in.EventTypes.has() {
+		c.checkList(in.EventTypes.V, minItems, 0, checkFilterType, "eventTypes")
+	}
+	in.FilterTypes = alias(c, in.EventTypes, "eventTypes", in.FilterTypes, "filterTypes")
 	if in.Channels.has() {
 		c.checkList(in.Channels.V, minItems, 10, checkChannel, "channels")
 	}
 	if in.Secret.has() {
 		c.check(checkSecret(in.Secret.V), "secret")
+	}
+	if in.Headers.has() {
+		h := endpointHeadersIn{Headers: in.Headers}
+		h.validate(c, false)
 	}
 	if in.Options.has() {
 		in.Options.V.validate(c, "options")
@@ -97,6 +116,15 @@ func (in *endpointIn) apply(ep *hookrelay.Endpoint) {
 	}
 	if in.Options.Set {
 		ep.Options = in.Options.V.replace()
+	}
+}
+
+// refuseHeaders refuses custom headers in an endpoint update or patch,
+// whose Svix schemas have none: only a create sets them in the endpoint's
+// body.
+func refuseHeaders(c *checker, h opt[map[string]*string]) {
+	if h.Set {
+		c.add("is only taken when an endpoint is created: set custom headers with PUT or PATCH .../headers", "headers")
 	}
 }
 
@@ -157,7 +185,7 @@ func (s *server) listEndpoints(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		return err
 	}
-	writeList(w, eps, limit, func(e hookrelay.Endpoint) string { return e.ID }, toEndpointOut)
+	writeList(w, eps, limit, func(e hookrelay.Endpoint) string { return e.ID }, toEndpointOut(shapeOf(r)))
 	return nil
 }
 
@@ -180,7 +208,7 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toEndpointOut(*ep))
+	writeJSON(w, http.StatusCreated, toEndpointOut(shapeOf(r))(*ep))
 	return nil
 }
 
@@ -212,6 +240,12 @@ func (s *server) insertEndpoint(r *http.Request, app *hookrelay.Application, in 
 		UpdatedAt: now,
 	}
 	in.apply(ep)
+	if in.Headers.has() {
+		h := endpointHeadersIn{Headers: in.Headers}
+		if err := h.applyTo(ep, false); err != nil {
+			return nil, err
+		}
+	}
 	if in.Secret.has() {
 		ep.Secret = normalizeSecret(in.Secret.V)
 	} else {
@@ -236,7 +270,7 @@ func (s *server) getEndpoint(w http.ResponseWriter, r *http.Request, p *principa
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toEndpointOut(*ep))
+	writeJSON(w, http.StatusOK, toEndpointOut(shapeOf(r))(*ep))
 	return nil
 }
 
@@ -255,6 +289,7 @@ func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 	}
 	in.Secret = opt[string]{} // not part of EndpointUpdate
 	var c checker
+	refuseHeaders(&c, in.Headers)
 	in.validate(&c, false)
 	s.checkURLPolicy(&c, in.URL)
 	if err := c.err(); err != nil {
@@ -273,14 +308,14 @@ func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusCreated, toEndpointOut(*ep))
+		writeJSON(w, http.StatusCreated, toEndpointOut(shapeOf(r))(*ep))
 		return nil
 	}
 	if err != nil {
 		return err
 	}
 	s.emitEndpointChanged(r, app, before, ep)
-	writeJSON(w, http.StatusOK, toEndpointOut(*ep))
+	writeJSON(w, http.StatusOK, toEndpointOut(shapeOf(r))(*ep))
 	return nil
 }
 
@@ -298,6 +333,7 @@ func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 		return err
 	}
 	var c checker
+	refuseHeaders(&c, in.Headers)
 	in.validate(&c, true)
 	s.checkURLPolicy(&c, in.URL)
 	if err := c.err(); err != nil {
@@ -348,7 +384,7 @@ func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 		return err
 	}
 	s.emitEndpointChanged(r, app, before, ep)
-	writeJSON(w, http.StatusOK, toEndpointOut(*ep))
+	writeJSON(w, http.StatusOK, toEndpointOut(shapeOf(r))(*ep))
 	return nil
 }
 
@@ -449,16 +485,40 @@ func (s *server) getEndpointSecret(w http.ResponseWriter, r *http.Request, p *pr
 	return nil
 }
 
-// secretGrace is how long a rotated-out secret keeps signing.
-const secretGrace = 24 * time.Hour
+// secretGrace is how long a rotated-out secret keeps signing unless the
+// rotation names gracePeriodSeconds; maxSecretGrace bounds that (7 days).
+const (
+	secretGrace    = 24 * time.Hour
+	maxSecretGrace = 7 * 24 * time.Hour
+)
 
+// endpointSecretRotateIn is EndpointSecretRotateIn and
+// OperationalWebhookEndpointSecretIn.
 type endpointSecretRotateIn struct {
-	Key opt[string] `json:"key"`
+	Key                opt[string] `json:"key"`
+	GracePeriodSeconds opt[int64]  `json:"gracePeriodSeconds"`
+}
+
+// validate checks the body and returns how long the current secret keeps
+// signing: gracePeriodSeconds (0 to 7 days; 0 retires it at once), or
+// secretGrace when absent or null.
+func (in *endpointSecretRotateIn) validate(c *checker) time.Duration {
+	if in.Key.has() {
+		c.check(checkSecret(in.Key.V), "key")
+	}
+	if !in.GracePeriodSeconds.has() {
+		return secretGrace
+	}
+	if in.GracePeriodSeconds.V < 0 || in.GracePeriodSeconds.V > int64(maxSecretGrace/time.Second) {
+		c.add(fmt.Sprintf("must be between 0 and %d seconds (7 days)", int64(maxSecretGrace/time.Second)), "gracePeriodSeconds")
+		return 0
+	}
+	return time.Duration(in.GracePeriodSeconds.V) * time.Second
 }
 
 // rotateEndpointSecret makes the body's key (or a generated one) current;
-// the previous secret keeps signing for secretGrace. Expired old secrets
-// are dropped.
+// the previous secret keeps signing for gracePeriodSeconds (default
+// secretGrace). Expired old secrets are dropped.
 func (s *server) rotateEndpointSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
 	app, err := s.app(r, p)
 	if err != nil {
@@ -469,9 +529,7 @@ func (s *server) rotateEndpointSecret(w http.ResponseWriter, r *http.Request, p 
 		return err
 	}
 	var c checker
-	if in.Key.has() {
-		c.check(checkSecret(in.Key.V), "key")
-	}
+	grace := in.validate(&c)
 	if err := c.err(); err != nil {
 		return err
 	}
@@ -482,7 +540,7 @@ func (s *server) rotateEndpointSecret(w http.ResponseWriter, r *http.Request, p 
 		return err
 	}
 	_, ep, err := s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
-		rotateSecret(ep, next, s.now())
+		rotateSecret(ep, next, s.now(), grace)
 		return nil
 	})
 	if err != nil {
@@ -512,7 +570,11 @@ func (s *server) endpointStats(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, endpointStatsOut{Success: st.Success, Pending: st.Pending, Sending: st.Sending, Fail: st.Fail})
+	out := endpointStatsOut{Success: st.Success, Pending: st.Pending, Sending: st.Sending, Fail: st.Fail}
+	if shapeOf(r) != shapeV1_44 {
+		out.Canceled = new(int64)
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -568,7 +630,7 @@ func (s *server) sendExample(w http.ResponseWriter, r *http.Request, p *principa
 	if _, err := s.publish(r.Context(), app, store.CreateMessageParams{Message: msg, OnlyEndpointID: ep.ID}); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, toMessageOut(*msg, true))
+	writeJSON(w, http.StatusAccepted, toMessageOut(shapeOf(r), *msg, true))
 	return nil
 }
 

@@ -9,15 +9,18 @@ import (
 )
 
 // eventTypeIn covers Svix's EventTypeIn (with name), EventTypeUpdate and
-// EventTypePatch.
+// EventTypePatch, and the newer EventTypeUpsertIn. featureFlags is the
+// newer form of featureFlag: hookrelay keeps one flag per event type, so
+// it takes a list of one (see alias; validate leaves it in FeatureFlag).
 type eventTypeIn struct {
-	Name        opt[string]          `json:"name"`
-	Description opt[string]          `json:"description"`
-	Archived    opt[bool]            `json:"archived"`
-	Deprecated  opt[bool]            `json:"deprecated"`
-	FeatureFlag opt[string]          `json:"featureFlag"`
-	GroupName   opt[string]          `json:"groupName"`
-	Schemas     opt[json.RawMessage] `json:"schemas"`
+	Name         opt[string]          `json:"name"`
+	Description  opt[string]          `json:"description"`
+	Archived     opt[bool]            `json:"archived"`
+	Deprecated   opt[bool]            `json:"deprecated"`
+	FeatureFlag  opt[string]          `json:"featureFlag"`
+	FeatureFlags opt[[]string]        `json:"featureFlags"`
+	GroupName    opt[string]          `json:"groupName"`
+	Schemas      opt[json.RawMessage] `json:"schemas"`
 }
 
 // validate checks the fields shared by create, update and patch;
@@ -32,6 +35,20 @@ func (in *eventTypeIn) validate(c *checker, descriptionRequired bool) {
 	c.notNull(in.Deprecated.Set, in.Deprecated.Null, "deprecated")
 	if in.FeatureFlag.has() {
 		c.check(checkName(in.FeatureFlag.V, 256), "featureFlag")
+	}
+	if in.FeatureFlags.Set {
+		flags := opt[string]{Set: true, Null: true}
+		switch n := len(in.FeatureFlags.V); {
+		case in.FeatureFlags.Null:
+		case n == 1:
+			c.check(checkName(in.FeatureFlags.V[0], 256), "featureFlags", "0")
+			flags = opt[string]{Set: true, V: in.FeatureFlags.V[0]}
+		case n == 0:
+			c.add("must have at least 1 item, or be null", "featureFlags")
+		default:
+			c.add("hookrelay keeps one feature flag per event type: give at most one", "featureFlags")
+		}
+		in.FeatureFlag = alias(c, flags, "featureFlags", in.FeatureFlag, "featureFlag")
 	}
 	if in.GroupName.has() {
 		c.check(checkName(in.GroupName.V, 256), "groupName")
@@ -88,8 +105,9 @@ func (s *server) listEventTypes(w http.ResponseWriter, r *http.Request, p *princ
 	if err != nil {
 		return err
 	}
+	sh := shapeOf(r)
 	writeList(w, ets, limit, func(et hookrelay.EventType) string { return et.Name },
-		func(et hookrelay.EventType) eventTypeOut { return toEventTypeOut(et, withContent) })
+		func(et hookrelay.EventType) eventTypeOut { return toEventTypeOut(sh, et, withContent) })
 	return nil
 }
 
@@ -119,7 +137,7 @@ func (s *server) createEventType(w http.ResponseWriter, r *http.Request, p *prin
 		if err := s.store.UpdateEventType(r.Context(), existing); err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusCreated, toEventTypeOut(*existing, true))
+		writeJSON(w, http.StatusCreated, toEventTypeOut(shapeOf(r), *existing, true))
 		return nil
 	case !errors.Is(err, hookrelay.ErrNotFound):
 		return err
@@ -131,7 +149,7 @@ func (s *server) createEventType(w http.ResponseWriter, r *http.Request, p *prin
 		}
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toEventTypeOut(*et, true))
+	writeJSON(w, http.StatusCreated, toEventTypeOut(shapeOf(r), *et, true))
 	return nil
 }
 
@@ -147,7 +165,7 @@ func (s *server) getEventType(w http.ResponseWriter, r *http.Request, p *princip
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toEventTypeOut(*et, true))
+	writeJSON(w, http.StatusOK, toEventTypeOut(shapeOf(r), *et, true))
 	return nil
 }
 
@@ -180,7 +198,7 @@ func (s *server) updateEventType(w http.ResponseWriter, r *http.Request, p *prin
 			}
 			return err
 		}
-		writeJSON(w, http.StatusCreated, toEventTypeOut(*et, true))
+		writeJSON(w, http.StatusCreated, toEventTypeOut(shapeOf(r), *et, true))
 		return nil
 	}
 	in.apply(et)
@@ -188,7 +206,7 @@ func (s *server) updateEventType(w http.ResponseWriter, r *http.Request, p *prin
 	if err := s.store.UpdateEventType(r.Context(), et); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toEventTypeOut(*et, true))
+	writeJSON(w, http.StatusOK, toEventTypeOut(shapeOf(r), *et, true))
 	return nil
 }
 
@@ -230,7 +248,7 @@ func (s *server) patchEventType(w http.ResponseWriter, r *http.Request, p *princ
 	if err := s.store.UpdateEventType(r.Context(), et); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toEventTypeOut(*et, true))
+	writeJSON(w, http.StatusOK, toEventTypeOut(shapeOf(r), *et, true))
 	return nil
 }
 

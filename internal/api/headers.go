@@ -88,14 +88,18 @@ func checkHeaderValue(v string) string {
 	return ""
 }
 
+// endpointHeadersIn is EndpointHeadersIn (PUT) and EndpointHeadersPatchIn
+// (PATCH), whose deleteHeaders names headers to remove.
 type endpointHeadersIn struct {
-	Headers opt[map[string]*string] `json:"headers"`
+	Headers       opt[map[string]*string] `json:"headers"`
+	DeleteHeaders opt[[]string]           `json:"deleteHeaders"`
 }
 
-// validate checks names and values; patch allows null values (removal).
-// The limits of the whole set are checked by checkHeaderSet, on the headers
-// that result.
+// validate checks names and values; patch allows null values and
+// deleteHeaders (removal). The limits of the whole set are checked by
+// checkHeaderSet, on the headers that result.
 func (in *endpointHeadersIn) validate(c *checker, patch bool) {
+	in.validateDelete(c, patch)
 	if !c.required(in.Headers.Set, in.Headers.Null, "headers") {
 		return
 	}
@@ -124,6 +128,35 @@ func (in *endpointHeadersIn) validate(c *checker, patch bool) {
 			c.add("duplicate header name (same as "+prev+")", "headers", name)
 		}
 		seen[strings.ToLower(name)] = name
+	}
+}
+
+// validateDelete checks deleteHeaders: only in a patch, names only, and
+// none that the same body also sets.
+func (in *endpointHeadersIn) validateDelete(c *checker, patch bool) {
+	if !in.DeleteHeaders.Set {
+		return
+	}
+	if !patch {
+		c.add("is only taken by PATCH: PUT replaces every header, so leave out the ones to remove", "deleteHeaders")
+		return
+	}
+	c.notNull(in.DeleteHeaders.Set, in.DeleteHeaders.Null, "deleteHeaders")
+	if len(in.DeleteHeaders.V) > 4*maxEndpointHeaders {
+		c.add(fmt.Sprintf("at most %d names", 4*maxEndpointHeaders), "deleteHeaders")
+		return
+	}
+	for i, name := range in.DeleteHeaders.V {
+		idx := fmt.Sprint(i)
+		if msg := checkHeaderName(name); msg != "" && msg != "header name is reserved" {
+			c.add(msg, "deleteHeaders", idx)
+			continue
+		}
+		for set, v := range in.Headers.V {
+			if v != nil && strings.EqualFold(set, name) {
+				c.add("header "+name+" is both set in headers and named in deleteHeaders", "deleteHeaders", idx)
+			}
+		}
 	}
 }
 
@@ -202,13 +235,14 @@ func (in *endpointHeadersIn) applyTo(ep *hookrelay.Endpoint, patch bool) error {
 		}
 	}
 	for name, v := range in.Headers.V {
-		for k := range headers {
-			if strings.EqualFold(k, name) {
-				delete(headers, k)
-			}
-		}
+		deleteHeader(headers, name)
 		if v != nil {
 			headers[name] = *v
+		}
+	}
+	if patch {
+		for _, name := range in.DeleteHeaders.V {
+			deleteHeader(headers, name)
 		}
 	}
 	if err := checkHeaderSet(headers); err != nil {
@@ -224,6 +258,15 @@ func (in *endpointHeadersIn) applyTo(ep *hookrelay.Endpoint, patch bool) error {
 	ep.Headers = headers
 	ep.Sensitive = sensitive
 	return nil
+}
+
+// deleteHeader removes name from headers, whatever its case.
+func deleteHeader(headers map[string]string, name string) {
+	for k := range headers {
+		if strings.EqualFold(k, name) {
+			delete(headers, k)
+		}
+	}
 }
 
 // checkHeaderSet enforces the count and total size of an endpoint's custom

@@ -96,6 +96,11 @@ func sdkFor(t *testing.T, srv *httptest.Server, token string) *svix.Svix {
 	return svix.New(token, &svix.SvixOptions{ServerUrl: u, HTTPClient: srv.Client()})
 }
 
+// goSDKUserAgent is the User-Agent of the Go SDK v1.44.0. A raw request
+// whose answer a test decodes into that SDK's models sends it, as the SDK
+// would, to get the v1.44.0 shapes (see shape.go).
+const goSDKUserAgent = "svix-libs/1.44.0/go"
+
 // do sends a raw request. body is sent as is when it is a string or
 // []byte, JSON-encoded otherwise; nil sends no body. headers are name,
 // value pairs.

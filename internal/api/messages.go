@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -23,6 +24,34 @@ type messageIn struct {
 	PayloadRetentionPeriod opt[int64]                      `json:"payloadRetentionPeriod"`
 	PayloadRetentionHours  opt[int64]                      `json:"payloadRetentionHours"`
 	TransformationsParams  opt[map[string]json.RawMessage] `json:"transformationsParams"`
+	DeliverAt              opt[string]                     `json:"deliverAt"`
+}
+
+// Bounds of deliverAt, as Svix documents them: at least a minute and at
+// most 24 hours after the publish.
+const (
+	minDeliverAhead = time.Minute
+	maxDeliverAhead = 24 * time.Hour
+)
+
+// deliverAt validates deliverAt against now and returns it (nil when
+// absent or null): the message's deliveries are first due then.
+func (in *messageIn) deliverAt(c *checker, now time.Time) *time.Time {
+	if !in.DeliverAt.has() {
+		return nil
+	}
+	at, err := time.Parse(time.RFC3339Nano, in.DeliverAt.V)
+	if err != nil {
+		c.add("must be an RFC 3339 date-time", "deliverAt")
+		return nil
+	}
+	at = at.UTC().Truncate(time.Microsecond)
+	if at.Before(now.Add(minDeliverAhead)) || at.After(now.Add(maxDeliverAhead)) {
+		c.add(fmt.Sprintf("must be at least 1 minute and at most 24 hours in the future (the server's time is %s)",
+			now.Format(time.RFC3339)), "deliverAt")
+		return nil
+	}
+	return &at
 }
 
 // payload validates the body and returns the payload to store: the bytes of
@@ -104,7 +133,8 @@ func isJSONObject(b []byte) bool {
 
 // createMessage is POST /api/v1/app/{app_id}/msg: 202 with the message. The
 // message and its deliveries are stored in one transaction; a taken eventId
-// is 409.
+// is 409. With deliverAt the deliveries are first due at that time
+// instead of at once.
 func (s *server) createMessage(w http.ResponseWriter, r *http.Request, p *principal) error {
 	q := newQuery(r)
 	withContent := q.boolean("with_content", true)
@@ -117,6 +147,8 @@ func (s *server) createMessage(w http.ResponseWriter, r *http.Request, p *princi
 	}
 	var c checker
 	payload := in.payload(&c)
+	now := s.now()
+	deliverAt := in.deliverAt(&c, now)
 	if err := c.err(); err != nil {
 		return err
 	}
@@ -132,7 +164,8 @@ func (s *server) createMessage(w http.ResponseWriter, r *http.Request, p *princi
 		Payload:   payload,
 		Channels:  nonEmpty(in.Channels.V),
 		Tags:      nonEmpty(in.Tags.V),
-		CreatedAt: s.now(),
+		CreatedAt: now,
+		DeliverAt: deliverAt,
 	}
 	if d := in.retention(); d > 0 {
 		at := msg.CreatedAt.Add(d)
@@ -155,7 +188,7 @@ func (s *server) createMessage(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		return err
 	}
-	writeMessage(w, http.StatusAccepted, toMessageOut(*msg, withContent))
+	writeMessage(w, http.StatusAccepted, toMessageOut(shapeOf(r), *msg, withContent))
 	return nil
 }
 
@@ -194,7 +227,7 @@ func (s *server) getMessage(w http.ResponseWriter, r *http.Request, p *principal
 	if err != nil {
 		return err
 	}
-	writeMessage(w, http.StatusOK, toMessageOut(*msg, withContent))
+	writeMessage(w, http.StatusOK, toMessageOut(shapeOf(r), *msg, withContent))
 	return nil
 }
 
@@ -225,8 +258,9 @@ func (s *server) listMessages(w http.ResponseWriter, r *http.Request, p *princip
 	if err != nil {
 		return err
 	}
+	sh := shapeOf(r)
 	writeList(w, msgs, limit, func(m hookrelay.Message) string { return m.ID },
-		func(m hookrelay.Message) messageOut { return toMessageOut(m, withContent) })
+		func(m hookrelay.Message) messageOut { return toMessageOut(sh, m, withContent) })
 	return nil
 }
 

@@ -118,7 +118,8 @@ func TestEndpointOptionsInEndpointBodies(t *testing.T) {
 
 	// Create with options: the response is exactly an EndpointOut.
 	status, out := h.do("POST", base, testAdminToken,
-		`{"url":"https://example.com/a","uid":"ep-a","options":{"method":"PUT","timeoutSeconds":5,"retrySchedule":[1,2],"maxInFlight":3}}`)
+		`{"url":"https://example.com/a","uid":"ep-a","options":{"method":"PUT","timeoutSeconds":5,"retrySchedule":[1,2],"maxInFlight":3}}`,
+		"User-Agent", goSDKUserAgent)
 	if status != http.StatusCreated {
 		t.Fatalf("create: %d %s", status, out)
 	}

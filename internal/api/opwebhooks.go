@@ -141,29 +141,36 @@ func checkOpFilterType(s string) string {
 	return "matches no operational event type; these are " + strings.Join(ops.EventTypes, ", ")
 }
 
-// opEndpointOut is Svix's OperationalWebhookEndpointOut.
+// opEndpointOut is Svix's OperationalWebhookEndpointOut, shaped as
+// endpointOut is (no version in any shape).
 type opEndpointOut struct {
-	ID          string            `json:"id"`
-	UID         *string           `json:"uid,omitempty"`
-	URL         string            `json:"url"`
-	Description string            `json:"description"`
-	RateLimit   *int              `json:"rateLimit,omitempty"`
-	FilterTypes []string          `json:"filterTypes,omitempty"`
-	Disabled    bool              `json:"disabled"`
-	Metadata    map[string]string `json:"metadata"`
-	CreatedAt   jsonTime          `json:"createdAt"`
-	UpdatedAt   jsonTime          `json:"updatedAt"`
+	ID           string            `json:"id"`
+	UID          *string           `json:"uid,omitempty"`
+	URL          string            `json:"url"`
+	Description  string            `json:"description"`
+	RateLimit    *int              `json:"rateLimit,omitempty"`
+	ThrottleRate *int              `json:"throttleRate,omitempty"`
+	FilterTypes  []string          `json:"filterTypes,omitempty"`
+	EventTypes   []string          `json:"eventTypes,omitempty"`
+	Disabled     bool              `json:"disabled"`
+	Metadata     map[string]string `json:"metadata"`
+	CreatedAt    jsonTime          `json:"createdAt"`
+	UpdatedAt    jsonTime          `json:"updatedAt"`
 }
 
-func toOpEndpointOut(e hookrelay.Endpoint) opEndpointOut {
-	md := e.Metadata
-	if md == nil {
-		md = map[string]string{}
-	}
-	return opEndpointOut{
-		ID: e.ID, UID: e.UID, URL: hookrelay.URLWithoutUserinfo(e.URL), Description: e.Description,
-		RateLimit: e.RateLimit, FilterTypes: nonEmpty(e.FilterTypes), Disabled: e.Disabled, Metadata: md,
-		CreatedAt: jsonTime(e.CreatedAt), UpdatedAt: jsonTime(e.UpdatedAt),
+func toOpEndpointOut(sh shape) func(hookrelay.Endpoint) opEndpointOut {
+	return func(e hookrelay.Endpoint) opEndpointOut {
+		md := e.Metadata
+		if md == nil {
+			md = map[string]string{}
+		}
+		f := endpointFieldsOf(sh, e)
+		return opEndpointOut{
+			ID: e.ID, UID: e.UID, URL: hookrelay.URLWithoutUserinfo(e.URL), Description: e.Description,
+			RateLimit: f.rateLimit, ThrottleRate: f.throttleRate, FilterTypes: f.filterTypes, EventTypes: f.eventTypes,
+			Disabled: e.Disabled, Metadata: md,
+			CreatedAt: jsonTime(e.CreatedAt), UpdatedAt: jsonTime(e.UpdatedAt),
+		}
 	}
 }
 
@@ -220,7 +227,7 @@ func (s *server) listOpEndpoints(w http.ResponseWriter, r *http.Request, p *prin
 			return err
 		}
 	}
-	writeList(w, eps, limit, func(e hookrelay.Endpoint) string { return e.ID }, toOpEndpointOut)
+	writeList(w, eps, limit, func(e hookrelay.Endpoint) string { return e.ID }, toOpEndpointOut(shapeOf(r)))
 	return nil
 }
 
@@ -239,7 +246,7 @@ func (s *server) createOpEndpoint(w http.ResponseWriter, r *http.Request, p *pri
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toOpEndpointOut(*ep))
+	writeJSON(w, http.StatusCreated, toOpEndpointOut(shapeOf(r))(*ep))
 	return nil
 }
 
@@ -295,7 +302,7 @@ func (s *server) getOpEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toOpEndpointOut(*ep))
+	writeJSON(w, http.StatusOK, toOpEndpointOut(shapeOf(r))(*ep))
 	return nil
 }
 
@@ -327,7 +334,7 @@ func (s *server) updateOpEndpoint(w http.ResponseWriter, r *http.Request, p *pri
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, toOpEndpointOut(*ep))
+		writeJSON(w, http.StatusOK, toOpEndpointOut(shapeOf(r))(*ep))
 		return nil
 	}
 	if err != nil {
@@ -344,7 +351,7 @@ func (s *server) updateOpEndpoint(w http.ResponseWriter, r *http.Request, p *pri
 		return err
 	}
 	s.opEndpointsChanged(p)
-	writeJSON(w, http.StatusOK, toOpEndpointOut(*ep))
+	writeJSON(w, http.StatusOK, toOpEndpointOut(shapeOf(r))(*ep))
 	return nil
 }
 
@@ -371,16 +378,15 @@ func (s *server) getOpEndpointSecret(w http.ResponseWriter, r *http.Request, p *
 }
 
 // rotateOpEndpointSecret makes the body's key (or a generated one)
-// current; the previous one keeps signing for secretGrace.
+// current; the previous one keeps signing for gracePeriodSeconds (default
+// secretGrace).
 func (s *server) rotateOpEndpointSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
 	var in endpointSecretRotateIn
 	if err := decodeBody(r, &in); err != nil {
 		return err
 	}
 	var c checker
-	if in.Key.has() {
-		c.check(checkSecret(in.Key.V), "key")
-	}
+	grace := in.validate(&c)
 	if err := c.err(); err != nil {
 		return err
 	}
@@ -395,7 +401,7 @@ func (s *server) rotateOpEndpointSecret(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	if _, _, err := s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
-		rotateSecret(ep, next, s.now())
+		rotateSecret(ep, next, s.now(), grace)
 		return nil
 	}); err != nil {
 		return err
@@ -405,15 +411,19 @@ func (s *server) rotateOpEndpointSecret(w http.ResponseWriter, r *http.Request, 
 }
 
 // rotateSecret makes next ep's current secret; the current one keeps
-// signing for secretGrace, and old secrets already expired are dropped.
-func rotateSecret(ep *hookrelay.Endpoint, next string, now time.Time) {
+// signing for grace (not at all when grace is 0), and old secrets already
+// expired are dropped.
+func rotateSecret(ep *hookrelay.Endpoint, next string, now time.Time, grace time.Duration) {
 	old := make([]hookrelay.OldSecret, 0, len(ep.OldSecrets)+1)
 	for _, o := range ep.OldSecrets {
 		if now.Before(o.ExpiresAt) {
 			old = append(old, o)
 		}
 	}
-	ep.OldSecrets = append(old, hookrelay.OldSecret{Secret: ep.Secret, ExpiresAt: now.Add(secretGrace)})
+	if grace > 0 {
+		old = append(old, hookrelay.OldSecret{Secret: ep.Secret, ExpiresAt: now.Add(grace)})
+	}
+	ep.OldSecrets = old
 	ep.Secret = next
 }
 

@@ -165,7 +165,10 @@ func TestOperationalEndpointHeadersAndNewerNames(t *testing.T) {
 		"throttleRate": 3,
 		"headers":      map[string]string{"X-Team": "sre", "Authorization": "Bearer s3cret"},
 	}, &ep)
-	if strings.Join(ep.FilterTypes, ",") != "endpoint.deleted" || ep.RateLimit == nil || *ep.RateLimit != 3 {
+	// A client naming no SDK version reads the current shape: the newer
+	// names only.
+	if strings.Join(ep.EventTypes, ",") != "endpoint.deleted" || ep.ThrottleRate == nil || *ep.ThrottleRate != 3 ||
+		ep.FilterTypes != nil || ep.RateLimit != nil {
 		t.Fatalf("created with the newer names: %+v", ep)
 	}
 	var hd endpointHeadersOut
@@ -188,7 +191,7 @@ func TestOperationalEndpointHeadersAndNewerNames(t *testing.T) {
 	// endpoint_id as its uid.
 	var up opEndpointOut
 	h.mustDo(http.StatusOK, "PUT", opBase+"/pager", testAdminToken, `{"url":"https://ops.example.com/pager","filterTypes":["endpoint.*"]}`, &up)
-	if up.UID == nil || *up.UID != "pager" || strings.Join(up.FilterTypes, ",") != "endpoint.*" {
+	if up.UID == nil || *up.UID != "pager" || strings.Join(up.EventTypes, ",") != "endpoint.*" {
 		t.Fatalf("upserted = %+v", up)
 	}
 	h.mustDo(http.StatusOK, "GET", opBase+"/pager", testAdminToken, nil, &up)

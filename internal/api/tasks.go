@@ -52,7 +52,7 @@ func (s *server) startTask(w http.ResponseWriter, r *http.Request, t *store.Back
 	if s.tasks != nil {
 		s.tasks.Wake()
 	}
-	writeJSON(w, http.StatusAccepted, recoverOut{ID: t.ID, Status: t.Status, Task: t.Task})
+	writeJSON(w, http.StatusAccepted, recoverOut{ID: t.ID, Status: t.Status, Task: t.Task, UpdatedAt: updatedAtOut(shapeOf(r), t.UpdatedAt)})
 	return nil
 }
 
@@ -118,19 +118,24 @@ func (s *server) replayMissing(w http.ResponseWriter, r *http.Request, p *princi
 }
 
 // backgroundTaskOut is BackgroundTaskOut.
+// backgroundTaskOut is BackgroundTaskOut; updatedAt is absent from the
+// v1.44.0 shape.
 type backgroundTaskOut struct {
-	Data   map[string]any `json:"data"`
-	ID     string         `json:"id"`
-	Status string         `json:"status"`
-	Task   string         `json:"task"`
+	Data      map[string]any `json:"data"`
+	ID        string         `json:"id"`
+	Status    string         `json:"status"`
+	Task      string         `json:"task"`
+	UpdatedAt *jsonTime      `json:"updatedAt,omitempty"`
 }
 
-func toBackgroundTaskOut(t store.BackgroundTask) backgroundTaskOut {
-	data := t.Data
-	if data == nil {
-		data = map[string]any{}
+func toBackgroundTaskOut(sh shape) func(store.BackgroundTask) backgroundTaskOut {
+	return func(t store.BackgroundTask) backgroundTaskOut {
+		data := t.Data
+		if data == nil {
+			data = map[string]any{}
+		}
+		return backgroundTaskOut{Data: data, ID: t.ID, Status: t.Status, Task: t.Task, UpdatedAt: updatedAtOut(sh, t.UpdatedAt)}
 	}
-	return backgroundTaskOut{Data: data, ID: t.ID, Status: t.Status, Task: t.Task}
 }
 
 // taskStatuses and taskKinds are BackgroundTaskStatus and
@@ -184,7 +189,7 @@ func (s *server) listBackgroundTasks(w http.ResponseWriter, r *http.Request, p *
 	if err != nil {
 		return err
 	}
-	writeList(w, tasks, limit, func(t store.BackgroundTask) string { return t.ID }, toBackgroundTaskOut)
+	writeList(w, tasks, limit, func(t store.BackgroundTask) string { return t.ID }, toBackgroundTaskOut(shapeOf(r)))
 	return nil
 }
 
@@ -197,7 +202,7 @@ func (s *server) getBackgroundTask(w http.ResponseWriter, r *http.Request, p *pr
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toBackgroundTaskOut(*t))
+	writeJSON(w, http.StatusOK, toBackgroundTaskOut(shapeOf(r))(*t))
 	return nil
 }
 

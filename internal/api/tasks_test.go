@@ -36,7 +36,7 @@ import (
 func (h *harness) replayMissing(appID, epID string, since time.Time, until *time.Time) svix.ReplayOut {
 	h.t.Helper()
 	in := svix.ReplayIn{Since: since, Until: until}
-	status, body := h.do("POST", "/api/v1/app/"+appID+"/endpoint/"+epID+"/replay-missing", testAdminToken, in)
+	status, body := h.do("POST", "/api/v1/app/"+appID+"/endpoint/"+epID+"/replay-missing", testAdminToken, in, "User-Agent", goSDKUserAgent)
 	if status != http.StatusAccepted {
 		h.t.Fatalf("replay-missing: status %d: %s", status, body)
 	}
@@ -50,7 +50,7 @@ func (h *harness) replayMissing(appID, epID string, since time.Time, until *time
 // getTask reads a task through GET /api/v1/background-task/{id}.
 func (h *harness) getTask(id string) svix.BackgroundTaskOut {
 	h.t.Helper()
-	status, body := h.do("GET", "/api/v1/background-task/"+id, testAdminToken, nil)
+	status, body := h.do("GET", "/api/v1/background-task/"+id, testAdminToken, nil, "User-Agent", goSDKUserAgent)
 	if status != http.StatusOK {
 		h.t.Fatalf("get task %s: status %d: %s", id, status, body)
 	}
@@ -467,7 +467,7 @@ func TestBackgroundTaskRoutes(t *testing.T) {
 
 		list := func(query string) svix.ListResponseBackgroundTaskOut {
 			t.Helper()
-			status, body := h.do("GET", "/api/v1/background-task"+query, testAdminToken, nil)
+			status, body := h.do("GET", "/api/v1/background-task"+query, testAdminToken, nil, "User-Agent", goSDKUserAgent)
 			if status != http.StatusOK {
 				t.Fatalf("list %s: %d %s", query, status, body)
 			}

@@ -65,23 +65,40 @@ func writeList[R, T any](w http.ResponseWriter, rows []R, limit int, key func(R)
 }
 
 type applicationOut struct {
-	UID       *string           `json:"uid,omitempty"`
-	Name      string            `json:"name"`
-	RateLimit *int              `json:"rateLimit,omitempty"`
-	ID        string            `json:"id"`
-	Metadata  map[string]string `json:"metadata"`
-	CreatedAt jsonTime          `json:"createdAt"`
-	UpdatedAt jsonTime          `json:"updatedAt"`
+	UID          *string           `json:"uid,omitempty"`
+	Name         string            `json:"name"`
+	RateLimit    *int              `json:"rateLimit,omitempty"`
+	ThrottleRate *int              `json:"throttleRate,omitempty"`
+	ID           string            `json:"id"`
+	Metadata     map[string]string `json:"metadata"`
+	CreatedAt    jsonTime          `json:"createdAt"`
+	UpdatedAt    jsonTime          `json:"updatedAt"`
 }
 
-func toApplicationOut(a hookrelay.Application) applicationOut {
-	md := a.Metadata
-	if md == nil {
-		md = map[string]string{}
+// rates returns the rate limit under the names sh has: rateLimit (up to
+// 1.x), throttleRate (after 1.44).
+func rates(sh shape, v *int) (rateLimit, throttleRate *int) {
+	switch sh {
+	case shapeV1_44:
+		return v, nil
+	case shapeV1:
+		return v, v
 	}
-	return applicationOut{
-		UID: a.UID, Name: a.Name, RateLimit: a.RateLimit, ID: a.ID, Metadata: md,
-		CreatedAt: jsonTime(a.CreatedAt), UpdatedAt: jsonTime(a.UpdatedAt),
+	return nil, v
+}
+
+func toApplicationOut(sh shape) func(hookrelay.Application) applicationOut {
+	return func(a hookrelay.Application) applicationOut {
+		md := a.Metadata
+		if md == nil {
+			md = map[string]string{}
+		}
+		out := applicationOut{
+			UID: a.UID, Name: a.Name, ID: a.ID, Metadata: md,
+			CreatedAt: jsonTime(a.CreatedAt), UpdatedAt: jsonTime(a.UpdatedAt),
+		}
+		out.RateLimit, out.ThrottleRate = rates(sh, a.RateLimit)
+		return out
 	}
 }
 
@@ -92,16 +109,21 @@ type eventTypeOut struct {
 	Deprecated  bool            `json:"deprecated"`
 	Schemas     json.RawMessage `json:"schemas,omitempty"`
 	FeatureFlag *string         `json:"featureFlag,omitempty"`
-	GroupName   *string         `json:"groupName,omitempty"`
-	CreatedAt   jsonTime        `json:"createdAt"`
-	UpdatedAt   jsonTime        `json:"updatedAt"`
+	// FeatureFlags is absent from the v1.44.0 shape.
+	FeatureFlags []string `json:"featureFlags,omitempty"`
+	GroupName    *string  `json:"groupName,omitempty"`
+	CreatedAt    jsonTime `json:"createdAt"`
+	UpdatedAt    jsonTime `json:"updatedAt"`
 }
 
-func toEventTypeOut(et hookrelay.EventType, withContent bool) eventTypeOut {
+func toEventTypeOut(sh shape, et hookrelay.EventType, withContent bool) eventTypeOut {
 	out := eventTypeOut{
 		Name: et.Name, Description: et.Description, Archived: et.Archived, Deprecated: et.Deprecated,
 		FeatureFlag: et.FeatureFlag, GroupName: et.GroupName,
 		CreatedAt: jsonTime(et.CreatedAt), UpdatedAt: jsonTime(et.UpdatedAt),
+	}
+	if et.FeatureFlag != nil && sh != shapeV1_44 {
+		out.FeatureFlags = []string{*et.FeatureFlag}
 	}
 	if withContent && len(et.Schemas) > 0 && string(et.Schemas) != "null" {
 		out.Schemas = et.Schemas
@@ -110,30 +132,57 @@ func toEventTypeOut(et hookrelay.EventType, withContent bool) eventTypeOut {
 }
 
 type endpointOut struct {
-	ID          string            `json:"id"`
-	UID         *string           `json:"uid,omitempty"`
-	URL         string            `json:"url"`
-	Description string            `json:"description"`
-	Version     int               `json:"version"`
-	RateLimit   *int              `json:"rateLimit,omitempty"`
-	FilterTypes []string          `json:"filterTypes,omitempty"`
-	Channels    []string          `json:"channels,omitempty"`
-	Disabled    bool              `json:"disabled"`
-	Metadata    map[string]string `json:"metadata"`
-	CreatedAt   jsonTime          `json:"createdAt"`
-	UpdatedAt   jsonTime          `json:"updatedAt"`
+	ID           string            `json:"id"`
+	UID          *string           `json:"uid,omitempty"`
+	URL          string            `json:"url"`
+	Description  string            `json:"description"`
+	Version      *int              `json:"version,omitempty"`
+	RateLimit    *int              `json:"rateLimit,omitempty"`
+	ThrottleRate *int              `json:"throttleRate,omitempty"`
+	FilterTypes  []string          `json:"filterTypes,omitempty"`
+	EventTypes   []string          `json:"eventTypes,omitempty"`
+	Channels     []string          `json:"channels,omitempty"`
+	Disabled     bool              `json:"disabled"`
+	Metadata     map[string]string `json:"metadata"`
+	CreatedAt    jsonTime          `json:"createdAt"`
+	UpdatedAt    jsonTime          `json:"updatedAt"`
 }
 
-func toEndpointOut(e hookrelay.Endpoint) endpointOut {
-	md := e.Metadata
-	if md == nil {
-		md = map[string]string{}
+// endpointFields are the fields an endpoint's objects name differently
+// by shape: the 1.x documents have version, filterTypes and rateLimit (and
+// throttleRate after 1.44); the current one eventTypes and throttleRate.
+type endpointFields struct {
+	version                 *int
+	rateLimit, throttleRate *int
+	filterTypes, eventTypes []string
+}
+
+func endpointFieldsOf(sh shape, e hookrelay.Endpoint) endpointFields {
+	var f endpointFields
+	f.rateLimit, f.throttleRate = rates(sh, e.RateLimit)
+	if sh == shapeCurrent {
+		f.eventTypes = nonEmpty(e.FilterTypes)
+		return f
 	}
-	return endpointOut{
-		ID: e.ID, UID: e.UID, URL: hookrelay.URLWithoutUserinfo(e.URL), Description: e.Description, Version: versionOf(e),
-		RateLimit: e.RateLimit, FilterTypes: nonEmpty(e.FilterTypes), Channels: nonEmpty(e.Channels),
-		Disabled: e.Disabled, Metadata: md,
-		CreatedAt: jsonTime(e.CreatedAt), UpdatedAt: jsonTime(e.UpdatedAt),
+	v := versionOf(e)
+	f.version = &v
+	f.filterTypes = nonEmpty(e.FilterTypes)
+	return f
+}
+
+func toEndpointOut(sh shape) func(hookrelay.Endpoint) endpointOut {
+	return func(e hookrelay.Endpoint) endpointOut {
+		md := e.Metadata
+		if md == nil {
+			md = map[string]string{}
+		}
+		f := endpointFieldsOf(sh, e)
+		return endpointOut{
+			ID: e.ID, UID: e.UID, URL: hookrelay.URLWithoutUserinfo(e.URL), Description: e.Description, Version: f.version,
+			RateLimit: f.rateLimit, ThrottleRate: f.throttleRate, FilterTypes: f.filterTypes, EventTypes: f.eventTypes,
+			Channels: nonEmpty(e.Channels), Disabled: e.Disabled, Metadata: md,
+			CreatedAt: jsonTime(e.CreatedAt), UpdatedAt: jsonTime(e.UpdatedAt),
+		}
 	}
 }
 
@@ -154,26 +203,31 @@ func nonEmpty(s []string) []string {
 }
 
 type messageEndpointOut struct {
-	ID          string    `json:"id"`
-	UID         *string   `json:"uid,omitempty"`
-	URL         string    `json:"url"`
-	Description string    `json:"description"`
-	Version     int       `json:"version"`
-	RateLimit   *int      `json:"rateLimit,omitempty"`
-	FilterTypes []string  `json:"filterTypes,omitempty"`
-	Channels    []string  `json:"channels,omitempty"`
-	Disabled    bool      `json:"disabled"`
-	Status      int       `json:"status"`
-	NextAttempt *jsonTime `json:"nextAttempt,omitempty"`
-	CreatedAt   jsonTime  `json:"createdAt"`
-	UpdatedAt   jsonTime  `json:"updatedAt"`
+	ID           string    `json:"id"`
+	UID          *string   `json:"uid,omitempty"`
+	URL          string    `json:"url"`
+	Description  string    `json:"description"`
+	Version      *int      `json:"version,omitempty"`
+	RateLimit    *int      `json:"rateLimit,omitempty"`
+	ThrottleRate *int      `json:"throttleRate,omitempty"`
+	FilterTypes  []string  `json:"filterTypes,omitempty"`
+	EventTypes   []string  `json:"eventTypes,omitempty"`
+	Channels     []string  `json:"channels,omitempty"`
+	Disabled     bool      `json:"disabled"`
+	Status       int       `json:"status"`
+	StatusText   *string   `json:"statusText,omitempty"`
+	NextAttempt  *jsonTime `json:"nextAttempt,omitempty"`
+	CreatedAt    jsonTime  `json:"createdAt"`
+	UpdatedAt    jsonTime  `json:"updatedAt"`
 }
 
-func toMessageEndpointOut(e hookrelay.Endpoint, d hookrelay.Delivery) messageEndpointOut {
+func toMessageEndpointOut(sh shape, e hookrelay.Endpoint, d hookrelay.Delivery) messageEndpointOut {
+	f := endpointFieldsOf(sh, e)
 	return messageEndpointOut{
-		ID: e.ID, UID: e.UID, URL: hookrelay.URLWithoutUserinfo(e.URL), Description: e.Description, Version: versionOf(e),
-		RateLimit: e.RateLimit, FilterTypes: nonEmpty(e.FilterTypes), Channels: nonEmpty(e.Channels),
-		Disabled: e.Disabled, Status: int(d.Status), NextAttempt: optTime(d.NextAttempt),
+		ID: e.ID, UID: e.UID, URL: hookrelay.URLWithoutUserinfo(e.URL), Description: e.Description, Version: f.version,
+		RateLimit: f.rateLimit, ThrottleRate: f.throttleRate, FilterTypes: f.filterTypes, EventTypes: f.eventTypes,
+		Channels: nonEmpty(e.Channels), Disabled: e.Disabled,
+		Status: int(d.Status), StatusText: statusText(sh, int(d.Status)), NextAttempt: optTime(d.NextAttempt),
 		CreatedAt: jsonTime(e.CreatedAt), UpdatedAt: jsonTime(e.UpdatedAt),
 	}
 }
@@ -186,6 +240,7 @@ type messageOut struct {
 	Channels  []string        `json:"channels,omitempty"`
 	Tags      []string        `json:"tags,omitempty"`
 	Timestamp jsonTime        `json:"timestamp"`
+	DeliverAt *jsonTime       `json:"deliverAt,omitempty"`
 }
 
 // payloadOut returns what a response shows of a stored payload.
@@ -196,11 +251,20 @@ func payloadOut(p []byte, withContent bool) json.RawMessage {
 	return json.RawMessage(p)
 }
 
-func toMessageOut(m hookrelay.Message, withContent bool) messageOut {
+func toMessageOut(sh shape, m hookrelay.Message, withContent bool) messageOut {
 	return messageOut{
 		ID: m.ID, EventID: m.EventID, EventType: m.EventType, Payload: payloadOut(m.Payload, withContent),
 		Channels: nonEmpty(m.Channels), Tags: nonEmpty(m.Tags), Timestamp: jsonTime(m.CreatedAt),
+		DeliverAt: deliverAtOut(sh, m),
 	}
+}
+
+// deliverAtOut is a message's deliverAt, in the shapes that have it.
+func deliverAtOut(sh shape, m hookrelay.Message) *jsonTime {
+	if sh == shapeV1_44 {
+		return nil
+	}
+	return optTime(m.DeliverAt)
 }
 
 type endpointMessageOut struct {
@@ -212,14 +276,17 @@ type endpointMessageOut struct {
 	Tags        []string        `json:"tags,omitempty"`
 	Timestamp   jsonTime        `json:"timestamp"`
 	Status      int             `json:"status"`
+	StatusText  *string         `json:"statusText,omitempty"`
 	NextAttempt *jsonTime       `json:"nextAttempt,omitempty"`
+	DeliverAt   *jsonTime       `json:"deliverAt,omitempty"`
 }
 
-func toEndpointMessageOut(m hookrelay.Message, d hookrelay.Delivery, withContent bool) endpointMessageOut {
+func toEndpointMessageOut(sh shape, m hookrelay.Message, d hookrelay.Delivery, withContent bool) endpointMessageOut {
 	return endpointMessageOut{
 		ID: m.ID, EventID: m.EventID, EventType: m.EventType, Payload: payloadOut(m.Payload, withContent),
 		Channels: nonEmpty(m.Channels), Tags: nonEmpty(m.Tags), Timestamp: jsonTime(m.CreatedAt),
-		Status: int(d.Status), NextAttempt: optTime(d.NextAttempt),
+		Status: int(d.Status), StatusText: statusText(sh, int(d.Status)), NextAttempt: optTime(d.NextAttempt),
+		DeliverAt: deliverAtOut(sh, m),
 	}
 }
 
@@ -232,6 +299,7 @@ type messageAttemptOut struct {
 	ResponseStatusCode int         `json:"responseStatusCode"`
 	ResponseDurationMs int64       `json:"responseDurationMs"`
 	Status             int         `json:"status"`
+	StatusText         *string     `json:"statusText,omitempty"`
 	TriggerType        int         `json:"triggerType"`
 	Timestamp          jsonTime    `json:"timestamp"`
 	Msg                *messageOut `json:"msg,omitempty"`
@@ -241,7 +309,7 @@ type messageAttemptOut struct {
 // stored body decoded as UTF-8, each invalid byte replaced by U+FFFD (NUL
 // stays, and is escaped in JSON): the exact bytes are at the
 // .../attempt/{attempt_id}/response route.
-func toMessageAttemptOut(a hookrelay.Attempt, withContent bool, msg *messageOut) messageAttemptOut {
+func toMessageAttemptOut(sh shape, a hookrelay.Attempt, withContent bool, msg *messageOut) messageAttemptOut {
 	resp := ""
 	if withContent {
 		resp = hookrelay.ValidUTF8(a.Response)
@@ -249,7 +317,7 @@ func toMessageAttemptOut(a hookrelay.Attempt, withContent bool, msg *messageOut)
 	return messageAttemptOut{
 		ID: a.ID, MsgID: a.MsgID, EndpointID: a.EndpointID, URL: hookrelay.ValidUTF8(hookrelay.URLWithoutUserinfo(a.URL)), Response: resp,
 		ResponseStatusCode: a.ResponseStatusCode, ResponseDurationMs: a.ResponseDurationMs,
-		Status: int(a.Status), TriggerType: int(a.TriggerType), Timestamp: jsonTime(a.CreatedAt), Msg: msg,
+		Status: int(a.Status), StatusText: statusText(sh, int(a.Status)), TriggerType: int(a.TriggerType), Timestamp: jsonTime(a.CreatedAt), Msg: msg,
 	}
 }
 
@@ -258,6 +326,9 @@ type endpointStatsOut struct {
 	Pending int64 `json:"pending"`
 	Sending int64 `json:"sending"`
 	Fail    int64 `json:"fail"`
+	// Canceled is absent from the v1.44.0 shape. hookrelay cancels no
+	// delivery, so it is 0.
+	Canceled *int64 `json:"canceled,omitempty"`
 }
 
 type endpointHeadersOut struct {
@@ -269,8 +340,20 @@ type endpointSecretOut struct {
 	Key string `json:"key"`
 }
 
+// recoverOut is RecoverOut and ReplayOut; updatedAt is absent from the
+// v1.44.0 shape.
 type recoverOut struct {
-	ID     string `json:"id"`
-	Status string `json:"status"`
-	Task   string `json:"task"`
+	ID        string    `json:"id"`
+	Status    string    `json:"status"`
+	Task      string    `json:"task"`
+	UpdatedAt *jsonTime `json:"updatedAt,omitempty"`
+}
+
+// updatedAtOut is a task's updatedAt in the shapes that have it.
+func updatedAtOut(sh shape, t time.Time) *jsonTime {
+	if sh == shapeV1_44 {
+		return nil
+	}
+	jt := jsonTime(t)
+	return &jt
 }

@@ -45,7 +45,9 @@ type Result struct {
 //     application, else Plan returns hookrelay.ErrNotFound.
 //   - When p.Lease is set, the first p.Lease.Max deliveries (in candidate
 //     order) whose endpoint p.Lease.Want accepts are leased. Want is called
-//     at most once per delivery and not at all once Max is reached.
+//     at most once per delivery and not at all once Max is reached. A
+//     message with a DeliverAt is never leased: its deliveries wait in the
+//     store until then.
 //
 // now is the deliveries' creation time as the driver stores it.
 func Plan(p store.CreateMessageParams, candidates []hookrelay.Endpoint, now time.Time) (Result, error) {
@@ -69,7 +71,7 @@ func Plan(p store.CreateMessageParams, candidates []hookrelay.Endpoint, now time
 		}
 	}
 	lease := p.Lease
-	if lease == nil {
+	if lease == nil || m.DeliverAt != nil {
 		return res, nil
 	}
 	for i := range res.Deliveries {

@@ -22,6 +22,8 @@ func TestPlan(t *testing.T) {
 	}
 	contact := &hookrelay.Message{ID: "msg_1", AppID: "app_1", EventType: "contact.created", CreatedAt: now}
 	onAgent7 := &hookrelay.Message{ID: "msg_2", AppID: "app_1", EventType: "call.completed", Channels: []string{"agent-7"}, CreatedAt: now}
+	later := now.Add(time.Hour)
+	scheduled := &hookrelay.Message{ID: "msg_3", AppID: "app_1", EventType: "contact.created", CreatedAt: now, DeliverAt: &later}
 	only := func(id string) []string { return []string{id} }
 	not := func(ids ...string) func(string) bool {
 		return func(id string) bool { return !slices.Contains(ids, id) }
@@ -51,6 +53,11 @@ func TestPlan(t *testing.T) {
 			name: "lease skips unwanted", msg: onAgent7,
 			lease: &store.LeaseParams{Owner: "node", Until: now.Add(time.Minute), Max: 2, Want: not("ep_all")},
 			want:  []string{"ep_all", "ep_call", "ep_agent7"}, leased: []string{"ep_call", "ep_agent7"},
+		},
+		{
+			name: "deliverAt is never leased", msg: scheduled,
+			lease: &store.LeaseParams{Owner: "node", Until: now.Add(time.Minute), Max: 2},
+			want:  []string{"ep_all", "ep_contact"},
 		},
 		{
 			name: "lease max zero", msg: contact,

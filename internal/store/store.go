@@ -515,7 +515,8 @@ type Store interface {
 	EndpointStats(ctx context.Context, appID, endpointID string, since, until *time.Time) (hookrelay.EndpointStats, error)
 
 	// CreateMessage stores p.Message and, in the same transaction, one
-	// pending delivery due at the message's CreatedAt for every endpoint
+	// pending delivery due at the message's DeliverAt when set, else at its
+	// CreatedAt, for every endpoint
 	// that fanout.Plan chooses: those of the application that receive it,
 	// or, when p.OnlyEndpointID is set, that endpoint alone whatever its
 	// filters. A taken eventId within the application is ErrConflict and

@@ -11,13 +11,13 @@ import (
 	"github.com/hookrelay/hookrelay/internal/store"
 )
 
-const messageColumns = `id, app_id, event_id, event_type, payload, channels, tags, created_at`
+const messageColumns = `id, app_id, event_id, event_type, payload, channels, tags, created_at, deliver_at`
 
-const messageColumnsOf = `m.id, m.app_id, m.event_id, m.event_type, m.payload, m.channels, m.tags, m.created_at`
+const messageColumnsOf = `m.id, m.app_id, m.event_id, m.event_type, m.payload, m.channels, m.tags, m.created_at, m.deliver_at`
 
 // messageDest returns the scan destinations for messageColumns.
 func messageDest(m *hookrelay.Message) []any {
-	return []any{&m.ID, &m.AppID, &m.EventID, &m.EventType, &m.Payload, &m.Channels, &m.Tags, &m.CreatedAt}
+	return []any{&m.ID, &m.AppID, &m.EventID, &m.EventType, &m.Payload, &m.Channels, &m.Tags, &m.CreatedAt, &m.DeliverAt}
 }
 
 func scanMessage(row pgx.Row) (*hookrelay.Message, error) {

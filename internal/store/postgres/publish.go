@@ -155,20 +155,20 @@ func (s *Store) publishBatch(batch []*publishReq) {
 // unset), since PostgreSQL arrays of arrays must be rectangular.
 const publishManySQL = `WITH msg AS (
 	INSERT INTO messages (id, app_id, event_id, event_type, payload, channels, tags, created_at,
-		payload_expires_at)
+		payload_expires_at, deliver_at)
 	SELECT m.id, m.app_id, m.event_id, m.event_type, m.payload,
 		CASE WHEN m.channels IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(m.channels)) END,
 		CASE WHEN m.tags IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(m.tags)) END,
-		m.created_at, m.payload_expires_at
+		m.created_at, m.payload_expires_at, m.deliver_at
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::jsonb[], $7::jsonb[],
-		$8::timestamptz[], $15::timestamptz[])
-		AS m (id, app_id, event_id, event_type, payload, channels, tags, created_at, payload_expires_at)
+		$8::timestamptz[], $15::timestamptz[], $16::timestamptz[])
+		AS m (id, app_id, event_id, event_type, payload, channels, tags, created_at, payload_expires_at, deliver_at)
 	ON CONFLICT DO NOTHING
-	RETURNING id, app_id, created_at
+	RETURNING id, app_id, created_at, deliver_at
 ), dl AS (
 	INSERT INTO deliveries (id, msg_id, endpoint_id, app_id, status, attempts, next_attempt, manual,
 		lease_owner, lease_until, created_at, updated_at)
-	SELECT t.id, msg.id, t.endpoint_id, msg.app_id, 1, 0, msg.created_at, false,
+	SELECT t.id, msg.id, t.endpoint_id, msg.app_id, 1, 0, COALESCE(msg.deliver_at, msg.created_at), false,
 		t.lease_owner, t.lease_until, $12, $12
 	FROM unnest($9::text[], $10::text[], $11::text[], $13::text[], $14::timestamptz[])
 		AS t (id, msg_id, endpoint_id, lease_owner, lease_until)
@@ -263,7 +263,7 @@ func (s *Store) publishMany(ctx context.Context, batch []*publishReq) error {
 
 	rows, err := s.pool.Query(ctx, publishManySQL, c.ids, c.appIDs, c.eventIDs, c.eventTypes, c.payloads,
 		c.channels, c.tags, c.created, c.dlvIDs, c.dlvMsgIDs, c.dlvEndpointIDs, now, c.dlvOwners, c.dlvUntils,
-		c.expires)
+		c.expires, c.deliverAt)
 	if err != nil {
 		return err
 	}
@@ -294,7 +294,7 @@ type publishColumns struct {
 	eventIDs                          []*string
 	payloads, channels, tags          [][]byte
 	created                           []time.Time
-	expires                           []*time.Time
+	expires, deliverAt                []*time.Time
 	dlvIDs, dlvMsgIDs, dlvEndpointIDs []string
 	dlvOwners                         []*string
 	dlvUntils                         []*time.Time
@@ -310,6 +310,7 @@ func (c *publishColumns) addMessage(m *hookrelay.Message) {
 	c.tags = append(c.tags, jsonList(m.Tags))
 	c.created = append(c.created, m.CreatedAt)
 	c.expires = append(c.expires, m.PayloadExpiresAt)
+	c.deliverAt = append(c.deliverAt, m.DeliverAt)
 }
 
 // jsonList encodes a list of strings as JSON, nil (NULL) for a nil list.
@@ -331,14 +332,14 @@ func jsonList(v []string) []byte {
 // payload expiry.
 const publishOneSQL = `WITH msg AS (
 	INSERT INTO messages (id, app_id, event_id, event_type, payload, channels, tags, created_at,
-		payload_expires_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $14)
+		payload_expires_at, deliver_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $14, $15)
 	ON CONFLICT DO NOTHING
-	RETURNING id, app_id, created_at
+	RETURNING id, app_id, created_at, deliver_at
 ), dl AS (
 	INSERT INTO deliveries (id, msg_id, endpoint_id, app_id, status, attempts, next_attempt, manual,
 		lease_owner, lease_until, created_at, updated_at)
-	SELECT t.id, msg.id, t.endpoint_id, msg.app_id, 1, 0, msg.created_at, false,
+	SELECT t.id, msg.id, t.endpoint_id, msg.app_id, 1, 0, COALESCE(msg.deliver_at, msg.created_at), false,
 		t.lease_owner, t.lease_until, $11, $11
 	FROM msg, unnest($9::text[], $10::text[], $12::text[], $13::timestamptz[])
 		AS t (id, endpoint_id, lease_owner, lease_until)
@@ -374,7 +375,7 @@ func (s *Store) publishOnce(ctx context.Context, p store.CreateMessageParams) (s
 	var stored, queued int
 	err = s.pool.QueryRow(ctx, publishOneSQL,
 		m.ID, m.AppID, m.EventID, m.EventType, m.Payload, m.Channels, m.Tags, m.CreatedAt,
-		cols.ids, cols.endpointIDs, now, cols.owners, cols.untils, m.PayloadExpiresAt).Scan(&stored, &queued)
+		cols.ids, cols.endpointIDs, now, cols.owners, cols.untils, m.PayloadExpiresAt, m.DeliverAt).Scan(&stored, &queued)
 	if err != nil {
 		return store.CreateMessageResult{}, err
 	}

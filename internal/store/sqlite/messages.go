@@ -55,7 +55,7 @@ func insertMessagesSQL(n int) string {
 
 // msgWidth is the number of values one message row of insertMessagesSQL
 // binds.
-const msgWidth = 9
+const msgWidth = 10
 
 // sizeFor returns the index in sizes (largest first, ending with 1) of the
 // largest size not above n.
@@ -469,13 +469,16 @@ func (t *writeTx) create(ctx context.Context, p store.CreateMessageParams) (stor
 		return store.CreateMessageResult{}, err
 	}
 	msgRow := []any{m.ID, m.AppID, nullString(m.EventID), m.EventType, m.Payload, channels, tags, micros(m.CreatedAt),
-		nullMicros(m.PayloadExpiresAt)}
+		nullMicros(m.DeliverAt), nullMicros(m.PayloadExpiresAt)}
 	if !t.deferInserts {
 		if err := t.insertRows(ctx, &t.stmts.insertMsgs, msgWidth, msgRow); err != nil {
 			return store.CreateMessageResult{}, mapInsertErr(err)
 		}
 	}
 	due, at := micros(m.CreatedAt), micros(t.now)
+	if m.DeliverAt != nil {
+		due = micros(*m.DeliverAt)
+	}
 	args := make([]any, 0, 9*len(plan.Deliveries))
 	for _, d := range plan.Deliveries {
 		var owner, until any
@@ -577,17 +580,23 @@ func (t *writeTx) appEndpoints(ctx context.Context, appID string) ([]hookrelay.E
 	return eps, nil
 }
 
-const messageColumns = `id, app_id, event_id, event_type, payload, channels, tags, created_at`
+const messageColumns = `id, app_id, event_id, event_type, payload, channels, tags, created_at, deliver_at`
 
-const messageColumnsOf = `m.id, m.app_id, m.event_id, m.event_type, m.payload, m.channels, m.tags, m.created_at`
+const messageColumnsOf = `m.id, m.app_id, m.event_id, m.event_type, m.payload, m.channels, m.tags, m.created_at, m.deliver_at`
 
 // messageDest returns the scan destinations for messageColumns and a
 // function that finishes m once the row is scanned.
 func messageDest(m *hookrelay.Message) ([]any, func() error) {
 	var eventID, channels, tags sql.NullString
 	var created int64
-	dest := []any{&m.ID, &m.AppID, &eventID, &m.EventType, &m.Payload, &channels, &tags, &created}
+	var deliverAt sql.NullInt64
+	dest := []any{&m.ID, &m.AppID, &eventID, &m.EventType, &m.Payload, &channels, &tags, &created, &deliverAt}
 	return dest, func() error {
+		m.DeliverAt = nil
+		if deliverAt.Valid {
+			at := fromMicros(deliverAt.Int64)
+			m.DeliverAt = &at
+		}
 		m.EventID = fromNullString(eventID)
 		if err := decodeJSON(channels, &m.Channels, "channels"); err != nil {
 			return err

@@ -28,6 +28,38 @@ func createdAt(t time.Time) func(*store.CreateMessageParams) {
 }
 
 var queueTests = []testCase{
+	{"deliverAt: deliveries first due then, never leased at publish, read back", func(h *harness) {
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		ep := h.newEndpoint(app.ID)
+		at := t0.Add(time.Hour)
+		msg, n := h.publish(app.ID, "x", createdAt(t0), func(p *store.CreateMessageParams) {
+			p.Message.DeliverAt = &at
+			p.Lease = &store.LeaseParams{Owner: "a", Until: t0.Add(2 * time.Hour), Max: 10}
+		})
+		h.equal("deliveries", n, 1)
+		due, ok, err := h.s.NextDue(h.ctx)
+		h.must(err, "next due")
+		h.equal("next due at deliverAt", due, at)
+		h.equal("anything due", ok, true)
+		h.equal("claimed before deliverAt", len(h.claim("b", at.Add(-time.Millisecond), at.Add(time.Minute), 10)), 0)
+		got, err := h.s.GetMessage(h.ctx, app.ID, msg.ID)
+		h.must(err, "get message")
+		h.equal("deliverAt read back", got.DeliverAt, &at)
+		ems, err := h.s.ListEndpointMessages(h.ctx, store.ListDeliveriesParams{AppID: app.ID, EndpointID: ep.ID, Page: store.Page{Limit: 10}})
+		h.must(err, "list endpoint messages")
+		h.equal("endpoint messages", len(ems), 1)
+		h.equal("next attempt", ems[0].Delivery.NextAttempt, &at)
+		h.equal("message deliverAt", ems[0].Message.DeliverAt, &at)
+		tasks := h.claim("b", at, at.Add(time.Minute), 10)
+		h.equal("claimed at deliverAt", ids(tasks, func(t store.Task) string { return t.Endpoint.ID }), []string{ep.ID})
+		h.equal("task's message deliverAt", tasks[0].Message.DeliverAt, &at)
+		plain, _ := h.publish(app.ID, "x", createdAt(t0))
+		got, err = h.s.GetMessage(h.ctx, app.ID, plain.ID)
+		h.must(err, "get message")
+		if got.DeliverAt != nil {
+			h.Fatalf("a message without deliverAt read back with %v", *got.DeliverAt)
+		}
+	}},
 	{"claims due deliveries with message and endpoint", func(h *harness) {
 		app := h.newApp(hookrelay.DefaultEnvironment)
 		ep := h.newEndpoint(app.ID, fullEndpoint)

@@ -1,0 +1,7 @@
+-- +goose Up
+-- deliver_at is a message's Svix deliverAt, NULL when it was sent at once;
+-- its deliveries were queued due at it.
+ALTER TABLE messages ADD COLUMN deliver_at timestamptz;
+
+-- +goose Down
+ALTER TABLE messages DROP COLUMN deliver_at;
