@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	svix "github.com/svix/svix-webhooks/go"
+
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/store"
 )
@@ -626,4 +628,67 @@ func TestOperationalEndpointHeadersOnBothStores(t *testing.T) {
 			{"portal token", "GET", opBase + "/" + ep.ID + "/headers", h.portalToken(app), nil, 403, nil},
 		})
 	})
+}
+
+// TestGoSDKv1_44SeesOnlyItsOwnValues: what the newer routes leave behind
+// (canceled deliveries, tasks of newer kinds) stays readable by the Go SDK
+// v1.44.0, which refuses enum values its document lacks: a canceled
+// delivery reads as failed, and its task listing holds only its own kinds.
+func TestGoSDKv1_44SeesOnlyItsOwnValues(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		h := newHarnessOn(t, open(t))
+		ctx := context.Background()
+		app := h.createApp("old-sdk")
+		ep := h.createEndpoint(app, map[string]any{"url": "https://example.com/a"})
+		msg := h.publish(app, "a.b", nil)
+		h.mustDo(http.StatusNoContent, "POST", "/api/v1/app/"+app+"/endpoint/"+ep+"/cancel-msgs", testAdminToken,
+			map[string]any{"createdBefore": time.Now().Add(time.Second).UTC().Format(time.RFC3339Nano)}, nil)
+
+		ems, err := h.sdk.MessageAttempt.ListAttemptedMessages(ctx, app, ep, nil)
+		if err != nil || len(ems.Data) != 1 || ems.Data[0].Status != 2 {
+			t.Fatalf("Go SDK v1.44.0 attempted messages: %+v, %v", ems, err)
+		}
+		dests, err := h.sdk.MessageAttempt.ListAttemptedDestinations(ctx, app, msg, nil)
+		if err != nil || len(dests.Data) != 1 || dests.Data[0].Status != 2 {
+			t.Fatalf("Go SDK v1.44.0 attempted destinations: %+v, %v", dests, err)
+		}
+		var current struct {
+			Data []struct {
+				Status     int    `json:"status"`
+				StatusText string `json:"statusText"`
+			} `json:"data"`
+		}
+		h.mustDo(http.StatusOK, "GET", "/api/v1/app/"+app+"/endpoint/"+ep+"/msg", testAdminToken, nil, &current)
+		if len(current.Data) != 1 || current.Data[0].Status != 4 || current.Data[0].StatusText != "canceled" {
+			t.Errorf("current shape of a canceled delivery: %+v", current)
+		}
+
+		var bulk rawTask
+		h.mustDo(http.StatusAccepted, "POST", "/api/v1/app/"+app+"/endpoint/"+ep+"/bulk-replay", testAdminToken,
+			map[string]any{"since": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}, &bulk)
+		h.waitRawTask(bulk.ID)
+		rec := h.recoverRaw(app, ep)
+		status, body := h.do("GET", "/api/v1/background-task", testAdminToken, nil, "User-Agent", goSDKUserAgent)
+		var old svix.ListResponseBackgroundTaskOut
+		if err := json.Unmarshal(body, &old); status != http.StatusOK || err != nil {
+			t.Fatalf("Go SDK v1.44.0 task listing: %d %s: %v", status, body, err)
+		}
+		if len(old.Data) != 1 || old.Data[0].Id != rec {
+			t.Errorf("Go SDK v1.44.0 task listing: %+v, want only the recover task", old.Data)
+		}
+		var all listResponse[rawTask]
+		h.mustDo(http.StatusOK, "GET", "/api/v1/background-task", testAdminToken, nil, &all)
+		if len(all.Data) != 2 {
+			t.Errorf("current task listing: %+v, want both tasks", all.Data)
+		}
+	})
+}
+
+// recoverRaw starts a recover task of the endpoint and returns its ID.
+func (h *harness) recoverRaw(app, ep string) string {
+	h.t.Helper()
+	var out rawTask
+	h.mustDo(http.StatusAccepted, "POST", "/api/v1/app/"+app+"/endpoint/"+ep+"/recover", testAdminToken,
+		map[string]any{"since": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}, &out)
+	return out.ID
 }

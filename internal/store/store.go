@@ -294,6 +294,8 @@ type ListBackgroundTasksParams struct {
 	Page   Page
 	Status string
 	Task   string
+	// Kinds, when not empty, keeps only tasks of these kinds.
+	Kinds []string
 }
 
 // ClaimTaskParams asks for one runnable background task: running, of one of
