@@ -1,7 +1,7 @@
 // Package api serves hookrelay's REST API under /api/v1. Paths, JSON shapes,
 // status codes and error bodies are those of the Svix API v1.44.0, so the
 // official Svix SDKs work against it unchanged. The routes today's SDKs call
-// that v1.44.0 lacks (compat.go, openapi.go) take the shapes of the current
+// that v1.44.0 lacks (routes_current.go, openapi.go) take the shapes of the current
 // Svix API document.
 //
 // Request bodies: a body that is not well-formed JSON is 400 bad_request;
