@@ -24,8 +24,8 @@ import (
 //
 // Bodies are Svix's OperationalWebhookEndpointIn and
 // OperationalWebhookEndpointUpdate; newer Svix names are accepted too
-// (eventTypes for filterTypes, throttleRate for rateLimit, but not both of
-// a pair), and create takes custom headers. filterTypes name operational
+// (eventTypes for filterTypes, throttleRate for rateLimit; both of a pair
+// only with one value, see alias), and create takes custom headers. filterTypes name operational
 // event types or families of them (endpoint.*). PUT creates the endpoint
 // when it does not exist (its uid: the body's, else the path's
 // endpoint_id) and answers 200 either way, as Svix's upsert does.
@@ -73,24 +73,20 @@ func (in *opEndpointIn) validate(c *checker, create bool) {
 	c.notNull(in.Description.Set, in.Description.Null, "description")
 	c.notNull(in.Disabled.Set, in.Disabled.Null, "disabled")
 	c.notNull(in.Metadata.Set, in.Metadata.Null, "metadata")
-	if in.FilterTypes.Set && in.EventTypes.Set {
-		c.add("give filterTypes or eventTypes (its newer name), not both", "eventTypes")
-	}
-	if in.RateLimit.Set && in.ThrottleRate.Set {
-		c.add("give rateLimit or throttleRate (its newer name), not both", "throttleRate")
-	}
 	if in.FilterTypes.has() {
 		c.checkList(in.FilterTypes.V, 1, 0, checkOpFilterType, "filterTypes")
 	}
 	if in.EventTypes.has() {
 		c.checkList(in.EventTypes.V, 1, 0, checkOpFilterType, "eventTypes")
 	}
+	in.FilterTypes = alias(c, in.EventTypes, "eventTypes", in.FilterTypes, "filterTypes")
 	if in.RateLimit.has() {
 		c.check(checkRateLimit(in.RateLimit.V), "rateLimit")
 	}
 	if in.ThrottleRate.has() {
 		c.check(checkRateLimit(in.ThrottleRate.V), "throttleRate")
 	}
+	in.RateLimit = alias(c, in.ThrottleRate, "throttleRate", in.RateLimit, "rateLimit")
 	if in.UID.has() {
 		c.check(checkEndpointUID(in.UID.V), "uid")
 	}
@@ -115,13 +111,7 @@ func (in *opEndpointIn) apply(ep *hookrelay.Endpoint) {
 		ep.Metadata = map[string]string{}
 	}
 	ep.FilterTypes = nonEmpty(in.FilterTypes.V)
-	if in.EventTypes.Set {
-		ep.FilterTypes = nonEmpty(in.EventTypes.V)
-	}
 	ep.RateLimit = in.RateLimit.ptr()
-	if in.ThrottleRate.Set {
-		ep.RateLimit = in.ThrottleRate.ptr()
-	}
 	if in.UID.has() {
 		ep.UID = in.UID.ptr()
 	}

@@ -651,7 +651,8 @@ type Store interface {
 	// p.Until) whose payload is kept and that p.EndpointID has no delivery
 	// for, inserts the delivery fanout.Plan chooses for it as a publish
 	// would (none when the endpoint's filters, channels or disabled state
-	// refuse it), pending and due at step.Now. The cursor is the last
+	// refuse it), pending and due at step.Now, or at the message's
+	// DeliverAt when that is later. The cursor is the last
 	// message ID looked at. A missing endpoint is ErrNotFound.
 	ReplayBatch(ctx context.Context, step TaskStep, p ReplayParams) (BatchResult, error)
 

@@ -316,7 +316,7 @@ func (s *Store) ReplayBatch(ctx context.Context, step store.TaskStep, p store.Re
 		tag, err := tx.Exec(ctx,
 			`INSERT INTO deliveries (id, msg_id, endpoint_id, app_id, status, attempts, next_attempt,
 				manual, created_at, updated_at)
-			SELECT u.id, m.id, $3, m.app_id, 1, 0, $4, false, $4, $4
+			SELECT u.id, m.id, $3, m.app_id, 1, 0, GREATEST($4, m.deliver_at), false, $4, $4
 			FROM unnest($1::text[], $2::text[]) AS u(id, msg_id) JOIN messages m ON m.id = u.msg_id
 			ON CONFLICT (msg_id, endpoint_id) DO NOTHING`,
 			ids, msgIDs, ep.ID, now)

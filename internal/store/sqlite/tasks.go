@@ -260,7 +260,7 @@ func (s *Store) ReplayBatch(ctx context.Context, step store.TaskStep, p store.Re
 			return res, err
 		}
 		rows, err := tx.QueryContext(ctx,
-			`SELECT m.id, m.event_type, m.channels, m.created_at, m.payload IS NOT NULL,
+			`SELECT m.id, m.event_type, m.channels, m.created_at, m.deliver_at, m.payload IS NOT NULL,
 				EXISTS (SELECT 1 FROM deliveries d WHERE d.msg_id = m.id AND d.endpoint_id = ?)
 			FROM messages m WHERE m.app_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`,
 			ep.ID, p.AppID, cursor, step.Limit)
@@ -276,8 +276,9 @@ func (s *Store) ReplayBatch(ctx context.Context, step store.TaskStep, p store.Re
 			m := &hookrelay.Message{AppID: p.AppID}
 			var channels sql.NullString
 			var created int64
+			var deliverAt sql.NullInt64
 			var kept, delivered bool
-			if err := rows.Scan(&m.ID, &m.EventType, &channels, &created, &kept, &delivered); err != nil {
+			if err := rows.Scan(&m.ID, &m.EventType, &channels, &created, &deliverAt, &kept, &delivered); err != nil {
 				rows.Close()
 				return res, err
 			}
@@ -291,6 +292,7 @@ func (s *Store) ReplayBatch(ctx context.Context, step store.TaskStep, p store.Re
 				return res, err
 			}
 			m.CreatedAt = fromMicros(created)
+			m.DeliverAt = fromNullMicros(deliverAt)
 			missing = append(missing, m)
 		}
 		if err := rows.Err(); err != nil {
@@ -306,13 +308,17 @@ func (s *Store) ReplayBatch(ctx context.Context, step store.TaskStep, p store.Re
 			if err != nil {
 				return res, err
 			}
+			due := at
+			if m.DeliverAt != nil && m.DeliverAt.After(now) {
+				due = micros(*m.DeliverAt) // not before the message's deliverAt
+			}
 			for _, d := range plan.Deliveries {
 				r, err := tx.ExecContext(ctx,
 					`INSERT INTO deliveries (id, msg_id, endpoint_id, app_id, status, attempts, next_attempt,
 						manual, created_at, updated_at)
 					VALUES (?, ?, ?, ?, 1, 0, ?, 0, ?, ?)
 					ON CONFLICT (msg_id, endpoint_id) DO NOTHING`,
-					d.ID, m.ID, d.Endpoint.ID, m.AppID, at, at, at)
+					d.ID, m.ID, d.Endpoint.ID, m.AppID, due, at, at)
 				if err != nil {
 					return res, err
 				}

@@ -318,6 +318,25 @@ var taskLeaseTests = []testCase{
 		h.must(err, "recover batch by the owner")
 		h.equal("recovered by the owner", r.Changed, 1)
 	}},
+	{"replay keeps a message's deliverAt", func(h *harness) {
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		now := normTime(time.Now())
+		later := now.Add(time.Hour)
+		past := now.Add(-time.Hour)
+		scheduled, _ := h.publish(app.ID, "x", createdAt(now.Add(-time.Minute)), func(p *store.CreateMessageParams) { p.Message.DeliverAt = &later })
+		overdue, _ := h.publish(app.ID, "x", createdAt(now.Add(-2*time.Hour)), func(p *store.CreateMessageParams) { p.Message.DeliverAt = &past })
+		ep := h.newEndpoint(app.ID) // created after both: it has no delivery of either
+		t := h.newTask(hookrelay.DefaultEnvironment, "endpoint.replay")
+		_, err := h.claimTask("n", now)
+		h.must(err, "claim")
+		total := 0
+		_, err = h.s.ReplayBatch(h.ctx, countingStep(t.ID, "n", now, 10, &total),
+			store.ReplayParams{AppID: app.ID, EndpointID: ep.ID, Since: t0})
+		h.must(err, "replay batch")
+		h.equal("replayed", total, 2)
+		h.equal("due at the later deliverAt", h.delivery(app.ID, scheduled.ID, ep.ID).NextAttempt, &later)
+		h.equal("due now, its deliverAt passed", h.delivery(app.ID, overdue.ID, ep.ID).NextAttempt, &now)
+	}},
 	{"a step on a missing endpoint is not found and changes nothing", func(h *harness) {
 		app := h.newApp(hookrelay.DefaultEnvironment)
 		foreign := h.newEndpoint(h.newApp(hookrelay.DefaultEnvironment).ID)
