@@ -36,6 +36,9 @@ const (
 	StatusPending MessageStatus = 1
 	StatusFail    MessageStatus = 2
 	StatusSending MessageStatus = 3
+	// StatusCanceled: the delivery was canceled before it was sent (an
+	// endpoint's cancel-msgs); it is never attempted again.
+	StatusCanceled MessageStatus = 4
 )
 
 // TriggerType says why an attempt was made; the values are Svix's.

@@ -1,6 +1,8 @@
 // Package api serves hookrelay's REST API under /api/v1. Paths, JSON shapes,
 // status codes and error bodies are those of the Svix API v1.44.0, so the
-// official Svix SDKs work against it unchanged.
+// official Svix SDKs work against it unchanged. The routes today's SDKs call
+// that v1.44.0 lacks (routes_current.go, openapi.go) take the shapes of the current
+// Svix API document.
 //
 // Request bodies: a body that is not well-formed JSON is 400 bad_request;
 // well-formed JSON that does not fit the operation's schema (a value of the
@@ -19,8 +21,9 @@
 // validate the body before looking the application up.
 //
 // Portal tokens reach the routes of their own application, except
-// publishing and expunging content, which are the operator's; they also read
-// the event type catalog. Every other route is 403 for them.
+// publishing (and its precheck) and expunging content, which are the
+// operator's; they also read the event type catalog, and whoami. Every
+// other route is 403 for them.
 // A read-only portal token (made with readOnly) is 403 for every request
 // but GET, and may log out.
 //
@@ -285,13 +288,7 @@ const (
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p *principal) error
 
 func (s *server) routes() {
-	methods := map[string][]string{}
-	var order []string
 	handle := func(method, path string, acc access, h handlerFunc) {
-		if _, ok := methods[path]; !ok {
-			order = append(order, path)
-		}
-		methods[path] = append(methods[path], method)
 		hh := s.wrap(acc, h)
 		if method == "POST" && path == publishPath && s.metrics != nil {
 			hh = s.measurePublish(hh)
@@ -310,6 +307,7 @@ func (s *server) routes() {
 
 	handle("GET", "/api/v1/event-type", accessCatalog, s.listEventTypes)
 	handle("POST", "/api/v1/event-type", accessAdmin, s.createEventType)
+	handle("POST", "/api/v1/event-type/import/openapi", accessAdmin, s.importOpenAPI)
 	handle("GET", "/api/v1/event-type/{event_type_name}", accessCatalog, s.getEventType)
 	handle("PUT", "/api/v1/event-type/{event_type_name}", accessAdmin, s.updateEventType)
 	handle("PATCH", "/api/v1/event-type/{event_type_name}", accessAdmin, s.patchEventType)
@@ -337,10 +335,16 @@ func (s *server) routes() {
 	handle("POST", ep+"/recover", accessApp, s.recoverEndpoint)
 	handle("POST", ep+"/replay-missing", accessApp, s.replayMissing)
 	handle("GET", ep+"/msg", accessApp, s.listAttemptedMessages)
+	handle("POST", ep+"/bulk-replay", accessApp, s.bulkReplay)
+	handle("POST", ep+"/cancel-msgs", accessApp, s.cancelMsgs)
+	handle("GET", ep+"/rate-limit-status", accessApp, s.rateLimitStatus)
 
 	const msg = "/api/v1/app/{app_id}/msg/{msg_id}"
 	handle("GET", "/api/v1/app/{app_id}/msg", accessApp, s.listMessages)
 	handle("POST", publishPath, accessAdmin, s.createMessage)
+	handle("POST", "/api/v1/app/{app_id}/msg/precheck/active", accessAdmin, s.precheck)
+	handle("POST", "/api/v1/app/{app_id}/msg/expunge-all-contents", accessAdmin, s.expungeAllContents)
+	handle("POST", "/api/v1/app/{app_id}/msg/bulk-expunge", accessAdmin, s.bulkExpunge)
 	handle("GET", msg, accessApp, s.getMessage)
 	handle("DELETE", msg+"/content", accessAdmin, s.expungeMessageContent)
 	handle("GET", msg+"/endpoint", accessApp, s.listAttemptedDestinations)
@@ -355,9 +359,16 @@ func (s *server) routes() {
 	handle("GET", "/api/v1/stats/app/{app_id}/attempt", accessApp, s.attemptStats(false))
 	handle("GET", "/api/v1/stats/app/{app_id}/ep/{endpoint_id}/attempt", accessApp, s.attemptStats(true))
 	handle("GET", "/api/v1/app/{app_id}/attempt/msg/{msg_id}", accessApp, s.listAttemptsByMsg)
+	handle("GET", "/api/v1/app/{app_id}/stats/attempts", accessApp, s.appAttemptStats)
+	handle("POST", "/api/v1/stats/usage/app", accessAdmin, s.usageAppStats)
+	handle("PUT", "/api/v1/stats/usage/event-types", accessAdmin, s.usageEventTypes)
 
 	handle("POST", "/api/v1/auth/app-portal-access/{app_id}", accessAdmin, s.appPortalAccess)
+	// The deprecated name of app-portal-access that the SDKs 1.x still
+	// offer (dashboardAccess): the same token and URL.
+	handle("POST", "/api/v1/auth/dashboard-access/{app_id}", accessAdmin, s.appPortalAccess)
 	handle("POST", "/api/v1/auth/logout", accessAny, s.logout)
+	handle("GET", "/api/v1/auth/whoami", accessAny, s.whoami)
 	handle("POST", "/api/v1/auth/app/{app_id}/expire-all", accessAdmin, s.expireAll)
 
 	handle("GET", "/api/v1/background-task", accessAdmin, s.listBackgroundTasks)
@@ -367,17 +378,33 @@ func (s *server) routes() {
 	s.operationalRoutes(handle)
 
 	// A known path with another method is 405 with a JSON body, listing the
-	// allowed methods.
-	for _, path := range order {
-		allow := strings.Join(methods[path], ", ")
-		s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			s.refuse(w, r, &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "method " + r.Method + " is not allowed here"})
-		})
-	}
+	// allowed methods; any other path is 404. Which methods a path allows
+	// is asked of the mux itself, so that a literal segment
+	// (msg/expunge-all-contents) and a wildcard one (msg/{msg_id}) never
+	// shadow each other's methods.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := s.allowed(r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			s.refuse(w, r, &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "method " + r.Method + " is not allowed here"})
+			return
+		}
 		s.refuse(w, r, errNotFound("no such route"))
 	})
+}
+
+// routeMethods are the methods the API's routes use.
+var routeMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+// allowed returns the methods that have a route for r's path.
+func (s *server) allowed(r *http.Request) []string {
+	var out []string
+	for _, m := range routeMethods {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // wrap authenticates, authorizes, reads the whole bounded body, applies

@@ -616,9 +616,9 @@ func (s *server) sendExample(w http.ResponseWriter, r *http.Request, p *principa
 	if err != nil {
 		return err
 	}
-	payload, ok := exampleOf(et.Schemas, in.ExampleIndex.V)
-	if !ok {
-		return invalid(fmt.Sprintf("event type %q has no example object at schemas[\"1\"].examples[%d]", et.Name, in.ExampleIndex.V), "body", "exampleIndex")
+	payload, err := examplePayload(et, in.ExampleIndex.V)
+	if err != nil {
+		return err
 	}
 	msg := &hookrelay.Message{
 		ID:        hookrelay.NewID(hookrelay.PrefixMessage),
@@ -686,6 +686,33 @@ func (s *server) sendTest(w http.ResponseWriter, r *http.Request, p *principal) 
 	}
 	writeJSON(w, http.StatusAccepted, toMessageOut(shapeOf(r), *msg, true))
 	return nil
+}
+
+// examplePayload is the payload send-example publishes for et: the example
+// at schemas["1"].examples[i] when there is one, else (for index 0) one
+// made from the schema at schemas["1"] by exampleFromSchema. When neither
+// is possible it is 422 saying what is missing.
+func examplePayload(et *hookrelay.EventType, i int) ([]byte, error) {
+	if payload, ok := exampleOf(et.Schemas, i); ok {
+		return payload, nil
+	}
+	var versions map[string]json.RawMessage
+	_ = json.Unmarshal(et.Schemas, &versions)
+	schema, has := versions["1"]
+	switch {
+	case i > 0:
+		return nil, invalid(fmt.Sprintf("event type %q has no example object at schemas[\"1\"].examples[%d]; only index 0 can be generated from its schema", et.Name, i), "body", "exampleIndex")
+	case !has || string(schema) == "null":
+		return nil, invalid(fmt.Sprintf("event type %q has neither an example (schemas[\"1\"].examples) nor a schema (schemas[\"1\"]) to generate one from; add either to the event type", et.Name), "body", "eventType")
+	}
+	payload, err := exampleFromSchema(schema)
+	if err != nil {
+		return nil, invalid(fmt.Sprintf("event type %q has no example and none can be generated from its schema: %v", et.Name, err), "body", "eventType")
+	}
+	if len(payload) == 0 || payload[0] != '{' {
+		return nil, invalid(fmt.Sprintf("event type %q has no example, and its schema describes %s, not the JSON object a message payload must be", et.Name, payload), "body", "eventType")
+	}
+	return payload, nil
 }
 
 // exampleOf returns the raw bytes of schemas["1"].examples[i] when it is a

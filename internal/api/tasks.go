@@ -143,8 +143,12 @@ func toBackgroundTaskOut(sh shape) func(store.BackgroundTask) backgroundTaskOut 
 // BackgroundTaskType; a kind hookrelay never runs simply lists nothing.
 var (
 	taskStatuses = []string{store.TaskRunning, store.TaskFinished, store.TaskFailed}
-	taskKinds    = []string{ops.KindReplay, ops.KindRecover, "application.stats", "message.broadcast", "sdk.generate", "event-type.aggregate"}
+	taskKinds    = []string{ops.KindReplay, ops.KindRecover, ops.KindAppStats, "message.broadcast", "sdk.generate", ops.KindEventTypeAggregate, ops.KindPurgeContent, ops.KindBulkReplay}
 )
+
+// taskKindsV1_44 are the BackgroundTaskType values of the v1.44.0
+// document.
+var taskKindsV1_44 = []string{ops.KindReplay, ops.KindRecover, ops.KindAppStats, "message.broadcast", "sdk.generate", ops.KindEventTypeAggregate}
 
 // enum reads an optional query parameter that must be one of allowed.
 func (q *query) enum(name string, allowed []string) string {
@@ -180,6 +184,11 @@ func (s *server) listBackgroundTasks(w http.ResponseWriter, r *http.Request, p *
 		Page:   q.page(true),
 		Status: q.enum("status", taskStatuses),
 		Task:   q.enum("task", taskKinds),
+	}
+	if shapeOf(r) == shapeV1_44 {
+		// The Go SDK v1.44.0 refuses a BackgroundTaskType it does not
+		// know: its listing holds only the kinds of its own document.
+		lp.Kinds = taskKindsV1_44
 	}
 	if err := q.err(); err != nil {
 		return err

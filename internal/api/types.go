@@ -227,7 +227,7 @@ func toMessageEndpointOut(sh shape, e hookrelay.Endpoint, d hookrelay.Delivery) 
 		ID: e.ID, UID: e.UID, URL: hookrelay.URLWithoutUserinfo(e.URL), Description: e.Description, Version: f.version,
 		RateLimit: f.rateLimit, ThrottleRate: f.throttleRate, FilterTypes: f.filterTypes, EventTypes: f.eventTypes,
 		Channels: nonEmpty(e.Channels), Disabled: e.Disabled,
-		Status: int(d.Status), StatusText: statusText(sh, int(d.Status)), NextAttempt: optTime(d.NextAttempt),
+		Status: statusOut(sh, d.Status), StatusText: statusText(sh, int(d.Status)), NextAttempt: optTime(d.NextAttempt),
 		CreatedAt: jsonTime(e.CreatedAt), UpdatedAt: jsonTime(e.UpdatedAt),
 	}
 }
@@ -285,7 +285,7 @@ func toEndpointMessageOut(sh shape, m hookrelay.Message, d hookrelay.Delivery, w
 	return endpointMessageOut{
 		ID: m.ID, EventID: m.EventID, EventType: m.EventType, Payload: payloadOut(m.Payload, withContent),
 		Channels: nonEmpty(m.Channels), Tags: nonEmpty(m.Tags), Timestamp: jsonTime(m.CreatedAt),
-		Status: int(d.Status), StatusText: statusText(sh, int(d.Status)), NextAttempt: optTime(d.NextAttempt),
+		Status: statusOut(sh, d.Status), StatusText: statusText(sh, int(d.Status)), NextAttempt: optTime(d.NextAttempt),
 		DeliverAt: deliverAtOut(sh, m),
 	}
 }
@@ -356,4 +356,15 @@ func updatedAtOut(sh shape, t time.Time) *jsonTime {
 	}
 	jt := jsonTime(t)
 	return &jt
+}
+
+// statusOut is a delivery's MessageStatus as sh knows it: the v1.44.0
+// document has no Canceled (4), which the Go SDK v1.44.0 refuses to
+// decode, so a canceled delivery reads as failed (2) there; its statusText
+// elsewhere says "canceled".
+func statusOut(sh shape, status hookrelay.MessageStatus) int {
+	if sh == shapeV1_44 && status == hookrelay.StatusCanceled {
+		return int(hookrelay.StatusFail)
+	}
+	return int(status)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,13 @@ type Store interface {
 	SaveBackgroundTask(ctx context.Context, id, owner string, now time.Time, st store.TaskState) error
 	RecoverBatch(ctx context.Context, step store.TaskStep, p store.RecoverParams) (store.BatchResult, error)
 	ReplayBatch(ctx context.Context, step store.TaskStep, p store.ReplayParams) (store.BatchResult, error)
+	BulkReplayBatch(ctx context.Context, step store.TaskStep, p store.BulkReplayParams) (store.BatchResult, error)
+	ExpungeContentBatch(ctx context.Context, step store.TaskStep, appID string) (store.BatchResult, error)
+	// What the usage tasks read.
+	GetApplication(ctx context.Context, envID, idOrUID string) (*hookrelay.Application, error)
+	ListApplications(ctx context.Context, envID string, page store.Page) ([]hookrelay.Application, error)
+	ListEndpoints(ctx context.Context, appID string, page store.Page) ([]hookrelay.Endpoint, error)
+	CountAppDestinations(ctx context.Context, appID string, since, until time.Time) (int64, error)
 }
 
 // Waker is told that deliveries became due.
@@ -157,15 +165,19 @@ func (r *Runner) claim(ctx context.Context) (*store.BackgroundTask, string, erro
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.LeaseTTL)
 	defer cancel()
 	t, err := r.cfg.Store.ClaimBackgroundTask(cctx, store.ClaimTaskParams{
-		Owner: owner, Now: now, LeaseUntil: now.Add(r.cfg.LeaseTTL), Tasks: []string{KindRecover, KindReplay},
+		Owner: owner, Now: now, LeaseUntil: now.Add(r.cfg.LeaseTTL), Tasks: Kinds,
 	})
 	return t, owner, err
 }
 
 // kind is how one kind of task runs a batch, and which count it keeps.
+// A kind with list set also appends what each batch returns to
+// data[list].
 type kind struct {
 	key   string
 	batch func(ctx context.Context, step store.TaskStep) (store.BatchResult, error)
+	list  string
+	items func() []any
 }
 
 // kindOf returns how to run t, or an error when its input cannot be read.
@@ -176,7 +188,7 @@ func (r *Runner) kindOf(t *store.BackgroundTask) (kind, error) {
 		if err := json.Unmarshal(t.Params, &p); err != nil {
 			return kind{}, fmt.Errorf("read recover params: %w", err)
 		}
-		return kind{keyRecovered, func(ctx context.Context, step store.TaskStep) (store.BatchResult, error) {
+		return kind{key: keyRecovered, batch: func(ctx context.Context, step store.TaskStep) (store.BatchResult, error) {
 			return r.cfg.Store.RecoverBatch(ctx, step, p)
 		}}, nil
 	case KindReplay:
@@ -184,8 +196,46 @@ func (r *Runner) kindOf(t *store.BackgroundTask) (kind, error) {
 		if err := json.Unmarshal(t.Params, &p); err != nil {
 			return kind{}, fmt.Errorf("read replay params: %w", err)
 		}
-		return kind{keyReplayed, func(ctx context.Context, step store.TaskStep) (store.BatchResult, error) {
+		return kind{key: keyReplayed, batch: func(ctx context.Context, step store.TaskStep) (store.BatchResult, error) {
 			return r.cfg.Store.ReplayBatch(ctx, step, p)
+		}}, nil
+	case KindBulkReplay:
+		var p store.BulkReplayParams
+		if err := json.Unmarshal(t.Params, &p); err != nil {
+			return kind{}, fmt.Errorf("read bulk replay params: %w", err)
+		}
+		return kind{key: keyMessagesSent, batch: func(ctx context.Context, step store.TaskStep) (store.BatchResult, error) {
+			return r.cfg.Store.BulkReplayBatch(ctx, step, p)
+		}}, nil
+	case KindPurgeContent:
+		var p PurgeContentParams
+		if err := json.Unmarshal(t.Params, &p); err != nil {
+			return kind{}, fmt.Errorf("read purge content params: %w", err)
+		}
+		return kind{key: keyMessagesPurged, batch: func(ctx context.Context, step store.TaskStep) (store.BatchResult, error) {
+			return r.cfg.Store.ExpungeContentBatch(ctx, step, p.AppID)
+		}}, nil
+	case KindAppStats:
+		var p AppStatsParams
+		if err := json.Unmarshal(t.Params, &p); err != nil {
+			return kind{}, fmt.Errorf("read application stats params: %w", err)
+		}
+		u := usage{store: r.cfg.Store, envID: t.EnvID, appIDs: p.AppIDs, owner: t}
+		return kind{key: keyApps, list: keyAppStats, items: u.take, batch: func(ctx context.Context, step store.TaskStep) (store.BatchResult, error) {
+			return u.batch(ctx, step, func(ctx context.Context, app *hookrelay.Application) (any, error) {
+				n, err := r.cfg.Store.CountAppDestinations(ctx, app.ID, p.Since, p.Until)
+				if err != nil {
+					return nil, err
+				}
+				return map[string]any{"appId": app.ID, "appUid": app.UID, "messageDestinations": n}, nil
+			})
+		}}, nil
+	case KindEventTypeAggregate:
+		u := usage{store: r.cfg.Store, envID: t.EnvID, owner: t}
+		return kind{key: keyApps, list: keyEventTypes, items: u.take, batch: func(ctx context.Context, step store.TaskStep) (store.BatchResult, error) {
+			return u.batch(ctx, step, func(ctx context.Context, app *hookrelay.Application) (any, error) {
+				return subscriptions(ctx, r.cfg.Store, app)
+			})
 		}}, nil
 	}
 	return kind{}, fmt.Errorf("unknown task kind %q", t.Task)
@@ -230,6 +280,10 @@ func (r *Runner) work(ctx context.Context, t *store.BackgroundTask, owner string
 			Next: func(b store.BatchResult) store.TaskState {
 				next = maps.Clone(data)
 				next[k.key] = count(data, k.key) + b.Changed
+				if k.list != "" {
+					prev, _ := data[k.list].([]any)
+					next[k.list] = append(slices.Clone(prev), k.items()...)
+				}
 				if b.Done {
 					return store.TaskState{Status: store.TaskFinished, Cursor: b.Cursor, Data: next}
 				}
@@ -247,7 +301,11 @@ func (r *Runner) work(ctx context.Context, t *store.BackgroundTask, owner string
 			log.Warn("background task lost to another node", "cursor", cursor)
 			return
 		case errors.Is(err, hookrelay.ErrNotFound):
-			r.end(log, t, owner, cursor, data, errors.New("endpoint not found"))
+			what := "endpoint not found"
+			if t.Task == KindPurgeContent {
+				what = "application not found"
+			}
+			r.end(log, t, owner, cursor, data, errors.New(what))
 			return
 		default:
 			// Its lease lapses and any node, this one included, resumes it.

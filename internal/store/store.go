@@ -320,6 +320,8 @@ type ListBackgroundTasksParams struct {
 	Page   Page
 	Status string
 	Task   string
+	// Kinds, when not empty, keeps only tasks of these kinds.
+	Kinds []string
 }
 
 // ClaimTaskParams asks for one runnable background task: running, of one of
@@ -719,6 +721,35 @@ type Store interface {
 	// DeliverAt when that is later. The cursor is the last
 	// message ID looked at. A missing endpoint is ErrNotFound.
 	ReplayBatch(ctx context.Context, step TaskStep, p ReplayParams) (BatchResult, error)
+
+	// BulkReplayBatch is one step of a bulk replay: it looks at the next
+	// step.Limit deliveries of p.EndpointID in message ID order and makes
+	// each that p.Selects, whose message payload is kept and that is not
+	// pending, pending and due at step.Now as a manual send (attempt
+	// counts are kept), as a resend does. The cursor is the last message
+	// ID looked at. A missing endpoint is ErrNotFound.
+	BulkReplayBatch(ctx context.Context, step TaskStep, p BulkReplayParams) (BatchResult, error)
+	// ExpungeContentBatch is one step of expunging every payload of an
+	// application: among its next step.Limit messages by ID it drops each
+	// payload still kept, as ExpungeMessageContent does; Changed counts
+	// them. A missing application is ErrNotFound.
+	ExpungeContentBatch(ctx context.Context, step TaskStep, appID string) (BatchResult, error)
+	// CancelDeliveries makes every pending delivery of the endpoint whose
+	// message was created before createdBefore, and that no node holds
+	// under a live lease at now, StatusCanceled with no next attempt, and
+	// returns how many. Deliveries a node holds are sent as they are. A
+	// missing endpoint is ErrNotFound.
+	CancelDeliveries(ctx context.Context, appID, endpointID string, createdBefore, now time.Time) (int, error)
+	// DeliveryCounts counts the deliveries of the application's messages
+	// created in [since, until) by event type and status; eventTypes, when
+	// not empty, keeps only those event types.
+	DeliveryCounts(ctx context.Context, appID string, since, until time.Time, eventTypes []string) ([]DeliveryCount, error)
+	// SendThrottle reports the send slots of a rate-limited endpoint (see
+	// ReserveSendSlots): the next free send time, and since when
+	// reservations have handed out slots later than their now (the rate
+	// holds sends back), nil when the last reservation's slots were all
+	// due at once. ok is false when the endpoint never reserved a slot.
+	SendThrottle(ctx context.Context, endpointID string) (next time.Time, since *time.Time, ok bool, err error)
 
 	// Retention.
 	// PurgeBatch removes the next rows of p.Kind that retention lets go

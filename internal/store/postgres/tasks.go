@@ -81,7 +81,7 @@ func (s *Store) GetBackgroundTask(ctx context.Context, envID, id string) (*store
 
 // ListBackgroundTasks lists the tasks of p.EnvID by ID in p.Page.Order.
 func (s *Store) ListBackgroundTasks(ctx context.Context, p store.ListBackgroundTasksParams) ([]store.BackgroundTask, error) {
-	if !textKeys(p.EnvID, p.Status, p.Task, p.Page.Iterator) {
+	if !textKeys(p.EnvID, p.Status, p.Task, p.Page.Iterator) || !textKeys(p.Kinds...) {
 		return nil, nil
 	}
 	var q query
@@ -91,6 +91,9 @@ func (s *Store) ListBackgroundTasks(ctx context.Context, p store.ListBackgroundT
 	}
 	if p.Task != "" {
 		q.add(` AND task = ` + q.arg(p.Task))
+	}
+	if len(p.Kinds) > 0 {
+		q.add(` AND task = ANY (` + q.arg(p.Kinds) + `)`)
 	}
 	q.page("id", p.Page)
 	out, err := queryList(ctx, s.pool, &q, scanTask)

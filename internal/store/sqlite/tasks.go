@@ -88,6 +88,10 @@ func (s *Store) ListBackgroundTasks(ctx context.Context, p store.ListBackgroundT
 		q += ` AND task = ?`
 		args = append(args, p.Task)
 	}
+	if len(p.Kinds) > 0 {
+		q += ` AND task IN (` + placeholders(len(p.Kinds)) + `)`
+		args = append(args, strArgs(p.Kinds)...)
+	}
 	cond, order, args := pageClause("id", p.Page, args)
 	out, err := queryList(ctx, s.rdb, q+cond+order+` LIMIT ?`, append(args, limitArg(p.Page)), scanTask)
 	if err != nil {
