@@ -605,18 +605,28 @@ func (s *server) sendExample(w http.ResponseWriter, r *http.Request, p *principa
 	if err := c.err(); err != nil {
 		return err
 	}
+	return s.sendToEndpoint(w, r, p, app, in.EventType.V, func(et *hookrelay.EventType) ([]byte, error) {
+		return examplePayload(et, in.ExampleIndex.V)
+	})
+}
+
+// sendToEndpoint publishes, as an event of the catalog's type eventType, the
+// payload that payloadOf gives for that type, to the path's endpoint alone,
+// and answers 202 with the message: the end of send-example and send-test.
+func (s *server) sendToEndpoint(w http.ResponseWriter, r *http.Request, p *principal, app *hookrelay.Application,
+	eventType string, payloadOf func(*hookrelay.EventType) ([]byte, error)) error {
 	ep, err := s.endpoint(r, app)
 	if err != nil {
 		return err
 	}
-	et, err := s.store.GetEventType(r.Context(), p.envID, in.EventType.V)
+	et, err := s.store.GetEventType(r.Context(), p.envID, eventType)
 	if errors.Is(err, hookrelay.ErrNotFound) {
 		return invalid("event type not found", "body", "eventType")
 	}
 	if err != nil {
 		return err
 	}
-	payload, err := examplePayload(et, in.ExampleIndex.V)
+	payload, err := payloadOf(et)
 	if err != nil {
 		return err
 	}
@@ -663,29 +673,9 @@ func (s *server) sendTest(w http.ResponseWriter, r *http.Request, p *principal) 
 	if err := c.err(); err != nil {
 		return err
 	}
-	ep, err := s.endpoint(r, app)
-	if err != nil {
-		return err
-	}
-	et, err := s.store.GetEventType(r.Context(), p.envID, in.EventType.V)
-	if errors.Is(err, hookrelay.ErrNotFound) {
-		return invalid("event type not found", "body", "eventType")
-	}
-	if err != nil {
-		return err
-	}
-	msg := &hookrelay.Message{
-		ID:        hookrelay.NewID(hookrelay.PrefixMessage),
-		AppID:     app.ID,
-		EventType: et.Name,
-		Payload:   []byte(in.Payload.V),
-		CreatedAt: s.now(),
-	}
-	if _, err := s.publish(r.Context(), app, store.CreateMessageParams{Message: msg, OnlyEndpointID: ep.ID}); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusAccepted, toMessageOut(shapeOf(r), *msg, true))
-	return nil
+	return s.sendToEndpoint(w, r, p, app, in.EventType.V, func(*hookrelay.EventType) ([]byte, error) {
+		return []byte(in.Payload.V), nil
+	})
 }
 
 // examplePayload is the payload send-example publishes for et: the example
