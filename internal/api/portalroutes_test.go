@@ -32,7 +32,7 @@ func TestSendTest(t *testing.T) {
 
 	for _, token := range []string{testAdminToken, portal} {
 		var msg svix.MessageOut
-		h.mustDo(http.StatusAccepted, "POST", path, token, `{"eventType":"contact.created","payload":{"b":2, "a":[1]}}`, &msg)
+		h.mustDo(http.StatusAccepted, "POST", path, token, `{"eventType":"contact.created","payload":{"b":2, "a":[1]}}`, &msg, "User-Agent", goSDKUserAgent)
 		if msg.EventType != "contact.created" || msg.Payload["b"] != float64(2) {
 			t.Errorf("send-test returned %+v", msg)
 		}
@@ -51,7 +51,7 @@ func TestSendTest(t *testing.T) {
 
 	before := h.snapshot()
 	var ro appPortalAccessOut
-	h.mustDo(http.StatusOK, "POST", "/api/v1/auth/app-portal-access/"+app.Id, testAdminToken, map[string]any{"readOnly": true}, &ro)
+	h.mustDo(http.StatusOK, "POST", "/api/v1/auth/app-portal-access/"+app.Id, testAdminToken, map[string]any{"readOnly": true}, &ro, "User-Agent", goSDKUserAgent)
 	tests := []struct {
 		name   string
 		path   string
@@ -107,14 +107,14 @@ func TestAppBackgroundTask(t *testing.T) {
 	portal := h.portalToken(app.Id)
 	since := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	var started svix.RecoverOut
-	h.mustDo(http.StatusAccepted, "POST", "/api/v1/app/"+app.Id+"/endpoint/"+ep.Id+"/recover", portal, `{"since":"`+since+`"}`, &started)
+	h.mustDo(http.StatusAccepted, "POST", "/api/v1/app/"+app.Id+"/endpoint/"+ep.Id+"/recover", portal, `{"since":"`+since+`"}`, &started, "User-Agent", goSDKUserAgent)
 	if status, _ := h.do("GET", "/api/v1/background-task/"+started.Id, portal, nil); status != http.StatusForbidden {
 		t.Errorf("environment task route for a portal token: %d, want 403", status)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	var task svix.BackgroundTaskOut
 	for {
-		h.mustDo(http.StatusOK, "GET", "/api/v1/app/"+app.Id+"/background-task/"+started.Id, portal, nil, &task)
+		h.mustDo(http.StatusOK, "GET", "/api/v1/app/"+app.Id+"/background-task/"+started.Id, portal, nil, &task, "User-Agent", goSDKUserAgent)
 		if task.Status != "running" {
 			break
 		}
@@ -128,7 +128,7 @@ func TestAppBackgroundTask(t *testing.T) {
 	}
 
 	var otherTask svix.RecoverOut
-	h.mustDo(http.StatusAccepted, "POST", "/api/v1/app/"+other.Id+"/endpoint/"+otherEp.Id+"/recover", testAdminToken, `{"since":"`+since+`"}`, &otherTask)
+	h.mustDo(http.StatusAccepted, "POST", "/api/v1/app/"+other.Id+"/endpoint/"+otherEp.Id+"/recover", testAdminToken, `{"since":"`+since+`"}`, &otherTask, "User-Agent", goSDKUserAgent)
 	for _, tt := range []struct {
 		name, path, token string
 		status            int
