@@ -132,6 +132,18 @@ func badBytesCases(f *fixture) []badBytesCase {
 		query("ep list iterator invalid", appA+"/endpoint?iterator=%FF", "iterator", msgUTF8),
 		query("ep list iterator NUL", appA+"/endpoint?iterator=%00", "iterator", msgNUL),
 
+		// Routes and fields added for the portal and today's SDKs.
+		nul("send-test event type NUL", "POST", ep+"/send-test", `{"eventType":"a\u0000","payload":{}}`, body("eventType")...),
+		bad("send-test payload invalid", "POST", ep+"/send-test", "{\"eventType\":\"contact.created\",\"payload\":{\"k\":\"\xff\"}}", body("payload.k")...),
+		nul("portal theme product name NUL", "PUT", appA+"/portal-theme", `{"productName":"a\u0000"}`, body("productName")...),
+		bad("portal theme logo invalid", "PUT", appA+"/portal-theme", "{\"logoUrl\":\"https://x.example/\xff\"}", body("logoUrl")...),
+		nul("import openapi specRaw NUL", "POST", et+"/import/openapi", `{"specRaw":"a\u0000"}`, body("specRaw")...),
+		nul("deleteHeaders NUL", "PATCH", ep+"/headers", `{"headers":{},"deleteHeaders":["X-\u0000"]}`, body("deleteHeaders.0")...),
+		nul("bulk-replay event type NUL", "POST", ep+"/bulk-replay", `{"since":"2020-01-01T00:00:00Z","eventTypes":["a\u0000"]}`, body("eventTypes.0")...),
+		nul("portal access capability NUL", "POST", "/api/v1/auth/app-portal-access/app-a", `{"capabilities":["View\u0000"]}`, body("capabilities.0")...),
+		notFound("send-test path invalid", "POST", appA+"/endpoint/%FF/send-test", `{"eventType":"contact.created","payload":{}}`),
+		notFound("portal theme path NUL", "PUT", app+"/%00/portal-theme", `{"productName":"x"}`),
+
 		// Endpoint headers, options, secret, stats, recover, send-example.
 		nul("headers value NUL", "PUT", ep+"/headers", `{"headers":{"X-A":"v\u0000"}}`, body("headers.X-A")...),
 		nul("headers name NUL", "PUT", ep+"/headers", `{"headers":{"X-\u0000":"v"}}`, "body", "headers", "X-\x00"),
