@@ -14,7 +14,7 @@ import (
 )
 
 // egressFlags registers the flags that shape outbound delivery requests:
-// https-only, TLS verification, proxy and source address.
+// https-only, TLS verification, proxy, source address and the DNS cache.
 func egressFlags(f *flagSet, c *config) {
 	f.boolean(&c.URLPolicy.HTTPSOnly, "https-only", "HOOKRELAY_HTTPS_ONLY", "false",
 		"deliver only to https URLs, except to the hosts of --https-only-exempt")
@@ -52,6 +52,8 @@ func egressFlags(f *flagSet, c *config) {
 			c.ProxyURL = u
 			return nil
 		})
+	f.boolean(&c.DNSCache, "dns-cache", "HOOKRELAY_DNS_CACHE", "true",
+		"keep the DNS answers for endpoint host names for their TTL (at most 5m; negative answers at most 30s) instead of asking for each new connection; false: the platform's resolver, every time")
 	f.value("source-address", "HOOKRELAY_SOURCE_ADDRESS", "",
 		"local IP address that outbound delivery connections are made from",
 		func(s string) error {
@@ -91,7 +93,7 @@ func checkEgress(c *config, logger *slog.Logger) (*x509.CertPool, error) {
 		logger.Warn("TLS CERTIFICATE VERIFICATION IS OFF (--dangerously-skip-tls-verify): " +
 			"anyone on the network path can read and forge deliveries; never use this in production")
 	}
-	if c.ProxyURL != nil || c.SourceAddress.IsValid() || c.URLPolicy.HTTPSOnly || c.CAFile != "" {
+	if c.ProxyURL != nil || c.SourceAddress.IsValid() || c.URLPolicy.HTTPSOnly || c.CAFile != "" || !c.DNSCache {
 		attrs := []any{"https_only", c.URLPolicy.HTTPSOnly}
 		if c.URLPolicy.HTTPSOnly && len(c.URLPolicy.Exempt) > 0 {
 			attrs = append(attrs, "https_only_exempt", strings.Join(c.URLPolicy.Exempt, ","))
@@ -104,6 +106,9 @@ func checkEgress(c *config, logger *slog.Logger) (*x509.CertPool, error) {
 		}
 		if c.CAFile != "" {
 			attrs = append(attrs, "ca_file", c.CAFile)
+		}
+		if !c.DNSCache {
+			attrs = append(attrs, "dns_cache", false)
 		}
 		logger.Info("egress", attrs...)
 	}

@@ -23,6 +23,7 @@ func TestEgressFlags(t *testing.T) {
 		caFile     string
 		proxy      string
 		source     string
+		dnsCache   bool
 	}
 	tests := []struct {
 		name string
@@ -31,26 +32,28 @@ func TestEgressFlags(t *testing.T) {
 		want want
 		err  string // part of the parse error, "" for none
 	}{
-		{name: "defaults", want: want{}},
+		{name: "defaults", want: want{dnsCache: true}},
 		{name: "flags",
 			args: []string{"--https-only", "--https-only-exempt", "localhost, 127.0.0.1,::1,10.0.0.0/8", "--dangerously-skip-tls-verify",
-				"--ca-file", "/etc/ca.pem", "--proxy-url", "socks5://u:p@127.0.0.1:1080", "--source-address", "127.0.0.2"},
-			want: want{true, []string{"localhost", "127.0.0.1", "::1", "10.0.0.0/8"}, true, "/etc/ca.pem", "socks5://u:p@127.0.0.1:1080", "127.0.0.2"}},
+				"--ca-file", "/etc/ca.pem", "--proxy-url", "socks5://u:p@127.0.0.1:1080", "--source-address", "127.0.0.2", "--dns-cache=false"},
+			want: want{true, []string{"localhost", "127.0.0.1", "::1", "10.0.0.0/8"}, true, "/etc/ca.pem", "socks5://u:p@127.0.0.1:1080", "127.0.0.2", false}},
 		{name: "environment",
 			env: map[string]string{"HOOKRELAY_HTTPS_ONLY": "true", "HOOKRELAY_HTTPS_ONLY_EXEMPT": "localhost",
 				"HOOKRELAY_DANGEROUSLY_SKIP_TLS_VERIFY": "1", "HOOKRELAY_CA_FILE": "ca.pem",
-				"HOOKRELAY_PROXY_URL": "http://proxy.internal:3128", "HOOKRELAY_SOURCE_ADDRESS": "::1"},
-			want: want{true, []string{"localhost"}, true, "ca.pem", "http://proxy.internal:3128", "::1"}},
+				"HOOKRELAY_PROXY_URL": "http://proxy.internal:3128", "HOOKRELAY_SOURCE_ADDRESS": "::1", "HOOKRELAY_DNS_CACHE": "false"},
+			want: want{true, []string{"localhost"}, true, "ca.pem", "http://proxy.internal:3128", "::1", false}},
 		{name: "a flag wins over the environment",
-			args: []string{"--https-only=false", "--proxy-url", ""},
-			env:  map[string]string{"HOOKRELAY_HTTPS_ONLY": "true", "HOOKRELAY_PROXY_URL": "http://proxy.internal:3128"},
-			want: want{}},
+			args: []string{"--https-only=false", "--proxy-url", "", "--dns-cache"},
+			env:  map[string]string{"HOOKRELAY_HTTPS_ONLY": "true", "HOOKRELAY_PROXY_URL": "http://proxy.internal:3128", "HOOKRELAY_DNS_CACHE": "0"},
+			want: want{dnsCache: true}},
 		{name: "bad exemption", args: []string{"--https-only-exempt", "10.0.0.0/40"}, err: "10.0.0.0/40"},
 		{name: "exemption with a port", env: map[string]string{"HOOKRELAY_HTTPS_ONLY_EXEMPT": "localhost:8080"}, err: "HOOKRELAY_HTTPS_ONLY_EXEMPT"},
 		{name: "proxy without scheme", args: []string{"--proxy-url", "proxy.internal:3128"}, err: "not http, https, socks5 or socks5h"},
 		{name: "proxy with another scheme", env: map[string]string{"HOOKRELAY_PROXY_URL": "ftp://u:hunter2@proxy"}, err: "HOOKRELAY_PROXY_URL"},
 		{name: "source address not an IP", args: []string{"--source-address", "eth0"}, err: "source address"},
 		{name: "bad boolean", env: map[string]string{"HOOKRELAY_DANGEROUSLY_SKIP_TLS_VERIFY": "maybe"}, err: "HOOKRELAY_DANGEROUSLY_SKIP_TLS_VERIFY"},
+		{name: "bad dns cache boolean", env: map[string]string{"HOOKRELAY_DNS_CACHE": "sometimes"}, err: "HOOKRELAY_DNS_CACHE"},
+		{name: "bad dns cache flag", args: []string{"--dns-cache=sometimes"}, err: "dns-cache"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,7 +70,7 @@ func TestEgressFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := want{httpsOnly: c.URLPolicy.HTTPSOnly, exempt: c.URLPolicy.Exempt, skipVerify: c.DangerouslySkipTLSVerify, caFile: c.CAFile}
+			got := want{httpsOnly: c.URLPolicy.HTTPSOnly, exempt: c.URLPolicy.Exempt, skipVerify: c.DangerouslySkipTLSVerify, caFile: c.CAFile, dnsCache: c.DNSCache}
 			if c.ProxyURL != nil {
 				got.proxy = c.ProxyURL.String()
 			}
@@ -99,7 +102,8 @@ func TestCheckEgress(t *testing.T) {
 		err  string // part of the error, "" for none
 		log  string // part of the log
 	}{
-		{name: "nothing set"},
+		{name: "nothing set", c: config{DNSCache: true}},
+		{name: "dns cache off", c: config{}, log: "dns_cache=false"},
 		{name: "ca file", c: config{CAFile: caFile}, log: "ca_file="},
 		{name: "missing ca file", c: config{CAFile: filepath.Join(dir, "missing.pem")}, err: "ca file"},
 		{name: "ca file without certificates", c: config{CAFile: notPEM}, err: "no PEM certificate"},

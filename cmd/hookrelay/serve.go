@@ -17,6 +17,7 @@ import (
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/api"
 	"github.com/hookrelay/hookrelay/internal/delivery"
+	"github.com/hookrelay/hookrelay/internal/dnscache"
 	"github.com/hookrelay/hookrelay/internal/metrics"
 	"github.com/hookrelay/hookrelay/internal/ops"
 	"github.com/hookrelay/hookrelay/internal/portal"
@@ -64,6 +65,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		mx = metrics.New(metrics.Config{Store: st, Logger: logger.With("component", "metrics")})
 		observers = append(observers, mx)
 	}
+	var resolver *net.Resolver
+	if cfg.DNSCache {
+		resolver = dnscache.New(dnscache.Config{}).Resolver()
+	}
 	disp := delivery.NewDispatcher(delivery.Config{
 		Store:                    st,
 		NodeID:                   nodeID,
@@ -83,6 +88,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		SourceAddr:               cfg.SourceAddress,
 		RootCAs:                  rootCAs,
 		DangerouslySkipTLSVerify: cfg.DangerouslySkipTLSVerify,
+		Resolver:                 resolver,
 		Logger:                   logger.With("component", "delivery"),
 		Observer:                 observers,
 	})

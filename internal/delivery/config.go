@@ -170,7 +170,11 @@ type Config struct {
 	// DangerouslySkipTLSVerify accepts any certificate, so anyone on the
 	// path can read and forge deliveries. For testing only.
 	DangerouslySkipTLSVerify bool
-	// Resolver looks up endpoint host names; nil means net.DefaultResolver.
+	// Resolver looks up endpoint host names (and the proxy's); nil means
+	// net.DefaultResolver, which asks again for every new connection.
+	// hookrelay serve passes a dnscache resolver, which keeps answers for
+	// their TTL. Whatever it answers, every address is checked by the SSRF
+	// guard before it is dialled.
 	Resolver *net.Resolver
 	// ResponseBodyLimit is the most bytes of a response read and kept.
 	ResponseBodyLimit int
