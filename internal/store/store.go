@@ -530,8 +530,9 @@ type Store interface {
 	// CreateEndpoint stores ep at the first revision and sets ep.Revision.
 	CreateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) error
 	GetEndpoint(ctx context.Context, appID, idOrUID string) (*hookrelay.Endpoint, error)
-	// UpdateEndpoint writes every mutable field of ep, found by ID and
-	// AppID, if the stored revision is still ep.Revision; it then sets
+	// UpdateEndpoint writes every mutable field of ep (DisabledReason
+	// only while ep is Disabled: enabling it removes the stored reason),
+	// found by ID and AppID, if the stored revision is still ep.Revision; it then sets
 	// ep.Revision to the new stored revision. When the endpoint was written
 	// since (another revision is stored) it writes nothing and returns
 	// hookrelay.ErrStale; a missing endpoint is ErrNotFound. Writing an
@@ -543,9 +544,11 @@ type Store interface {
 	ListEndpoints(ctx context.Context, appID string, page Page) ([]hookrelay.Endpoint, error)
 	// DisableEndpoint disables the endpoint if it is enabled, moving its
 	// revision, and reports whether this call disabled it: of concurrent
-	// callers (on any node) exactly one gets true. A missing endpoint is
-	// ErrNotFound.
-	DisableEndpoint(ctx context.Context, appID, endpointID string, now time.Time) (bool, error)
+	// callers (on any node) exactly one gets true. The same write stores
+	// reason as the endpoint's DisabledReason and sets UpdatedAt to
+	// reason.At; an endpoint disabled already keeps its own. A missing
+	// endpoint is ErrNotFound.
+	DisableEndpoint(ctx context.Context, appID, endpointID string, reason hookrelay.DisabledReason) (bool, error)
 	// GetEndpointStatus returns the endpoint's status (see EndpointStatus),
 	// zero but for EndpointID before its first attempt. A missing endpoint
 	// is ErrNotFound.
