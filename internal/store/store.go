@@ -458,6 +458,40 @@ func (r PurgeResult) Add(o PurgeResult) PurgeResult {
 	return r
 }
 
+// TroubledParams selects one page of Store.ListAppsTroubledFirst.
+type TroubledParams struct {
+	EnvID string
+	Limit int
+	// After is the last application of the previous page; zero starts
+	// at the first.
+	After TroubledCursor
+}
+
+// TroubledCursor is a place in the order of Store.ListAppsTroubledFirst:
+// the application with ID, in the troubled group or (Healthy) the other.
+// The zero value is before every application.
+type TroubledCursor struct {
+	Healthy bool
+	ID      string
+}
+
+// TroubledApp is one application of Store.ListAppsTroubledFirst, with the
+// endpoints that trouble it: Disabled counts its disabled endpoints,
+// Failing its enabled ones in a run of failures against their receiver.
+type TroubledApp struct {
+	App      hookrelay.Application
+	Disabled int
+	Failing  int
+}
+
+// Troubled reports whether a has a disabled or failing endpoint.
+func (a *TroubledApp) Troubled() bool { return a.Disabled+a.Failing > 0 }
+
+// Cursor is a's place in the order, for the next page.
+func (a *TroubledApp) Cursor() TroubledCursor {
+	return TroubledCursor{Healthy: !a.Troubled(), ID: a.App.ID}
+}
+
 // Store is everything hookrelay keeps. Methods return hookrelay.ErrNotFound
 // when the addressed object does not exist within the given scope (an
 // application of another environment does not exist for the caller) and
@@ -491,6 +525,15 @@ type Store interface {
 	// DeleteApplication removes the application and everything under it.
 	DeleteApplication(ctx context.Context, envID, id string) error
 	ListApplications(ctx context.Context, envID string, page Page) ([]hookrelay.Application, error)
+	// ListAppsTroubledFirst lists one page of the applications of
+	// p.EnvID (not its internal one), troubled ones first: those with a
+	// disabled endpoint or an enabled one in a run of failures against
+	// its receiver (EndpointStatus.FailingSince set), then the others;
+	// each group by ID. It is one query per page, whatever the number of
+	// applications. Paging is by key (p.After): an application whose
+	// endpoints change group between two pages may be listed twice or
+	// not at all. For the operator console.
+	ListAppsTroubledFirst(ctx context.Context, p TroubledParams) ([]TroubledApp, error)
 
 	// Internal applications. An environment has at most one, which holds
 	// its operational webhook endpoints. GetApplication, UpdateApplication,
