@@ -103,7 +103,10 @@ type Endpoint struct {
 	FilterTypes []string // nil means every event type
 	Channels    []string // nil means every message
 	Disabled    bool
-	Metadata    map[string]string
+	// DisabledReason is why and when the endpoint was disabled: nil while
+	// it is enabled, and when it was disabled before reasons were stored.
+	DisabledReason *DisabledReason
+	Metadata       map[string]string
 	// Secret is the current signing secret, "whsec_" + base64 of the key bytes.
 	Secret string
 	// OldSecrets keep signing until they expire (rotation grace period).

@@ -282,6 +282,18 @@ func testAutoDisable(t *testing.T, db string) {
 	if n := disabledEvents(refused); n != 0 {
 		t.Errorf("%d endpoint.disabled for the refused endpoint", n)
 	}
+	// The health route says why each was disabled, as stored by the
+	// disabling write: the run of failures, or the 410.
+	if d := disabledOf(t, srv, app.Id, ep); d.Reason != "failing" || d.At == nil || d.By != nil ||
+		d.FailingSince == nil || d.ConsecutiveFailures < 3 || d.LastStatusCode != 503 || d.LastOutcome != "rejected" {
+		t.Errorf("failing endpoint: disabled %+v, want failing with 3 or more 503s", d)
+	}
+	if d := disabledOf(t, srv, app.Id, goneEp); d.Reason != "gone" || d.At == nil || d.LastStatusCode != 410 || d.ConsecutiveFailures != 1 {
+		t.Errorf("410 endpoint: disabled %+v, want gone after one 410", d)
+	}
+	if d := disabledOf(t, srv, app.Id, refused); d.Reason != "" {
+		t.Errorf("refused endpoint: disabled %+v, want null", d)
+	}
 
 	// Re-enabled, the endpoint gets its pending message.
 	mu.Lock()
@@ -308,4 +320,34 @@ func testAutoDisable(t *testing.T, db string) {
 	if n := disabledEvents(ep); n != 1 {
 		t.Errorf("%d endpoint.disabled events for the endpoint, want 1", n)
 	}
+	if d := disabledOf(t, srv, app.Id, ep); d.Reason != "" {
+		t.Errorf("re-enabled endpoint: disabled %+v, want null", d)
+	}
+}
+
+// disabledHealth is the "disabled" of the health route; zero when null.
+type disabledHealth struct {
+	Reason              string     `json:"reason"`
+	At                  *time.Time `json:"at"`
+	By                  *string    `json:"by"`
+	FailingSince        *time.Time `json:"failingSince"`
+	ConsecutiveFailures int        `json:"consecutiveFailures"`
+	LastOutcome         string     `json:"lastOutcome"`
+	LastStatusCode      int        `json:"lastResponseStatusCode"`
+}
+
+// disabledOf reads why an endpoint is disabled from its health route.
+func disabledOf(t *testing.T, srv *server, appID, epID string) disabledHealth {
+	t.Helper()
+	status, body := srv.do("GET", "/api/v1/app/"+appID+"/endpoint/"+epID+"/health", srv.Token, nil)
+	var out struct {
+		Disabled *disabledHealth `json:"disabled"`
+	}
+	if status != http.StatusOK || json.Unmarshal(body, &out) != nil {
+		t.Fatalf("health of %s: %d %s", epID, status, body)
+	}
+	if out.Disabled == nil {
+		return disabledHealth{}
+	}
+	return *out.Disabled
 }

@@ -135,12 +135,19 @@ test('create an endpoint with a token header, rotate its secret, disable, enable
     await page.click('[data-testid="disable"]');
     await page.waitForURL(/done=disabled$/);
     expect((await page.textContent('[data-testid="endpoint-status"]')).trim() === 'Disabled', 'not shown disabled');
-    expect(/Disabled by hand/.test(await page.textContent('[data-testid="endpoint-reason"]')), 'no reason shown');
+    // The reason stored by the disable: by hand, here, and when.
+    const reason = await page.textContent('[data-testid="endpoint-reason"]');
+    expect(/Disabled by hand in the portal on \d{4}-\d\d-\d\d \d\d:\d\d UTC/.test(reason), `reason shown: ${reason}`);
     await check(page, 'endpoint-disabled');
     expect((await api('GET', `/api/v1/app/${app.id}/endpoint/${epId}`)).disabled === true, 'API does not say disabled');
+    const off = (await api('GET', `/api/v1/app/${app.id}/endpoint/${epId}/health`)).disabled;
+    expect(off && off.reason === 'manual' && off.by === 'portal' && off.at, `health disabled: ${JSON.stringify(off)}`);
     await page.click('[data-testid="enable"]');
     await page.waitForURL(/done=enabled$/);
+    expect((await page.textContent('[data-testid="endpoint-status"]')).trim() === 'Active', 'not shown active');
+    expect(await page.$('[data-testid="endpoint-reason"]') === null, 'a reason is still shown after the enable');
     expect((await api('GET', `/api/v1/app/${app.id}/endpoint/${epId}`)).disabled === false, 'API does not say enabled');
+    expect((await api('GET', `/api/v1/app/${app.id}/endpoint/${epId}/health`)).disabled === null, 'health still says disabled');
 
     // Delete, behind a confirmation.
     await page.click('[data-testid="delete"]');

@@ -29,6 +29,15 @@ type principal struct {
 	readOnly bool
 }
 
+// disabler is who p is when it disables an endpoint by hand
+// (hookrelay.DisabledReason.By).
+func (p *principal) disabler() string {
+	if p.kind == store.TokenPortal {
+		return hookrelay.DisabledByPortal
+	}
+	return hookrelay.DisabledByAdmin
+}
+
 func hashToken(token string) [32]byte { return sha256.Sum256([]byte(token)) }
 
 // authenticate resolves the in-process caller (see WithCaller) or the

@@ -204,7 +204,7 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 	if err := c.err(); err != nil {
 		return err
 	}
-	ep, err := s.insertEndpoint(r, app, &in)
+	ep, err := s.insertEndpoint(r, p, app, &in)
 	if err != nil {
 		return err
 	}
@@ -218,7 +218,7 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 // The count and the insert are serialized within this process; nodes
 // creating endpoints of one application at the same instant may together
 // pass the limit by a few.
-func (s *server) insertEndpoint(r *http.Request, app *hookrelay.Application, in *endpointIn) (*hookrelay.Endpoint, error) {
+func (s *server) insertEndpoint(r *http.Request, p *principal, app *hookrelay.Application, in *endpointIn) (*hookrelay.Endpoint, error) {
 	s.endpointCreate.Lock()
 	defer s.endpointCreate.Unlock()
 	existing, err := s.store.ListEndpoints(r.Context(), app.ID, store.Page{Limit: s.maxEndpoints})
@@ -240,6 +240,7 @@ func (s *server) insertEndpoint(r *http.Request, app *hookrelay.Application, in 
 		UpdatedAt: now,
 	}
 	in.apply(ep)
+	ep.NoteManualWrite(false, p.disabler(), now)
 	if in.Headers.has() {
 		h := endpointHeadersIn{Headers: in.Headers}
 		if err := h.applyTo(ep, false); err != nil {
@@ -295,7 +296,7 @@ func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 	if err := c.err(); err != nil {
 		return err
 	}
-	before, ep, err := s.changeEndpointFields(r, app, in.apply)
+	before, ep, err := s.changeEndpointFields(r, p, app, in.apply)
 	if ae := (*apiError)(nil); errors.As(err, &ae) && ae.status == http.StatusNotFound {
 		if !in.UID.has() {
 			id := r.PathValue("endpoint_id")
@@ -304,7 +305,7 @@ func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 			}
 			in.UID = opt[string]{Set: true, V: id}
 		}
-		ep, err := s.insertEndpoint(r, app, &in)
+		ep, err := s.insertEndpoint(r, p, app, &in)
 		if err != nil {
 			return err
 		}
@@ -339,7 +340,7 @@ func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 	if err := c.err(); err != nil {
 		return err
 	}
-	before, ep, err := s.changeEndpointFields(r, app, func(ep *hookrelay.Endpoint) {
+	before, ep, err := s.changeEndpointFields(r, p, app, func(ep *hookrelay.Endpoint) {
 		if in.URL.has() {
 			ep.URL = in.URL.V
 		}
@@ -390,8 +391,8 @@ func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 
 // changeEndpointFields is changeEndpoint for PUT and PATCH, whose change
 // cannot fail but may move the endpoint to a uid another endpoint has (409).
-func (s *server) changeEndpointFields(r *http.Request, app *hookrelay.Application, change func(*hookrelay.Endpoint)) (before, after *hookrelay.Endpoint, err error) {
-	before, after, err = s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+func (s *server) changeEndpointFields(r *http.Request, p *principal, app *hookrelay.Application, change func(*hookrelay.Endpoint)) (before, after *hookrelay.Endpoint, err error) {
+	before, after, err = s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
 		change(ep)
 		return nil
 	})
@@ -420,12 +421,15 @@ const endpointRetryPause = 2 * time.Millisecond
 // (hookrelay.ErrStale otherwise), and then the whole change starts again
 // from a fresh read, after a short random pause (endpointRetryPause).
 // change may therefore run several times and must depend on nothing but
-// the endpoint it is given and the request. An error from change is
+// the endpoint it is given and the request. A change that disables the
+// endpoint records that p disabled it by hand, and one that enables it
+// drops the reason it was disabled for (hookrelay.Endpoint.NoteManualWrite),
+// in the same write. An error from change is
 // returned as it is, with nothing written. After endpointWriteTries lost
 // races the answer is 409 conflict; the endpoint then holds the other
 // requests' changes and none of this one's. before is the endpoint as the
 // successful try read it, after as it wrote it.
-func (s *server) changeEndpoint(r *http.Request, app *hookrelay.Application, change func(*hookrelay.Endpoint) error) (before, after *hookrelay.Endpoint, err error) {
+func (s *server) changeEndpoint(r *http.Request, p *principal, app *hookrelay.Application, change func(*hookrelay.Endpoint) error) (before, after *hookrelay.Endpoint, err error) {
 	for try := 1; ; try++ {
 		ep, err := s.endpoint(r, app)
 		if err != nil {
@@ -436,6 +440,7 @@ func (s *server) changeEndpoint(r *http.Request, app *hookrelay.Application, cha
 			return nil, nil, err
 		}
 		ep.UpdatedAt = s.now()
+		ep.NoteManualWrite(read.Disabled, p.disabler(), ep.UpdatedAt)
 		err = s.store.UpdateEndpoint(r.Context(), ep)
 		switch {
 		case err == nil:
@@ -539,7 +544,7 @@ func (s *server) rotateEndpointSecret(w http.ResponseWriter, r *http.Request, p 
 	} else if next, err = newSecret(); err != nil {
 		return err
 	}
-	_, ep, err := s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+	_, ep, err := s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
 		rotateSecret(ep, next, s.now(), grace)
 		return nil
 	})

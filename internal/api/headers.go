@@ -213,7 +213,7 @@ func (s *server) writeEndpointHeaders(w http.ResponseWriter, r *http.Request, p 
 	if err := c.err(); err != nil {
 		return err
 	}
-	_, _, err = s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+	_, _, err = s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
 		return in.applyTo(ep, patch)
 	})
 	if err != nil {

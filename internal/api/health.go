@@ -97,10 +97,60 @@ type endpointHealthOut struct {
 	ConsecutiveFailures int       `json:"consecutiveFailures"`
 	LastSuccessAt       *jsonTime `json:"lastSuccessAt"`
 	FailingSince        *jsonTime `json:"failingSince"`
+	// Disabled says why and when the endpoint was disabled; null while
+	// it is enabled.
+	Disabled *disabledOut `json:"disabled"`
 	// Window is the answering node's concurrency window of the endpoint,
 	// null when it holds none (it has sent the endpoint nothing lately:
 	// its next request would go alone).
 	Window *windowOut `json:"window"`
+}
+
+// disabledOut is why an endpoint is disabled, as the health route tells
+// it. Reason is "manual" (by hand: by says who, "admin" or "portal"),
+// "failing" (hookrelay disabled it after it failed for --disable-after),
+// "gone" (hookrelay disabled it on a 410 Gone) or "unknown" (it was
+// disabled before hookrelay stored reasons: every other field is null).
+// For failing and gone, the run of failures it was disabled for.
+type disabledOut struct {
+	Reason              string    `json:"reason"`
+	At                  *jsonTime `json:"at"`
+	By                  *string   `json:"by"`
+	FailingSince        *jsonTime `json:"failingSince"`
+	ConsecutiveFailures *int      `json:"consecutiveFailures"`
+	LastOutcome         *string   `json:"lastOutcome"`
+	LastStatusCode      *int      `json:"lastResponseStatusCode"`
+}
+
+// toDisabledOut is ep's disabledOut, nil while it is enabled.
+func toDisabledOut(ep *hookrelay.Endpoint) *disabledOut {
+	if !ep.Disabled {
+		return nil
+	}
+	d := ep.DisabledReason
+	if d == nil {
+		return &disabledOut{Reason: "unknown"}
+	}
+	at := jsonTime(d.At)
+	out := &disabledOut{Reason: string(d.Cause), At: &at}
+	if d.By != "" {
+		by := d.By
+		out.By = &by
+	}
+	if d.Cause != hookrelay.DisabledByHand {
+		out.FailingSince = optTime(d.FailingSince)
+		n := d.Failures
+		out.ConsecutiveFailures = &n
+		if d.LastOutcome != hookrelay.OutcomeUnknown {
+			o := d.LastOutcome.String()
+			out.LastOutcome = &o
+		}
+		if d.LastStatusCode != 0 {
+			c := d.LastStatusCode
+			out.LastStatusCode = &c
+		}
+	}
+	return out
 }
 
 func healthStats(h *hookrelay.Health) healthStatsOut {
@@ -216,6 +266,7 @@ func (s *server) endpointHealth(w http.ResponseWriter, r *http.Request, p *princ
 	out.ConsecutiveFailures = status.ConsecutiveFailures
 	out.LastSuccessAt = optTime(status.LastSuccessAt)
 	out.FailingSince = optTime(status.FailingSince)
+	out.Disabled = toDisabledOut(ep)
 	if s.windows != nil {
 		if node, size, max, inFlight, ok := s.windows.EndpointWindow(ep.ID); ok {
 			out.Window = &windowOut{Node: node, Size: size, Max: max, InFlight: inFlight}

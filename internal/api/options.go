@@ -173,7 +173,7 @@ func (s *server) writeEndpointOptions(w http.ResponseWriter, r *http.Request, p 
 	if err := c.err(); err != nil {
 		return err
 	}
-	_, ep, err := s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+	_, ep, err := s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
 		if patch {
 			in.merge(&ep.Options)
 		} else {

@@ -256,6 +256,7 @@ func (s *server) insertOpEndpoint(r *http.Request, p *principal, in *opEndpointI
 		UpdatedAt: now,
 	}
 	in.apply(ep)
+	ep.NoteManualWrite(false, p.disabler(), now)
 	if in.Headers.has() {
 		h := endpointHeadersIn{Headers: in.Headers}
 		if err := h.applyTo(ep, false); err != nil {
@@ -330,7 +331,7 @@ func (s *server) updateOpEndpoint(w http.ResponseWriter, r *http.Request, p *pri
 	if err != nil {
 		return err
 	}
-	_, ep, err := s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+	_, ep, err := s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
 		in.apply(ep)
 		return nil
 	})
@@ -390,7 +391,7 @@ func (s *server) rotateOpEndpointSecret(w http.ResponseWriter, r *http.Request, 
 	} else if next, err = newSecret(); err != nil {
 		return err
 	}
-	if _, _, err := s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+	if _, _, err := s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
 		rotateSecret(ep, next, s.now(), grace)
 		return nil
 	}); err != nil {
@@ -441,7 +442,7 @@ func (s *server) updateOpEndpointHeaders(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.changeEndpoint(r, app, func(ep *hookrelay.Endpoint) error {
+	if _, _, err := s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
 		return in.applyTo(ep, false)
 	}); err != nil {
 		return err

@@ -33,7 +33,7 @@ const alertAppTTL = 30 * time.Second
 type AlertStore interface {
 	LookupApplication(ctx context.Context, id string) (*hookrelay.Application, error)
 	GetEndpointStatus(ctx context.Context, appID, endpointID string) (*store.EndpointStatus, error)
-	DisableEndpoint(ctx context.Context, appID, endpointID string, now time.Time) (bool, error)
+	DisableEndpoint(ctx context.Context, appID, endpointID string, reason hookrelay.DisabledReason) (bool, error)
 }
 
 // AlertsConfig configures NewAlerts.
@@ -301,7 +301,7 @@ func (al *Alerts) check(ctx context.Context, events *Emitter, c endpointCheck) {
 		al.quietMu.Unlock()
 		return
 	}
-	disabled, err := al.cfg.Store.DisableEndpoint(ctx, c.appID, c.endpointID, now)
+	disabled, err := al.cfg.Store.DisableEndpoint(ctx, c.appID, c.endpointID, disabledReason(c, st, now))
 	if err != nil {
 		if !errors.Is(err, hookrelay.ErrNotFound) {
 			al.log.Error("disable endpoint", "app", c.appID, "endpoint", c.endpointID, "err", err)
@@ -324,6 +324,18 @@ func (al *Alerts) check(ctx context.Context, events *Emitter, c endpointCheck) {
 	}
 	ep := hookrelay.Endpoint{ID: c.endpointID, AppID: c.appID, UID: c.endpointUID}
 	_ = events.EndpointDisabled(ctx, app, &ep, DisabledAutomatic, st.FailingSince)
+}
+
+// disabledReason is what check stores with the endpoint it disables at
+// now: the cause (a 410 Gone, else failing for too long) and the run of
+// failures its status row holds, its last attempt included.
+func disabledReason(c endpointCheck, st *store.EndpointStatus, now time.Time) hookrelay.DisabledReason {
+	r := hookrelay.DisabledReason{Cause: hookrelay.DisabledFailing, At: now, FailingSince: st.FailingSince,
+		Failures: st.ConsecutiveFailures, LastOutcome: st.LastOutcome, LastStatusCode: st.LastStatusCode}
+	if c.gone {
+		r.Cause = hookrelay.DisabledGone
+	}
+	return r
 }
 
 // app returns the application appID, read at most every alertAppTTL.

@@ -49,6 +49,19 @@ type healthJSON struct {
 	ConsecutiveFailures int              `json:"consecutiveFailures"`
 	LastSuccessAt       *time.Time       `json:"lastSuccessAt"`
 	FailingSince        *time.Time       `json:"failingSince"`
+	Disabled            *disabledJSON    `json:"disabled"`
+}
+
+// disabledJSON is why an endpoint is disabled (the health route's
+// "disabled").
+type disabledJSON struct {
+	Reason              string     `json:"reason"` // manual, failing, gone, unknown
+	At                  *time.Time `json:"at"`
+	By                  *string    `json:"by"` // admin or portal, for manual
+	FailingSince        *time.Time `json:"failingSince"`
+	ConsecutiveFailures int        `json:"consecutiveFailures"`
+	LastOutcome         *string    `json:"lastOutcome"`
+	LastStatusCode      *int       `json:"lastResponseStatusCode"`
 }
 
 type lastAttemptJSON struct {

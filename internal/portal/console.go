@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"sort"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/store"
@@ -17,8 +19,8 @@ import (
 // disabled endpoints first), the delivery queue, recent operational
 // events, and a way into any application's portal.
 
-// consoleAppsPerPage is how many applications one console page reads the
-// health of.
+// consoleAppsPerPage is how many applications one console page lists and
+// reads the health of.
 const consoleAppsPerPage = 50
 
 // consoleQueueLimit bounds the due deliveries the console counts.
@@ -27,6 +29,9 @@ const consoleQueueLimit = 100000
 // consoleEvents is how many operational events the console lists.
 const consoleEvents = 20
 
+// consoleApp is one application of the console, with its endpoints
+// (failing first, then disabled) and how many of them fail or are
+// disabled (the store's counts, which ordered the list).
 type consoleApp struct {
 	App       appJSON
 	Endpoints []endpointRow
@@ -53,39 +58,39 @@ type consolePage struct {
 	EventsOn bool // the environment has operational webhook endpoints
 }
 
-// consolePage is GET /console/.
+// consolePage is GET /console/. The applications come from the store in
+// the console's order (ListAppsTroubledFirst: those with disabled or
+// failing endpoints first, across the whole environment), one query a
+// page; the page's endpoints are read through the API.
 func (p *Portal) consolePage(w http.ResponseWriter, r *http.Request, s *Session) error {
-	path := "/api/v1/app?limit=" + itoa(consoleAppsPerPage) + "&order=ascending"
+	var after store.TroubledCursor
 	if it := r.URL.Query().Get("iterator"); it != "" {
-		path += "&iterator=" + url.QueryEscape(it)
+		var ok bool
+		if after, ok = parseConsoleIterator(it); !ok {
+			return &APIError{Status: http.StatusBadRequest, Detail: "This page link is not valid: open the console from its first page."}
+		}
 	}
-	var apps appList
-	if err := p.call(r.Context(), s, "GET", path, nil, &apps); err != nil {
+	apps, err := p.store.ListAppsTroubledFirst(r.Context(), store.TroubledParams{
+		EnvID: s.EnvID, Limit: consoleAppsPerPage + 1, After: after})
+	if err != nil {
 		return err
 	}
 	pg := consolePage{Now: p.now()}
-	if !apps.Done && apps.Iterator != nil {
-		pg.Next = *apps.Iterator
+	if len(apps) > consoleAppsPerPage {
+		apps = apps[:consoleAppsPerPage]
+		pg.Next = formatConsoleIterator(apps[len(apps)-1].Cursor())
 	}
-	for _, a := range apps.Data {
-		rows, err := p.endpointRows(r, s, a.ID)
+	for _, a := range apps {
+		rows, err := p.endpointRows(r, s, a.App.ID)
 		if err != nil {
 			return err
 		}
-		ca := consoleApp{App: a}
-		for _, row := range rows {
-			switch {
-			case row.Endpoint.Disabled:
-				ca.Disabled++
-			case row.State.Label == "Failing":
-				ca.Failing++
-			}
-		}
 		sortProblemsFirst(rows)
-		ca.Endpoints = rows
-		pg.Apps = append(pg.Apps, ca)
+		pg.Apps = append(pg.Apps, consoleApp{
+			App:       appJSON{ID: a.App.ID, UID: a.App.UID, Name: a.App.Name},
+			Endpoints: rows, Failing: a.Failing, Disabled: a.Disabled,
+		})
 	}
-	sort.SliceStable(pg.Apps, func(i, j int) bool { return pg.Apps[i].Problems() > pg.Apps[j].Problems() })
 
 	q, err := p.store.EnvironmentQueue(r.Context(), s.EnvID, pg.Now, consoleQueueLimit)
 	if err != nil {
@@ -97,6 +102,35 @@ func (p *Portal) consolePage(w http.ResponseWriter, r *http.Request, s *Session)
 	}
 	p.render(w, r, s, "console", "Applications", pg)
 	return nil
+}
+
+// The console's iterator is the last application of the page before:
+// "t." (troubled) or "h." (healthy), then its ID.
+const (
+	iterTroubled = "t."
+	iterHealthy  = "h."
+)
+
+func formatConsoleIterator(c store.TroubledCursor) string {
+	if c.Healthy {
+		return iterHealthy + c.ID
+	}
+	return iterTroubled + c.ID
+}
+
+// parseConsoleIterator reads what formatConsoleIterator wrote; ok is false
+// for anything else.
+func parseConsoleIterator(it string) (c store.TroubledCursor, ok bool) {
+	id, troubled := strings.CutPrefix(it, iterTroubled)
+	if !troubled {
+		if id, ok = strings.CutPrefix(it, iterHealthy); !ok {
+			return c, false
+		}
+	}
+	if id == "" || len(id) > 256 || !utf8.ValidString(id) || strings.ContainsFunc(id, unicode.IsControl) {
+		return c, false
+	}
+	return store.TroubledCursor{Healthy: !troubled, ID: id}, true
 }
 
 // sortProblemsFirst orders endpoints: failing, then disabled, then the

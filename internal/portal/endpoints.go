@@ -24,34 +24,88 @@ type endpointState struct {
 }
 
 // stateOf says what an endpoint's state is and why, from its disabled flag
-// and its health. The server disables an endpoint on its own only while it
-// fails (failingSince set, see ops.Alerts); an endpoint disabled without a
-// failure streak was disabled through the API or this portal.
+// and its health: for a disabled endpoint, the reason stored when it was
+// disabled (see disabledWords); for an enabled one, its run of failures
+// against the receiver, if it is in one.
 func stateOf(ep endpointJSON, h *healthJSON) endpointState {
-	failing := h != nil && h.FailingSince != nil
-	last := ""
-	if h != nil && h.LastAttempt != nil {
-		last = attemptWords(h.LastAttempt.Outcome, h.LastAttempt.ResponseStatusCode)
+	if ep.Disabled {
+		return endpointState{"Disabled", "bad", disabledWords(h)}
 	}
-	switch {
-	case ep.Disabled && failing:
-		r := fmt.Sprintf("Disabled while failing: no successful delivery since %s, %s in a row",
-			fmtTime(*h.FailingSince), plural(h.ConsecutiveFailures, "failed attempt"))
-		if last != "" {
-			r += " (last: " + last + ")"
-		}
-		r += ". The server disables an endpoint that keeps failing, or that answers 410 Gone. Fix the receiver, then enable the endpoint: messages held meanwhile are delivered."
-		return endpointState{"Disabled", "bad", r}
-	case ep.Disabled:
-		return endpointState{"Disabled", "bad", "Disabled by hand (in this portal or through the API). Messages are held until it is enabled."}
-	case failing:
-		r := fmt.Sprintf("No successful delivery since %s: %s in a row", fmtTime(*h.FailingSince), plural(h.ConsecutiveFailures, "failed attempt"))
-		if last != "" {
-			r += " (last: " + last + ")"
-		}
-		return endpointState{"Failing", "warn", r + "."}
+	if h != nil && h.FailingSince != nil {
+		return endpointState{"Failing", "warn", "No successful delivery " + streakWords(h) + "."}
 	}
 	return endpointState{"Active", "ok", ""}
+}
+
+// streakWords describes h's current run of failures: "since <time>, N
+// failed attempts in a row (last: ...)".
+func streakWords(h *healthJSON) string {
+	r := fmt.Sprintf("since %s, %s in a row", fmtTime(*h.FailingSince), plural(h.ConsecutiveFailures, "failed attempt"))
+	if h.LastAttempt != nil {
+		r += " (last: " + attemptWords(h.LastAttempt.Outcome, h.LastAttempt.ResponseStatusCode) + ")"
+	}
+	return r
+}
+
+// disabledWords says why a disabled endpoint is disabled, from the reason
+// the server stored with it (h.Disabled): by hand, and where; or by the
+// server, for a run of failures or a 410 Gone, with the failures it acted
+// on. An endpoint disabled before the server stored reasons has none: the
+// words say so, and give its run of failures, if any, only as a fact.
+func disabledWords(h *healthJSON) string {
+	const held = " Messages are held until it is enabled."
+	const fix = " Fix the receiver, then enable the endpoint: messages held meanwhile are delivered."
+	var d *disabledJSON
+	if h != nil {
+		d = h.Disabled
+	}
+	when := ""
+	if d != nil && d.At != nil {
+		when = " on " + fmtTime(*d.At)
+	}
+	switch {
+	case d != nil && d.Reason == "manual":
+		where := ""
+		switch {
+		case d.By != nil && *d.By == "portal":
+			where = " in the portal"
+		case d.By != nil && *d.By == "admin":
+			where = " through the API"
+		}
+		return "Disabled by hand" + where + when + "." + held
+	case d != nil && (d.Reason == "failing" || d.Reason == "gone"):
+		last := ""
+		if d.LastStatusCode != nil || d.LastOutcome != nil {
+			code, outcome := 0, ""
+			if d.LastStatusCode != nil {
+				code = *d.LastStatusCode
+			}
+			if d.LastOutcome != nil {
+				outcome = *d.LastOutcome
+			}
+			last = attemptWords(outcome, code)
+		}
+		var r string
+		if d.Reason == "gone" {
+			r = "Disabled by the server" + when + ": the receiver answered HTTP 410 Gone, which asks for no more deliveries."
+		} else {
+			r = "Disabled by the server" + when + " because it kept failing"
+			if d.FailingSince != nil {
+				r += fmt.Sprintf(": no successful delivery since %s, %s in a row", fmtTime(*d.FailingSince),
+					plural(d.ConsecutiveFailures, "failed attempt"))
+			}
+			if last != "" {
+				r += " (last: " + last + ")"
+			}
+			r += "."
+		}
+		return r + fix
+	}
+	r := "Disabled; the reason was not recorded (it was disabled before the server kept reasons)." + held
+	if h != nil && h.FailingSince != nil {
+		r += " Its last attempts failed: no successful delivery " + streakWords(h) + "."
+	}
+	return r
 }
 
 // attemptWords describes an attempt's outcome for people.

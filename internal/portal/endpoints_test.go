@@ -212,7 +212,7 @@ func TestEndpointPages(t *testing.T) {
 			t.Fatalf("disable: %d", resp.StatusCode)
 		}
 		_, body = b.get("/portal/endpoints/" + id)
-		if !strings.Contains(body, "Disabled by hand") || !strings.Contains(body, `data-testid="enable"`) {
+		if !strings.Contains(body, "Disabled by hand in the portal on ") || !strings.Contains(body, `data-testid="enable"`) {
 			t.Errorf("disabled endpoint page:\n%s", body)
 		}
 		b.post("/portal/endpoints/"+id+"/enable", nil)

@@ -203,9 +203,10 @@ func TestConsolePage(t *testing.T) {
 	})
 }
 
-// TestEndpointDisabledByServer: an endpoint the server disabled while it
-// failed (as ops.Alerts does) shows why, with the failure streak, and
-// enabling it from the portal works.
+// TestEndpointDisabledByServer: an endpoint the server disabled on a 410
+// Gone (with the reason ops.Alerts stores) shows why, and enabling it from
+// the portal works; disabled again by hand while its failures still show,
+// it reads "by hand", not "by the server".
 func TestEndpointDisabledByServer(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
 		st := open(t)
@@ -228,18 +229,24 @@ func TestEndpointDisabledByServer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := st.DisableEndpoint(ctx, app, ep.ID, now); err != nil || !ok {
+		status, err := st.GetEndpointStatus(ctx, app, ep.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reason := hookrelay.DisabledReason{Cause: hookrelay.DisabledGone, At: now, FailingSince: status.FailingSince,
+			Failures: status.ConsecutiveFailures, LastOutcome: status.LastOutcome, LastStatusCode: status.LastStatusCode}
+		if ok, err := st.DisableEndpoint(ctx, app, ep.ID, reason); err != nil || !ok {
 			t.Fatalf("disable: %v %v", ok, err)
 		}
 		b := s.login(app, false)
 		_, body := b.get("/portal/endpoints/" + ep.ID)
-		for _, want := range []string{"Disabled while failing", "1 failed attempt in a row", "last: HTTP 410 Gone", `data-testid="enable"`} {
+		for _, want := range []string{"Disabled by the server on " + fmtTime(now), "answered HTTP 410 Gone", `data-testid="enable"`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("page lacks %q", want)
 			}
 		}
 		_, body = b.get("/portal/endpoints")
-		if !strings.Contains(body, "Disabled while failing") || !strings.Contains(body, "0%") {
+		if !strings.Contains(body, "Disabled by the server") || !strings.Contains(body, "0%") {
 			t.Errorf("list does not say why it is disabled:\n%s", body)
 		}
 		if resp, _ := b.post("/portal/endpoints/"+ep.ID+"/enable", nil); resp.StatusCode != http.StatusSeeOther {
@@ -249,6 +256,20 @@ func TestEndpointDisabledByServer(t *testing.T) {
 		s.adminJSON("GET", "/api/v1/app/"+app+"/endpoint/"+ep.ID, nil, &after)
 		if after.Disabled {
 			t.Error("still disabled")
+		}
+		stored, err := st.GetEndpoint(ctx, app, ep.ID)
+		if err != nil || stored.DisabledReason != nil {
+			t.Errorf("enabled endpoint keeps a reason: %+v %v", stored.DisabledReason, err)
+		}
+
+		// Still failing (its status keeps the run of failures), it is
+		// disabled by hand in the portal: that is what the page says now.
+		if resp, _ := b.post("/portal/endpoints/"+ep.ID+"/disable", nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("disable: %d", resp.StatusCode)
+		}
+		_, body = b.get("/portal/endpoints/" + ep.ID)
+		if !strings.Contains(body, "Disabled by hand in the portal on ") || strings.Contains(body, "Disabled by the server") {
+			t.Errorf("a failing endpoint disabled by hand does not say so:\n%s", body)
 		}
 	})
 }

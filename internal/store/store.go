@@ -458,6 +458,40 @@ func (r PurgeResult) Add(o PurgeResult) PurgeResult {
 	return r
 }
 
+// TroubledParams selects one page of Store.ListAppsTroubledFirst.
+type TroubledParams struct {
+	EnvID string
+	Limit int
+	// After is the last application of the previous page; zero starts
+	// at the first.
+	After TroubledCursor
+}
+
+// TroubledCursor is a place in the order of Store.ListAppsTroubledFirst:
+// the application with ID, in the troubled group or (Healthy) the other.
+// The zero value is before every application.
+type TroubledCursor struct {
+	Healthy bool
+	ID      string
+}
+
+// TroubledApp is one application of Store.ListAppsTroubledFirst, with the
+// endpoints that trouble it: Disabled counts its disabled endpoints,
+// Failing its enabled ones in a run of failures against their receiver.
+type TroubledApp struct {
+	App      hookrelay.Application
+	Disabled int
+	Failing  int
+}
+
+// Troubled reports whether a has a disabled or failing endpoint.
+func (a *TroubledApp) Troubled() bool { return a.Disabled+a.Failing > 0 }
+
+// Cursor is a's place in the order, for the next page.
+func (a *TroubledApp) Cursor() TroubledCursor {
+	return TroubledCursor{Healthy: !a.Troubled(), ID: a.App.ID}
+}
+
 // Store is everything hookrelay keeps. Methods return hookrelay.ErrNotFound
 // when the addressed object does not exist within the given scope (an
 // application of another environment does not exist for the caller) and
@@ -491,6 +525,15 @@ type Store interface {
 	// DeleteApplication removes the application and everything under it.
 	DeleteApplication(ctx context.Context, envID, id string) error
 	ListApplications(ctx context.Context, envID string, page Page) ([]hookrelay.Application, error)
+	// ListAppsTroubledFirst lists one page of the applications of
+	// p.EnvID (not its internal one), troubled ones first: those with a
+	// disabled endpoint or an enabled one in a run of failures against
+	// its receiver (EndpointStatus.FailingSince set), then the others;
+	// each group by ID. It is one query per page, whatever the number of
+	// applications. Paging is by key (p.After): an application whose
+	// endpoints change group between two pages may be listed twice or
+	// not at all. For the operator console.
+	ListAppsTroubledFirst(ctx context.Context, p TroubledParams) ([]TroubledApp, error)
 
 	// Internal applications. An environment has at most one, which holds
 	// its operational webhook endpoints. GetApplication, UpdateApplication,
@@ -530,8 +573,9 @@ type Store interface {
 	// CreateEndpoint stores ep at the first revision and sets ep.Revision.
 	CreateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) error
 	GetEndpoint(ctx context.Context, appID, idOrUID string) (*hookrelay.Endpoint, error)
-	// UpdateEndpoint writes every mutable field of ep, found by ID and
-	// AppID, if the stored revision is still ep.Revision; it then sets
+	// UpdateEndpoint writes every mutable field of ep (DisabledReason
+	// only while ep is Disabled: enabling it removes the stored reason),
+	// found by ID and AppID, if the stored revision is still ep.Revision; it then sets
 	// ep.Revision to the new stored revision. When the endpoint was written
 	// since (another revision is stored) it writes nothing and returns
 	// hookrelay.ErrStale; a missing endpoint is ErrNotFound. Writing an
@@ -543,9 +587,11 @@ type Store interface {
 	ListEndpoints(ctx context.Context, appID string, page Page) ([]hookrelay.Endpoint, error)
 	// DisableEndpoint disables the endpoint if it is enabled, moving its
 	// revision, and reports whether this call disabled it: of concurrent
-	// callers (on any node) exactly one gets true. A missing endpoint is
-	// ErrNotFound.
-	DisableEndpoint(ctx context.Context, appID, endpointID string, now time.Time) (bool, error)
+	// callers (on any node) exactly one gets true. The same write stores
+	// reason as the endpoint's DisabledReason and sets UpdatedAt to
+	// reason.At; an endpoint disabled already keeps its own. A missing
+	// endpoint is ErrNotFound.
+	DisableEndpoint(ctx context.Context, appID, endpointID string, reason hookrelay.DisabledReason) (bool, error)
 	// GetEndpointStatus returns the endpoint's status (see EndpointStatus),
 	// zero but for EndpointID before its first attempt. A missing endpoint
 	// is ErrNotFound.

@@ -205,3 +205,74 @@ func (s *Store) ListEventTypes(ctx context.Context, envID string, includeArchive
 	}
 	return out, nil
 }
+
+// troubledAppsSQL is one page of ListAppsTroubledFirst. Parameters: the
+// environment, the cursor (its group, true for healthy, and its ID; the
+// empty ID is before every one) and the page size.
+//
+// troubled counts the disabled and failing endpoints per application,
+// read from the partial indexes endpoints_disabled and
+// endpoint_status_failing (a failing status finds its endpoint by primary
+// key; a disabled one gives NULL, a group that matches no application),
+// so it costs the number of endpoints in trouble, not of applications.
+// The troubled branch sorts those applications; the healthy branch walks
+// the applications in ID order, leaves the troubled ones out, and stops at
+// the page size (its start is one range bound, so that an index seeks to
+// it, in a generic plan too).
+const troubledAppsSQL = `WITH troubled AS (
+		SELECT app_id, sum(disabled) AS disabled, sum(failing) AS failing FROM (
+			SELECT app_id, 1 AS disabled, 0 AS failing FROM endpoints WHERE disabled
+			UNION ALL
+			SELECT (SELECT e.app_id FROM endpoints e WHERE e.id = s.endpoint_id AND NOT e.disabled), 0, 1
+			FROM endpoint_status s WHERE s.failing_since IS NOT NULL
+		) x
+		GROUP BY app_id
+	), page AS (
+		(SELECT false AS healthy, a.id, t.disabled, t.failing FROM applications a JOIN troubled t ON t.app_id = a.id
+		 WHERE a.env_id = $1 AND NOT a.internal AND NOT $2 AND a.id > $3
+		 ORDER BY a.id LIMIT $4)
+		UNION ALL
+		(SELECT true, a.id, 0, 0 FROM applications a
+		 WHERE a.env_id = $1 AND NOT a.internal AND a.id > CASE WHEN $2 THEN $3 ELSE '' END
+			AND NOT EXISTS (SELECT 1 FROM troubled t WHERE t.app_id = a.id)
+		 ORDER BY a.id LIMIT $4)
+	)
+	SELECT a.id, a.env_id, a.uid, a.name, a.rate_limit, a.metadata, a.created_at, a.updated_at,
+		p.disabled, p.failing
+	FROM page p JOIN applications a ON a.id = p.id
+	ORDER BY p.healthy, a.id
+	LIMIT $4`
+
+// ListAppsTroubledFirst lists a page of p.EnvID's applications, those with
+// disabled or failing endpoints first, in one query (troubledAppsSQL).
+func (s *Store) ListAppsTroubledFirst(ctx context.Context, p store.TroubledParams) ([]store.TroubledApp, error) {
+	if !textKeys(p.EnvID, p.After.ID) {
+		return nil, nil // no application has such a key, nor comes after one
+	}
+	rows, err := s.pool.Query(ctx, troubledAppsSQL, p.EnvID, p.After.Healthy, p.After.ID, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list troubled applications: %w", err)
+	}
+	out, err := collectList(rows, func(row pgx.Row) (*store.TroubledApp, error) {
+		var ta store.TroubledApp
+		app, err := scanApp(withExtra{row, []any{&ta.Disabled, &ta.Failing}})
+		if err != nil {
+			return nil, err
+		}
+		ta.App = *app
+		return &ta, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list troubled applications: %w", err)
+	}
+	return out, nil
+}
+
+// withExtra scans a row's leading columns into the destinations a scan
+// function names and the columns after them into extra.
+type withExtra struct {
+	row   pgx.Row
+	extra []any
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.row.Scan(append(dest, w.extra...)...) }

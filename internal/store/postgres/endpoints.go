@@ -13,19 +13,22 @@ import (
 )
 
 const endpointColumns = `id, app_id, uid, url, description, version, rate_limit, filter_types,
-	channels, disabled, metadata, secret, old_secrets, headers, sensitive, options, created_at, updated_at, revision`
+	channels, disabled, metadata, secret, old_secrets, headers, sensitive, options, created_at, updated_at, revision,
+	disabled_at, disabled_reason`
 
 // endpointColumnsOf is endpointColumns qualified with the table alias e.
 const endpointColumnsOf = `e.id, e.app_id, e.uid, e.url, e.description, e.version, e.rate_limit, e.filter_types,
-	e.channels, e.disabled, e.metadata, e.secret, e.old_secrets, e.headers, e.sensitive, e.options, e.created_at, e.updated_at, e.revision`
+	e.channels, e.disabled, e.metadata, e.secret, e.old_secrets, e.headers, e.sensitive, e.options, e.created_at, e.updated_at, e.revision,
+	e.disabled_at, e.disabled_reason`
 
 // endpointDest returns the scan destinations for endpointColumns and a
 // function that finishes ep once the row is scanned.
 func endpointDest(ep *hookrelay.Endpoint) ([]any, func() error) {
-	var metadata, oldSecrets, headers, options []byte
+	var metadata, oldSecrets, headers, options, disabledReason []byte
+	var disabledAt *time.Time
 	dest := []any{&ep.ID, &ep.AppID, &ep.UID, &ep.URL, &ep.Description, &ep.Version, &ep.RateLimit,
 		&ep.FilterTypes, &ep.Channels, &ep.Disabled, &metadata, &ep.Secret, &oldSecrets, &headers,
-		&ep.Sensitive, &options, &ep.CreatedAt, &ep.UpdatedAt, &ep.Revision}
+		&ep.Sensitive, &options, &ep.CreatedAt, &ep.UpdatedAt, &ep.Revision, &disabledAt, &disabledReason}
 	finish := func() error {
 		if err := decodeJSON(metadata, &ep.Metadata, "metadata"); err != nil {
 			return err
@@ -37,6 +40,9 @@ func endpointDest(ep *hookrelay.Endpoint) ([]any, func() error) {
 			return err
 		}
 		var err error
+		if ep.DisabledReason, err = store.DecodeDisabled(normTimePtr(disabledAt), disabledReason); err != nil {
+			return err
+		}
 		ep.Options, err = store.DecodeOptions(options)
 		return err
 	}
@@ -83,6 +89,16 @@ func endpointArgs(ep *hookrelay.Endpoint) ([]any, error) {
 		ep.Sensitive, options}, nil
 }
 
+// disabledArgs returns the values of disabled_at and disabled_reason: ep's
+// DisabledReason while it is disabled, else NULL.
+func disabledArgs(ep *hookrelay.Endpoint) ([]any, error) {
+	at, reason, err := store.EncodeDisabled(ep)
+	if err != nil || reason == nil {
+		return []any{nil, nil}, err
+	}
+	return []any{normTime(*at), reason}, nil
+}
+
 // CreateEndpoint stores ep, giving it an ID and times when they are unset.
 // A uid taken in the application is ErrConflict; a missing application is
 // ErrNotFound.
@@ -99,11 +115,16 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) erro
 	if err != nil {
 		return fmt.Errorf("create endpoint: %w", err)
 	}
+	off, err := disabledArgs(ep)
+	if err != nil {
+		return fmt.Errorf("create endpoint: %w", err)
+	}
 	args := append([]any{ep.ID, ep.AppID}, vals...)
 	args = append(args, ep.CreatedAt, ep.UpdatedAt, firstRevision)
+	args = append(args, off...)
 	_, err = s.pool.Exec(ctx,
 		`INSERT INTO endpoints (`+endpointColumns+`)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`, args...)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`, args...)
 	if err != nil {
 		return fmt.Errorf("create endpoint: %w", mapErr(err))
 	}
@@ -146,12 +167,19 @@ func (s *Store) UpdateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) erro
 	if err != nil {
 		return fmt.Errorf("update endpoint: %w", err)
 	}
-	args := append(vals, ep.UpdatedAt, ep.ID, ep.AppID, ep.Revision)
+	off, err := disabledArgs(ep)
+	if err != nil {
+		return fmt.Errorf("update endpoint: %w", err)
+	}
+	args := append(vals, ep.UpdatedAt)
+	args = append(args, off...)
+	args = append(args, ep.ID, ep.AppID, ep.Revision)
 	err = mustAffect(s.pool.Exec(ctx,
 		`UPDATE endpoints SET uid = $1, url = $2, description = $3, version = $4, rate_limit = $5,
 		 filter_types = $6, channels = $7, disabled = $8, metadata = $9, secret = $10, old_secrets = $11,
-		 headers = $12, sensitive = $13, options = $14, updated_at = $15, revision = revision + 1
-		 WHERE id = $16 AND app_id = $17 AND revision = $18`, args...))
+		 headers = $12, sensitive = $13, options = $14, updated_at = $15, disabled_at = $16,
+		 disabled_reason = $17, revision = revision + 1
+		 WHERE id = $18 AND app_id = $19 AND revision = $20`, args...))
 	if errors.Is(err, hookrelay.ErrNotFound) {
 		// Either the endpoint is gone or it was written since ep was read.
 		var exists bool

@@ -101,17 +101,24 @@ func (s *Store) GetEndpointStatus(ctx context.Context, appID, endpointID string)
 	return &st, nil
 }
 
-// DisableEndpoint sets disabled on the endpoint unless it is set already.
+// DisableEndpoint sets disabled on the endpoint, with reason, unless it is
+// set already.
 // Of two concurrent calls the second waits for the first to commit and
 // then finds the row disabled (READ COMMITTED checks the WHERE clause
 // again on the new row version), so only one reports true.
-func (s *Store) DisableEndpoint(ctx context.Context, appID, endpointID string, now time.Time) (bool, error) {
+func (s *Store) DisableEndpoint(ctx context.Context, appID, endpointID string, reason hookrelay.DisabledReason) (bool, error) {
 	if !textKeys(appID, endpointID) {
 		return false, fmt.Errorf("disable endpoint: %w", hookrelay.ErrNotFound)
 	}
-	err := mustAffect(s.pool.Exec(ctx,
-		`UPDATE endpoints SET disabled = true, updated_at = $1, revision = revision + 1
-		 WHERE id = $2 AND app_id = $3 AND NOT disabled`, nowOr(now), endpointID, appID))
+	reason.At = nowOr(reason.At)
+	b, err := store.EncodeDisabledReason(reason)
+	if err != nil {
+		return false, fmt.Errorf("disable endpoint: %w", err)
+	}
+	err = mustAffect(s.pool.Exec(ctx,
+		`UPDATE endpoints SET disabled = true, updated_at = $1, disabled_at = $1, disabled_reason = $2,
+			revision = revision + 1
+		 WHERE id = $3 AND app_id = $4 AND NOT disabled`, reason.At, b, endpointID, appID))
 	if errors.Is(err, hookrelay.ErrNotFound) {
 		var exists bool
 		err = s.pool.QueryRow(ctx,

@@ -114,6 +114,72 @@ func (s *Store) ListApplications(ctx context.Context, envID string, page store.P
 	return out, nil
 }
 
+// troubledAppsSQL is one page of ListAppsTroubledFirst. Parameters: the
+// environment, the cursor (its group, 1 for healthy, and its ID; the empty
+// ID is before every one) and the page size.
+//
+// troubled counts the disabled and failing endpoints per application,
+// read from the partial indexes endpoints_disabled and
+// endpoint_status_failing (a failing status finds its endpoint by primary
+// key; a disabled one gives NULL), so it costs the number of endpoints in
+// trouble, not of applications. The troubled branch sorts those
+// applications; the healthy branch walks applications_env in ID order,
+// leaves the troubled ones out, and stops at the page size (its start is one
+// range bound, so that the index seeks to it).
+const troubledAppsSQL = `WITH troubled AS (
+		SELECT app_id, sum(disabled) AS disabled, sum(failing) AS failing FROM (
+			SELECT app_id, 1 AS disabled, 0 AS failing FROM endpoints WHERE disabled = 1
+			UNION ALL
+			SELECT (SELECT e.app_id FROM endpoints e WHERE e.id = s.endpoint_id AND e.disabled = 0), 0, 1
+			FROM endpoint_status s WHERE s.failing_since IS NOT NULL
+		)
+		GROUP BY app_id
+	), page AS (
+		SELECT * FROM (SELECT 0 AS healthy, a.id AS id, t.disabled AS disabled, t.failing AS failing
+			FROM troubled t JOIN applications a ON a.id = t.app_id
+			WHERE a.env_id = ?1 AND a.internal = 0 AND ?2 = 0 AND a.id > ?3
+			ORDER BY a.id LIMIT ?4)
+		UNION ALL
+		SELECT * FROM (SELECT 1, a.id, 0, 0 FROM applications a
+			WHERE a.env_id = ?1 AND a.internal = 0 AND a.id > CASE WHEN ?2 = 1 THEN ?3 ELSE '' END
+				AND a.id NOT IN (SELECT app_id FROM troubled WHERE app_id IS NOT NULL)
+			ORDER BY a.id LIMIT ?4)
+	)
+	SELECT a.id, a.env_id, a.uid, a.name, a.rate_limit, a.metadata, a.created_at, a.updated_at,
+		p.disabled, p.failing
+	FROM page p JOIN applications a ON a.id = p.id
+	ORDER BY p.healthy, a.id
+	LIMIT ?4`
+
+// ListAppsTroubledFirst lists a page of p.EnvID's applications, those with
+// disabled or failing endpoints first, in one query (troubledAppsSQL).
+func (s *Store) ListAppsTroubledFirst(ctx context.Context, p store.TroubledParams) ([]store.TroubledApp, error) {
+	out, err := queryList(ctx, s.rdb, troubledAppsSQL,
+		[]any{p.EnvID, boolInt(p.After.Healthy), p.After.ID, p.Limit},
+		func(sc scanner) (*store.TroubledApp, error) {
+			var ta store.TroubledApp
+			app, err := scanApp(withExtra{sc, []any{&ta.Disabled, &ta.Failing}})
+			if err != nil {
+				return nil, err
+			}
+			ta.App = *app
+			return &ta, nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("list troubled applications: %w", err)
+	}
+	return out, nil
+}
+
+// withExtra scans a row's leading columns into the destinations a scan
+// function names and the columns after them into extra.
+type withExtra struct {
+	sc    scanner
+	extra []any
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.extra...)...) }
+
 const eventTypeColumns = `env_id, name, description, archived, deprecated, schemas, feature_flag, group_name, created_at, updated_at`
 
 func scanEventType(sc scanner) (*hookrelay.EventType, error) {

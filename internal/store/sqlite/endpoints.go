@@ -12,23 +12,25 @@ import (
 )
 
 const endpointColumns = `id, app_id, uid, url, description, version, rate_limit, filter_types,
-	channels, disabled, metadata, secret, old_secrets, headers, sensitive, options, created_at, updated_at, revision`
+	channels, disabled, metadata, secret, old_secrets, headers, sensitive, options, created_at, updated_at, revision,
+	disabled_at, disabled_reason`
 
 // endpointColumnsOf is endpointColumns qualified with the table alias e.
 const endpointColumnsOf = `e.id, e.app_id, e.uid, e.url, e.description, e.version, e.rate_limit, e.filter_types,
-	e.channels, e.disabled, e.metadata, e.secret, e.old_secrets, e.headers, e.sensitive, e.options, e.created_at, e.updated_at, e.revision`
+	e.channels, e.disabled, e.metadata, e.secret, e.old_secrets, e.headers, e.sensitive, e.options, e.created_at, e.updated_at, e.revision,
+	e.disabled_at, e.disabled_reason`
 
 // endpointDest returns the scan destinations for endpointColumns and a
 // function that finishes ep once the row is scanned.
 func endpointDest(ep *hookrelay.Endpoint) ([]any, func() error) {
-	var uid, filterTypes, channels, metadata, oldSecrets, headers, sensitive sql.NullString
-	var rate sql.NullInt64
+	var uid, filterTypes, channels, metadata, oldSecrets, headers, sensitive, disabledReason sql.NullString
+	var rate, disabledAt sql.NullInt64
 	var disabled int
 	var options string
 	var created, updated int64
 	dest := []any{&ep.ID, &ep.AppID, &uid, &ep.URL, &ep.Description, &ep.Version, &rate,
 		&filterTypes, &channels, &disabled, &metadata, &ep.Secret, &oldSecrets, &headers,
-		&sensitive, &options, &created, &updated, &ep.Revision}
+		&sensitive, &options, &created, &updated, &ep.Revision, &disabledAt, &disabledReason}
 	finish := func() error {
 		ep.UID = fromNullString(uid)
 		ep.RateLimit = fromNullInt(rate)
@@ -52,6 +54,11 @@ func endpointDest(ep *hookrelay.Endpoint) ([]any, func() error) {
 		var err error
 		if ep.Options, err = store.DecodeOptions([]byte(options)); err != nil {
 			return err
+		}
+		if disabledReason.Valid {
+			if ep.DisabledReason, err = store.DecodeDisabled(fromNullMicros(disabledAt), []byte(disabledReason.String)); err != nil {
+				return err
+			}
 		}
 		ep.CreatedAt = fromMicros(created)
 		ep.UpdatedAt = fromMicros(updated)
@@ -112,6 +119,16 @@ func endpointArgs(ep *hookrelay.Endpoint) ([]any, error) {
 		sensitive, options}, nil
 }
 
+// disabledArgs returns the values of disabled_at and disabled_reason: ep's
+// DisabledReason while it is disabled, else NULL.
+func disabledArgs(ep *hookrelay.Endpoint) ([]any, error) {
+	at, reason, err := store.EncodeDisabled(ep)
+	if err != nil || reason == nil {
+		return []any{nil, nil}, err
+	}
+	return []any{micros(*at), string(reason)}, nil
+}
+
 // CreateEndpoint stores ep, giving it an ID and times when they are unset.
 // A uid taken in the application is ErrConflict; a missing application is
 // ErrNotFound.
@@ -128,11 +145,16 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) erro
 	if err != nil {
 		return fmt.Errorf("create endpoint: %w", err)
 	}
+	off, err := disabledArgs(ep)
+	if err != nil {
+		return fmt.Errorf("create endpoint: %w", err)
+	}
 	args := append([]any{ep.ID, ep.AppID}, vals...)
 	args = append(args, micros(ep.CreatedAt), micros(ep.UpdatedAt), firstRevision)
+	args = append(args, off...)
 	_, err = s.writeEndpoints(ctx,
 		`INSERT INTO endpoints (`+endpointColumns+`)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	if err != nil {
 		return fmt.Errorf("create endpoint: %w", mapInsertErr(err))
 	}
@@ -167,11 +189,18 @@ func (s *Store) UpdateEndpoint(ctx context.Context, ep *hookrelay.Endpoint) erro
 	if err != nil {
 		return fmt.Errorf("update endpoint: %w", err)
 	}
-	args := append(vals, micros(ep.UpdatedAt), ep.ID, ep.AppID, ep.Revision)
+	off, err := disabledArgs(ep)
+	if err != nil {
+		return fmt.Errorf("update endpoint: %w", err)
+	}
+	args := append(vals, micros(ep.UpdatedAt))
+	args = append(args, off...)
+	args = append(args, ep.ID, ep.AppID, ep.Revision)
 	err = mustAffect(s.writeEndpoints(ctx,
 		`UPDATE endpoints SET uid = ?, url = ?, description = ?, version = ?, rate_limit = ?,
 		 filter_types = ?, channels = ?, disabled = ?, metadata = ?, secret = ?, old_secrets = ?,
-		 headers = ?, sensitive = ?, options = ?, updated_at = ?, revision = revision + 1
+		 headers = ?, sensitive = ?, options = ?, updated_at = ?, disabled_at = ?, disabled_reason = ?,
+		 revision = revision + 1
 		 WHERE id = ? AND app_id = ? AND revision = ?`, args...))
 	if errors.Is(err, hookrelay.ErrNotFound) {
 		// Either the endpoint is gone or it was written since ep was read.

@@ -83,12 +83,18 @@ func (s *Store) GetEndpointStatus(ctx context.Context, appID, endpointID string)
 	return &st, nil
 }
 
-// DisableEndpoint sets disabled on the endpoint unless it is set already;
-// the write moves the revision like any other.
-func (s *Store) DisableEndpoint(ctx context.Context, appID, endpointID string, now time.Time) (bool, error) {
-	err := mustAffect(s.writeEndpoints(ctx,
-		`UPDATE endpoints SET disabled = 1, updated_at = ?, revision = revision + 1
-		 WHERE id = ? AND app_id = ? AND disabled = 0`, micros(nowOr(now)), endpointID, appID))
+// DisableEndpoint sets disabled on the endpoint, with reason, unless it is
+// set already; the write moves the revision like any other.
+func (s *Store) DisableEndpoint(ctx context.Context, appID, endpointID string, reason hookrelay.DisabledReason) (bool, error) {
+	reason.At = nowOr(reason.At)
+	b, err := store.EncodeDisabledReason(reason)
+	if err != nil {
+		return false, fmt.Errorf("disable endpoint: %w", err)
+	}
+	err = mustAffect(s.writeEndpoints(ctx,
+		`UPDATE endpoints SET disabled = 1, updated_at = ?1, disabled_at = ?1, disabled_reason = ?2,
+			revision = revision + 1
+		 WHERE id = ?3 AND app_id = ?4 AND disabled = 0`, micros(reason.At), string(b), endpointID, appID))
 	if errors.Is(err, hookrelay.ErrNotFound) {
 		var one int
 		err = s.rdb.QueryRowContext(ctx,

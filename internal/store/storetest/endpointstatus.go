@@ -133,9 +133,10 @@ var endpointStatusTests = []testCase{
 	{"disabling an endpoint succeeds for one caller only", func(h *harness) {
 		app := h.newApp(hookrelay.DefaultEnvironment)
 		ep := h.newEndpoint(app.ID)
-		_, err := h.s.DisableEndpoint(h.ctx, app.ID, "ep_missing", t0)
+		_, err := h.s.DisableEndpoint(h.ctx, app.ID, "ep_missing", hookrelay.DisabledReason{Cause: hookrelay.DisabledFailing, At: t0})
 		h.wantErr(err, hookrelay.ErrNotFound, "disable a missing endpoint")
-		_, err = h.s.DisableEndpoint(h.ctx, h.newApp(hookrelay.DefaultEnvironment).ID, ep.ID, t0)
+		_, err = h.s.DisableEndpoint(h.ctx, h.newApp(hookrelay.DefaultEnvironment).ID, ep.ID,
+			hookrelay.DisabledReason{Cause: hookrelay.DisabledFailing, At: t0})
 		h.wantErr(err, hookrelay.ErrNotFound, "disable through another application")
 		var won atomic.Int32
 		var wg sync.WaitGroup
@@ -143,7 +144,8 @@ var endpointStatusTests = []testCase{
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ok, err := h.s.DisableEndpoint(h.ctx, app.ID, ep.ID, t0.Add(time.Hour))
+				ok, err := h.s.DisableEndpoint(h.ctx, app.ID, ep.ID,
+					hookrelay.DisabledReason{Cause: hookrelay.DisabledFailing, At: t0.Add(time.Hour)})
 				if err != nil {
 					h.Errorf("disable endpoint: %v", err)
 				}
@@ -163,12 +165,78 @@ var endpointStatusTests = []testCase{
 		ep.Description = "late"
 		h.wantErr(h.s.UpdateEndpoint(h.ctx, ep), hookrelay.ErrStale, "update over the old revision")
 	}},
+	{"an endpoint keeps why it was disabled until it is enabled", func(h *harness) {
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		get := func(id string) *hookrelay.Endpoint {
+			h.Helper()
+			ep, err := h.s.GetEndpoint(h.ctx, app.ID, id)
+			h.must(err, "get endpoint")
+			return ep
+		}
+		byHand := hookrelay.DisabledReason{Cause: hookrelay.DisabledByHand, At: t0, By: hookrelay.DisabledByPortal}
+		created := h.newEndpoint(app.ID, func(ep *hookrelay.Endpoint) {
+			ep.Disabled, ep.DisabledReason = true, &byHand
+		})
+		h.equal("created disabled by hand", get(created.ID).DisabledReason, &byHand)
+		// An enabled endpoint keeps no reason, whatever the caller left on it.
+		enabled := h.newEndpoint(app.ID, func(ep *hookrelay.Endpoint) { ep.DisabledReason = &byHand })
+		h.equal("created enabled", get(enabled.ID).DisabledReason, (*hookrelay.DisabledReason)(nil))
+		ep := get(created.ID)
+		ep.Disabled = false
+		h.must(h.s.UpdateEndpoint(h.ctx, ep), "enable")
+		h.equal("enabled", get(ep.ID).DisabledReason, (*hookrelay.DisabledReason)(nil))
+
+		// Disabled by the server, with the run of failures it acted on.
+		failing := hookrelay.DisabledReason{Cause: hookrelay.DisabledFailing, At: t0.Add(time.Hour),
+			FailingSince: ptr(t0.Add(-5 * 24 * time.Hour)), Failures: 7,
+			LastOutcome: hookrelay.OutcomeRejected, LastStatusCode: 503}
+		ok, err := h.s.DisableEndpoint(h.ctx, app.ID, ep.ID, failing)
+		h.must(err, "disable endpoint")
+		h.equal("disabled", ok, true)
+		got := get(ep.ID)
+		h.equal("disabled while failing", got.DisabledReason, &failing)
+		h.equal("updated at", got.UpdatedAt, failing.At)
+		// A later disable finds it disabled and leaves the first reason.
+		ok, err = h.s.DisableEndpoint(h.ctx, app.ID, ep.ID, hookrelay.DisabledReason{Cause: hookrelay.DisabledGone, At: t0.Add(2 * time.Hour)})
+		h.must(err, "disable again")
+		h.equal("disabled again", ok, false)
+		h.equal("reason after a second disable", get(ep.ID).DisabledReason, &failing)
+		// Other writes keep it, and lists read it.
+		got.Description = "still off"
+		h.must(h.s.UpdateEndpoint(h.ctx, got), "update disabled endpoint")
+		h.equal("reason after another write", get(ep.ID).DisabledReason, &failing)
+		list, err := h.s.ListEndpoints(h.ctx, app.ID, store.Page{Limit: 10})
+		h.must(err, "list endpoints")
+		for _, e := range list {
+			if e.ID == ep.ID {
+				h.equal("listed reason", e.DisabledReason, &failing)
+			}
+		}
+		// Enabled again: the reason goes; a disable by hand then stores its own.
+		got = get(ep.ID)
+		got.Disabled = false
+		h.must(h.s.UpdateEndpoint(h.ctx, got), "enable again")
+		h.equal("enabled again", get(ep.ID).DisabledReason, (*hookrelay.DisabledReason)(nil))
+		got = get(ep.ID)
+		admin := hookrelay.DisabledReason{Cause: hookrelay.DisabledByHand, At: t0.Add(3 * time.Hour), By: hookrelay.DisabledByAdmin}
+		got.Disabled, got.DisabledReason = true, &admin
+		h.must(h.s.UpdateEndpoint(h.ctx, got), "disable by hand")
+		h.equal("disabled by hand", get(ep.ID).DisabledReason, &admin)
+		// A 410 Gone: the last answer is kept.
+		other := h.newEndpoint(app.ID)
+		gone := hookrelay.DisabledReason{Cause: hookrelay.DisabledGone, At: t0.Add(4 * time.Hour),
+			FailingSince: ptr(t0.Add(4 * time.Hour)), Failures: 1, LastOutcome: hookrelay.OutcomeRejected, LastStatusCode: 410}
+		ok, err = h.s.DisableEndpoint(h.ctx, app.ID, other.ID, gone)
+		h.must(err, "disable on 410")
+		h.equal("disabled on 410", ok, true)
+		h.equal("disabled on 410", get(other.ID).DisabledReason, &gone)
+	}},
 	{"deliveries of a disabled endpoint are parked and resume when it is enabled", func(h *harness) {
 		app := h.newApp(hookrelay.DefaultEnvironment)
 		off, on := h.newEndpoint(app.ID), h.newEndpoint(app.ID)
 		h.publish(app.ID, "a.b")
 		h.publish(app.ID, "a.b")
-		ok, err := h.s.DisableEndpoint(h.ctx, app.ID, off.ID, t0)
+		ok, err := h.s.DisableEndpoint(h.ctx, app.ID, off.ID, hookrelay.DisabledReason{Cause: hookrelay.DisabledGone, At: t0})
 		h.must(err, "disable endpoint")
 		h.equal("disabled", ok, true)
 		now := t0.Add(time.Hour)

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Environments", environmentTests},
 		{"Tokens", tokenTests},
 		{"Applications", applicationTests},
+		{"TroubledApplications", troubledTests},
 		{"InternalApplications", internalAppTests},
 		{"EventTypes", eventTypeTests},
 		{"Endpoints", endpointTests},
