@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,12 +61,18 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Two page servers: one on an allowed origin of another site
+	// Three page servers: one on an allowed origin of another site
 	// (localhost, while hookrelay is 127.0.0.1, so the browser treats the
-	// portal's cookie as third-party there), one on an origin not allowed.
-	parent := httptest.NewServer(parentPages())
+	// portal's cookie as third-party there), one on an allowed origin of
+	// the same site (127.0.0.1, another port), one on an origin not
+	// allowed. Each serves the files a spec writes to sdkDir under
+	// /static/ (the official JS SDK, bundled for the browser by sdk.mjs).
+	sdkDir := t.TempDir()
+	parent := httptest.NewServer(parentPages(sdkDir))
 	t.Cleanup(parent.Close)
-	other := httptest.NewServer(parentPages())
+	sdk := httptest.NewServer(parentPages(sdkDir))
+	t.Cleanup(sdk.Close)
+	other := httptest.NewServer(parentPages(sdkDir))
 	t.Cleanup(other.Close)
 	parentURL := "http://localhost:" + portOf(t, parent.URL)
 
@@ -74,7 +81,7 @@ func TestBrowser(t *testing.T) {
 	s := startServer(t, serverOptions{Args: []string{
 		"--listen", "127.0.0.1:" + port,
 		"--public-url", public,
-		"--portal-allowed-origins", parentURL,
+		"--portal-allowed-origins", parentURL + "," + sdk.URL,
 	}})
 	if s.URL != public {
 		t.Fatalf("server listens on %s, want %s", s.URL, public)
@@ -94,6 +101,8 @@ func TestBrowser(t *testing.T) {
 				"HOOKRELAY_ADMIN_TOKEN="+s.Token,
 				"HOOKRELAY_PARENT_URL="+parentURL,
 				"HOOKRELAY_OTHER_URL="+other.URL,
+				"HOOKRELAY_SDK_URL="+sdk.URL,
+				"HOOKRELAY_SDK_DIR="+sdkDir,
 				"CHROMIUM="+chromiumPath,
 			)
 			out, err := cmd.CombinedOutput()
@@ -107,9 +116,22 @@ func TestBrowser(t *testing.T) {
 
 // parentPages serves the pages of a site that embeds the portal:
 // /frame?src=URL frames src and records in window.heights the heights the
-// frame posts in svix-react's message; /blank is an empty page.
-func parentPages() http.Handler {
+// frame posts in svix-react's message; /blank is an empty page; /sdk is
+// /sdk?bundle=NAME is a page that loads the script /static/NAME.js,
+// served from dir.
+func parentPages(dir string) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServer(http.Dir(dir))))
+	bundleName := regexp.MustCompile(`^[a-z0-9.-]+$`)
+	mux.HandleFunc("/sdk", func(w http.ResponseWriter, r *http.Request) {
+		name := r.URL.Query().Get("bundle")
+		if !bundleName.MatchString(name) {
+			http.Error(w, "bundle: want a file name", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><title>SDK</title><script src="/static/%s.js"></script></head><body><main><h1>SDK</h1></main></body></html>`, name)
+	})
 	mux.HandleFunc("/frame", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><title>Parent</title><script>

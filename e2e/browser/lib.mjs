@@ -75,12 +75,14 @@ export async function magicLink(appId, body = {}) {
 }
 
 // openMagicLink opens a new portal link for appId in page and waits for the
-// portal; it returns the link.
+// portal; it returns the link. The link's page posts its one-time code
+// back by itself (static/login.js), so goto returns with that page and the
+// portal follows.
 export async function openMagicLink(page, appId, body = {}) {
   const link = await magicLink(appId, body);
-  const res = await page.goto(link.url);
+  const res = await page.goto(link.url, { waitUntil: 'commit' });
   if (!res || res.status() !== 200) throw new Error(`magic link answered ${res && res.status()}`);
-  await page.waitForSelector('[data-testid="product-name"]');
+  await page.waitForSelector('[data-testid="nav-endpoints"]');
   return link;
 }
 

@@ -24,6 +24,46 @@ test('magic link opens the portal', async (page) => {
   }
 });
 
+test('fetching a magic link (a link preview) leaves it working; its page works without JavaScript, once', async (page) => {
+  const app = await createApp('prefetch');
+  const link = await magicLink(app.id, {});
+  // What a mail or chat link preview, or a security scanner, does.
+  for (let i = 0; i < 3; i++) {
+    const r = await fetch(link.url, { headers: { 'user-agent': 'Slackbot-LinkExpanding 1.0' } });
+    expect(r.status === 200, `prefetch ${i} answered ${r.status}`);
+    await r.text();
+  }
+  // The page as a browser without its script shows it (checked here
+  // with login.js refused: Playwright cannot evaluate axe where
+  // JavaScript is off).
+  await page.route('**/portal/static/login.js*', (route) => route.abort());
+  const res = await page.goto(link.url);
+  expect(res.status() === 200, `link page answered ${res.status()}`);
+  await page.waitForSelector('[data-testid="link-submit"]');
+  await check(page, 'portal-link-continue');
+  await page.unroute('**/portal/static/login.js*');
+  // Two tabs without JavaScript show the link's page; the first to
+  // continue opens the portal, the second is refused.
+  const context = await page.context().browser().newContext({ javaScriptEnabled: false, viewport: page.viewportSize() });
+  try {
+    const [first, second] = [await context.newPage(), await context.newPage()];
+    for (const p of [first, second]) {
+      p.setDefaultTimeout(15000);
+      const res = await p.goto(link.url);
+      expect(res.status() === 200, `link page answered ${res.status()}`);
+      await p.waitForSelector('[data-testid="link-submit"]');
+    }
+    await Promise.all([first.waitForURL(/\/portal\/endpoints$/), first.click('[data-testid="link-submit"]')]);
+    await first.waitForSelector('[data-testid="nav-endpoints"]');
+    const [res] = await Promise.all([second.waitForNavigation(), second.click('[data-testid="link-submit"]')]);
+    expect(res.status() === 410, `second post answered ${res.status()}`);
+    const text = await second.textContent('[data-testid="message"]');
+    expect(/already been used/.test(text), `second post's page says: ${text}`);
+  } finally {
+    await context.close();
+  }
+});
+
 test('a replayed magic link is refused', async (page) => {
   const app = await createApp('replay');
   const link = await openMagicLink(page, app.id);
@@ -68,8 +108,12 @@ test('framing: an allowed origin may frame the portal, another may not', async (
   src.searchParams.append('primaryColor', '#AA3300');
   await page.goto(`${parentURL}/frame?src=${encodeURIComponent(src.href)}`);
   const frame = await waitFor(() => page.frames().find((f) => f.url().startsWith(base)), 'the portal frame');
-  await frame.waitForSelector('[data-testid="product-name"]');
+  // The link's page posts its code from inside the frame; the portal,
+  // with svix-react's look, follows.
+  await frame.waitForSelector('[data-testid="nav-endpoints"]');
   expect(await frame.getAttribute('html', 'data-theme') === 'dark', 'darkMode=true did not make the portal dark');
+  const accent = await frame.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--accent').trim());
+  expect(accent === '#aa3300', `primaryColor=#AA3300 gave the accent ${accent}`);
   // svix-react's <AppPortal fullSize> sizes the iframe from this message.
   const height = await waitFor(() => page.evaluate(() => window.heights.at(-1)), 'a height message');
   expect(height > 100, `posted height ${height}`);

@@ -79,6 +79,14 @@ func TestCORS(t *testing.T) {
 		{"admin token, no browser", "GET", testAdminToken, nil, 200, "", "", "", false},
 		{"preflight, allowed origin", "OPTIONS", "", map[string]string{"Origin": allowed, "Access-Control-Request-Method": "POST",
 			"Access-Control-Request-Headers": "authorization, content-type, idempotency-key"}, 204, allowed, "", "authorization, content-type, idempotency-key", true},
+		// What the JS SDK's POST asks for: Chromium drops the User-Agent it
+		// sets; Firefox sends it, and svix-retry-count on a retry.
+		{"preflight, the JS SDK in Chromium", "OPTIONS", "", map[string]string{"Origin": allowed, "Access-Control-Request-Method": "POST",
+			"Access-Control-Request-Headers": "authorization,content-type,idempotency-key,svix-req-id"}, 204, allowed, "",
+			"authorization, content-type, idempotency-key, svix-req-id", true},
+		{"preflight, the JS SDK in Firefox", "OPTIONS", "", map[string]string{"Origin": allowed, "Access-Control-Request-Method": "POST",
+			"Access-Control-Request-Headers": "authorization,content-type,idempotency-key,svix-req-id,svix-retry-count,user-agent"}, 204, allowed, "",
+			"authorization, content-type, idempotency-key, svix-req-id, svix-retry-count, user-agent", true},
 		{"preflight, other origin", "OPTIONS", "", map[string]string{"Origin": other, "Access-Control-Request-Method": "GET"}, 403, "", "may not call", "", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,6 +112,74 @@ func TestCORS(t *testing.T) {
 			}
 			if tt.headers["Origin"] != "" && !strings.Contains(strings.Join(resp.Header.Values("Vary"), ","), "Origin") {
 				t.Errorf("Vary %q", resp.Header.Values("Vary"))
+			}
+		})
+	}
+}
+
+// TestBrowserShape: a browser's request whose User-Agent names no SDK (the
+// JS SDK in Chromium, which drops the User-Agent a page sets) gets both
+// generations' names of an endpoint's and an application's fields; one
+// that names its SDK (Firefox sends it) gets that SDK's shape; requests
+// without an Origin are as before.
+func TestBrowserShape(t *testing.T) {
+	const allowed = "https://app.acme.test"
+	const chromium = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36"
+	h := newHarness(t, func(c *Config) { c.AllowedOrigins = []string{allowed} })
+	status, body := h.do("POST", "/api/v1/auth/app-portal-access/acme", testAdminToken,
+		map[string]any{"application": map[string]any{"name": "Acme", "rateLimit": 7}})
+	if status != http.StatusOK {
+		t.Fatalf("portal access: %d %s", status, body)
+	}
+	var access struct{ Token string }
+	_ = json.Unmarshal(body, &access)
+	if st, b := h.do("POST", "/api/v1/app/acme/endpoint", testAdminToken,
+		map[string]any{"url": "https://example.com/hook", "filterTypes": []string{"a.b"}, "rateLimit": 3}); st != http.StatusCreated {
+		t.Fatalf("create endpoint: %d %s", st, b)
+	}
+	keys := func(path, ua, origin string) string {
+		t.Helper()
+		headers := []string{"User-Agent", ua}
+		if origin != "" {
+			headers = append(headers, "Origin", origin)
+		}
+		st, b := h.do("GET", path, access.Token, nil, headers...)
+		if st != http.StatusOK {
+			t.Fatalf("GET %s (%s, %q): %d %s", path, ua, origin, st, b)
+		}
+		var v map[string]any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		if data, ok := v["data"].([]any); ok {
+			v = data[0].(map[string]any)
+		}
+		var names []string
+		for _, k := range []string{"filterTypes", "eventTypes", "version", "rateLimit", "throttleRate"} {
+			if _, ok := v[k]; ok {
+				names = append(names, k)
+			}
+		}
+		return strings.Join(names, ",")
+	}
+	for _, tt := range []struct {
+		name, ua, origin string
+		endpoint, app    string
+	}{
+		{"Chromium page", chromium, allowed, "filterTypes,eventTypes,version,rateLimit,throttleRate", "rateLimit,throttleRate"},
+		{"Firefox page, SDK 1.99.1", "svix-libs/1.99.1/javascript Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0", allowed,
+			"filterTypes,version,rateLimit,throttleRate", "rateLimit,throttleRate"},
+		{"Firefox page, SDK 2.5.0", "svix-libs/2.5.0/javascript Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0", allowed,
+			"eventTypes,throttleRate", "throttleRate"},
+		{"server, no SDK", "curl/8.5.0", "", "eventTypes,throttleRate", "throttleRate"},
+		{"server, Go SDK 1.44", goSDKUserAgent, "", "filterTypes,version,rateLimit", "rateLimit"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := keys("/api/v1/app/acme/endpoint", tt.ua, tt.origin); got != tt.endpoint {
+				t.Errorf("endpoint fields %s, want %s", got, tt.endpoint)
+			}
+			if got := keys("/api/v1/app/acme", tt.ua, tt.origin); got != tt.app {
+				t.Errorf("application fields %s, want %s", got, tt.app)
 			}
 		})
 	}

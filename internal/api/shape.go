@@ -27,6 +27,14 @@ const (
 	// updatedAt, deliverAt and throttleRate beside its deprecated alias
 	// rateLimit.
 	shapeV1
+	// shapeBrowser is shapeCurrent with shapeV1's names beside it (an
+	// endpoint's filterTypes and version beside eventTypes, rateLimit
+	// beside throttleRate), for browsers whose client names no SDK.
+	// Chromium drops the User-Agent a page's fetch sets, so a page
+	// running the JS SDK 1.x or 2.x looks the same; only JavaScript runs
+	// in a page, and both JS SDK generations read the fields they know and
+	// ignore the others (e2e/browser/sdk.mjs runs both in Chromium).
+	shapeBrowser
 )
 
 func (s shape) String() string {
@@ -35,6 +43,8 @@ func (s shape) String() string {
 		return "v1.44"
 	case shapeV1:
 		return "v1"
+	case shapeBrowser:
+		return "browser"
 	}
 	return "current"
 }
@@ -78,8 +88,26 @@ func majorMinor(v string) (major, minor int, ok bool) {
 	return major, minor, true
 }
 
-// shapeOf is the shape the request's client decodes.
-func shapeOf(r *http.Request) shape { return shapeFor(r.Header.Get("User-Agent")) }
+// shapeOf is the shape the request's client decodes: the one its
+// User-Agent names, or shapeBrowser for a browser's request (see
+// fromBrowser) whose User-Agent names no SDK.
+func shapeOf(r *http.Request) shape {
+	ua := r.Header.Get("User-Agent")
+	if fromBrowser(r) && !namesSDK(ua) {
+		return shapeBrowser
+	}
+	return shapeFor(ua)
+}
+
+// namesSDK reports whether a User-Agent holds an SDK's svix-libs/ token.
+func namesSDK(userAgent string) bool {
+	for _, field := range strings.Fields(userAgent) {
+		if strings.HasPrefix(field, "svix-libs/") {
+			return true
+		}
+	}
+	return false
+}
 
 // statusTexts are Svix's MessageStatusText, indexed by MessageStatus.
 var statusTexts = [...]string{"success", "pending", "fail", "sending", "canceled"}

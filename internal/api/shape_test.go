@@ -1,6 +1,9 @@
 package api
 
-import "testing"
+import (
+	"net/http"
+	"testing"
+)
 
 func TestShapeFor(t *testing.T) {
 	for _, tt := range []struct {
@@ -33,5 +36,29 @@ func TestShapeFor(t *testing.T) {
 				t.Errorf("shapeFor(%q) = %v, want %v", tt.userAgent, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestShapeOf(t *testing.T) {
+	for _, tt := range []struct {
+		userAgent, origin string
+		want              shape
+	}{
+		{"Mozilla/5.0 HeadlessChrome/156.0.0.0", "https://app.acme.test", shapeBrowser},
+		{"", "https://app.acme.test", shapeBrowser},
+		{"svix-libs/1.99.1/javascript Mozilla/5.0 Firefox/140.0", "https://app.acme.test", shapeV1},
+		{"svix-libs/2.5.0/javascript Mozilla/5.0 Firefox/140.0", "https://app.acme.test", shapeCurrent},
+		{"svix-libs/1.44.0/go", "https://app.acme.test", shapeV1_44},
+		{"Mozilla/5.0 HeadlessChrome/156.0.0.0", "", shapeCurrent},
+		{"svix-libs/1.99.1/javascript node/v20.20.2 linux/x64", "", shapeV1},
+	} {
+		r, _ := http.NewRequest("GET", "/", nil)
+		r.Header.Set("User-Agent", tt.userAgent)
+		if tt.origin != "" {
+			r.Header.Set("Origin", tt.origin)
+		}
+		if got := shapeOf(r); got != tt.want {
+			t.Errorf("shapeOf(%q, Origin %q) = %v, want %v", tt.userAgent, tt.origin, got, tt.want)
+		}
 	}
 }

@@ -81,7 +81,7 @@ func rates(sh shape, v *int) (rateLimit, throttleRate *int) {
 	switch sh {
 	case shapeV1_44:
 		return v, nil
-	case shapeV1:
+	case shapeV1, shapeBrowser:
 		return v, v
 	}
 	return nil, v
@@ -150,7 +150,8 @@ type endpointOut struct {
 
 // endpointFields are the fields an endpoint's objects name differently
 // by shape: the 1.x documents have version, filterTypes and rateLimit (and
-// throttleRate after 1.44); the current one eventTypes and throttleRate.
+// throttleRate after 1.44); the current one eventTypes and throttleRate;
+// shapeBrowser all of them.
 type endpointFields struct {
 	version                 *int
 	rateLimit, throttleRate *int
@@ -160,8 +161,10 @@ type endpointFields struct {
 func endpointFieldsOf(sh shape, e hookrelay.Endpoint) endpointFields {
 	var f endpointFields
 	f.rateLimit, f.throttleRate = rates(sh, e.RateLimit)
-	if sh == shapeCurrent {
+	if sh == shapeCurrent || sh == shapeBrowser {
 		f.eventTypes = nonEmpty(e.FilterTypes)
+	}
+	if sh == shapeCurrent {
 		return f
 	}
 	v := versionOf(e)

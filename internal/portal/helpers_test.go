@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -228,18 +230,39 @@ func (s *server) consoleLogin(token string) *browser {
 	return b
 }
 
-// open follows a magic link and checks it leads into the portal.
+// open follows a magic link as a person does: its page, then the page's
+// form (which its script submits); it checks that leads into the portal.
 func (b *browser) open(link string) {
 	b.t.Helper()
 	resp, body := b.get(link)
-	if resp.StatusCode != http.StatusSeeOther {
+	if resp.StatusCode != http.StatusOK {
 		b.t.Fatalf("magic link: %d %s", resp.StatusCode, body)
+	}
+	resp, body = b.post("/portal/login", linkForm(b.t, body))
+	if resp.StatusCode != http.StatusSeeOther {
+		b.t.Fatalf("magic link's form: %d %s", resp.StatusCode, body)
 	}
 	loc, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil || loc.Query().Get(sessionParam) == "" {
 		b.t.Fatalf("magic link redirected to %q", resp.Header.Get("Location"))
 	}
 	b.secret = loc.Query().Get(sessionParam)
+}
+
+// hiddenInput matches the hidden inputs of a page.
+var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+
+// linkForm returns the fields of the form of a magic link's page.
+func linkForm(t *testing.T, page string) url.Values {
+	t.Helper()
+	if !strings.Contains(page, `action="/portal/login"`) {
+		t.Fatalf("not a magic link's page:\n%s", page)
+	}
+	form := url.Values{}
+	for _, m := range hiddenInput.FindAllStringSubmatch(page, -1) {
+		form.Add(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
+	}
+	return form
 }
 
 // url makes path absolute and adds the session when the browser carries it.

@@ -64,6 +64,9 @@ type Config struct {
 	// API enforces it.
 	HTTPSOnly       bool
 	HTTPSOnlyExempt []string
+	// LoginLimit bounds failed console logins and magic links with unknown
+	// codes, per client and in all; zero fields take DefaultLoginLimit's.
+	LoginLimit LoginLimit
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives server-side failures; nil means slog.Default().
@@ -86,6 +89,9 @@ type Portal struct {
 	pages      map[string]*template.Template
 	staticHash string   // changes with the static files, for cache busting
 	urlRules   []string // the endpoint URL rules shown by the endpoint form
+	// consoleLimit and linkLimit count failed console logins and magic
+	// links with unknown codes.
+	consoleLimit, linkLimit *failureLimiter
 }
 
 // New returns the portal's handler.
@@ -109,6 +115,11 @@ func New(cfg Config) (*Portal, error) {
 		mux:       http.NewServeMux(),
 		urlRules:  urlRules(cfg.HTTPSOnly, cfg.HTTPSOnlyExempt),
 	}
+	limit, err := loginLimit(cfg.LoginLimit)
+	if err != nil {
+		return nil, err
+	}
+	p.consoleLimit, p.linkLimit = newFailureLimiter(limit), newFailureLimiter(limit)
 	if cfg.AdminToken != "" {
 		p.adminHash = sha256.Sum256([]byte(cfg.AdminToken))
 		p.hasAdmin = true

@@ -138,18 +138,25 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, s *Session, name
 	p.renderStatus(w, r, s, http.StatusOK, name, title, data)
 }
 
-// renderStatus writes the page name with data and status.
+// renderStatus writes the page name with data and status, in the
+// session's look (the server's without a session).
 func (p *Portal) renderStatus(w http.ResponseWriter, r *http.Request, s *Session, status int, name, title string, data any) {
+	theme := p.theme
+	if s != nil {
+		theme = s.Theme
+	}
+	p.renderTheme(w, r, s, theme, status, name, title, data)
+}
+
+// renderTheme writes the page name with data and status, in theme.
+func (p *Portal) renderTheme(w http.ResponseWriter, r *http.Request, s *Session, theme Theme, status int, name, title string, data any) {
 	t, ok := p.pages[name]
 	if !ok {
 		p.log.Error("portal page has no template", "page", name)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	pg := &Page{Title: title, Session: s, Theme: p.theme, Nav: navOf(r.URL.Path), Data: data, portal: p}
-	if s != nil {
-		pg.Theme = s.Theme
-	}
+	pg := &Page{Title: title, Session: s, Theme: theme, Nav: navOf(r.URL.Path), Data: data, portal: p}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", pg); err != nil {
 		p.log.Error("portal page failed to render", "page", name, "err", err)

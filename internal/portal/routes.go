@@ -9,7 +9,8 @@ func (p *Portal) routes() {
 	m.HandleFunc("GET /portal/theme.css", p.themeCSS)
 
 	// Customer portal.
-	m.HandleFunc("GET /portal/login", p.redeem)
+	m.HandleFunc("GET /portal/login", p.linkPage)
+	m.HandleFunc("POST /portal/login", p.redeem)
 	m.Handle("POST /portal/logout", p.customer(p.logout))
 	m.Handle("GET /portal/{$}", p.customer(p.home))
 	m.Handle("GET /portal/endpoints", p.customer(p.endpointsList))

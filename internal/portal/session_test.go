@@ -12,9 +12,10 @@ import (
 	"github.com/hookrelay/hookrelay/internal/store"
 )
 
-// TestMagicLink: a link opens one session, once, on both databases; the
-// cookie follows the public URL's scheme; the session ends with its
-// expiry, expire-all, logout and the token's deletion.
+// TestMagicLink: a link opens one session, once, on both databases: its
+// GET (a link preview, a scanner) changes nothing, the POST of its page
+// redeems it; the cookie follows the public URL's scheme; the session
+// ends with its expiry, expire-all, logout and the token's deletion.
 func TestMagicLink(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
 		s := newServerOn(t, open(t))
@@ -23,10 +24,53 @@ func TestMagicLink(t *testing.T) {
 		if strings.Contains(link.URL, link.Token) || !strings.HasPrefix(link.URL, s.URL+"/portal/login?code=") {
 			t.Fatalf("magic link %q", link.URL)
 		}
+		code := mustURL(link.URL).Query().Get("code")
+		// Prefetchers: GET and HEAD, any number of times, leave the code
+		// unused; the page posts it back, with no cookie yet.
+		var page string
+		for i := 0; i < 3; i++ {
+			resp, body := s.newBrowser(true).get(link.URL)
+			if resp.StatusCode != http.StatusOK || findCookie(resp, customerCookie) != nil ||
+				resp.Header.Get("Cache-Control") != "no-store" {
+				t.Fatalf("GET link: %d %v %s", resp.StatusCode, resp.Header, body)
+			}
+			page = body
+		}
+		if resp, _ := s.newBrowser(true).do(mustRequest(t, "HEAD", link.URL, nil)); resp.StatusCode != http.StatusOK {
+			t.Fatalf("HEAD link: %d", resp.StatusCode)
+		}
+		if form := linkForm(t, page); form.Get("code") != code || len(form) != 1 {
+			t.Fatalf("the page's form: %v", form)
+		}
+		for _, want := range []string{`data-testid="link-submit"`, `<script src="/portal/static/login.js?v=`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("the link's page lacks %s:\n%s", want, page)
+			}
+		}
+		if ps, err := s.st.GetPortalSessionByCode(t.Context(), digest(code)); err != nil || ps.RedeemedAt != nil {
+			t.Fatalf("code after GETs: %+v %v", ps, err)
+		}
+
+		// A post from another site does not spend it.
+		for _, h := range []map[string]string{{"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}} {
+			form := url.Values{"code": {code}}
+			req := mustRequest(t, "POST", s.URL+"/portal/login", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := http.DefaultClient.Do(withHeaders(req, h))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "another site") || findCookie(resp, customerCookie) != nil {
+				t.Errorf("cross-site post %v: %d %s", h, resp.StatusCode, body)
+			}
+		}
+
 		b := s.newBrowser(true)
-		resp, body := b.get(link.URL)
+		resp, body := b.post("/portal/login", url.Values{"code": {code}})
 		if resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("open link: %d %s", resp.StatusCode, body)
+			t.Fatalf("post link: %d %s", resp.StatusCode, body)
 		}
 		c := findCookie(resp, customerCookie)
 		if c == nil || !c.HttpOnly || c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/portal/" || c.Partitioned {
@@ -46,16 +90,42 @@ func TestMagicLink(t *testing.T) {
 			t.Fatalf("portal: %d %s", resp.StatusCode, body)
 		}
 
-		// A replay is refused with a page saying so, even from another
-		// browser, and does not touch the open session.
+		// A replay, of the link or of its page's form, is refused with a
+		// page saying so, even from another browser, and does not touch
+		// the open session.
 		for _, other := range []*browser{b, s.newBrowser(true)} {
 			resp, body := other.get(link.URL)
 			if resp.StatusCode != http.StatusGone || !strings.Contains(body, "already been used") || findCookie(resp, customerCookie) != nil {
-				t.Errorf("replay: %d %s", resp.StatusCode, body)
+				t.Errorf("replayed link: %d %s", resp.StatusCode, body)
+			}
+			resp, body = other.post("/portal/login", url.Values{"code": {code}})
+			if resp.StatusCode != http.StatusGone || !strings.Contains(body, "already been used") || findCookie(resp, customerCookie) != nil {
+				t.Errorf("replayed post: %d %s", resp.StatusCode, body)
 			}
 		}
-		if resp, body := s.newBrowser(true).get("/portal/login?code=nonsense"); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "not valid") {
-			t.Errorf("unknown code: %d %s", resp.StatusCode, body)
+		for _, bad := range []struct {
+			method, path string
+			form         url.Values
+			status       int
+			want         string
+		}{
+			{"GET", "/portal/login?code=nonsense", nil, http.StatusNotFound, "not valid"},
+			{"POST", "/portal/login", url.Values{"code": {"nonsense"}}, http.StatusNotFound, "not valid"},
+			{"GET", "/portal/login", nil, http.StatusBadRequest, "no access code"},
+			{"POST", "/portal/login", url.Values{}, http.StatusBadRequest, "no access code"},
+			{"POST", "/portal/login?code=" + code, url.Values{}, http.StatusBadRequest, "no access code"},
+		} {
+			nb := s.newBrowser(true)
+			var resp *http.Response
+			var body string
+			if bad.method == "GET" {
+				resp, body = nb.get(bad.path)
+			} else {
+				resp, body = nb.post(bad.path, bad.form)
+			}
+			if resp.StatusCode != bad.status || !strings.Contains(body, bad.want) || findCookie(resp, customerCookie) != nil {
+				t.Errorf("%s %s %v: %d %s", bad.method, bad.path, bad.form, resp.StatusCode, body)
+			}
 		}
 		if resp, _ := b.get("/portal/endpoints"); resp.StatusCode != http.StatusOK {
 			t.Errorf("session after replays: %d", resp.StatusCode)
@@ -144,7 +214,8 @@ func TestSessionExpiry(t *testing.T) {
 func TestSecureCookie(t *testing.T) {
 	s := newServer(t, options{portal: func(c *Config) { c.PublicURL = "https://hooks.example.test" }})
 	s.createApp("acme")
-	resp, _ := s.newBrowser(false).get(s.magicLink("acme", false).URL)
+	link := s.magicLink("acme", false)
+	resp, _ := s.newBrowser(false).post("/portal/login", url.Values{"code": {mustURL(link.URL).Query().Get("code")}})
 	c := findCookie(resp, customerCookie)
 	if c == nil || !c.Secure || c.SameSite != http.SameSiteNoneMode || !c.Partitioned || !c.HttpOnly {
 		t.Fatalf("cookie %+v", c)

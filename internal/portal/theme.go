@@ -39,6 +39,11 @@ func withDefaults(t, base Theme) (Theme, error) {
 	return t.Over(base), nil
 }
 
+// svixReactParams are the query parameters svix-react's <AppPortal>
+// appends to the portal URL (read by svixReactTheme); the magic link's
+// page carries them to its form.
+var svixReactParams = []string{"darkMode", "primaryColor", "fontFamily", "icon"}
+
 // svixReactTheme reads the parameters svix-react's <AppPortal> appends to
 // the portal URL: darkMode ("true" or "auto"), primaryColor, fontFamily and
 // icon (a logo URL). An invalid value is ignored: the link still opens, in

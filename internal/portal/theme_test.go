@@ -113,6 +113,24 @@ func TestThemeLayers(t *testing.T) {
 			}
 		})
 	}
+	// The magic link's page is already in the session's look, and carries
+	// the svix-react parameters, and only those, to its form.
+	resp, page := s.newBrowser(true).get(s.magicLink("themed", false).URL +
+		"&darkMode=true&primaryColor=%23AA3300&fontFamily=DM+Sans&icon=https%3A%2F%2Fcdn.acme.test%2Fi.png&other=x")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("link page: %d %s", resp.StatusCode, page)
+	}
+	for _, want := range []string{`data-theme="dark"`, `Open the portal · Acme for Bob`, `/portal/theme.css?accent=aa3300&amp;font=DM&#43;Sans`, `src="https://cdn.acme.test/i.png"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("link page lacks %s:\n%s", want, page)
+		}
+	}
+	form := linkForm(t, page)
+	if form.Get("darkMode") != "true" || form.Get("primaryColor") != "#AA3300" || form.Get("fontFamily") != "DM Sans" ||
+		form.Get("icon") != "https://cdn.acme.test/i.png" || form.Has("other") || len(form) != 5 {
+		t.Errorf("link form %v", form)
+	}
+
 	resp, css := s.newBrowser(false).get("/portal/theme.css?accent=aa3300&font=DM+Sans")
 	if resp.StatusCode != 200 || !strings.Contains(css, "--accent:#aa3300") || !strings.Contains(css, `font-family:"DM Sans",system-ui`) {
 		t.Errorf("theme.css: %d %s", resp.StatusCode, css)
