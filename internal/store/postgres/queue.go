@@ -427,19 +427,20 @@ func (c *completeColumns) add(r *store.AttemptResult, now time.Time) {
 	c.nextAttempts = append(c.nextAttempts, next)
 }
 
-// ExtendLeases sets the lease of every pending delivery owner holds to
-// until. It skips rows another statement has locked: those are being
+// ExtendLeases sets to until the lease of every pending delivery owner
+// holds whose lease ends before before, found through deliveries_leased.
+// It skips rows another statement has locked: those are being
 // completed, released or resent right now, and the next extension, well
 // within the lease, catches any still leased. So it never waits, and never
 // deadlocks with CompleteAttempts.
-func (s *Store) ExtendLeases(ctx context.Context, owner string, until time.Time) error {
+func (s *Store) ExtendLeases(ctx context.Context, owner string, before, until time.Time) error {
 	_, err := s.pool.Exec(ctx,
 		`UPDATE deliveries d SET lease_until = $1
 		 FROM (SELECT id FROM deliveries
-		       WHERE lease_until IS NOT NULL AND lease_owner = $2 AND status = 1
+		       WHERE lease_until IS NOT NULL AND lease_until < $3 AND lease_owner = $2 AND status = 1
 		       ORDER BY id FOR UPDATE SKIP LOCKED) AS mine
 		 WHERE d.id = mine.id`,
-		normTime(until), owner)
+		normTime(until), owner, normTime(before))
 	if err != nil {
 		return fmt.Errorf("extend leases: %w", err)
 	}
