@@ -28,7 +28,7 @@ type Queue interface {
 	Ping(ctx context.Context) error
 	ClaimDeliveries(ctx context.Context, p store.ClaimParams) ([]store.Task, error)
 	CompleteAttempts(ctx context.Context, results []store.AttemptResult) error
-	ExtendLeases(ctx context.Context, owner string, until time.Time) error
+	ExtendLeases(ctx context.Context, owner string, before, until time.Time) error
 	ReleaseDeliveries(ctx context.Context, owner string, deliveryIDs []string) error
 	NextDue(ctx context.Context) (time.Time, bool, error)
 	ReserveSendSlots(ctx context.Context, endpointID string, perSecond, n int, now time.Time) (time.Time, error)

@@ -64,9 +64,13 @@ func (r *run) heartbeat() {
 	}
 }
 
-// extendLeases sends a heartbeat and renews this node's leases every
-// LeaseTTL/3 while it holds any delivery (waiting, in flight, or waiting to
-// be recorded).
+// extendLeases sends a heartbeat every LeaseTTL/3 and, while the node
+// holds any delivery (waiting, in flight, or waiting to be recorded),
+// renews the leases that end within 5/6 of LeaseTTL. Such a lease is
+// renewed at a tick at least LeaseTTL/2 before its end, so one failed
+// renewal leaves another tick before it runs out; a delivery held less
+// than LeaseTTL/6 (most are) is never renewed, which spares the store a
+// rewrite of every held row at every tick.
 func (r *run) extendLeases(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	tick := time.NewTicker(r.cfg.LeaseTTL / 3)
@@ -82,7 +86,8 @@ func (r *run) extendLeases(stop <-chan struct{}, done chan<- struct{}) {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-		err := r.q.ExtendLeases(ctx, r.owner, r.cfg.Now().Add(r.cfg.LeaseTTL))
+		now := r.cfg.Now()
+		err := r.q.ExtendLeases(ctx, r.owner, now.Add(r.cfg.LeaseTTL*5/6), now.Add(r.cfg.LeaseTTL))
 		cancel()
 		if err != nil {
 			r.log.Warn("extend leases", "err", err)

@@ -665,8 +665,10 @@ type Store interface {
 	// the application's messages created in [since, until).
 	CountAppDestinations(ctx context.Context, appID string, since, until time.Time) (int64, error)
 
-	// ExtendLeases pushes the lease of every delivery owner holds to until.
-	ExtendLeases(ctx context.Context, owner string, until time.Time) error
+	// ExtendLeases pushes to until the lease of every pending delivery
+	// owner holds whose lease ends before before; leases ending later are
+	// left as they are.
+	ExtendLeases(ctx context.Context, owner string, before, until time.Time) error
 	// ReleaseDeliveries drops owner's lease on the given deliveries, leaving
 	// them due as they were.
 	ReleaseDeliveries(ctx context.Context, owner string, deliveryIDs []string) error

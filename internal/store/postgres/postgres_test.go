@@ -775,7 +775,7 @@ func TestExtendWhileCompleting(t *testing.T) {
 				return
 			default:
 			}
-			if err := s.ExtendLeases(ctx, "n", now.Add(time.Duration(2+i)*time.Minute)); err != nil {
+			if err := s.ExtendLeases(ctx, "n", now.Add(time.Hour), now.Add(time.Duration(2+i)*time.Minute)); err != nil {
 				extended <- err
 				return
 			}

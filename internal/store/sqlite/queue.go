@@ -248,14 +248,15 @@ func (s *Store) CompleteAttempts(ctx context.Context, results []store.AttemptRes
 	return nil
 }
 
-// ExtendLeases sets the lease of every pending delivery owner holds to
-// until. Held deliveries are found through deliveries_leased: every lease
-// has an end, and only held deliveries have one.
-func (s *Store) ExtendLeases(ctx context.Context, owner string, until time.Time) error {
+// ExtendLeases sets to until the lease of every pending delivery owner
+// holds whose lease ends before before. Held deliveries are found through
+// deliveries_leased: every lease has an end, and only held deliveries have
+// one.
+func (s *Store) ExtendLeases(ctx context.Context, owner string, before, until time.Time) error {
 	_, err := s.wdb.ExecContext(ctx,
 		`UPDATE deliveries SET lease_until = ?
-		 WHERE lease_until IS NOT NULL AND lease_owner = ? AND status = 1`,
-		micros(until), owner)
+		 WHERE lease_until IS NOT NULL AND lease_until < ? AND lease_owner = ? AND status = 1`,
+		micros(until), micros(before), owner)
 	if err != nil {
 		return fmt.Errorf("extend leases: %w", err)
 	}

@@ -367,11 +367,16 @@ var queueTests = []testCase{
 		now := t0.Add(time.Hour)
 		h.equal("claimed by a", len(h.claim("a", now, now.Add(time.Minute), 1)), 1)
 		h.equal("claimed by b", len(h.claim("b", now, now.Add(time.Minute), 1)), 1)
-		h.must(h.s.ExtendLeases(h.ctx, "a", now.Add(10*time.Minute)), "extend leases")
+		// Only leases ending before the first time are extended.
+		h.must(h.s.ExtendLeases(h.ctx, "a", now.Add(time.Minute), now.Add(10*time.Minute)), "extend no lease")
+		h.must(h.s.ExtendLeases(h.ctx, "a", now.Add(time.Minute+time.Second), now.Add(10*time.Minute)), "extend leases")
 		got := h.claim("c", now.Add(time.Minute), now.Add(time.Hour), 10)
 		h.equal("claimed after b's lease expired", len(got), 1)
 		h.equal("claim under the extended lease", len(h.claim("d", now.Add(10*time.Minute-time.Second), now.Add(time.Hour), 10)), 0)
-		h.equal("claim after the extended lease", len(h.claim("d", now.Add(2*time.Hour), now.Add(3*time.Hour), 10)), 2)
+		// The lease now ends after the first time: extending again with the
+		// same one leaves it.
+		h.must(h.s.ExtendLeases(h.ctx, "a", now.Add(time.Minute+time.Second), now.Add(20*time.Minute)), "extend a lease ending later")
+		h.equal("claim when the lease extended once ends", len(h.claim("d", now.Add(10*time.Minute), now.Add(3*time.Hour), 10)), 1)
 	}},
 	{"release leaves deliveries due", func(h *harness) {
 		app := h.newApp(hookrelay.DefaultEnvironment)
