@@ -65,6 +65,7 @@ type config struct {
 	CAFile                   string
 	ProxyURL                 *url.URL
 	SourceAddress            netip.Addr
+	HTTP2                    bool
 
 	// The portal; see portalFlags.
 	PortalAllowedOrigins []string

@@ -52,6 +52,8 @@ func egressFlags(f *flagSet, c *config) {
 			c.ProxyURL = u
 			return nil
 		})
+	f.boolean(&c.HTTP2, "http2", "HOOKRELAY_HTTP2", defaultHTTP2,
+		"offer HTTP/2 to https endpoints (without --proxy-url): one connection per host carries many requests at once where the endpoint accepts it")
 	f.value("source-address", "HOOKRELAY_SOURCE_ADDRESS", "",
 		"local IP address that outbound delivery connections are made from",
 		func(s string) error {
@@ -67,6 +69,10 @@ func egressFlags(f *flagSet, c *config) {
 			return nil
 		})
 }
+
+// defaultHTTP2 is --http2's default, chosen by BENCHMARKS.md's "HTTP/2 to
+// receivers that offer it".
+const defaultHTTP2 = "true"
 
 // checkEgress checks the outbound settings against this machine and logs
 // them. It returns the certificate pool for endpoints: nil for the system's,

@@ -83,6 +83,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		SourceAddr:               cfg.SourceAddress,
 		RootCAs:                  rootCAs,
 		DangerouslySkipTLSVerify: cfg.DangerouslySkipTLSVerify,
+		HTTP2:                    cfg.HTTP2,
 		Logger:                   logger.With("component", "delivery"),
 		Observer:                 observers,
 	})
