@@ -78,16 +78,19 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // TestH2ConcurrentRequestsShareAConnection sends requests that are all in
 // flight at once, to a host reached for the first time: they wait for one
 // handshake and share its connection, up to the receiver's stream limit,
-// past which another connection is dialled.
+// past which another connection is dialled. Past the limit they are sent
+// in waves of the limit, each sent once the previous one arrived: a new
+// connection is taken to allow 100 streams until the receiver's SETTINGS
+// come, so more at once would wait on it (see README, "Delivery").
 func TestH2ConcurrentRequestsShareAConnection(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
 		streams   uint32 // the receiver's limit; 0 for its default (250)
-		n         int
+		n, wave   int
 		wantConns int32
 	}{
-		{"within the stream limit", 0, 12, 1},
-		{"past the stream limit", 4, 12, 3},
+		{"within the stream limit", 0, 12, 12, 1},
+		{"past the stream limit", 4, 12, 4, 3},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var arrived atomic.Int32
@@ -125,6 +128,9 @@ func TestH2ConcurrentRequestsShareAConnection(t *testing.T) {
 					resp, err := c.do(context.Background(), postTo(srv.URL+"/hook"))
 					codes[i], errs[i] = resp.statusCode, err
 				}()
+				if (i+1)%tt.wave == 0 {
+					waitUntil(t, "the wave to arrive", func() bool { return arrived.Load() == int32(i+1) })
+				}
 			}
 			wg.Wait()
 			for i := range tt.n {
