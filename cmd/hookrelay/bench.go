@@ -33,6 +33,7 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 		wipe      bool
 		delay     string
 		serverBin string
+		tlsOn     bool
 	)
 	f.StringVar(&scenarios, "scenarios", "ceiling,throughput,fanout,latency,isolation", "comma-separated scenarios: ceiling, throughput, fanout, latency, isolation, backlog, struggle")
 	f.StringVar(&dbURL, "database-url", "", "database for the servers the tool starts (default: a fresh SQLite file per scenario); a postgres:// database is emptied before each scenario, and refused if it holds data bench did not create (see --wipe-database)")
@@ -54,8 +55,17 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	f.StringVar(&delay, "receiver-delay", "0", "how long the receiver takes to answer: a duration (200ms) or a range picked from at random per request (50ms-500ms)")
 	f.IntVar(&cfg.Apps, "apps", 1, "applications the fan-out run's endpoints are spread over (each gets --fanout-messages messages)")
 	f.StringVar(&cfg.Struggle, "struggle", "503", "how the struggle run's struggling endpoint fails a third of the way in: 503 (answers 503) or slow (50 ms answers become 5 s)")
+	f.BoolVar(&tlsOn, "receiver-tls", false, "the receiver serves https, with a certificate made for the run that the servers the tool starts trust (--ca-file)")
+	f.BoolVar(&cfg.ReceiverH2, "receiver-h2", true, "with --receiver-tls, the receiver offers HTTP/2 as well as HTTP/1.1 (false: HTTP/1.1 only)")
+	f.IntVar(&cfg.ReceiverHosts, "receiver-hosts", 1, "listeners (ports, each a host of its own) the fan-out and struggle runs' endpoints are spread over")
 	if err := f.Parse(args); err != nil {
 		return err
+	}
+	if cfg.ReceiverHosts < 1 {
+		return errors.New("bench: --receiver-hosts must be at least 1")
+	}
+	if tlsOn && cfg.URL != "" {
+		return errors.New("bench: --receiver-tls needs a server the tool starts (not --url): the server must trust the run's certificate")
 	}
 	if cfg.Publishers < 1 || cfg.Messages < 1 || cfg.Rate < 1 || cfg.Endpoints < 1 || cfg.FanoutMsgs < 1 || cfg.Backlog < 1 || cfg.Apps < 1 {
 		return errors.New("bench: counts must be at least 1")
@@ -87,8 +97,25 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 				return err
 			}
 		}
+		caFile := ""
+		if tlsOn {
+			cert, pem, err := bench.NewCert()
+			if err != nil {
+				return fmt.Errorf("bench: receiver certificate: %w", err)
+			}
+			dir, err := os.MkdirTemp("", "hookrelay-bench-ca-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			caFile = filepath.Join(dir, "receiver-ca.pem")
+			if err := os.WriteFile(caFile, pem, 0o600); err != nil {
+				return err
+			}
+			cfg.ReceiverCert = &cert
+		}
 		cfg.Start = func(ctx context.Context, scenario string) (*bench.Server, error) {
-			return startBenchServer(ctx, self, dbURL, strings.Fields(serverArg), stderr)
+			return startBenchServer(ctx, self, dbURL, caFile, strings.Fields(serverArg), stderr)
 		}
 	}
 	results := bench.Run(ctx, cfg)
@@ -112,8 +139,9 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 var benchListenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
 
 // startBenchServer starts `hookrelay serve` as a child process on a fresh
-// database and waits until it listens.
-func startBenchServer(ctx context.Context, self, dbURL string, extra []string, logw io.Writer) (*bench.Server, error) {
+// database, trusting the certificates of caFile when set, and waits until
+// it listens.
+func startBenchServer(ctx context.Context, self, dbURL, caFile string, extra []string, logw io.Writer) (*bench.Server, error) {
 	dir, err := os.MkdirTemp("", "hookrelay-bench-")
 	if err != nil {
 		return nil, err
@@ -132,6 +160,9 @@ func startBenchServer(ctx context.Context, self, dbURL string, extra []string, l
 		"HOOKRELAY_ALLOW_PRIVATE_CIDRS=127.0.0.0/8",
 		"HOOKRELAY_LOG_LEVEL=info",
 	)
+	if caFile != "" {
+		cmd.Env = append(cmd.Env, "HOOKRELAY_CA_FILE="+caFile)
+	}
 	out, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err

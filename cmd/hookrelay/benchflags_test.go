@@ -43,6 +43,8 @@ func TestBenchFlagsRefused(t *testing.T) {
 		{[]string{"--apps", "0"}, "at least 1"},
 		{[]string{"--apps", "20", "--endpoints", "10"}, "--apps 20 is more than --endpoints 10"},
 		{[]string{"--struggle", "maybe"}, `--struggle "maybe"`},
+		{[]string{"--receiver-hosts", "0"}, "--receiver-hosts must be at least 1"},
+		{[]string{"--receiver-tls", "--url", "http://127.0.0.1:1"}, "--receiver-tls needs a server the tool starts"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

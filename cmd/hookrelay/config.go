@@ -66,6 +66,7 @@ type config struct {
 	ProxyURL                 *url.URL
 	SourceAddress            netip.Addr
 	DNSCache                 bool
+	HTTP2                    bool
 
 	// The portal; see portalFlags.
 	PortalAllowedOrigins []string

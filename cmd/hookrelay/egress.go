@@ -54,6 +54,8 @@ func egressFlags(f *flagSet, c *config) {
 		})
 	f.boolean(&c.DNSCache, "dns-cache", "HOOKRELAY_DNS_CACHE", "true",
 		"keep the DNS answers for endpoint host names for their TTL (at most 5m; negative answers at most 30s) instead of asking for each new connection; false: the platform's resolver, every time")
+	f.boolean(&c.HTTP2, "http2", "HOOKRELAY_HTTP2", defaultHTTP2,
+		"offer HTTP/2 to https endpoints (without --proxy-url): one connection per host carries many requests at once where the endpoint accepts it")
 	f.value("source-address", "HOOKRELAY_SOURCE_ADDRESS", "",
 		"local IP address that outbound delivery connections are made from",
 		func(s string) error {
@@ -69,6 +71,11 @@ func egressFlags(f *flagSet, c *config) {
 			return nil
 		})
 }
+
+// defaultHTTP2 is --http2's default, chosen by BENCHMARKS.md's "HTTP/2 to
+// receivers that offer it": off, as it costs more CPU per delivery where
+// endpoints are spread over many hosts, and CPU is what limits there.
+const defaultHTTP2 = "false"
 
 // checkEgress checks the outbound settings against this machine and logs
 // them. It returns the certificate pool for endpoints: nil for the system's,

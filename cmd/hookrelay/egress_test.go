@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -134,6 +135,41 @@ func TestCheckEgress(t *testing.T) {
 				if _, err := srv.Certificate().Verify(x509.VerifyOptions{Roots: pool}); err != nil {
 					t.Fatalf("the ca file's certificate is not trusted: %v", err)
 				}
+			}
+		})
+	}
+}
+
+func TestHTTP2Flag(t *testing.T) {
+	def, _ := strconv.ParseBool(defaultHTTP2)
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want bool
+		err  string
+	}{
+		{name: "default", want: def},
+		{name: "flag alone", args: []string{"--http2"}, want: true},
+		{name: "flag off", args: []string{"--http2=false"}, want: false},
+		{name: "environment", env: map[string]string{"HOOKRELAY_HTTP2": "0"}, want: false},
+		{name: "flag wins", args: []string{"--http2=true"}, env: map[string]string{"HOOKRELAY_HTTP2": "false"}, want: true},
+		{name: "bad value", env: map[string]string{"HOOKRELAY_HTTP2": "sometimes"}, err: "HOOKRELAY_HTTP2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseServe(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want one with %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.HTTP2 != tt.want {
+				t.Fatalf("HTTP2 = %v, want %v", c.HTTP2, tt.want)
 			}
 		})
 	}

@@ -89,6 +89,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		RootCAs:                  rootCAs,
 		DangerouslySkipTLSVerify: cfg.DangerouslySkipTLSVerify,
 		Resolver:                 resolver,
+		HTTP2:                    cfg.HTTP2,
 		Logger:                   logger.With("component", "delivery"),
 		Observer:                 observers,
 	})

@@ -7,6 +7,8 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -48,7 +50,16 @@ type Config struct {
 	// third of the way in: "503" (it answers 503) or "slow" (its answers
 	// take 5 s instead of 50 ms).
 	Struggle string
-	Log      io.Writer // progress lines; nil for none
+	// ReceiverHosts is how many listeners (ports of 127.0.0.1, each a host
+	// of its own to the server) the fan-out and struggle runs' endpoints
+	// are spread over, in turn; 0 or 1 for one.
+	ReceiverHosts int
+	// ReceiverCert, when set, makes the receiver serve https with it (see
+	// NewCert; the server must trust it), offering h2 as well as HTTP/1.1
+	// when ReceiverH2 is set.
+	ReceiverCert *tls.Certificate
+	ReceiverH2   bool
+	Log          io.Writer // progress lines; nil for none
 }
 
 // Server is a hookrelay the tool talks to.
@@ -103,6 +114,11 @@ type Result struct {
 	// 250 ms; 0 when unknown).
 	PeakInFlight int64 `json:"peakInFlight,omitempty"`
 	PeakFDs      int   `json:"serverPeakFds,omitempty"`
+	// ReceiverTLS is what the receiver offered over https: "h2" (and
+	// HTTP/1.1) or "http/1.1"; empty over plain http. ReceiverHosts is how
+	// many listeners the endpoints were spread over, when more than one.
+	ReceiverTLS   string `json:"receiverTls,omitempty"`
+	ReceiverHosts int    `json:"receiverHosts,omitempty"`
 	// Struggle is the struggle run's account, nil in other runs.
 	Struggle *StruggleResult `json:"struggle,omitempty"`
 	Error    string          `json:"error,omitempty"`
@@ -147,7 +163,7 @@ type Latency struct {
 // Run runs every configured scenario and returns their results; a failed
 // scenario carries its error and the others still run.
 func Run(ctx context.Context, cfg Config) []Result {
-	rcv, err := newReceiver()
+	rcv, err := newReceiverWith(receiverOptions{hosts: cfg.ReceiverHosts, cert: cfg.ReceiverCert, h2: cfg.ReceiverH2})
 	if err != nil {
 		return []Result{{Scenario: "setup", Error: err.Error()}}
 	}
@@ -195,6 +211,15 @@ func (c Config) logf(format string, args ...any) {
 
 func runOne(ctx context.Context, cfg Config, rcv *receiver, scenario string) Result {
 	res := Result{Scenario: scenario, Publishers: cfg.Publishers, PayloadBytes: cfg.PayloadSize}
+	if cfg.ReceiverCert != nil {
+		res.ReceiverTLS = "http/1.1"
+		if cfg.ReceiverH2 {
+			res.ReceiverTLS = "h2"
+		}
+	}
+	if len(rcv.URLs) > 1 {
+		res.ReceiverHosts = len(rcv.URLs)
+	}
 	if scenario == "ceiling" {
 		if err := ceiling(ctx, cfg, rcv, &res); err != nil {
 			res.Error = err.Error()
@@ -211,7 +236,7 @@ func runOne(ctx context.Context, cfg Config, rcv *receiver, scenario string) Res
 		defer s.Stop()
 		srv = s
 	}
-	c := &client{base: strings.TrimRight(srv.URL, "/"), token: srv.Token, http: newHTTPClient(cfg.Publishers)}
+	c := &client{base: strings.TrimRight(srv.URL, "/"), token: srv.Token, http: newHTTPClient(cfg.Publishers, nil)}
 	var serverCPU0 time.Duration
 	if srv.CPUTime != nil {
 		serverCPU0 = srv.CPUTime()
@@ -297,7 +322,7 @@ func ownCPUTime() time.Duration {
 // ceiling posts straight to the receiver, with no server in between: the
 // most this machine and this tool can do.
 func ceiling(ctx context.Context, cfg Config, rcv *receiver, res *Result) error {
-	hc := newHTTPClient(cfg.Publishers)
+	hc := newHTTPClient(cfg.Publishers, rcv.pool)
 	res.Messages, res.Endpoints, res.Expected = cfg.Messages, 1, cfg.Messages
 	start := time.Now()
 	err := publishAll(ctx, cfg.Publishers, cfg.Messages, func(seq int) error {
@@ -393,7 +418,7 @@ func setupApps(ctx context.Context, c *client, rcv *receiver, scenario string, a
 	var paths []string
 	for i := 0; i < endpoints; i++ {
 		p := fmt.Sprintf("/ep/%d", i)
-		if err := c.call(ctx, "POST", "/api/v1/app/"+ids[i%apps]+"/endpoint", map[string]any{"url": rcv.URL + p}, nil); err != nil {
+		if err := c.call(ctx, "POST", "/api/v1/app/"+ids[i%apps]+"/endpoint", map[string]any{"url": rcv.urlOf(i) + p}, nil); err != nil {
 			return nil, nil, fmt.Errorf("create endpoint: %w", err)
 		}
 		paths = append(paths, p)
@@ -763,6 +788,12 @@ func (r Result) summary() string {
 	if len(r.ReceiverDelayMs) == 2 {
 		fmt.Fprintf(&b, ", receiver delay %g-%g ms", r.ReceiverDelayMs[0], r.ReceiverDelayMs[1])
 	}
+	if r.ReceiverTLS != "" {
+		fmt.Fprintf(&b, ", receiver https offering %s", r.ReceiverTLS)
+	}
+	if r.ReceiverHosts > 1 {
+		fmt.Fprintf(&b, " on %d hosts", r.ReceiverHosts)
+	}
 	if r.PeakInFlight > 0 {
 		fmt.Fprintf(&b, ", peak in flight %d", r.PeakInFlight)
 	}
@@ -806,10 +837,13 @@ type client struct {
 	http        *http.Client
 }
 
-func newHTTPClient(conns int) *http.Client {
+// newHTTPClient returns the tool's client, trusting roots (nil: the
+// system's) over https.
+func newHTTPClient(conns int, roots *x509.CertPool) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = conns * 2
 	t.MaxIdleConnsPerHost = conns * 2
+	t.TLSClientConfig = &tls.Config{RootCAs: roots}
 	return &http.Client{Transport: t, Timeout: 60 * time.Second}
 }
 

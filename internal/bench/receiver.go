@@ -3,8 +3,17 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
-	"math/rand/v2"
+	"log"
+	"math/big"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -18,9 +27,13 @@ import (
 // when it first did. Sequence numbers are read from the payload's "seq"
 // field, which the publisher writes first.
 type receiver struct {
-	srv  *http.Server
-	ln   net.Listener
+	srv *http.Server
+	// URL is the first listener's; URLs every listener's, one per host
+	// (port) endpoints are spread over.
 	URL  string
+	URLs []string
+	// pool trusts the receiver's certificate; nil over plain http.
+	pool *x509.CertPool
 	mu   sync.Mutex
 	got  map[string]*pathLog
 	hang chan struct{} // closed on shutdown: releases hanging handlers
@@ -56,7 +69,7 @@ func (r *receiver) delay() time.Duration {
 	if r.delayMax <= r.delayMin {
 		return r.delayMin
 	}
-	return r.delayMin + rand.N(r.delayMax-r.delayMin+1)
+	return r.delayMin + mrand.N(r.delayMax-r.delayMin+1)
 }
 
 // wait waits d, or less when the receiver shuts down or the request ends.
@@ -78,15 +91,83 @@ type pathLog struct {
 	count map[int64]int
 }
 
-func newReceiver() (*receiver, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+// receiverOptions say how the receiver listens.
+type receiverOptions struct {
+	// hosts is how many listeners (ports of 127.0.0.1) it has; 0 or 1 for
+	// one.
+	hosts int
+	// cert, when set, serves https with it, offering h2 as well as
+	// HTTP/1.1 when h2 is set.
+	cert *tls.Certificate
+	h2   bool
+}
+
+func newReceiver() (*receiver, error) { return newReceiverWith(receiverOptions{}) }
+
+func newReceiverWith(o receiverOptions) (*receiver, error) {
+	r := &receiver{got: map[string]*pathLog{}, hang: make(chan struct{})}
+	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	scheme := "http"
+	if o.cert != nil {
+		scheme = "https"
+		r.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*o.cert}}
+		if !o.h2 {
+			// An empty map: no HTTP/2, HTTP/1.1 only offered.
+			r.srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+		}
+		leaf, err := x509.ParseCertificate(o.cert.Certificate[0])
+		if err != nil {
+			return nil, err
+		}
+		r.pool = x509.NewCertPool()
+		r.pool.AddCert(leaf)
 	}
-	r := &receiver{ln: ln, URL: "http://" + ln.Addr().String(), got: map[string]*pathLog{}, hang: make(chan struct{})}
-	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
-	go r.srv.Serve(ln)
+	for range max(o.hosts, 1) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			r.srv.Close()
+			return nil, err
+		}
+		r.URLs = append(r.URLs, scheme+"://"+ln.Addr().String())
+		if o.cert != nil {
+			go r.srv.ServeTLS(ln, "", "")
+		} else {
+			go r.srv.Serve(ln)
+		}
+	}
+	r.URL = r.URLs[0]
 	return r, nil
+}
+
+// urlOf returns the base URL of endpoint i: endpoints go to the listeners
+// in turn.
+func (r *receiver) urlOf(i int) string { return r.URLs[i%len(r.URLs)] }
+
+// NewCert returns a self-signed certificate for 127.0.0.1, valid for a
+// day, and its PEM, which a server must trust to deliver to the receiver
+// over https (hookrelay serve --ca-file).
+func NewCert() (tls.Certificate, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "hookrelay bench receiver"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pemBytes, nil
 }
 
 var seqKey = []byte(`"seq":`)

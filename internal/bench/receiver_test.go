@@ -2,7 +2,10 @@ package bench
 
 import (
 	"bytes"
+	"crypto/x509"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -107,5 +110,56 @@ func TestStruggleSummary(t *testing.T) {
 	}
 	if sr.FellAfterSec != 0.5 {
 		t.Errorf("fell after %v s, want 0.5", sr.FellAfterSec)
+	}
+}
+
+// TestReceiverTLS: over https the receiver offers h2 or HTTP/1.1 only as
+// told, on every one of its hosts, with a certificate a client trusts by
+// its PEM.
+func TestReceiverTLS(t *testing.T) {
+	cert, pemBytes, err := NewCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pemBytes) {
+		t.Fatal("the PEM holds no certificate")
+	}
+	for _, tt := range []struct {
+		h2   bool
+		want string
+	}{{true, "HTTP/2.0"}, {false, "HTTP/1.1"}} {
+		t.Run(tt.want, func(t *testing.T) {
+			rcv, err := newReceiverWith(receiverOptions{hosts: 3, cert: &cert, h2: tt.h2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rcv.close()
+			hc := newHTTPClient(2, roots)
+			seen := map[string]bool{}
+			for i := range 6 {
+				u := rcv.urlOf(i)
+				seen[u] = true
+				if !strings.HasPrefix(u, "https://127.0.0.1:") {
+					t.Fatalf("URL %s", u)
+				}
+				resp, err := hc.Post(u+"/ep/"+strconv.Itoa(i), "application/json", bytes.NewReader(payload(i, 100)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.Proto != tt.want || resp.StatusCode != http.StatusNoContent {
+					t.Errorf("%s: %s %d, want %s 204", u, resp.Proto, resp.StatusCode, tt.want)
+				}
+			}
+			if len(seen) != 3 {
+				t.Errorf("endpoints went to %d hosts, want 3", len(seen))
+			}
+			for i := range 6 {
+				if rcv.unique("/ep/"+strconv.Itoa(i)) != 1 {
+					t.Errorf("/ep/%d not received", i)
+				}
+			}
+		})
 	}
 }

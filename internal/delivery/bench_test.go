@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"crypto/x509"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -26,13 +27,39 @@ func BenchmarkSendNetHTTP(b *testing.B) {
 	benchmarkSend(b, ViaNetHTTP)
 }
 
+// BenchmarkSendTLS and BenchmarkSendH2 are BenchmarkSend to a receiver
+// over TLS that offers h2, with HTTP/2 off (one connection per request in
+// flight) and on (streams of one connection).
+func BenchmarkSendTLS(b *testing.B) { benchmarkSendTLS(b, false) }
+func BenchmarkSendH2(b *testing.B)  { benchmarkSendTLS(b, true) }
+
+func benchmarkSendTLS(b *testing.B, h2 bool) {
+	benchmarkSendTo(b, true, func(c Config) Config {
+		c.HTTP2 = h2
+		return c
+	})
+}
+
 func benchmarkSend(b *testing.B, transport func(Config) Config) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	benchmarkSendTo(b, false, transport)
+}
+
+func benchmarkSendTo(b *testing.B, useTLS bool, transport func(Config) Config) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		_, _ = w.Write([]byte(`{"ok":true}`))
 	}))
+	cfg := Config{AllowPrivate: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
+	if useTLS {
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+		cfg.RootCAs = x509.NewCertPool()
+		cfg.RootCAs.AddCert(srv.Certificate())
+	} else {
+		srv.Start()
+	}
 	defer srv.Close()
-	s := newSender(transport(Config{AllowPrivate: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}.withDefaults()))
+	s := newSender(transport(cfg.withDefaults()))
 	defer s.closeIdle()
 	task := &store.Task{
 		Delivery: hookrelay.Delivery{ID: "dlv_1", MsgID: "msg_1", AppID: "app_1", EndpointID: "ep_1"},

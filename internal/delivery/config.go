@@ -176,6 +176,13 @@ type Config struct {
 	// their TTL. Whatever it answers, every address is checked by the SSRF
 	// guard before it is dialled.
 	Resolver *net.Resolver
+	// HTTP2 offers HTTP/2 in the TLS handshake of https deliveries made
+	// without a proxy: a receiver that chooses it gets each host's
+	// requests as streams of one connection (more when it allows fewer
+	// streams than there are requests), the others HTTP/1.1 as without
+	// it. Plain http is always HTTP/1.1. Through a proxy, net/http
+	// decides.
+	HTTP2 bool
 	// ResponseBodyLimit is the most bytes of a response read and kept.
 	ResponseBodyLimit int
 	// MaxIdleConns is the most idle connections kept for further requests,

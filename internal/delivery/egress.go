@@ -87,14 +87,21 @@ func maxIdlePerHost(cfg Config) int {
 func newDirectClient(cfg Config, g *guard) *h1Client {
 	dialer := newDialer(cfg)
 	dialer.Control = g.control
-	return &h1Client{
+	c := &h1Client{
 		dial:           dialer.DialContext,
 		tls:            newTLSConfig(cfg),
 		maxIdlePerHost: maxIdlePerHost(cfg),
 		maxIdle:        cfg.MaxIdleConns,
-		idleTimeout:    90 * time.Second,
+		idleTimeout:    idleConnTimeout,
 	}
+	if cfg.HTTP2 {
+		c.h2 = newH2Pool(idleConnTimeout)
+	}
+	return c
 }
+
+// idleConnTimeout is how long a delivery connection is kept idle.
+const idleConnTimeout = 90 * time.Second
 
 // newProxyTransport returns the transport of deliveries made through
 // cfg.Proxy. It dials the proxy only, and send checks the target's
@@ -106,7 +113,7 @@ func newProxyTransport(cfg Config, g *guard) *http.Transport {
 		ForceAttemptHTTP2:      true,
 		MaxIdleConns:           cfg.MaxIdleConns,
 		MaxIdleConnsPerHost:    maxIdlePerHost(cfg),
-		IdleConnTimeout:        90 * time.Second,
+		IdleConnTimeout:        idleConnTimeout,
 		TLSHandshakeTimeout:    10 * time.Second,
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,

@@ -38,10 +38,14 @@ import (
 // for bytes that came while it was idle. So a receiver that sends more than
 // its response costs its own connection, never the next message's attempt.
 //
-// Requests over https negotiate HTTP/1.1 only.
+// Requests over https negotiate HTTP/1.1 only, unless h2 is set: then
+// their handshakes offer HTTP/2 too, and a receiver that chooses it is
+// served by h2's connections instead (see h2Pool). Those count against
+// maxIdle while they carry no request, in the same list as this client's.
 type h1Client struct {
 	dial           func(ctx context.Context, network, addr string) (net.Conn, error)
 	tls            *tls.Config // cloned per connection, ServerName set
+	h2             *h2Pool     // nil: HTTP/1.1 only
 	maxIdlePerHost int
 	// maxIdle caps the idle connections of every host together; past it,
 	// the least recently used one is closed. 0 means no cap.
@@ -74,6 +78,20 @@ type h1Conn struct {
 	// older and newer are the neighbours in the client's list of idle
 	// connections, while this one is idle.
 	older, newer *h1Conn
+	// h2, when set, makes this the entry of an HTTP/2 connection with no
+	// request in flight in the list of idle connections; it is in no
+	// host's list of idle HTTP/1.1 connections, and only key, idleAt and
+	// the neighbours are set.
+	h2 *h2Conn
+}
+
+// close closes the connection pc stands for. c.mu is not held.
+func (pc *h1Conn) close() {
+	if pc.h2 != nil {
+		pc.h2.cc.Close()
+		return
+	}
+	pc.c.Close()
 }
 
 // h1Request is one delivery request.
@@ -119,31 +137,56 @@ var aLongTimeAgo = time.Unix(1, 0)
 // is sent again, once, on a new connection: receivers close idle
 // connections at any moment, the previous exchange's leftovers are no
 // answer to this one, and a delivery is safe to repeat.
+//
+// Over HTTP/2 the same holds for a request on a kept connection that got no
+// response (the connection was lost, or the receiver said GOAWAY before
+// taking the request's stream): it is sent once more, on a new connection.
 func (c *h1Client) do(ctx context.Context, r *h1Request) (h1Response, error) {
 	key, host, err := h1KeyOf(r.url)
 	if err != nil {
 		return h1Response{}, err
 	}
-	pc := c.get(key)
+	fresh := false
 	for {
-		reused := pc != nil
-		if !reused {
-			if pc, err = c.connect(ctx, key, host, r.deadline); err != nil {
-				return h1Response{}, err
+		pc, hc, reused, err := c.conn(ctx, key, host, r.deadline, fresh)
+		if err != nil {
+			return h1Response{}, err
+		}
+		var resp h1Response
+		var stale bool
+		if hc != nil {
+			resp, stale, err = hc.roundTrip(ctx, r)
+		} else {
+			var keep bool
+			resp, keep, stale, err = pc.roundTrip(ctx, r)
+			if keep {
+				c.put(pc)
+			} else {
+				pc.c.Close()
 			}
 		}
-		resp, keep, stale, err := pc.roundTrip(ctx, r)
-		if keep {
-			c.put(pc)
-		} else {
-			pc.c.Close()
-		}
 		if err != nil && reused && stale && ctx.Err() == nil && time.Now().Before(r.deadline) {
-			pc = nil
+			fresh = true
 			continue
 		}
 		return resp, err
 	}
+}
+
+// conn returns a connection for a request to key, either an HTTP/1.1 one
+// (pc) or a stream reserved on an HTTP/2 one (hc); reused reports whether
+// it served before. With fresh set it is a new connection.
+func (c *h1Client) conn(ctx context.Context, key h1Key, host string, deadline time.Time, fresh bool) (pc *h1Conn, hc *h2Conn, reused bool, err error) {
+	if !fresh {
+		if pc = c.get(key); pc != nil {
+			return pc, nil, true, nil
+		}
+	}
+	if key.tls && c.h2 != nil {
+		return c.h2.conn(ctx, c, key, host, deadline, fresh)
+	}
+	pc, err = c.connect(ctx, key, host, deadline)
+	return pc, nil, false, err
 }
 
 // h1KeyOf returns the connection key of u and the host name to verify.
@@ -177,8 +220,24 @@ func h1KeyOf(u *url.URL) (h1Key, string, error) {
 }
 
 // connect dials key's address through the client's dialer and, for https,
-// completes the TLS handshake, all before deadline.
+// completes the TLS handshake, offering HTTP/1.1 only, all before deadline.
 func (c *h1Client) connect(ctx context.Context, key h1Key, host string, deadline time.Time) (*h1Conn, error) {
+	conn, err := c.dialProtos(ctx, key, host, deadline, h1Only)
+	if err != nil {
+		return nil, err
+	}
+	return newH1Conn(key, conn), nil
+}
+
+// ALPN protocol lists offered in handshakes.
+var (
+	h1Only = []string{"http/1.1"}
+	h2OrH1 = []string{"h2", "http/1.1"}
+)
+
+// dialProtos dials key's address through the client's dialer and, for
+// https, completes the TLS handshake offering protos, all before deadline.
+func (c *h1Client) dialProtos(ctx context.Context, key h1Key, host string, deadline time.Time, protos []string) (net.Conn, error) {
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	conn, err := c.dial(dctx, "tcp", key.addr)
@@ -188,7 +247,7 @@ func (c *h1Client) connect(ctx context.Context, key h1Key, host string, deadline
 	if key.tls {
 		cfg := c.tls.Clone()
 		cfg.ServerName = host
-		cfg.NextProtos = []string{"http/1.1"}
+		cfg.NextProtos = protos
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(dctx); err != nil {
 			conn.Close()
@@ -196,8 +255,12 @@ func (c *h1Client) connect(ctx context.Context, key h1Key, host string, deadline
 		}
 		conn = tc
 	}
+	return conn, nil
+}
+
+func newH1Conn(key h1Key, conn net.Conn) *h1Conn {
 	return &h1Conn{key: key, c: conn, br: bufio.NewReaderSize(conn, 4<<10), bw: bufio.NewWriterSize(conn, 4<<10),
-		probe: newIdleProbe(conn)}, nil
+		probe: newIdleProbe(conn)}
 }
 
 // get takes the most recently used idle connection of key that is still
@@ -239,6 +302,28 @@ func (pc *h1Conn) tlsQuiet() bool {
 
 // removeIdle takes pc out of the idle connections. c.mu is held.
 func (c *h1Client) removeIdle(pc *h1Conn) {
+	if pc.h2 == nil {
+		c.removeHostIdle(pc)
+	} else {
+		pc.h2.idle = nil
+	}
+	if pc.older != nil {
+		pc.older.newer = pc.newer
+	} else {
+		c.oldest = pc.newer
+	}
+	if pc.newer != nil {
+		pc.newer.older = pc.older
+	} else {
+		c.newest = pc.older
+	}
+	pc.older, pc.newer = nil, nil
+	c.nIdle--
+}
+
+// removeHostIdle takes pc out of its host's idle HTTP/1.1 connections.
+// c.mu is held.
+func (c *h1Client) removeHostIdle(pc *h1Conn) {
 	conns := c.idle[pc.key]
 	for i := range conns {
 		if conns[i] == pc {
@@ -253,18 +338,33 @@ func (c *h1Client) removeIdle(pc *h1Conn) {
 	} else {
 		c.idle[pc.key] = conns
 	}
-	if pc.older != nil {
-		pc.older.newer = pc.newer
-	} else {
-		c.oldest = pc.newer
+}
+
+// evictIdle takes pc out of the idle connections to close it: an HTTP/2
+// connection's is marked so that a request that reserved a stream on it
+// meanwhile lets go of it (see h2Pool.reserve). c.mu is held.
+func (c *h1Client) evictIdle(pc *h1Conn) {
+	c.removeIdle(pc)
+	if pc.h2 != nil {
+		pc.h2.evicted = true
 	}
-	if pc.newer != nil {
-		pc.newer.older = pc.older
+}
+
+// linkIdle puts pc at the newest end of the list of idle connections and
+// schedules the sweep. c.mu is held.
+func (c *h1Client) linkIdle(pc *h1Conn) {
+	pc.idleAt = time.Now()
+	pc.older = c.newest
+	if c.newest != nil {
+		c.newest.newer = pc
 	} else {
-		c.newest = pc.older
+		c.oldest = pc
 	}
-	pc.older, pc.newer = nil, nil
-	c.nIdle--
+	c.newest = pc
+	c.nIdle++
+	if c.sweep == nil {
+		c.sweep = time.AfterFunc(c.idleTimeout, c.closeExpired)
+	}
 }
 
 // put keeps pc for the next request to its host, or closes it when the
@@ -281,27 +381,16 @@ func (c *h1Client) put(pc *h1Conn) {
 	var evicted *h1Conn
 	if c.maxIdle > 0 && c.nIdle >= c.maxIdle {
 		evicted = c.oldest
-		c.removeIdle(evicted)
+		c.evictIdle(evicted)
 	}
-	pc.idleAt = time.Now()
 	if c.idle == nil {
 		c.idle = make(map[h1Key][]*h1Conn)
 	}
 	c.idle[pc.key] = append(c.idle[pc.key], pc)
-	pc.older = c.newest
-	if c.newest != nil {
-		c.newest.newer = pc
-	} else {
-		c.oldest = pc
-	}
-	c.newest = pc
-	c.nIdle++
-	if c.sweep == nil {
-		c.sweep = time.AfterFunc(c.idleTimeout, c.closeExpired)
-	}
+	c.linkIdle(pc)
 	c.mu.Unlock()
 	if evicted != nil {
-		evicted.c.Close()
+		evicted.close()
 	}
 }
 
@@ -312,7 +401,7 @@ func (c *h1Client) closeExpired() {
 	c.sweep = nil
 	for c.oldest != nil && time.Since(c.oldest.idleAt) >= c.idleTimeout {
 		pc := c.oldest
-		c.removeIdle(pc)
+		c.evictIdle(pc)
 		expired = append(expired, pc)
 	}
 	if c.oldest != nil && !c.closed {
@@ -320,7 +409,7 @@ func (c *h1Client) closeExpired() {
 	}
 	c.mu.Unlock()
 	for _, pc := range expired {
-		pc.c.Close()
+		pc.close()
 	}
 }
 
@@ -328,21 +417,22 @@ func (c *h1Client) closeExpired() {
 // handed back later are closed too.
 func (c *h1Client) closeIdle(stop bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	for pc := c.oldest; pc != nil; {
-		next := pc.newer
-		pc.older, pc.newer = nil, nil
-		pc.c.Close()
-		pc = next
+	var all []*h1Conn
+	for c.oldest != nil {
+		pc := c.oldest
+		c.evictIdle(pc)
+		all = append(all, pc)
 	}
-	c.oldest, c.newest = nil, nil
-	clear(c.idle)
-	c.nIdle = 0
 	if c.sweep != nil {
 		c.sweep.Stop()
 		c.sweep = nil
 	}
 	c.closed = c.closed || stop
+	c.mu.Unlock()
+	// Closed without c.mu: closing an HTTP/2 connection tells its pool.
+	for _, pc := range all {
+		pc.close()
+	}
 }
 
 // roundTrip writes r on pc and reads the response. keep reports whether pc
