@@ -100,7 +100,17 @@ type ListMessagesParams struct {
 }
 
 // ListAttemptsParams filters an attempt listing (newest first). AppID is
-// always set; EndpointID and/or MsgID narrow it.
+// always set; EndpointID and/or MsgID narrow it. Without either, the
+// listing is the application's attempts across its endpoints: with Status
+// set it reads one index range of the application's attempts of that
+// status; without Status it reads every attempt of the application.
+//
+// After bounds the attempt's time (CreatedAt) and, through IDAfter, its
+// ID, so that a listing since a time reads only the index range from
+// there. That relies on an attempt's ID being made by hookrelay.NewID no
+// earlier than AttemptIDSlack before its CreatedAt: the dispatcher makes
+// the ID when the request has ended, after CreatedAt (its start). Before
+// bounds the time only.
 type ListAttemptsParams struct {
 	AppID           string
 	EndpointID      string
@@ -113,6 +123,21 @@ type ListAttemptsParams struct {
 	EventTypes      []string
 	Before          *time.Time
 	After           *time.Time
+}
+
+// AttemptIDSlack is how much earlier than its CreatedAt an attempt's ID may
+// have been made (see ListAttemptsParams): room for the wall clock to step
+// back during a request, and for callers that make the ID just before.
+const AttemptIDSlack = time.Hour
+
+// IDAfter is the lower bound (inclusive) on the attempt ID that After
+// implies, or "" without After: every attempt made after After has an ID
+// at least this.
+func (p ListAttemptsParams) IDAfter() string {
+	if p.After == nil {
+		return ""
+	}
+	return hookrelay.IDFloor(hookrelay.PrefixAttempt, p.After.Add(-AttemptIDSlack))
 }
 
 // ListDeliveriesParams filters the deliveries of one endpoint (attempted

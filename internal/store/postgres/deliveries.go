@@ -37,6 +37,18 @@ func scanAttempt(row pgx.Row) (*hookrelay.Attempt, error) {
 // and/or p.MsgID, newest first. Before and After bound the attempt's time;
 // Channel, Tag and EventTypes filter by its message.
 func (s *Store) ListAttempts(ctx context.Context, p store.ListAttemptsParams) ([]hookrelay.Attempt, error) {
+	out, err := queryList(ctx, s.pool, attemptsQuery(p), scanAttempt)
+	if err != nil {
+		return nil, fmt.Errorf("list attempts: %w", err)
+	}
+	return out, nil
+}
+
+// attemptsQuery is ListAttempts' statement. By endpoint or message it reads
+// attempts_endpoint or attempts_msg; across the application with a status,
+// attempts_app_status. After also bounds the ID, so that a listing since a
+// time is an index range from there (see store.ListAttemptsParams).
+func attemptsQuery(p store.ListAttemptsParams) *query {
 	var q query
 	q.add(`SELECT ` + attemptColumns + ` FROM attempts a`)
 	f := msgFilter{Channel: p.Channel, Tag: p.Tag, EventTypes: p.EventTypes}
@@ -62,15 +74,11 @@ func (s *Store) ListAttempts(ctx context.Context, p store.ListAttemptsParams) ([
 		q.add(` AND a.created_at < ` + q.arg(*p.Before))
 	}
 	if p.After != nil {
-		q.add(` AND a.created_at > ` + q.arg(*p.After))
+		q.add(` AND a.created_at > ` + q.arg(*p.After) + ` AND a.id >= ` + q.arg(p.IDAfter()))
 	}
 	f.where(&q)
 	q.newestFirst("a.id", p.Page)
-	out, err := queryList(ctx, s.pool, &q, scanAttempt)
-	if err != nil {
-		return nil, fmt.Errorf("list attempts: %w", err)
-	}
-	return out, nil
+	return &q
 }
 
 func (s *Store) GetAttempt(ctx context.Context, appID, msgID, attemptID string) (*hookrelay.Attempt, error) {

@@ -35,12 +35,31 @@ func scanAttempt(sc scanner) (*hookrelay.Attempt, error) {
 // and/or p.MsgID, newest first. Before and After bound the attempt's time;
 // Channel, Tag and EventTypes filter by its message.
 func (s *Store) ListAttempts(ctx context.Context, p store.ListAttemptsParams) ([]hookrelay.Attempt, error) {
+	q, args := attemptsQuery(p)
+	out, err := queryList(ctx, s.rdb, q, args, scanAttempt)
+	if err != nil {
+		return nil, fmt.Errorf("list attempts: %w", err)
+	}
+	return out, nil
+}
+
+// attemptsQuery is ListAttempts' statement and arguments. By endpoint or
+// message it reads attempts_endpoint or attempts_msg: the unary + keeps
+// SQLite, which has no statistics here, from taking attempts_app_status
+// for its two equalities instead. Across the application with a status it
+// reads attempts_app_status. After also bounds the ID, so that a listing
+// since a time is an index range from there (see store.ListAttemptsParams).
+func attemptsQuery(p store.ListAttemptsParams) (string, []any) {
 	q := `SELECT ` + attemptColumns + ` FROM attempts a`
 	f := msgFilter{Channel: p.Channel, Tag: p.Tag, EventTypes: p.EventTypes}
 	if !f.empty() {
 		q += ` JOIN messages m ON m.id = a.msg_id`
 	}
-	q += ` WHERE a.app_id = ?`
+	if p.EndpointID != "" || p.MsgID != "" {
+		q += ` WHERE +a.app_id = ?`
+	} else {
+		q += ` WHERE a.app_id = ?`
+	}
 	args := []any{p.AppID}
 	if p.EndpointID != "" {
 		q += ` AND a.endpoint_id = ?`
@@ -66,16 +85,12 @@ func (s *Store) ListAttempts(ctx context.Context, p store.ListAttemptsParams) ([
 		args = append(args, micros(*p.Before))
 	}
 	if p.After != nil {
-		q += ` AND a.created_at > ?`
-		args = append(args, micros(*p.After))
+		q += ` AND a.created_at > ? AND a.id >= ?`
+		args = append(args, micros(*p.After), p.IDAfter())
 	}
 	cond, args := f.where(args)
 	page, order, args := newestFirst("a.id", p.Page, args)
-	out, err := queryList(ctx, s.rdb, q+cond+page+order+` LIMIT ?`, append(args, limitArg(p.Page)), scanAttempt)
-	if err != nil {
-		return nil, fmt.Errorf("list attempts: %w", err)
-	}
-	return out, nil
+	return q + cond + page + order + ` LIMIT ?`, append(args, limitArg(p.Page))
 }
 
 func (s *Store) GetAttempt(ctx context.Context, appID, msgID, attemptID string) (*hookrelay.Attempt, error) {
