@@ -95,8 +95,8 @@ var appAttemptParams = []string{"limit", "iterator", "status", "status_code_clas
 // listAttemptsByApp is GET /api/v1/app/{app_id}/attempt, a hookrelay
 // extension: the application's attempts of one status across all its
 // endpoints, newest first, with the filters and answer of Svix's
-// list-by-endpoint. status is required (the listing reads the
-// application's attempts of that status, one index range); any parameter
+// list-by-endpoint. status is required (the store reads failed ones from
+// one index range, succeeded ones endpoint by endpoint); any parameter
 // it does not take is refused rather than ignored, since Svix has no such
 // route to say what one would mean.
 func (s *server) listAttemptsByApp(w http.ResponseWriter, r *http.Request, p *principal) error {

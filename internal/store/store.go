@@ -101,9 +101,14 @@ type ListMessagesParams struct {
 
 // ListAttemptsParams filters an attempt listing (newest first). AppID is
 // always set; EndpointID and/or MsgID narrow it. Without either, the
-// listing is the application's attempts across its endpoints: with Status
-// set it reads one index range of the application's attempts of that
-// status; without Status it reads every attempt of the application.
+// listing is the application's attempts across its endpoints. Failed ones
+// read one range of the application's failed attempts (a partial index:
+// recording a success costs nothing more) per page; succeeded ones are
+// read endpoint by endpoint, each newest first through its own index, and
+// merged, so they cover the application's current endpoints, which is all
+// of its attempts: an endpoint's attempts go with it. A status no attempt
+// is recorded with (see AttemptStatus) lists nothing without reading;
+// without Status the listing reads every attempt of the application.
 //
 // After bounds the attempt's time (CreatedAt) and, through IDAfter, its
 // ID, so that a listing since a time reads only the index range from
@@ -123,6 +128,12 @@ type ListAttemptsParams struct {
 	EventTypes      []string
 	Before          *time.Time
 	After           *time.Time
+}
+
+// AttemptStatus reports whether an attempt can be recorded with status s:
+// an attempt either succeeded or failed.
+func AttemptStatus(s hookrelay.MessageStatus) bool {
+	return s == hookrelay.StatusSuccess || s == hookrelay.StatusFail
 }
 
 // AttemptIDSlack is how much earlier than its CreatedAt an attempt's ID may

@@ -10,7 +10,7 @@ import (
 	"github.com/hookrelay/hookrelay/internal/store"
 )
 
-// BenchmarkAttemptsAppIndex measures what attempts_app_status costs the
+// BenchmarkAttemptsAppIndex measures what attempts_app_failed costs the
 // recording of attempts: b.N deliveries claimed and completed 100 at a
 // time (one in ten failing), as BenchmarkClaimComplete, in a database with
 // the index and in one where it is dropped, one after the other in one
@@ -24,7 +24,7 @@ func BenchmarkAttemptsAppIndex(b *testing.B) {
 			s := newStore(b)
 			ctx := context.Background()
 			if !index {
-				if _, err := s.pool.Exec(ctx, `DROP INDEX attempts_app_status`); err != nil {
+				if _, err := s.pool.Exec(ctx, `DROP INDEX attempts_app_failed`); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -15,11 +15,14 @@ import (
 
 // TestAttemptsByAppStatusReadOneRange fills the tables with 200,000
 // attempts of fifty applications over 30 days (one in twenty failed; the
-// application looked at has ten endpoints), then asks PostgreSQL how it runs the application-wide
-// listing by status that the portal's activity log uses: one backward
-// range of attempts_app_status, never a pass over the application's
-// attempts or a sort of them, and from the time given on when there is
-// one (After bounds the ID too), however many failures are older.
+// application looked at has ten endpoints), then asks PostgreSQL how it
+// runs the application-wide listings by status that the portal's activity
+// log uses. Failed ones: one backward range of attempts_app_failed (partial
+// on failures), never a pass over the application's attempts or a sort of
+// them, and from the time given on when there is one (After bounds the ID
+// too), however many failures are older. Succeeded ones: the application's
+// endpoints, each one's newest succeeded attempts read backward through
+// attempts_endpoint up to a page, never a pass over the table.
 func TestAttemptsByAppStatusReadOneRange(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
@@ -86,6 +89,10 @@ func TestAttemptsByAppStatusReadOneRange(t *testing.T) {
 	if err != nil || len(iterator) != 21 {
 		t.Fatalf("first page: %d attempts, %v", len(iterator), err)
 	}
+	succIterator, err := s.ListAttempts(ctx, store.ListAttemptsParams{AppID: f.app.ID, Status: &succeeded, Page: page})
+	if err != nil || len(succIterator) != 21 {
+		t.Fatalf("first page of succeeded: %d attempts, %v", len(succIterator), err)
+	}
 	for _, c := range []struct {
 		name string
 		p    store.ListAttemptsParams
@@ -94,18 +101,27 @@ func TestAttemptsByAppStatusReadOneRange(t *testing.T) {
 		// rows is the most attempts the plan may read.
 		rows int
 	}{
-		{"failed", store.ListAttemptsParams{Status: &failed}, "Index Scan Backward using attempts_app_status", 21},
-		{"succeeded", store.ListAttemptsParams{Status: &succeeded}, "Index Scan Backward using attempts_app_status", 21},
+		{"failed", store.ListAttemptsParams{Status: &failed}, "Index Scan Backward using attempts_app_failed", 21},
 		{"failed, next page", store.ListAttemptsParams{Status: &failed, Page: store.Page{Limit: 21, Iterator: iterator[20].ID}},
-			"Index Cond: ((app_id = '" + f.app.ID + "'::text) AND (status = '2'::smallint) AND (id < ", 21},
+			"Index Cond: ((app_id = '" + f.app.ID + "'::text) AND (id < ", 21},
 		// The application has about 7 failures a day and 200 in 30 days:
 		// the range starts at the day (less the slack). PostgreSQL may
 		// sort the few rows it holds.
 		{"failed in the last day", store.ListAttemptsParams{Status: &failed, After: &dayAgo},
-			"Index Cond: ((app_id = '" + f.app.ID + "'::text) AND (status = '2'::smallint) AND (id >= ", 20},
+			"Index Cond: ((app_id = '" + f.app.ID + "'::text) AND (id >= ", 20},
 		// The event type filters the range's rows: a third of them match.
 		{"failed, an event type", store.ListAttemptsParams{Status: &failed, EventTypes: []string{"call.completed"}},
-			"Index Scan Backward using attempts_app_status", 21 * 3 * 2},
+			"Index Scan Backward using attempts_app_failed", 21 * 3 * 2},
+		// Each of the ten endpoints reads its page of 21 and the failures
+		// among them (one in twenty).
+		{"succeeded", store.ListAttemptsParams{Status: &succeeded}, "Index Scan Backward using attempts_endpoint", 10 * 21 * 21 / 20},
+		{"succeeded, next page", store.ListAttemptsParams{Status: &succeeded, Page: store.Page{Limit: 21, Iterator: succIterator[20].ID}},
+			"Index Cond: ((endpoint_id = e.id) AND (id < ", 10 * 21 * 21 / 20},
+		// About 13 a day per endpoint, and those of the slack's hour.
+		{"succeeded in the last day", store.ListAttemptsParams{Status: &succeeded, After: &dayAgo},
+			"Index Cond: ((endpoint_id = e.id) AND (id >= ", 10 * 21},
+		{"succeeded, an event type", store.ListAttemptsParams{Status: &succeeded, EventTypes: []string{"call.completed"}},
+			"Index Scan Backward using attempts_endpoint", 10 * 21 * 3 * 2},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.p.AppID = f.app.ID
@@ -133,6 +149,9 @@ func TestAttemptsByAppStatusReadOneRange(t *testing.T) {
 			if !strings.Contains(text, c.want) {
 				t.Errorf("the plan lacks %q:\n%s", c.want, text)
 			}
+			if *c.p.Status == succeeded && !strings.Contains(text, " on endpoints e ") {
+				t.Errorf("the plan does not walk the application's endpoints:\n%s", text)
+			}
 			if strings.Contains(text, "Seq Scan on attempts") {
 				t.Errorf("the plan reads the whole table:\n%s", text)
 			}
@@ -145,9 +164,9 @@ func TestAttemptsByAppStatusReadOneRange(t *testing.T) {
 
 // attemptsRead is how many attempts the plan's scans of the attempts
 // table and its indexes read: their actual rows and the rows their
-// filters removed.
+// filters removed, over all their loops (EXPLAIN shows both per loop).
 func attemptsRead(plan []string) int {
-	n := 0
+	n, loops := 0, 1
 	in := false
 	for _, line := range plan {
 		switch {
@@ -158,12 +177,16 @@ func attemptsRead(plan []string) int {
 				if j := strings.Index(line[i:], "rows="); j >= 0 {
 					_, _ = fmt.Sscanf(line[i+j:], "rows=%d", &rows)
 				}
-				n += rows
+				loops = 1
+				if j := strings.Index(line[i:], "loops="); j >= 0 {
+					_, _ = fmt.Sscanf(line[i+j:], "loops=%d", &loops)
+				}
+				n += rows * loops
 			}
 		case in && strings.Contains(line, "Rows Removed by Filter:"):
 			var removed int
 			_, _ = fmt.Sscanf(strings.TrimSpace(line), "Rows Removed by Filter: %d", &removed)
-			n += removed
+			n += removed * loops
 		case strings.Contains(line, "->"):
 			in = false
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/hookrelay/hookrelay/internal/store"
 )
 
-// BenchmarkAttemptsAppIndex measures what attempts_app_status costs the
+// BenchmarkAttemptsAppIndex measures what attempts_app_failed costs the
 // recording of attempts: b.N deliveries claimed and completed 100 at a
 // time (one in ten failing), as BenchmarkClaimComplete, on a store with
 // the index and on one where it is dropped, one after the other in one
@@ -29,7 +29,7 @@ func BenchmarkAttemptsAppIndex(b *testing.B) {
 			defer s.Close()
 			ctx := b.Context()
 			if !index {
-				if _, err := s.wdb.ExecContext(ctx, `DROP INDEX attempts_app_status`); err != nil {
+				if _, err := s.wdb.ExecContext(ctx, `DROP INDEX attempts_app_failed`); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -460,6 +460,26 @@ var attemptTests = []testCase{
 			h.must(err, "list attempts")
 			h.equal("paged one by one", paged, full)
 		}
+
+		// An endpoint's attempts go with it, from every listing alike:
+		// succeeded ones across the application are read endpoint by
+		// endpoint, failed ones from one range of the application's.
+		h.must(h.s.DeleteEndpoint(h.ctx, app.ID, e2.ID), "delete endpoint")
+		for _, c := range []struct {
+			name string
+			p    store.ListAttemptsParams
+			want []string
+		}{
+			{"failed, an endpoint deleted", store.ListAttemptsParams{AppID: app.ID, Status: failed}, []string{a1.ID}},
+			{"succeeded, an endpoint deleted", store.ListAttemptsParams{AppID: app.ID, Status: succeeded}, []string{a3.ID}},
+			{"deleted endpoint", store.ListAttemptsParams{AppID: app.ID, EndpointID: e2.ID}, nil},
+			{"message of the deleted endpoint", store.ListAttemptsParams{AppID: app.ID, MsgID: m1.ID}, []string{a1.ID}},
+		} {
+			c.p.Page = store.Page{Limit: 10}
+			as, err := h.s.ListAttempts(h.ctx, c.p)
+			h.must(err, "list attempts "+c.name)
+			h.equal(c.name, attemptIDs(as), c.want)
+		}
 	}},
 	{"since a time, with the ID made before the attempt's time", func(h *harness) {
 		// The ID bound After implies leaves room for an ID made up to
