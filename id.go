@@ -46,6 +46,15 @@ func NewID(prefix string) string {
 	return prefix + encodeBase62(b)
 }
 
+// IDFloor returns the smallest ID with prefix that NewID can make at t or
+// later: every such ID sorts after it, every ID made before t before it.
+// Listings ordered by ID use it to turn a time bound into an ID range.
+func IDFloor(prefix string, t time.Time) string {
+	var b [20]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(max(t.UnixMicro(), 0)))
+	return prefix + encodeBase62(b)
+}
+
 // encodeBase62 encodes 20 bytes as exactly 27 base62 digits, big-endian, so
 // that lexical order matches numeric order.
 func encodeBase62(b [20]byte) string {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNewIDShapeAndOrder(t *testing.T) {
@@ -30,6 +31,24 @@ func TestNewIDShapeAndOrder(t *testing.T) {
 	}
 	if !sort.StringsAreSorted(ids) {
 		t.Fatal("ids made one after another do not sort in creation order")
+	}
+}
+
+func TestIDFloor(t *testing.T) {
+	before := time.Now()
+	id := NewID(PrefixAttempt)
+	after := time.Now().Add(time.Microsecond)
+	if f := IDFloor(PrefixAttempt, before); f >= id {
+		t.Errorf("floor %q of a time before the ID does not sort before %q", f, id)
+	}
+	if f := IDFloor(PrefixAttempt, after); f <= id {
+		t.Errorf("floor %q of a time after the ID does not sort after %q", f, id)
+	}
+	if f := IDFloor(PrefixAttempt, time.Unix(0, 0)); f != "atmpt_"+strings.Repeat("0", 27) {
+		t.Errorf("floor of the epoch: %q", f)
+	}
+	if f := IDFloor(PrefixAttempt, time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)); f != "atmpt_"+strings.Repeat("0", 27) {
+		t.Errorf("floor of a time before the epoch: %q", f)
 	}
 }
 

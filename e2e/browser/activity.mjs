@@ -3,8 +3,9 @@
 // 500 until the spec lets it answer 200. Through the portal: send a test
 // event and see its response code appear without a reload, find it in the
 // activity log, open the detail (secrets hidden, the failure in words),
-// filter the log, retry a failed attempt once the receiver works, view the
-// health charts, recover an endpoint and follow the task; a read-only
+// filter the log (by status alone, across endpoints, and by endpoint),
+// retry a failed attempt once the receiver works, view the health charts,
+// recover an endpoint and follow the task; a read-only
 // session gets no change form. Every page is checked (axe-core, no
 // sideways scroll) and saved as a screenshot, at 1280 and 375 px (lib.mjs).
 import { createServer } from 'node:http';
@@ -117,6 +118,26 @@ test('a test event, the log, the detail, a retry, health and recovery', async (p
   await page.waitForURL(/\/portal\/activity$/);
   expect(await page.getByTestId('activity-row').count() === 2, 'the log does not list the two test events');
   await check(page, 'activity-log');
+
+  // Filtering by status alone: every failed attempt of the application,
+  // across its endpoints, each with its endpoint; then the succeeded ones
+  // of one event type.
+  await page.getByTestId('filter-status').selectOption('failed');
+  await Promise.all([page.waitForURL(/status=failed/), page.getByTestId('filter-apply').click()]);
+  expect(await page.getByTestId('filter-endpoint').inputValue() === '', 'an endpoint was chosen');
+  // (The flaky endpoint's retries may have added attempts by now.)
+  expect(await page.getByTestId('activity-row').count() >= 1, 'the log lists no failed attempt');
+  for (const code of await page.getByTestId('row-code').allInnerTexts()) expect(code === '500', `failed row with code ${code}`);
+  for (const ep of await page.getByTestId('row-endpoint').allInnerTexts()) expect(ep === 'Flaky service', `failed row of endpoint ${ep}`);
+  await check(page, 'activity-log-failed-everywhere');
+  await page.getByTestId('filter-status').selectOption('succeeded');
+  await page.getByTestId('filter-event-type').selectOption('contact.created');
+  await Promise.all([page.waitForURL(/status=succeeded.*event_type=contact\.created|event_type=contact\.created.*status=succeeded/), page.getByTestId('filter-apply').click()]);
+  expect(await page.getByTestId('activity-row').count() === 1, 'the log does not list the one succeeded attempt');
+  expect(await page.getByTestId('row-code').first().innerText() === '200', 'the succeeded row has no 200');
+  expect(await page.getByTestId('row-endpoint').first().innerText() === 'Orders service', 'the succeeded row is not the ok endpoint\'s');
+  await check(page, 'activity-log-succeeded-everywhere');
+  await page.getByTestId('filter-event-type').selectOption('');
 
   // Filtering: the flaky endpoint's failed attempts, with their code.
   await page.getByTestId('filter-endpoint').selectOption(flaky.id);

@@ -352,6 +352,7 @@ func (s *server) routes() {
 	handle("GET", msg+"/attempt/{attempt_id}", accessApp, s.getAttempt)
 	handle("GET", msg+"/attempt/{attempt_id}/response", accessApp, s.getAttemptResponse)
 	handle("DELETE", msg+"/attempt/{attempt_id}/content", accessAdmin, s.expungeAttemptContent)
+	handle("GET", "/api/v1/app/{app_id}/attempt", accessApp, s.listAttemptsByApp)
 	handle("GET", "/api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}", accessApp, s.listAttemptsByEndpoint)
 	handle("GET", "/api/v1/app/{app_id}/stats", accessApp, s.appStats)
 	handle("GET", "/api/v1/app/{app_id}/portal-theme", accessApp, s.getPortalTheme)

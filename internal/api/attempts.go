@@ -87,6 +87,40 @@ func (s *server) listAttemptsByEndpoint(w http.ResponseWriter, r *http.Request, 
 	return s.writeAttempts(w, r, params, withContent, withMsg)
 }
 
+// appAttemptParams are the query parameters of listAttemptsByApp: those of
+// Svix's list-by-endpoint that apply without an endpoint.
+var appAttemptParams = []string{"limit", "iterator", "status", "status_code_class", "channel", "tag",
+	"before", "after", "with_content", "with_msg", "event_types"}
+
+// listAttemptsByApp is GET /api/v1/app/{app_id}/attempt, a hookrelay
+// extension: the application's attempts of one status across all its
+// endpoints, newest first, with the filters and answer of Svix's
+// list-by-endpoint. status is required (the store reads failed ones from
+// one index range, succeeded ones endpoint by endpoint); any parameter
+// it does not take is refused rather than ignored, since Svix has no such
+// route to say what one would mean.
+func (s *server) listAttemptsByApp(w http.ResponseWriter, r *http.Request, p *principal) error {
+	app, err := s.app(r, p)
+	if err != nil {
+		return err
+	}
+	q := newQuery(r)
+	q.only(appAttemptParams, map[string]string{
+		"endpoint_id": "is not a parameter of this route: list one endpoint's attempts at /api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}",
+	})
+	params := attemptFilters(q)
+	if q.v.Get("status") == "" {
+		q.fail("status", "is required: 0 (succeeded), 1 (pending), 2 (failed) or 3 (sending)")
+	}
+	withContent := q.boolean("with_content", true)
+	withMsg := q.boolean("with_msg", false)
+	if err := q.err(); err != nil {
+		return err
+	}
+	params.AppID = app.ID
+	return s.writeAttempts(w, r, params, withContent, withMsg)
+}
+
 // listAttemptsByMsg is GET /api/v1/app/{app_id}/attempt/msg/{msg_id}; the
 // endpoint_id filter takes an endpoint ID or uid (unknown: 404).
 func (s *server) listAttemptsByMsg(w http.ResponseWriter, r *http.Request, p *principal) error {

@@ -8,11 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	svix "github.com/svix/svix-webhooks/go"
 
 	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/internal/store"
 )
 
 // TestBinaryAttemptResponse: an attempt whose response body is not text.
@@ -145,4 +147,143 @@ func rawGet(t *testing.T, h *harness, path, token string) rawAnswer {
 		t.Fatal(err)
 	}
 	return rawAnswer{resp.StatusCode, string(b), resp.Header.Get("Content-Type"), resp.Header.Get("Content-Length")}
+}
+
+// TestListAttemptsByApp: GET /api/v1/app/{app_id}/attempt?status= lists
+// the application's attempts of that status across its endpoints, newest
+// first, with list-by-endpoint's filters and answer, page by page; another
+// application's attempts never appear.
+func TestListAttemptsByApp(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		h := newHarnessOn(t, open(t))
+		ctx := t.Context()
+		app, err := h.sdk.Application.Create(ctx, &svix.ApplicationIn{Name: "A"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := h.sdk.Application.Create(ctx, &svix.ApplicationIn{Name: "B"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eps := map[string]bool{}
+		for _, u := range []string{"https://example.com/1", "https://example.com/2"} {
+			ep, err := h.sdk.Endpoint.Create(ctx, app.Id, &svix.EndpointIn{Url: u})
+			if err != nil {
+				t.Fatal(err)
+			}
+			eps[ep.Id] = true
+		}
+		if _, err := h.sdk.Endpoint.Create(ctx, other.Id, &svix.EndpointIn{Url: "https://example.com/b"}); err != nil {
+			t.Fatal(err)
+		}
+		publish := func(appID, eventType string) string {
+			m, err := h.sdk.Message.Create(ctx, appID, &svix.MessageIn{EventType: eventType, Channels: []string{"ch"}, Payload: map[string]any{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m.Id
+		}
+		failedMsg := publish(app.Id, "contact.created")
+		otherMsg := publish(other.Id, "contact.created")
+		h.makeAttempts(hookrelay.StatusFail, 503, "down")
+		okMsg := publish(app.Id, "call.completed")
+		h.makeAttempts(hookrelay.StatusSuccess, 200, "ok")
+
+		type attempt struct {
+			ID, MsgID, EndpointID, Response string
+			Status                          int
+			Msg                             *struct{ EventType string }
+		}
+		list := func(appID, query string) (atts []attempt, done bool, iterator string) {
+			t.Helper()
+			var out struct {
+				Data     []attempt
+				Done     bool
+				Iterator *string
+			}
+			h.mustDo(http.StatusOK, "GET", "/api/v1/app/"+appID+"/attempt?"+query, testAdminToken, nil, &out)
+			if out.Iterator != nil {
+				iterator = *out.Iterator
+			}
+			return out.Data, out.Done, iterator
+		}
+		for _, tt := range []struct {
+			name, query string
+			msg         string // every attempt's message
+			n           int
+		}{
+			{"failed", "status=2", failedMsg, 2},
+			{"succeeded", "status=0", okMsg, 2},
+			{"pending", "status=1", "", 0},
+			{"failed, its event type", "status=2&event_types=contact.created", failedMsg, 2},
+			{"failed, another event type", "status=2&event_types=call.completed", "", 0},
+			{"succeeded, a channel", "status=0&channel=ch", okMsg, 2},
+			{"failed, class 500", "status=2&status_code_class=500", failedMsg, 2},
+			{"failed, class 200", "status=2&status_code_class=200", "", 0},
+			{"failed, since an hour ago", "status=2&after=" + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), failedMsg, 2},
+			{"failed, since tomorrow", "status=2&after=" + time.Now().Add(24*time.Hour).UTC().Format(time.RFC3339), "", 0},
+			{"failed, before an hour ago", "status=2&before=" + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "", 0},
+		} {
+			atts, done, _ := list(app.Id, tt.query)
+			if len(atts) != tt.n || !done {
+				t.Errorf("%s: %d attempts (done %v), want %d", tt.name, len(atts), done, tt.n)
+			}
+			seen := map[string]bool{}
+			for i, a := range atts {
+				if a.MsgID != tt.msg || !eps[a.EndpointID] {
+					t.Errorf("%s: attempt %+v, want one of message %s to an endpoint of the application", tt.name, a, tt.msg)
+				}
+				if i > 0 && a.ID >= atts[i-1].ID {
+					t.Errorf("%s: not newest first: %s after %s", tt.name, a.ID, atts[i-1].ID)
+				}
+				seen[a.EndpointID] = true
+			}
+			if tt.n == 2 && len(seen) != 2 {
+				t.Errorf("%s: the attempts are not of both endpoints: %+v", tt.name, atts)
+			}
+		}
+
+		// Paging, one by one.
+		first, done, iter := list(app.Id, "status=2&limit=1")
+		if len(first) != 1 || done || iter != first[0].ID {
+			t.Fatalf("first page: %+v, done %v, iterator %q", first, done, iter)
+		}
+		second, done, _ := list(app.Id, "status=2&limit=1&iterator="+iter)
+		if len(second) != 1 || !done || second[0].ID >= first[0].ID {
+			t.Errorf("second page: %+v, done %v after %s", second, done, first[0].ID)
+		}
+
+		// with_msg embeds the message; with_content=false drops the body.
+		atts, _, _ := list(app.Id, "status=2&with_msg=true&with_content=false")
+		for _, a := range atts {
+			if a.Msg == nil || a.Msg.EventType != "contact.created" || a.Response != "" {
+				t.Errorf("with_msg, without content: %+v", a)
+			}
+		}
+		atts, _, _ = list(app.Id, "status=2")
+		if len(atts) == 0 || atts[0].Response != "down" || atts[0].Msg != nil {
+			t.Errorf("default content: %+v", atts)
+		}
+
+		// The other application's own, and nothing of it here.
+		atts, _, _ = list(other.Id, "status=2")
+		if len(atts) != 1 || atts[0].MsgID != otherMsg {
+			t.Errorf("the other application's failed attempts: %+v", atts)
+		}
+		if atts, _, _ := list(other.Id, "status=0"); len(atts) != 0 {
+			t.Errorf("the other application's succeeded attempts: %+v", atts)
+		}
+
+		// A portal token of the application reads them; the Go SDK's model
+		// of list-by-endpoint's answer decodes them.
+		var out svix.ListResponseMessageAttemptOut
+		status, body := h.do("GET", "/api/v1/app/"+app.Id+"/attempt?status=2", h.portalToken(app.Id), nil, "User-Agent", goSDKUserAgent)
+		if status != http.StatusOK {
+			t.Fatalf("portal token: %d %s", status, body)
+		}
+		sdkDecode(t, body, &out, "data", "done", "iterator")
+		if len(out.Data) != 2 {
+			t.Errorf("portal token: %d attempts", len(out.Data))
+		}
+	})
 }

@@ -190,6 +190,9 @@ func badBytesCases(f *fixture) []badBytesCase {
 		query("att by endpoint iterator invalid", appA+"/attempt/endpoint/ep-a?iterator=%FF", "iterator", msgUTF8),
 		query("att by endpoint channel invalid", appA+"/attempt/endpoint/ep-a?channel=%FF", "channel", msgUTF8),
 		query("att by endpoint event types NUL", appA+"/attempt/endpoint/ep-a?event_types=%00", "event_types", msgNUL),
+		query("att by app iterator invalid", appA+"/attempt?status=2&iterator=%FF", "iterator", msgUTF8),
+		query("att by app status NUL", appA+"/attempt?status=2%00", "status", msgNUL),
+		query("att by app event types invalid", appA+"/attempt?status=2&event_types=%FF", "event_types", msgUTF8),
 		notFound("att by msg path NUL", "GET", appA+"/attempt/msg/%00", ""),
 		query("att by msg endpoint filter invalid", appA+"/attempt/msg/"+f.msgA+"?endpoint_id=%FF", "endpoint_id", msgUTF8),
 		query("att by msg iterator NUL", appA+"/attempt/msg/"+f.msgA+"?iterator=%00", "iterator", msgNUL),
@@ -358,6 +361,7 @@ func TestStoredInvalidPayloadAnswersValidJSON(t *testing.T) {
 			"/api/v1/app/a/msg",
 			"/api/v1/app/a/endpoint/e/msg",
 			"/api/v1/app/a/attempt/endpoint/e?with_msg=true",
+			"/api/v1/app/a/attempt?status=0&with_msg=true",
 		}
 		for _, path := range paths {
 			status, got := h.do("GET", path, testAdminToken, nil)

@@ -663,6 +663,7 @@ func TestShapesPerClient(t *testing.T) {
 				"eventType id payload timestamp", "eventType id payload timestamp", "eventType id payload timestamp"}},
 			{"attempts by endpoint", "GET", base + "/attempt/endpoint/" + ep.Id, "", true, attemptKeys},
 			{"attempts by message", "GET", base + "/attempt/msg/" + msg.Id, "", true, attemptKeys},
+			{"attempts by application (hookrelay's)", "GET", base + "/attempt?status=2", "", true, attemptKeys},
 			{"attempt", "GET", base + "/msg/" + msg.Id + "/attempt/" + attempt, "", false, attemptKeys},
 			{"attempted messages", "GET", base + "/endpoint/" + ep.Id + "/msg", "", true, want{
 				"eventType id nextAttempt payload status timestamp",

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -244,6 +245,25 @@ func (q *query) pattern(name string, check func(string) string) string {
 		return ""
 	}
 	return s
+}
+
+// only fails every parameter whose name is not in names, in name order;
+// hints gives the message for some of them.
+func (q *query) only(names []string, hints map[string]string) {
+	var unknown []string
+	for name := range q.v {
+		if !slices.Contains(names, name) {
+			unknown = append(unknown, name)
+		}
+	}
+	slices.Sort(unknown)
+	for _, name := range unknown {
+		msg, ok := hints[name]
+		if !ok {
+			msg = "is not a parameter of this route; it takes " + strings.Join(names, ", ")
+		}
+		q.fail(name, msg)
+	}
 }
 
 // page reads limit (default 50, 1..250), iterator and, when withOrder, order.

@@ -146,6 +146,7 @@ func TestIsolationAcrossEnvironmentsAndApplications(t *testing.T) {
 		{method: "GET", path: msg + "/attempt/{att}/response", want: 200, shows: "response-marker"},
 		{method: "GET", path: "/api/v1/app/{app}/attempt/endpoint/{ep}", want: 200, shows: "{att}"},
 		{method: "GET", path: "/api/v1/app/{app}/attempt/msg/{msg}", want: 200, shows: "{att}"},
+		{method: "GET", path: "/api/v1/app/{app}/attempt?status=2", list: true, want: 200, shows: "{att}"},
 		{method: "POST", path: msg + "/endpoint/{ep}/resend", want: 202},
 		{method: "POST", path: "/api/v1/auth/app-portal-access/{app}", body: `{}`, admin: true, want: 200},
 		{method: "POST", path: ep + "/secret/rotate", body: `{}`, want: 204},

@@ -82,9 +82,6 @@ func readActivityFilter(q url.Values) activityFilter {
 	default:
 		f.Errors["status"] = "must be succeeded or failed"
 	}
-	if f.Status != "" && f.Endpoint == "" {
-		f.Errors["status"] = "choose an endpoint to filter by status: each endpoint has its own delivery status"
-	}
 	return f
 }
 
@@ -128,15 +125,17 @@ func (f *activityFilter) apiQuery() url.Values {
 	return q
 }
 
-// activityRow is one line of the log: an attempt (when an endpoint is
-// chosen) or a message with its deliveries.
+// activityRow is one line of the log: an attempt (when an endpoint or a
+// status is chosen) or a message with its deliveries.
 type activityRow struct {
 	Time       time.Time
 	EventType  string
 	MsgID      string
 	DetailPath string
-	// Attempt rows.
-	Attempt *actAttempt
+	// Attempt rows, with their endpoint's name when the log is not one
+	// endpoint's.
+	Attempt  *actAttempt
+	Endpoint string
 	// Message rows.
 	Destinations []actDestination
 }
@@ -146,7 +145,8 @@ type activityData struct {
 	Endpoints  []actEndpoint
 	EventTypes []actEventType
 	Rows       []activityRow
-	// Attempts: the rows are one endpoint's attempts, else messages.
+	// Attempts: the rows are attempts (of the chosen endpoint, or of the
+	// chosen status across every endpoint), else messages.
 	Attempts bool
 	NextPath string
 	// FirstPath is the newest page with the same filter, when this page
@@ -192,31 +192,47 @@ func (p *Portal) activity(w http.ResponseWriter, r *http.Request, s *Session) er
 		p.renderStatus(w, r, s, http.StatusUnprocessableEntity, "activity", "Activity", d)
 		return nil
 	}
-	if f.Endpoint != "" {
+	if f.Endpoint != "" || f.Status != "" {
+		// Attempts: one endpoint's (Svix's list-by-endpoint), or those of
+		// one status across the application (hookrelay's
+		// GET .../attempt?status=), with the same filters.
 		d.Attempts = true
+		path := appPath(s.AppID, "attempt")
+		if f.Endpoint != "" {
+			path = appPath(s.AppID, "attempt", "endpoint", f.Endpoint)
+		}
 		var out actList[actAttempt]
 		q := f.apiQuery()
 		// The content holds a failed attempt's reason (at most the
 		// response body limit); the messages are read without theirs.
 		q.Set("with_content", "true")
-		err = p.call(ctx, s, "GET", appPath(s.AppID, "attempt", "endpoint", f.Endpoint)+"?"+q.Encode(), nil, &out)
+		err = p.call(ctx, s, "GET", path+"?"+q.Encode(), nil, &out)
 		var types map[string]string
 		if err == nil {
 			types, err = p.eventTypesOfAttempts(ctx, s, out.Data)
 		}
+		names := map[string]string{}
+		for _, e := range d.Endpoints {
+			names[e.ID] = e.Name()
+		}
 		for i := 0; err == nil && i < len(out.Data); i++ {
 			a := &out.Data[i]
-			d.Rows = append(d.Rows, activityRow{Time: a.Timestamp, MsgID: a.MsgID, Attempt: a, EventType: types[a.MsgID],
-				DetailPath: "/portal/activity/msg/" + url.PathEscape(a.MsgID) + "/attempt/" + url.PathEscape(a.ID)})
+			row := activityRow{Time: a.Timestamp, MsgID: a.MsgID, Attempt: a, EventType: types[a.MsgID],
+				DetailPath: "/portal/activity/msg/" + url.PathEscape(a.MsgID) + "/attempt/" + url.PathEscape(a.ID)}
+			if f.Endpoint == "" {
+				row.Endpoint = names[a.EndpointID]
+				if row.Endpoint == "" {
+					row.Endpoint = a.EndpointID
+				}
+			}
+			d.Rows = append(d.Rows, row)
 		}
 		if err == nil {
 			d.setPaging(out.Done, out.Iterator)
 		}
 	} else {
 		var out actList[actMessage]
-		q := f.apiQuery()
-		q.Del("status")
-		err = p.call(ctx, s, "GET", appPath(s.AppID, "msg")+"?"+q.Encode(), nil, &out)
+		err = p.call(ctx, s, "GET", appPath(s.AppID, "msg")+"?"+f.apiQuery().Encode(), nil, &out)
 		if err == nil {
 			for _, m := range out.Data {
 				row := activityRow{Time: m.Timestamp, EventType: m.EventType, MsgID: m.ID,

@@ -109,7 +109,7 @@ func TestActivityPages(t *testing.T) {
 			"schemas": map[string]any{"1": map[string]any{"type": "object", "examples": []any{map[string]any{"contactId": "c_example"}}}},
 		}, nil)
 		s.mustAdmin(http.StatusCreated, "POST", "/api/v1/event-type", map[string]any{"name": "call.completed", "description": "A call ended"}, nil)
-		var okEp, flakyEp, otherEp struct {
+		var okEp, flakyEp, otherEp, otherFlakyEp struct {
 			ID string `json:"id"`
 		}
 		s.mustAdmin(http.StatusCreated, "POST", "/api/v1/app/"+app+"/endpoint", map[string]any{
@@ -120,6 +120,7 @@ func TestActivityPages(t *testing.T) {
 		}, nil)
 		s.mustAdmin(http.StatusCreated, "POST", "/api/v1/app/"+app+"/endpoint", map[string]any{"url": rc.srv.URL + "/flaky", "description": "Flaky"}, &flakyEp)
 		s.mustAdmin(http.StatusCreated, "POST", "/api/v1/app/"+other+"/endpoint", map[string]any{"url": rc.srv.URL + "/ok"}, &otherEp)
+		s.mustAdmin(http.StatusCreated, "POST", "/api/v1/app/"+other+"/endpoint", map[string]any{"url": rc.srv.URL + "/flaky", "description": "Other flaky"}, &otherFlakyEp)
 		b := s.login(app, false)
 
 		// Testing: the example to the ok endpoint; its result comes in
@@ -176,20 +177,30 @@ func TestActivityPages(t *testing.T) {
 			t.Errorf("failed result: %s", body)
 		}
 
-		// More traffic: 24 messages of call.completed to both endpoints.
+		// More traffic: 24 messages of call.completed to both endpoints,
+		// and 2 in the other application (one success and one failure
+		// each).
 		for i := 0; i < 24; i++ {
 			s.mustAdmin(http.StatusAccepted, "POST", "/api/v1/app/"+app+"/msg", map[string]any{"eventType": "call.completed", "payload": map[string]any{"i": i}}, nil)
 		}
-		waitFor(t, "48 attempts", func() bool {
+		var otherMsgs []string
+		for i := 0; i < 2; i++ {
+			var m struct {
+				ID string `json:"id"`
+			}
+			s.mustAdmin(http.StatusAccepted, "POST", "/api/v1/app/"+other+"/msg", map[string]any{"eventType": "call.completed", "payload": map[string]any{"i": i}}, &m)
+			otherMsgs = append(otherMsgs, m.ID)
+		}
+		waitFor(t, "50 attempts, and 4 in the other application", func() bool {
 			var n int
-			for _, ep := range []string{okEp.ID, flakyEp.ID} {
-				status, body := s.admin("GET", "/api/v1/app/"+app+"/attempt/endpoint/"+ep+"?limit=250", nil)
+			for _, ep := range [][2]string{{app, okEp.ID}, {app, flakyEp.ID}, {other, otherEp.ID}, {other, otherFlakyEp.ID}} {
+				status, body := s.admin("GET", "/api/v1/app/"+ep[0]+"/attempt/endpoint/"+ep[1]+"?limit=250", nil)
 				var l struct{ Data []json.RawMessage }
 				if status == http.StatusOK && json.Unmarshal(body, &l) == nil {
 					n += len(l.Data)
 				}
 			}
-			return n >= 50
+			return n >= 54
 		})
 
 		// The log: messages, newest first, 20 a page.
@@ -226,7 +237,15 @@ func TestActivityPages(t *testing.T) {
 			{"succeeded on the flaky endpoint", "endpoint=" + flakyEp.ID + "&status=succeeded", 200, 0, []string{"Nothing matches"}, nil},
 			{"time window in the future", "since=2999-01-01T00:00", 200, 0, []string{"Nothing matches"}, nil},
 			{"time window holding everything", "since=2000-01-01T00:00&until=2999-01-01T00:00&event_type=contact.created", 200, 2, nil, nil},
-			{"status without endpoint", "status=failed", 422, 0, []string{"choose an endpoint to filter by status"}, nil},
+			{"failed across endpoints", "status=failed", 200, activityPageSize, []string{`data-testid="row-endpoint">Flaky</span>`, "HTTP 500", `data-testid="page-next"`},
+				append([]string{`data-testid="row-endpoint">Orders service</span>`, "Other flaky</span>"}, otherMsgs...)},
+			{"succeeded across endpoints, an event type", "status=succeeded&event_type=contact.created", 200, 1,
+				[]string{testMsg, `data-testid="row-endpoint">Orders service</span>`, "<code>contact.created</code>"}, []string{flakyMsg}},
+			{"failed across endpoints, an event type", "status=failed&event_type=contact.created", 200, 1,
+				[]string{flakyMsg, `data-testid="row-endpoint">Flaky</span>`}, []string{testMsg}},
+			{"failed across endpoints in a time window", "status=failed&since=2000-01-01T00:00&until=2999-01-01T00:00&event_type=contact.created", 200, 1, []string{flakyMsg}, nil},
+			{"failed across endpoints in the future", "status=failed&since=2999-01-01T00:00", 200, 0, []string{"Nothing matches"}, nil},
+			{"a status the log does not have", "status=pending", 422, 0, []string{"must be succeeded or failed"}, nil},
 			{"bad time", "since=yesterday", 422, 0, []string{"must be a date and time"}, nil},
 			{"another app's endpoint", "endpoint=" + otherEp.ID, 404, 0, []string{`data-testid="activity-error"`}, nil},
 		} {
@@ -249,6 +268,76 @@ func TestActivityPages(t *testing.T) {
 					}
 				}
 			})
+		}
+
+		// A status alone pages through the application's attempts of that
+		// status, newest first: those the API lists, each once, all of the
+		// endpoint that has them. The other application's session sees
+		// its own only; a read-only session reads them too.
+		rowIDs := regexp.MustCompile(`data-attempt-id="([^"]+)" data-endpoint-id="([^"]+)"`)
+		pages := func(b *browser, query string) (atts, eps []string) {
+			t.Helper()
+			next := "/portal/activity?" + query
+			for range 10 {
+				resp, body := b.get(next)
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("GET %s: %d %s", next, resp.StatusCode, body)
+				}
+				for _, m := range rowIDs.FindAllStringSubmatch(body, -1) {
+					atts, eps = append(atts, m[1]), append(eps, m[2])
+				}
+				link := regexp.MustCompile(`href="([^"]+)" data-testid="page-next"`).FindStringSubmatch(body)
+				if link == nil {
+					return atts, eps
+				}
+				next = strings.ReplaceAll(link[1], "&amp;", "&")
+			}
+			t.Fatalf("%s: paging did not end", query)
+			return nil, nil
+		}
+		apiIDs := func(app, status string) []string {
+			var l struct {
+				Data []struct {
+					ID string `json:"id"`
+				} `json:"data"`
+			}
+			s.mustAdmin(http.StatusOK, "GET", "/api/v1/app/"+app+"/attempt?limit=250&status="+status, nil, &l)
+			var out []string
+			for _, a := range l.Data {
+				out = append(out, a.ID)
+			}
+			return out
+		}
+		ro := s.login(app, true)
+		for _, tt := range []struct {
+			name          string
+			b             *browser
+			query, app    string
+			apiStatus, ep string
+			n             int
+		}{
+			{"failed", b, "status=failed", app, "2", flakyEp.ID, 25},
+			{"succeeded", b, "status=succeeded", app, "0", okEp.ID, 25},
+			{"failed, read-only", ro, "status=failed", app, "2", flakyEp.ID, 25},
+			{"the other application's failed", s.login(other, false), "status=failed", other, "2", otherFlakyEp.ID, 2},
+		} {
+			atts, eps := pages(tt.b, tt.query)
+			want := apiIDs(tt.app, tt.apiStatus)
+			if len(atts) != tt.n || strings.Join(atts, ",") != strings.Join(want, ",") {
+				t.Errorf("%s: the pages list %d attempts %v, want the API's %d %v", tt.name, len(atts), atts, len(want), want)
+			}
+			for i, ep := range eps {
+				if ep != tt.ep {
+					t.Errorf("%s: attempt %s of endpoint %s, want %s", tt.name, atts[i], ep, tt.ep)
+				}
+				if i > 0 && atts[i] >= atts[i-1] {
+					t.Errorf("%s: attempt %s listed after %s: not newest first", tt.name, atts[i], atts[i-1])
+				}
+			}
+		}
+		_, body = ro.get("/portal/activity?status=failed")
+		if strings.Contains(body, `data-testid="to-recover"`) || strings.Contains(body, `method="post" action="/portal/activity`) {
+			t.Errorf("read-only session's filtered log offers a change")
 		}
 
 		// Attempt detail: secrets hidden, the failure in plain words.
@@ -354,7 +443,6 @@ func TestActivityPages(t *testing.T) {
 		if resp, _ := b.get("/portal/activity/msg/" + otherMsg.ID); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("another app's message: %d, want 404", resp.StatusCode)
 		}
-		ro := s.login(app, true)
 		_, body = ro.get("/portal/activity/msg/" + flakyMsg)
 		if strings.Contains(body, `data-testid="resend"`) {
 			t.Errorf("read-only session sees a resend button")

@@ -100,7 +100,22 @@ type ListMessagesParams struct {
 }
 
 // ListAttemptsParams filters an attempt listing (newest first). AppID is
-// always set; EndpointID and/or MsgID narrow it.
+// always set; EndpointID and/or MsgID narrow it. Without either, the
+// listing is the application's attempts across its endpoints. Failed ones
+// read one range of the application's failed attempts (a partial index:
+// recording a success costs nothing more) per page; succeeded ones are
+// read endpoint by endpoint, each newest first through its own index, and
+// merged, so they cover the application's current endpoints, which is all
+// of its attempts: an endpoint's attempts go with it. A status no attempt
+// is recorded with (see AttemptStatus) lists nothing without reading;
+// without Status the listing reads every attempt of the application.
+//
+// After bounds the attempt's time (CreatedAt) and, through IDAfter, its
+// ID, so that a listing since a time reads only the index range from
+// there. That relies on an attempt's ID being made by hookrelay.NewID no
+// earlier than AttemptIDSlack before its CreatedAt: the dispatcher makes
+// the ID when the request has ended, after CreatedAt (its start). Before
+// bounds the time only.
 type ListAttemptsParams struct {
 	AppID           string
 	EndpointID      string
@@ -113,6 +128,27 @@ type ListAttemptsParams struct {
 	EventTypes      []string
 	Before          *time.Time
 	After           *time.Time
+}
+
+// AttemptStatus reports whether an attempt can be recorded with status s:
+// an attempt either succeeded or failed.
+func AttemptStatus(s hookrelay.MessageStatus) bool {
+	return s == hookrelay.StatusSuccess || s == hookrelay.StatusFail
+}
+
+// AttemptIDSlack is how much earlier than its CreatedAt an attempt's ID may
+// have been made (see ListAttemptsParams): room for the wall clock to step
+// back during a request, and for callers that make the ID just before.
+const AttemptIDSlack = time.Hour
+
+// IDAfter is the lower bound (inclusive) on the attempt ID that After
+// implies, or "" without After: every attempt made after After has an ID
+// at least this.
+func (p ListAttemptsParams) IDAfter() string {
+	if p.After == nil {
+		return ""
+	}
+	return hookrelay.IDFloor(hookrelay.PrefixAttempt, p.After.Add(-AttemptIDSlack))
 }
 
 // ListDeliveriesParams filters the deliveries of one endpoint (attempted

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hookrelay/hookrelay"
@@ -35,24 +36,66 @@ func scanAttempt(sc scanner) (*hookrelay.Attempt, error) {
 // and/or p.MsgID, newest first. Before and After bound the attempt's time;
 // Channel, Tag and EventTypes filter by its message.
 func (s *Store) ListAttempts(ctx context.Context, p store.ListAttemptsParams) ([]hookrelay.Attempt, error) {
-	q := `SELECT ` + attemptColumns + ` FROM attempts a`
+	if p.Status != nil && !store.AttemptStatus(*p.Status) {
+		return nil, nil
+	}
+	q, args := attemptsQuery(p)
+	out, err := queryList(ctx, s.rdb, q, args, scanAttempt)
+	if err != nil {
+		return nil, fmt.Errorf("list attempts: %w", err)
+	}
+	return out, nil
+}
+
+// attemptsQuery is ListAttempts' statement and arguments. By endpoint or
+// message it reads attempts_endpoint or attempts_msg: the unary + keeps
+// SQLite, which has no statistics here, from taking attempts_app_failed
+// for its equality instead. Across the application, failed ones read
+// attempts_app_failed, partial on status 2: the status is written in the
+// statement, since SQLite uses a partial index only for a condition that
+// matches its predicate as written. Succeeded ones walk the application's
+// endpoints one by one, each one's page of succeeded attempts read
+// newest first through attempts_endpoint (most attempts succeed: each
+// finds its page soon), and merge them: at most a page per endpoint is
+// sorted. After also bounds the ID, so that a listing since a time is an
+// index range from there (see store.ListAttemptsParams).
+func attemptsQuery(p store.ListAttemptsParams) (string, []any) {
+	if p.EndpointID == "" && p.MsgID == "" && p.Status != nil && *p.Status == hookrelay.StatusSuccess {
+		// SQLite has no LATERAL: the attempts joined to each endpoint are
+		// the rows of a correlated subquery, whose own a is the attempts
+		// it reads. An attempt's application is its endpoint's.
+		page, args := attemptsPage(p, ` WHERE a.endpoint_id = e.id`, nil, `a.rowid`)
+		return `SELECT ` + attemptColumns + ` FROM endpoints e JOIN attempts a ON a.rowid IN (` + page + `)
+			WHERE e.app_id = ? ORDER BY a.id DESC LIMIT ?`, append(args, p.AppID, limitArg(p.Page))
+	}
+	where, args := ` WHERE a.app_id = ?`, []any{p.AppID}
+	if p.EndpointID != "" || p.MsgID != "" {
+		where = ` WHERE +a.app_id = ?`
+	}
+	if p.EndpointID != "" {
+		where += ` AND a.endpoint_id = ?`
+		args = append(args, p.EndpointID)
+	}
+	if p.MsgID != "" {
+		where += ` AND a.msg_id = ?`
+		args = append(args, p.MsgID)
+	}
+	return attemptsPage(p, where, args, attemptColumns)
+}
+
+// attemptsPage is a page of columns of attempts a (with their message m
+// when a filter needs it) meeting where (" WHERE ...", with args) and the
+// filters of p other than its application, endpoint and message, newest
+// first, and its arguments.
+func attemptsPage(p store.ListAttemptsParams, where string, args []any, columns string) (string, []any) {
+	q := `SELECT ` + columns + ` FROM attempts a`
 	f := msgFilter{Channel: p.Channel, Tag: p.Tag, EventTypes: p.EventTypes}
 	if !f.empty() {
 		q += ` JOIN messages m ON m.id = a.msg_id`
 	}
-	q += ` WHERE a.app_id = ?`
-	args := []any{p.AppID}
-	if p.EndpointID != "" {
-		q += ` AND a.endpoint_id = ?`
-		args = append(args, p.EndpointID)
-	}
-	if p.MsgID != "" {
-		q += ` AND a.msg_id = ?`
-		args = append(args, p.MsgID)
-	}
+	q += where
 	if p.Status != nil {
-		q += ` AND a.status = ?`
-		args = append(args, int(*p.Status))
+		q += ` AND a.status = ` + strconv.Itoa(int(*p.Status))
 	}
 	if p.StatusCodeClass != nil {
 		// Class 0 is "no response" (code 0); class N is N..N+99.
@@ -66,16 +109,12 @@ func (s *Store) ListAttempts(ctx context.Context, p store.ListAttemptsParams) ([
 		args = append(args, micros(*p.Before))
 	}
 	if p.After != nil {
-		q += ` AND a.created_at > ?`
-		args = append(args, micros(*p.After))
+		q += ` AND a.created_at > ? AND a.id >= ?`
+		args = append(args, micros(*p.After), p.IDAfter())
 	}
 	cond, args := f.where(args)
 	page, order, args := newestFirst("a.id", p.Page, args)
-	out, err := queryList(ctx, s.rdb, q+cond+page+order+` LIMIT ?`, append(args, limitArg(p.Page)), scanAttempt)
-	if err != nil {
-		return nil, fmt.Errorf("list attempts: %w", err)
-	}
-	return out, nil
+	return q + cond + page + order + ` LIMIT ?`, append(args, limitArg(p.Page))
 }
 
 func (s *Store) GetAttempt(ctx context.Context, appID, msgID, attemptID string) (*hookrelay.Attempt, error) {

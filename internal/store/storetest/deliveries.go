@@ -402,6 +402,107 @@ var attemptTests = []testCase{
 			h.equal(c.name+": listed", as, []hookrelay.Attempt{results[i].Attempt})
 		}
 	}},
+	{"across the application by status", func(h *harness) {
+		app, other := h.newApp(hookrelay.DefaultEnvironment), h.newApp(hookrelay.DefaultEnvironment)
+		e1, e2 := h.newEndpoint(app.ID), h.newEndpoint(app.ID)
+		eo := h.newEndpoint(other.ID)
+		m1, _ := h.publish(app.ID, "call.completed", withChannels("c1"), withTags("t1"))
+		m2, _ := h.publish(app.ID, "contact.created")
+		mo, _ := h.publish(other.ID, "contact.created")
+		tasks := map[[2]string]store.Task{}
+		for _, task := range h.claimAll("n", time.Now()) {
+			tasks[[2]string{task.Message.ID, task.Endpoint.ID}] = task
+		}
+		at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Hour) }
+		a1 := h.complete("n", tasks[[2]string{m1.ID, e1.ID}], 500, hookrelay.StatusFail, 1, nil, at(1))
+		a2 := h.complete("n", tasks[[2]string{m1.ID, e2.ID}], 200, hookrelay.StatusSuccess, 1, nil, at(2))
+		a3 := h.complete("n", tasks[[2]string{m2.ID, e1.ID}], 204, hookrelay.StatusSuccess, 1, nil, at(3))
+		a4 := h.complete("n", tasks[[2]string{m2.ID, e2.ID}], 0, hookrelay.StatusFail, 1, nil, at(4))
+		ao := h.complete("n", tasks[[2]string{mo.ID, eo.ID}], 503, hookrelay.StatusFail, 1, nil, at(5))
+
+		attemptIDs := func(as []hookrelay.Attempt) []string {
+			return ids(as, func(a hookrelay.Attempt) string { return a.ID })
+		}
+		failed, succeeded := ptr(hookrelay.StatusFail), ptr(hookrelay.StatusSuccess)
+		for _, c := range []struct {
+			name string
+			p    store.ListAttemptsParams
+			want []string
+		}{
+			{"failed", store.ListAttemptsParams{AppID: app.ID, Status: failed}, []string{a4.ID, a1.ID}},
+			{"succeeded", store.ListAttemptsParams{AppID: app.ID, Status: succeeded}, []string{a3.ID, a2.ID}},
+			{"pending", store.ListAttemptsParams{AppID: app.ID, Status: ptr(hookrelay.StatusPending)}, nil},
+			{"any status", store.ListAttemptsParams{AppID: app.ID}, []string{a4.ID, a3.ID, a2.ID, a1.ID}},
+			{"failed, event type", store.ListAttemptsParams{AppID: app.ID, Status: failed, EventTypes: []string{"contact.created"}}, []string{a4.ID}},
+			{"failed, channel", store.ListAttemptsParams{AppID: app.ID, Status: failed, Channel: "c1"}, []string{a1.ID}},
+			{"failed, tag", store.ListAttemptsParams{AppID: app.ID, Status: failed, Tag: "t1"}, []string{a1.ID}},
+			{"failed, class 500", store.ListAttemptsParams{AppID: app.ID, Status: failed, StatusCodeClass: ptr(500)}, []string{a1.ID}},
+			{"failed, after", store.ListAttemptsParams{AppID: app.ID, Status: failed, After: ptr(at(1))}, []string{a4.ID}},
+			{"failed, before", store.ListAttemptsParams{AppID: app.ID, Status: failed, Before: ptr(at(4))}, []string{a1.ID}},
+			{"succeeded, between", store.ListAttemptsParams{AppID: app.ID, Status: succeeded, After: ptr(at(2)), Before: ptr(at(4))}, []string{a3.ID}},
+			{"failed, endpoint", store.ListAttemptsParams{AppID: app.ID, Status: failed, EndpointID: e2.ID}, []string{a4.ID}},
+			{"other application, failed", store.ListAttemptsParams{AppID: other.ID, Status: failed}, []string{ao.ID}},
+			{"other application, succeeded", store.ListAttemptsParams{AppID: other.ID, Status: succeeded}, nil},
+			{"app's endpoint under the other application", store.ListAttemptsParams{AppID: other.ID, Status: failed, EndpointID: e1.ID}, nil},
+		} {
+			c.p.Page = store.Page{Limit: 10}
+			as, err := h.s.ListAttempts(h.ctx, c.p)
+			h.must(err, "list attempts "+c.name)
+			h.equal(c.name, attemptIDs(as), c.want)
+		}
+
+		key := func(a hookrelay.Attempt) string { return a.ID }
+		for _, st := range []*hookrelay.MessageStatus{failed, succeeded, nil} {
+			paged := paginate(h, 1, key, func(iter string) ([]hookrelay.Attempt, error) {
+				return h.s.ListAttempts(h.ctx, store.ListAttemptsParams{AppID: app.ID, Status: st, Page: store.Page{Limit: 1, Iterator: iter}})
+			})
+			full, err := h.s.ListAttempts(h.ctx, store.ListAttemptsParams{AppID: app.ID, Status: st, Page: store.Page{Limit: 10}})
+			h.must(err, "list attempts")
+			h.equal("paged one by one", paged, full)
+		}
+
+		// An endpoint's attempts go with it, from every listing alike:
+		// succeeded ones across the application are read endpoint by
+		// endpoint, failed ones from one range of the application's.
+		h.must(h.s.DeleteEndpoint(h.ctx, app.ID, e2.ID), "delete endpoint")
+		for _, c := range []struct {
+			name string
+			p    store.ListAttemptsParams
+			want []string
+		}{
+			{"failed, an endpoint deleted", store.ListAttemptsParams{AppID: app.ID, Status: failed}, []string{a1.ID}},
+			{"succeeded, an endpoint deleted", store.ListAttemptsParams{AppID: app.ID, Status: succeeded}, []string{a3.ID}},
+			{"deleted endpoint", store.ListAttemptsParams{AppID: app.ID, EndpointID: e2.ID}, nil},
+			{"message of the deleted endpoint", store.ListAttemptsParams{AppID: app.ID, MsgID: m1.ID}, []string{a1.ID}},
+		} {
+			c.p.Page = store.Page{Limit: 10}
+			as, err := h.s.ListAttempts(h.ctx, c.p)
+			h.must(err, "list attempts "+c.name)
+			h.equal(c.name, attemptIDs(as), c.want)
+		}
+	}},
+	{"since a time, with the ID made before the attempt's time", func(h *harness) {
+		// The ID bound After implies leaves room for an ID made up to
+		// store.AttemptIDSlack before CreatedAt: the store makes this one now.
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		ep := h.newEndpoint(app.ID)
+		msg, _ := h.publish(app.ID, "x")
+		tasks := h.claimAll("n", time.Now())
+		start := time.Now().Add(store.AttemptIDSlack - time.Minute)
+		a := h.complete("n", tasks[0], 500, hookrelay.StatusFail, 1, nil, start)
+		since := start.Add(-time.Second)
+		for _, p := range []store.ListAttemptsParams{
+			{AppID: app.ID, Status: ptr(hookrelay.StatusFail), After: &since},
+			{AppID: app.ID, After: &since},
+			{AppID: app.ID, EndpointID: ep.ID, After: &since},
+			{AppID: app.ID, MsgID: msg.ID, After: &since},
+		} {
+			p.Page = store.Page{Limit: 10}
+			as, err := h.s.ListAttempts(h.ctx, p)
+			h.must(err, "list attempts")
+			h.equal("attempts since", ids(as, func(a hookrelay.Attempt) string { return a.ID }), []string{a.ID})
+		}
+	}},
 	{"expunge drops the response", func(h *harness) {
 		app := h.newApp(hookrelay.DefaultEnvironment)
 		h.newEndpoint(app.ID)
