@@ -129,21 +129,7 @@ func TestAttemptsByAppStatusReadOneRange(t *testing.T) {
 				c.p.Page = page
 			}
 			q := attemptsQuery(c.p)
-			rows, err := s.pool.Query(ctx, `EXPLAIN (ANALYZE, FORMAT TEXT) `+q.String(), q.args...)
-			if err != nil {
-				t.Fatalf("explain: %v", err)
-			}
-			var plan []string
-			for rows.Next() {
-				var line string
-				if err := rows.Scan(&line); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, line)
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
-			}
+			plan := explain(t, s, "(ANALYZE, FORMAT TEXT)", q.String(), q.args...)
 			text := strings.Join(plan, "\n")
 			t.Logf("%s\n%s", q.String(), text)
 			if !strings.Contains(text, c.want) {

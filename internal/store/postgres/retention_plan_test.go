@@ -49,21 +49,7 @@ func TestPurgeScansProbeDeliveries(t *testing.T) {
 		{"payloads after a cursor", payloadScanSQL(true), []any{now, 50, old.Add(-time.Hour), ""}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			rows, err := s.pool.Query(ctx, `EXPLAIN `+c.sql, c.args...)
-			if err != nil {
-				t.Fatalf("explain: %v", err)
-			}
-			var plan []string
-			for rows.Next() {
-				var line string
-				if err := rows.Scan(&line); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, line)
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
-			}
+			plan := explain(t, s, "", c.sql, c.args...)
 			text := strings.Join(plan, "\n")
 			if strings.Contains(text, "Seq Scan on deliveries") || strings.Contains(text, "hashed SubPlan") {
 				t.Errorf("the scan reads every delivery:\n%s", text)

@@ -49,21 +49,7 @@ func TestTroubledAppsReadOnlyTrouble(t *testing.T) {
 		{"healthy, deep", []any{"env_default", true, id("90000"), 50}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			rows, err := s.pool.Query(ctx, `EXPLAIN (ANALYZE, COSTS OFF) `+troubledAppsSQL, c.args...)
-			if err != nil {
-				t.Fatalf("explain: %v", err)
-			}
-			var plan []string
-			for rows.Next() {
-				var line string
-				if err := rows.Scan(&line); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, line)
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
-			}
+			plan := explain(t, s, "(ANALYZE, COSTS OFF)", troubledAppsSQL, c.args...)
 			text := strings.Join(plan, "\n")
 			if strings.Contains(text, "Seq Scan on endpoints") || strings.Contains(text, "Seq Scan on endpoint_status") {
 				t.Errorf("the page reads every endpoint or status:\n%s", text)
