@@ -22,11 +22,14 @@ type endpointJSON struct {
 	UpdatedAt   time.Time         `json:"updatedAt"`
 }
 
-type endpointList struct {
-	Data     []endpointJSON `json:"data"`
-	Iterator *string        `json:"iterator"`
-	Done     bool           `json:"done"`
+// listPage is one page of an API list route's answer.
+type listPage[T any] struct {
+	Data     []T     `json:"data"`
+	Iterator *string `json:"iterator"`
+	Done     bool    `json:"done"`
 }
+
+type endpointList = listPage[endpointJSON]
 
 type optionsJSON struct {
 	Method         string    `json:"method"`
@@ -79,11 +82,7 @@ type eventTypeJSON struct {
 	GroupName   *string `json:"groupName"`
 }
 
-type eventTypeList struct {
-	Data     []eventTypeJSON `json:"data"`
-	Iterator *string         `json:"iterator"`
-	Done     bool            `json:"done"`
-}
+type eventTypeList = listPage[eventTypeJSON]
 
 type appJSON struct {
 	ID   string  `json:"id"`
@@ -91,11 +90,7 @@ type appJSON struct {
 	Name string  `json:"name"`
 }
 
-type appList struct {
-	Data     []appJSON `json:"data"`
-	Iterator *string   `json:"iterator"`
-	Done     bool      `json:"done"`
-}
+type appList = listPage[appJSON]
 
 // rawJSON keeps a JSON value's bytes.
 type rawJSON []byte

@@ -175,15 +175,21 @@ func (p *Portal) appPath(s *Session, rest string) string {
 
 // listAllEndpoints reads every endpoint of the session's application.
 func (p *Portal) listAllEndpoints(r *http.Request, s *Session, appID string) ([]endpointJSON, error) {
-	var out []endpointJSON
+	return listAll[endpointJSON](p, r, s, "/api/v1/app/"+pathEscape(appID)+"/endpoint?limit=250&order=ascending")
+}
+
+// listAll reads every page of the list route at path, whose query names
+// the page size, following the iterators (at most 100 pages).
+func listAll[T any](p *Portal, r *http.Request, s *Session, path string) ([]T, error) {
+	var out []T
 	iter := ""
 	for range 100 {
-		path := "/api/v1/app/" + pathEscape(appID) + "/endpoint?limit=250&order=ascending"
+		page := path
 		if iter != "" {
-			path += "&iterator=" + pathEscape(iter)
+			page += "&iterator=" + pathEscape(iter)
 		}
-		var l endpointList
-		if err := p.call(r.Context(), s, "GET", path, nil, &l); err != nil {
+		var l listPage[T]
+		if err := p.call(r.Context(), s, "GET", page, nil, &l); err != nil {
 			return nil, err
 		}
 		out = append(out, l.Data...)
@@ -454,27 +460,11 @@ func (p *Portal) catalogFamilies(r *http.Request, s *Session) ([]eventFamily, er
 
 // eventTypes reads the whole catalog.
 func (p *Portal) eventTypes(r *http.Request, s *Session, withContent bool) ([]eventTypeJSON, error) {
-	var out []eventTypeJSON
-	iter := ""
-	for range 100 {
-		path := "/api/v1/event-type?limit=250"
-		if withContent {
-			path += "&with_content=true"
-		}
-		if iter != "" {
-			path += "&iterator=" + pathEscape(iter)
-		}
-		var l eventTypeList
-		if err := p.call(r.Context(), s, "GET", path, nil, &l); err != nil {
-			return nil, err
-		}
-		out = append(out, l.Data...)
-		if l.Done || l.Iterator == nil || len(l.Data) == 0 {
-			break
-		}
-		iter = *l.Iterator
+	path := "/api/v1/event-type?limit=250"
+	if withContent {
+		path += "&with_content=true"
 	}
-	return out, nil
+	return listAll[eventTypeJSON](p, r, s, path)
 }
 
 // endpointNew is GET /portal/endpoints/new.
