@@ -167,41 +167,8 @@ func (w *schemaWalker) walk(s map[string]any, path, name string, depth int, requ
 	if depth >= maxSchemaDepth {
 		return
 	}
-	props, _ := s["properties"].(map[string]any)
-	req := map[string]bool{}
-	if list, ok := s["required"].([]any); ok {
-		for _, r := range list {
-			if n, ok := r.(string); ok {
-				req[n] = true
-			}
-		}
-	}
-	names := make([]string, 0, len(props))
-	for n := range props {
-		names = append(names, n)
-	}
 	// Required properties first, then by name.
-	sort.Slice(names, func(i, j int) bool {
-		if req[names[i]] != req[names[j]] {
-			return req[names[i]]
-		}
-		return names[i] < names[j]
-	})
-	for _, n := range names {
-		child, ok := props[n].(map[string]any)
-		if !ok {
-			continue
-		}
-		p := n
-		if path != "" {
-			p = path + "." + n
-		}
-		d := depth + 1
-		if path == "" {
-			d = 0
-		}
-		w.walk(child, p, n, d, req[n], seen)
-	}
+	w.walkProps(s, path, depth, seen)
 	if items, ok := s["items"].(map[string]any); ok {
 		if ip, ok := items["properties"].(map[string]any); ok && len(ip) > 0 || items["$ref"] != nil {
 			base := path + "[]"
