@@ -102,6 +102,13 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = defaultMaxConns
 	}
+	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set {
+		// hookrelay's statements each read a few index entries; compiling
+		// one (what JIT does once its estimated cost passes
+		// jit_above_cost, as statistics of large tables can make it) takes
+		// longer than any of them runs. "jit=on" in url keeps it on.
+		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
 		registerUTC(conn.TypeMap())
 		return nil

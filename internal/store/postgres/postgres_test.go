@@ -204,6 +204,33 @@ func TestOpenMigratesOnce(t *testing.T) {
 	}
 }
 
+// TestJITIsOffUnlessAsked checks that the store's connections run without
+// JIT compilation unless the connection string asks for it.
+func TestJITIsOffUnlessAsked(t *testing.T) {
+	dbURL := newDatabase(t)
+	withJIT := dbURL + " jit=on"
+	if strings.Contains(dbURL, "://") {
+		u, err := url.Parse(dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("jit", "on")
+		u.RawQuery = q.Encode()
+		withJIT = u.String()
+	}
+	for _, c := range []struct{ url, want string }{{dbURL, "off"}, {withJIT, "on"}} {
+		s := openStore(t, c.url)
+		var got string
+		if err := s.pool.QueryRow(context.Background(), "SHOW jit").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("jit = %s, want %s", got, c.want)
+		}
+	}
+}
+
 func TestOpenBadURL(t *testing.T) {
 	dbURL := withDatabase(t, testServerURL(t), "hookrelay_no_such_database")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
