@@ -16,7 +16,7 @@ func TestEndpointSettlePerOutcome(t *testing.T) {
 	now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name       string
-		window     int // before, with a cap of 16, in slow start
+		window     int // before, with a cap of 16, in slow start after earlier answers; 0 for a new endpoint
 		quick      bool
 		kind       hookrelay.OutcomeKind
 		status     int
@@ -29,7 +29,7 @@ func TestEndpointSettlePerOutcome(t *testing.T) {
 		{"slow success", 4, true, hookrelay.OutcomeSuccess, 200, slow, 5, false},
 		{"rejected 400 is an answer", 4, false, hookrelay.OutcomeRejected, 400, fast, 5, true},
 		{"rejected 503 halves", 8, false, hookrelay.OutcomeRejected, 503, fast, 4, true},
-		{"first answer", 1, false, hookrelay.OutcomeSuccess, 200, fast, 2, true},
+		{"first answer", 0, false, hookrelay.OutcomeSuccess, 200, fast, initialWindow, true},
 		{"unanswered drops to one", 8, true, hookrelay.OutcomeUnanswered, 0, slow, 1, false},
 		{"refused changes nothing", 8, true, hookrelay.OutcomeRefused, 0, fast, 8, true},
 		{"refused after no answer", 1, false, hookrelay.OutcomeRefused, 0, fast, 1, false},
@@ -38,7 +38,10 @@ func TestEndpointSettlePerOutcome(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := &endpointState{id: "ep", cap: 16, win: window{size: tt.window}, quick: tt.quick}
+			e := &endpointState{id: "ep", cap: 16, win: newWindow(), quick: tt.quick}
+			if tt.window > 0 {
+				e.win = window{size: tt.window, short: 200 * time.Millisecond, long: 200 * time.Millisecond}
+			}
 			e.settle(now, tt.kind, tt.status, tt.took)
 			if e.win.size != tt.wantWindow || e.quick != tt.wantQuick {
 				t.Fatalf("window %d quick %v, want %d %v", e.win.size, e.quick, tt.wantWindow, tt.wantQuick)

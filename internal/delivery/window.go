@@ -11,9 +11,11 @@ import (
 // multiplicative-decrease, like TCP's congestion window:
 //
 //   - slow start: a new endpoint (or one that just stopped answering) may
-//     have one request in flight; every good answer adds one, so the
-//     window doubles every round trip, up to the threshold the last cut
-//     left (none at first);
+//     have one request in flight; its first good answer ever opens the
+//     window to initialWindow (as TCP opens a new connection at ten
+//     segments, RFC 6928: the endpoint has shown it is there and answers);
+//     from then on every good answer adds one, so the window doubles every
+//     round trip, up to the threshold the last cut left (none at first);
 //   - past the threshold, a window's worth of good answers adds one;
 //   - an answer that says the receiver is overloaded (429 or any 5xx)
 //     halves the window, at most once a round trip: answers to requests
@@ -42,6 +44,10 @@ const (
 	// the short and the long average, as 1/n.
 	shortWeight = 4
 	longWeight  = 32
+	// initialWindow is the window an endpoint's first good answer opens:
+	// at the default cap of 16 and receivers 200 ms away, a burst to a
+	// new endpoint runs at its cap after two round trips instead of five.
+	initialWindow = 8
 )
 
 // window is one endpoint's adaptive concurrency controller. It is pure: the
@@ -82,6 +88,7 @@ func (w *window) settle(now time.Time, kind hookrelay.OutcomeKind, status int, t
 	case !kind.Answered():
 		return
 	}
+	first := w.long == 0 && w.ssthresh == 0 // never answered, never cut
 	w.observe(took)
 	sentAt := now.Add(-took)
 	stale := sentAt.Before(w.cutAt) // sent before the last cut
@@ -94,6 +101,8 @@ func (w *window) settle(now time.Time, kind hookrelay.OutcomeKind, status int, t
 		if !stale {
 			w.cut(now, int(int64(w.size)*int64(w.long)/int64(w.short)))
 		}
+	case first:
+		w.size = max(w.size+1, initialWindow)
 	default:
 		w.grow(limit)
 	}

@@ -64,23 +64,30 @@ func TestWindow(t *testing.T) {
 		start window // zero: newWindow()
 		steps []step
 	}{
-		{"slow start adds one per answer up to the limit", 16, window{}, steps(
-			[]step{ok(ms, 200*ms, 2), ok(ms, 200*ms, 3), ok(ms, 200*ms, 4)},
-			repeat(12, ok(ms, 200*ms, 0), 16),
+		{"the first answer opens the initial window, then slow start adds one per answer up to the limit", 16, window{}, steps(
+			[]step{ok(ms, 200*ms, initialWindow), ok(ms, 200*ms, initialWindow+1), ok(ms, 200*ms, initialWindow+2)},
+			repeat(16-initialWindow-2, ok(ms, 200*ms, 0), 16),
 			[]step{ok(ms, 200*ms, 16)},
 		)},
+		{"an overloaded first answer opens nothing", 16, window{}, []step{
+			answered(ms, 503, 50*ms, 1), ok(ms, 50*ms, 2), ok(ms, 50*ms, 2),
+		}},
 		{"the limit bounds the window", 3, window{}, []step{
-			ok(ms, 5*ms, 2), ok(ms, 5*ms, 3), ok(ms, 5*ms, 3), ok(ms, 5*ms, 3),
+			ok(ms, 5*ms, 3), ok(ms, 5*ms, 3), ok(ms, 5*ms, 3),
+		}},
+		{"an answered endpoint slow-starts from where it is", 16, window{size: 2, short: 50 * ms, long: 50 * ms}, []step{
+			ok(ms, 50*ms, 3), ok(ms, 50*ms, 4),
 		}},
 		{"a limit below the window shrinks it", 4, window{size: 10}, []step{
 			ok(ms, 5*ms, 4),
 		}},
-		{"past the threshold a window's worth of answers adds one", 16, window{size: 4, ssthresh: 4}, steps(
+		{"past the threshold a window's worth of answers adds one", 16, window{size: 4, ssthresh: 4, short: 200 * ms, long: 200 * ms}, steps(
 			[]step{ok(ms, 200*ms, 4), ok(ms, 200*ms, 4), ok(ms, 200*ms, 4), ok(ms, 200*ms, 5)},
 			repeat(5, ok(ms, 200*ms, 0), 6),
 		)},
 		{"no answer drops to one, slow start to half", 16, window{size: 12}, steps(
 			[]step{unanswered(ms, 1)},
+			// Not the initial window: the cut left a threshold.
 			[]step{ok(time.Second, 200*ms, 2), ok(ms, 200*ms, 3), ok(ms, 200*ms, 4), ok(ms, 200*ms, 5), ok(ms, 200*ms, 6)},
 			// Threshold 6: linear from here.
 			[]step{ok(ms, 200*ms, 6)},
@@ -94,7 +101,7 @@ func TestWindow(t *testing.T) {
 		{"500 halves the window", 16, window{size: 10}, []step{
 			answered(time.Second, 500, 50*ms, 5),
 		}},
-		{"other rejections are answers that grow it", 16, window{size: 4}, []step{
+		{"other rejections are answers that grow it", 16, window{size: 4, short: 50 * ms, long: 50 * ms}, []step{
 			answered(time.Second, 404, 50*ms, 5), answered(ms, 410, 50*ms, 6), answered(ms, 400, 50*ms, 7),
 		}},
 		{"one cut per round trip: answers sent before the cut do not cut again", 16, window{size: 16}, []step{
