@@ -167,13 +167,18 @@ type claimReport struct {
 	got      int       // deliveries it leased
 	limit    int       // the most it asked for
 	excluded bool      // it left endpoints out (they were full)
+	// roomLeft is whether an endpoint it claimed for can take more now it
+	// has what the claim found (or it claimed for endpoints unknown here):
+	// only then does a full claim call for another at once. Endpoints it
+	// filled call for one when a send of theirs frees room (roomFreed).
+	roomLeft bool
 	// nextDue is the store's next due time, asked when the claim got less
 	// than its limit; zero if unknown or already past.
 	nextDue time.Time
 }
 
 // finished records a claim that worked. A full claim means more may be
-// due now. A futile one (it left endpoints out and found nothing) makes
+// due now, for endpoints with room left. A futile one (it left endpoints out and found nothing) makes
 // the next wake-up wait futileGap, which doubles with every futile claim
 // in a row up to maxFutileGap and is forgotten after a claim that is not.
 func (p *claimPolicy) finished(r claimReport) {
@@ -182,7 +187,7 @@ func (p *claimPolicy) finished(r claimReport) {
 	if !p.localDue.IsZero() && !r.began.Before(p.localDue) {
 		p.localDue = time.Time{}
 	}
-	p.moreDue = p.moreDue || r.got == r.limit
+	p.moreDue = p.moreDue || (r.got == r.limit && r.roomLeft)
 	futile := r.got == 0 && r.excluded
 	switch {
 	case futile && p.futile:

@@ -35,7 +35,7 @@ func startAt(d time.Duration) claimStep {
 // doneAt reports the claim started at began: it got got of limit.
 func doneAt(d, began time.Duration, got, limit int, excluded bool, nextDue time.Duration) claimStep {
 	return claimStep{d, func(p *claimPolicy, _ time.Time, _ *testing.T) {
-		r := claimReport{began: cpAt(began), got: got, limit: limit, excluded: excluded}
+		r := claimReport{began: cpAt(began), got: got, limit: limit, excluded: excluded, roomLeft: true}
 		if nextDue != 0 {
 			r.nextDue = cpAt(nextDue)
 		}
@@ -66,6 +66,14 @@ func failAt(d time.Duration, wantBackoff time.Duration) claimStep {
 
 func retryAt(d, due time.Duration) claimStep {
 	return claimStep{d, func(p *claimPolicy, _ time.Time, _ *testing.T) { p.retryDue(cpAt(due)) }}
+}
+
+// filledAt reports the claim started at began: it got all of limit, and
+// the endpoints it claimed for have no room left.
+func filledAt(d, began time.Duration, limit int) claimStep {
+	return claimStep{d, func(p *claimPolicy, _ time.Time, _ *testing.T) {
+		p.finished(claimReport{began: cpAt(began), got: limit, limit: limit, excluded: true})
+	}}
 }
 
 func freedAt(d time.Duration) claimStep {
@@ -168,6 +176,12 @@ func TestClaimPolicy(t *testing.T) {
 			expectClaim(minClaimGap, true, minClaimGap),
 			claimAt(minClaimGap, 4),
 			expectClaim(minClaimGap+msec, false, minClaimGap+cpPoll),
+		)},
+		{"a full claim that filled its endpoints waits for one to free room", claimSteps(
+			[]claimStep{startAt(0), filledAt(0, 0, 10)},
+			expectClaim(minClaimGap, false, cpPoll),
+			freedAt(40*msec),
+			expectClaim(40*msec, true, 40*msec),
 		)},
 		{"an endpoint left out gets room while the claim runs", claimSteps(
 			startAt(0),

@@ -167,18 +167,23 @@ type run struct {
 	rec   *recorder // has its own lock
 
 	// Owned by the loop goroutine alone.
-	claims    claimPolicy
-	excluded  map[string]bool           // endpoints the running (or last) claim left out
-	eps       map[string]*endpointState // see endpoint.go
-	waiting   map[string]*endpointState // endpoints with queued tasks
-	inFlight  int
-	queued    int
-	maxHeld   int                     // deliveries held at once: queued here or in flight
-	heldBytes int                     // payload size of those; past Config.MaxHeldBytes the node takes no more
-	dirty     map[*endpointState]bool // endpoints changed since the gate last heard
-	drained   []*store.Task           // taken over since the gate last heard
-	changed   []*endpointState        // publishRoom's list of dirty, kept for reuse
-	lastSweep time.Time
+	claims   claimPolicy
+	excluded map[string]bool // endpoints the running (or last) claim left out, or filled
+	freed    []string        // excluded endpoints that finished a send since the loop last looked
+	// claimedFor holds the endpoints the running (or last) claim was for,
+	// known here and not full when it started; none when it was for
+	// endpoints not known here.
+	claimedFor []*endpointState
+	eps        map[string]*endpointState // see endpoint.go
+	waiting    map[string]*endpointState // endpoints with queued tasks
+	inFlight   int
+	queued     int
+	maxHeld    int                     // deliveries held at once: queued here or in flight
+	heldBytes  int                     // payload size of those; past Config.MaxHeldBytes the node takes no more
+	dirty      map[*endpointState]bool // endpoints changed since the gate last heard
+	drained    []*store.Task           // taken over since the gate last heard
+	changed    []*endpointState        // publishRoom's list of dirty, kept for reuse
+	lastSweep  time.Time
 
 	// Atomics and channels, shared with the sending, claiming and
 	// publishing goroutines and the lease keeper.
@@ -313,6 +318,7 @@ func (r *run) loop(ctx context.Context) {
 			r.drained = append(r.drained, tasks...)
 		}
 		r.dispatch(now)
+		r.noteFreed()
 		if r.claims.should(now, r.roomToClaim()) {
 			r.startClaim(ctx, now)
 		}
@@ -450,6 +456,7 @@ func (r *run) startClaim(ctx context.Context, now time.Time) {
 	var exclude []string
 	excluded := make(map[string]bool)
 	room := 0
+	r.claimedFor = r.claimedFor[:0]
 	for id, ep := range r.eps {
 		if ep.full() {
 			exclude = append(exclude, id)
@@ -457,6 +464,7 @@ func (r *run) startClaim(ctx context.Context, now time.Time) {
 			continue
 		}
 		room += ep.holdCap() - ep.inFlight - len(ep.queue)
+		r.claimedFor = append(r.claimedFor, ep)
 	}
 	if room == 0 {
 		room = 2 * r.cfg.MaxInFlightPerEndpoint
@@ -517,13 +525,37 @@ func (r *run) finishClaim(ctx context.Context, cr claimResult) {
 	}
 	r.leased.Add(int64(len(cr.tasks)))
 	r.accept(ctx, cr.tasks, r.cfg.Now())
-	r.claims.finished(claimReport{
+	report := claimReport{
 		began:    cr.now,
 		got:      len(cr.tasks),
 		limit:    cr.limit,
 		excluded: len(r.excluded) > 0,
+		roomLeft: r.roomLeft(),
 		nextDue:  cr.nextDue,
-	})
+	}
+	if report.got == report.limit && !report.roomLeft {
+		// The claim filled its endpoints and may have left work of theirs
+		// in the store: a send of theirs that frees room calls for the
+		// next claim, as one of an endpoint it left out does.
+		for _, ep := range r.claimedFor {
+			r.excluded[ep.id] = true
+		}
+	}
+	r.claims.finished(report)
+}
+
+// roomLeft reports whether an endpoint the last claim was for can take
+// more now, or whether it was for endpoints this node did not know.
+func (r *run) roomLeft() bool {
+	if len(r.claimedFor) == 0 {
+		return true
+	}
+	for _, ep := range r.claimedFor {
+		if !ep.full() {
+			return true
+		}
+	}
+	return false
 }
 
 // accept puts leased tasks in their endpoints' queues, all of them: what
@@ -648,6 +680,22 @@ func (r *run) noteRetry(at time.Time) {
 	}
 }
 
+// noteFreed tells the claim policy when an endpoint the last claim left
+// out (it was full) has room now, its queue having refilled what it could:
+// work may be waiting for it in the store. One that is still full (its
+// queue holds half its window or more) would only be left out again, by a
+// claim that could find work for no one else.
+func (r *run) noteFreed() {
+	for _, id := range r.freed {
+		if ep := r.eps[id]; ep == nil || !ep.full() {
+			r.claims.roomFreed()
+			break
+		}
+	}
+	clear(r.freed)
+	r.freed = r.freed[:0]
+}
+
 // finish accounts for a finished send.
 func (r *run) finish(sd sendDone) {
 	r.inFlight--
@@ -661,7 +709,9 @@ func (r *run) finish(sd sendDone) {
 		}
 	}
 	if r.excluded[sd.endpointID] {
-		// The endpoint was left out of the last claim; it has room now.
-		r.claims.roomFreed()
+		// The endpoint was left out of the last claim, or filled by it.
+		// Whether it has room now is known once its queue has refilled
+		// the slot.
+		r.freed = append(r.freed, sd.endpointID)
 	}
 }

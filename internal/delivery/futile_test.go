@@ -67,3 +67,31 @@ func TestWakesBesideAFullEndpoint(t *testing.T) {
 		t.Fatalf("the stuck endpoint got %d requests, want 1 (it never answers)", n)
 	}
 }
+
+// TestNoClaimsWhileTheExcludedStayFull: an endpoint working through a
+// backlog in the store is left out of claims while it holds enough (its
+// queue refills half its window); a send it finishes starts a claim only
+// once it has room, not while a claim could only leave it out again and
+// find nothing. Before, every finished send of a full endpoint started
+// such a claim, a few milliseconds apart: on PostgreSQL each read the
+// backlog's index entries, and they delayed the claims that were needed.
+func TestNoClaimsWhileTheExcludedStayFull(t *testing.T) {
+	f := newFixture(t)
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		time.Sleep(30 * time.Millisecond)
+	})
+	ep := f.endpoint(rc.URL, nil)
+	const n = 300
+	for i := range n {
+		f.publish(ep.ID, fmt.Sprintf(`{"i":%d}`, i))
+	}
+	q := &countingQueue{Store: f.st}
+	startDispatcher(t, baseConfig(q))
+	waitFor(t, 20*time.Second, "the backlog delivered", func() bool { return rc.count() == n })
+	// The last claim, after the backlog is gone, may find nothing; so may
+	// one that ran while the last sends finished.
+	if empty := q.empty.Load(); empty > 3 {
+		t.Fatalf("%d of %d claims found nothing while %d deliveries waited for the only endpoint", empty, q.claims.Load(), n)
+	}
+	t.Logf("%d claims, %d found nothing", q.claims.Load(), q.empty.Load())
+}

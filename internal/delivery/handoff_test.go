@@ -19,6 +19,7 @@ type countingQueue struct {
 	*sqlite.Store
 	released, claimed atomic.Int64
 	claims            atomic.Int64 // calls, whatever they found
+	empty             atomic.Int64 // calls that found nothing
 }
 
 func (q *countingQueue) ReleaseDeliveries(ctx context.Context, owner string, ids []string) error {
@@ -30,6 +31,9 @@ func (q *countingQueue) ClaimDeliveries(ctx context.Context, p store.ClaimParams
 	q.claims.Add(1)
 	tasks, err := q.Store.ClaimDeliveries(ctx, p)
 	q.claimed.Add(int64(len(tasks)))
+	if len(tasks) == 0 {
+		q.empty.Add(1)
+	}
 	return tasks, err
 }
 
