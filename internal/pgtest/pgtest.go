@@ -62,9 +62,14 @@ func NewDatabaseWith(t testing.TB, prefix, options string) string {
 	return databaseURL(t, server, name)
 }
 
+// statementTimeout bounds create and drop. Dropping a database makes
+// PostgreSQL checkpoint, which on a machine busy with other tests has
+// taken more than 30 s.
+const statementTimeout = 2 * time.Minute
+
 // exec runs one statement on the server's own database.
 func exec(server, sql string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), statementTimeout)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, server)
 	if err != nil {

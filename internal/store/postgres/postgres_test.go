@@ -80,7 +80,9 @@ func newDatabase(t testing.TB) string {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// Dropping makes PostgreSQL checkpoint, which on a machine busy
+		// with other tests has taken more than 30 s.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		admin, err := pgx.Connect(ctx, serverURL)
 		if err != nil {
