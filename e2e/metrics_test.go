@@ -224,3 +224,41 @@ func TestMetricsListenerAndOffSwitch(t *testing.T) {
 		}
 	})
 }
+
+// TestMetricsDNSCache: the DNS cache's metrics are served with the cache
+// (the default; at zero here, as deliveries to 127.0.0.1 ask no name
+// server) and left out with --dns-cache=false.
+func TestMetricsDNSCache(t *testing.T) {
+	families := []string{"hookrelay_dns_cache_queries_total", "hookrelay_dns_cache_uncached_answers_total",
+		"hookrelay_dns_cache_entries", "hookrelay_dns_cache_bytes"}
+	t.Run("on", func(t *testing.T) {
+		srv := startServer(t, serverOptions{})
+		code, fams := scrape(t, srv.URL+"/metrics")
+		if code != http.StatusOK {
+			t.Fatalf("GET /metrics: %d", code)
+		}
+		wantSeries(t, fams, "hookrelay_dns_cache_queries_total", map[string]float64{"result=hit": 0, "result=miss": 0})
+		wantSeries(t, fams, "hookrelay_dns_cache_uncached_answers_total", map[string]float64{
+			"reason=error": 0, "reason=malformed": 0, "reason=no_soa": 0, "reason=too_large": 0, "reason=truncated": 0, "reason=zero_ttl": 0,
+		})
+		wantSeries(t, fams, "hookrelay_dns_cache_entries", map[string]float64{"": 0})
+		wantSeries(t, fams, "hookrelay_dns_cache_bytes", map[string]float64{"": 0})
+		for _, name := range families {
+			if f := fams[name]; f == nil || f.GetHelp() == "" {
+				t.Errorf("%s has no HELP text", name)
+			}
+		}
+	})
+	t.Run("off", func(t *testing.T) {
+		srv := startServer(t, serverOptions{Args: []string{"--dns-cache=false"}})
+		code, fams := scrape(t, srv.URL+"/metrics")
+		if code != http.StatusOK || fams["hookrelay_store_errors_total"] == nil {
+			t.Fatalf("GET /metrics: %d, families %d", code, len(fams))
+		}
+		for _, name := range families {
+			if fams[name] != nil {
+				t.Errorf("%s served with --dns-cache=false", name)
+			}
+		}
+	})
+}

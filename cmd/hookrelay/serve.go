@@ -60,14 +60,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	alerts := ops.NewAlerts(ops.AlertsConfig{Store: st, DisableAfter: cfg.DisableAfter, RetrySchedule: cfg.RetrySchedule,
 		Logger: logger.With("component", "ops")})
 	observers := delivery.Observers{alerts}
+	var resolver *net.Resolver
+	var dnsCache *dnscache.Cache
+	if cfg.DNSCache {
+		dnsCache = dnscache.New(dnscache.Config{})
+		resolver = dnsCache.Resolver()
+	}
 	var mx *metrics.Metrics
 	if cfg.Metrics {
-		mx = metrics.New(metrics.Config{Store: st, Logger: logger.With("component", "metrics")})
+		mcfg := metrics.Config{Store: st, Logger: logger.With("component", "metrics")}
+		if dnsCache != nil { // not a nil *Cache in the interface
+			mcfg.DNSCache = dnsCache
+		}
+		mx = metrics.New(mcfg)
 		observers = append(observers, mx)
-	}
-	var resolver *net.Resolver
-	if cfg.DNSCache {
-		resolver = dnscache.New(dnscache.Config{}).Resolver()
 	}
 	disp := delivery.NewDispatcher(delivery.Config{
 		Store:                    st,

@@ -60,6 +60,7 @@ type Cache struct {
 	resolver *net.Resolver
 
 	hits, misses atomic.Int64
+	uncached     [NumReasons]atomic.Int64
 
 	mu      sync.Mutex
 	entries map[key]*list.Element // of *entry
@@ -106,19 +107,81 @@ func (c *Cache) Resolver() *net.Resolver { return c.resolver }
 
 // Stats are a cache's counters.
 type Stats struct {
-	// Hits are queries answered from the cache, Misses queries that might
-	// have been and were sent to the server.
+	// Hits are queries answered from the cache, with no packet sent.
+	// Misses are queries the cache might have answered but did not, and
+	// so passed on to the server (whether or not it could be reached): it
+	// held no unexpired answer to them, or (over UDP) only one larger than
+	// the asker takes. Only standard queries of one question of class IN
+	// count, as Go's resolver asks them; any other message goes to the
+	// server uncounted. Negative answers count as any
+	// other: a kept NXDOMAIN served again is a hit.
 	Hits, Misses int64
+	// Uncached counts, by reason, the server's answers to misses that were
+	// not kept, so that the next such query is a miss again. An answer
+	// kept, and a message that answers no question asked on its
+	// connection, count in none.
+	Uncached [NumReasons]int64
 	// Entries and Bytes are the answers kept and the memory they count
-	// for against Config.MaxBytes.
+	// for against Config.MaxBytes. Expired answers count until they are
+	// dropped: when next asked for, or as the least recently used.
 	Entries, Bytes int
+}
+
+// Reason is why an answer of the server was not kept.
+type Reason int
+
+// The reasons an answer is not kept, indexes of Stats.Uncached.
+const (
+	// ReasonTruncated is an answer cut short (the TC bit): the asker asks
+	// again over TCP, and that answer may be kept.
+	ReasonTruncated Reason = iota
+	// ReasonError is an error other than NXDOMAIN: SERVFAIL, REFUSED...
+	ReasonError
+	// ReasonZeroTTL is an answer with a TTL of 0: one of its records', or
+	// a negative answer's SOA TTL or MINIMUM.
+	ReasonZeroTTL
+	// ReasonNoSOA is a negative answer without the SOA record that tells
+	// how long it holds.
+	ReasonNoSOA
+	// ReasonTooLarge is an answer that takes more than a sixty-fourth of
+	// Config.MaxBytes.
+	ReasonTooLarge
+	// ReasonMalformed is a message that is not a well-formed answer to the
+	// question asked (another question, a bad record...).
+	ReasonMalformed
+	// NumReasons is the number of reasons.
+	NumReasons
+)
+
+// String is the reason as a metric label: "truncated", "error",
+// "zero_ttl", "no_soa", "too_large", "malformed".
+func (r Reason) String() string {
+	switch r {
+	case ReasonTruncated:
+		return "truncated"
+	case ReasonError:
+		return "error"
+	case ReasonZeroTTL:
+		return "zero_ttl"
+	case ReasonNoSOA:
+		return "no_soa"
+	case ReasonTooLarge:
+		return "too_large"
+	case ReasonMalformed:
+		return "malformed"
+	}
+	return "unknown"
 }
 
 // Stats returns the cache's counters.
 func (c *Cache) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Entries: len(c.entries), Bytes: c.bytes}
+	s := Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Entries: len(c.entries), Bytes: c.bytes}
+	for r := range c.uncached {
+		s.Uncached[r] = c.uncached[r].Load()
+	}
+	return s
 }
 
 // lookup appends to buf the kept answer to q and returns it, or nil when
@@ -148,12 +211,14 @@ func (c *Cache) lookup(buf []byte, q query, udp bool) []byte {
 
 // store keeps the server's answer b to q, when it may be kept.
 func (c *Cache) store(q query, b []byte) {
-	a, ok := checkAnswer(q, b, c.cfg.MaxTTL, c.cfg.MaxNegativeTTL)
+	a, why, ok := checkAnswer(q, b, c.cfg.MaxTTL, c.cfg.MaxNegativeTTL)
 	if !ok {
+		c.uncached[why].Add(1)
 		return
 	}
 	size := len(a.raw) + 8*len(a.ttls) + len(q.key.name) + entryOverhead
 	if size > c.cfg.MaxBytes/64 {
+		c.uncached[ReasonTooLarge].Add(1)
 		return
 	}
 	now := c.cfg.Now()

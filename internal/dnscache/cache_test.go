@@ -161,6 +161,69 @@ func TestServerErrorsNeverKept(t *testing.T) {
 	}
 }
 
+// TestUncachedCounted asks one question of a server whose answer is not
+// kept, and checks that Stats counts it under its reason, and under no
+// other; a kept answer counts under none.
+func TestUncachedCounted(t *testing.T) {
+	many := make([]netip.Addr, 100)
+	for i := range many {
+		many[i] = netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)})
+	}
+	tests := []struct {
+		name    string
+		set     dnstest.Name
+		cfg     dnscache.Config
+		network string
+		reason  dnscache.Reason // -1: kept
+	}{
+		{"kept", dnstest.Name{Addrs: []netip.Addr{addr1}, TTL: 60}, dnscache.Config{}, "udp", -1},
+		{"kept negative", dnstest.Name{RCode: dnsmessage.RCodeNameError, NegativeTTL: 10}, dnscache.Config{}, "udp", -1},
+		{"truncated", dnstest.Name{Addrs: []netip.Addr{addr1}, TTL: 60, TruncateUDP: true}, dnscache.Config{}, "udp", dnscache.ReasonTruncated},
+		{"servfail", dnstest.Name{RCode: dnsmessage.RCodeServerFailure}, dnscache.Config{}, "udp", dnscache.ReasonError},
+		{"refused", dnstest.Name{RCode: dnsmessage.RCodeRefused}, dnscache.Config{}, "tcp", dnscache.ReasonError},
+		{"ttl 0", dnstest.Name{Addrs: []netip.Addr{addr1}, TTL: 0}, dnscache.Config{}, "udp", dnscache.ReasonZeroTTL},
+		{"negative, soa ttl 0", dnstest.Name{RCode: dnsmessage.RCodeNameError, NegativeTTL: 0}, dnscache.Config{}, "udp", dnscache.ReasonZeroTTL},
+		{"negative without soa", dnstest.Name{RCode: dnsmessage.RCodeNameError, NoSOA: true}, dnscache.Config{}, "udp", dnscache.ReasonNoSOA},
+		{"too large", dnstest.Name{Addrs: many, TTL: 60}, dnscache.Config{MaxBytes: 64 << 10}, "tcp", dnscache.ReasonTooLarge},
+		{"malformed", dnstest.Name{Addrs: []netip.Addr{addr1}, TTL: 60, Garble: func(b []byte) []byte { return b[:len(b)-3] }}, dnscache.Config{}, "udp", dnscache.ReasonMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := dnstest.Start(t)
+			srv.Set("u.hooks.test", tt.set)
+			c := newCache(srv, newClock(), tt.cfg)
+			exchange(t, c, tt.network, newQuery(t, 5, "u.hooks.test.", dnsmessage.TypeA, 0))
+			var want [dnscache.NumReasons]int64
+			entries := 1
+			if tt.reason >= 0 {
+				want[tt.reason] = 1
+				entries = 0
+			}
+			if s := c.Stats(); s.Uncached != want || s.Misses != 1 || s.Hits != 0 || s.Entries != entries {
+				t.Fatalf("stats %+v, want 1 miss, uncached %v, %d entries", s, want, entries)
+			}
+			if tt.reason >= 0 {
+				if got := tt.reason.String(); got == "unknown" || got == "" {
+					t.Fatalf("reason %d has no name", tt.reason)
+				}
+			}
+		})
+	}
+
+	// A truncated answer over UDP, then the whole one over TCP, kept: the
+	// second UDP question is a hit.
+	srv := dnstest.Start(t)
+	srv.Set("tc.hooks.test", dnstest.Name{Addrs: []netip.Addr{addr1}, TTL: 60, TruncateUDP: true})
+	c := newCache(srv, newClock(), dnscache.Config{})
+	mustLookup4(t, c.Resolver(), "tc.hooks.test", addr1)
+	mustLookup4(t, c.Resolver(), "tc.hooks.test", addr1)
+	var want [dnscache.NumReasons]int64
+	want[dnscache.ReasonTruncated] = 1
+	if s := c.Stats(); s.Uncached != want || s.Misses != 2 || s.Hits != 1 || s.Entries != 1 {
+		t.Fatalf("stats %+v, want 2 misses (udp, then tcp), 1 hit, 1 truncated, 1 entry", s)
+	}
+}
+
 // TestServedAnswers checks the answers the cache serves, message by message,
 // over UDP and TCP: the asker's ID and question, TTLs counted down.
 func TestServedAnswers(t *testing.T) {

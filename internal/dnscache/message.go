@@ -111,23 +111,32 @@ type answer struct {
 }
 
 // checkAnswer returns b, an answer of the server to q, in the form the
-// cache keeps, or ok false when it must not be kept: when it is not a
-// well-formed answer to q (its ID, its question, truncated), is an error
-// other than NXDOMAIN, carries a TTL of 0, or is a negative answer without
-// the SOA record that tells how long it holds (RFC 2308). Its life is the
-// least TTL of its answer records, at most maxTTL; a negative answer's is
-// the least of its SOA record's TTL and MINIMUM (and of any answer
-// records, a CNAME chain to a missing name), at most maxNegative.
-func checkAnswer(q query, b []byte, maxTTL, maxNegative time.Duration) (a answer, ok bool) {
+// cache keeps, or ok false and why when it must not be kept: when it is
+// not a well-formed answer to q (its ID, its question), is truncated, is
+// an error other than NXDOMAIN, carries a TTL of 0, or is a negative
+// answer without the SOA record that tells how long it holds (RFC 2308).
+// Its life is the least TTL of its answer records, at most maxTTL; a
+// negative answer's is the least of its SOA record's TTL and MINIMUM (and
+// of any answer records, a CNAME chain to a missing name), at most
+// maxNegative.
+func checkAnswer(q query, b []byte, maxTTL, maxNegative time.Duration) (a answer, why Reason, ok bool) {
+	// The header first: a truncated answer need not be well formed past
+	// its question (Go's resolver reads no further before asking again
+	// over TCP), and is told apart from a malformed one.
+	var p dnsmessage.Parser
+	h, err := p.Start(b)
+	if err != nil || !h.Response || h.ID != q.id || h.OpCode != 0 {
+		return a, ReasonMalformed, false
+	}
+	if h.Truncated {
+		return a, ReasonTruncated, false
+	}
 	var m dnsmessage.Message
 	if err := m.Unpack(b); err != nil {
-		return a, false
-	}
-	if !m.Response || m.ID != q.id || m.Truncated || m.OpCode != 0 {
-		return a, false
+		return a, ReasonMalformed, false
 	}
 	if len(m.Questions) != 1 || !sameQuestion(m.Questions[0], q.q) {
-		return a, false
+		return a, ReasonMalformed, false
 	}
 	rcode := m.RCode
 	for _, r := range m.Additionals {
@@ -151,30 +160,30 @@ func checkAnswer(q query, b []byte, maxTTL, maxNegative time.Duration) (a answer
 			}
 		}
 		if !soa {
-			return a, false
+			return a, ReasonNoSOA, false
 		}
 		limit = maxNegative
 	default:
-		return a, false
+		return a, ReasonError, false
 	}
 	if least == 0 || limit <= 0 {
-		return a, false
+		return a, ReasonZeroTTL, false
 	}
 	ttls, err := ttlOffsets(b)
 	if err != nil {
-		return a, false
+		return a, ReasonMalformed, false
 	}
 	// The answer's question is overwritten with the asker's when served:
 	// both must take the same room.
 	end, err := skipName(b, headerLen)
 	if err != nil || end+4-headerLen != len(q.wire) {
-		return a, false
+		return a, ReasonMalformed, false
 	}
 	return answer{
 		raw:  append([]byte(nil), b...),
 		ttls: ttls,
 		life: min(time.Duration(least)*time.Second, limit),
-	}, true
+	}, 0, true
 }
 
 // serve appends to buf the answer for q, aged by age: the asker's ID and

@@ -58,7 +58,10 @@ func FuzzAnswer(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, b []byte) {
-		a, ok := checkAnswer(q, b, time.Hour, time.Minute)
+		a, why, ok := checkAnswer(q, b, time.Hour, time.Minute)
+		if why < 0 || why >= NumReasons {
+			t.Fatalf("reason %d out of range", why)
+		}
 		if !ok {
 			return
 		}

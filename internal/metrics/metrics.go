@@ -2,8 +2,9 @@
 // dispatcher records them (a delivery.Observer), publishes and store
 // failures as the API sees them (an api.Metrics), the dispatcher's state
 // (read from delivery.Dispatcher.Stats at scrape time), the queue's backlog
-// (store.Store.QueueDepth at scrape time), background task and cleaner
-// progress, and the Go runtime and process collectors.
+// (store.Store.QueueDepth at scrape time), the delivery DNS cache's
+// counters (dnscache.Cache.Stats at scrape time), background task and
+// cleaner progress, and the Go runtime and process collectors.
 //
 // Labels never carry tenant data: no endpoint, application or message IDs,
 // URLs or event types. Per-endpoint figures are the endpoint stats and
@@ -25,6 +26,7 @@ import (
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/delivery"
+	"github.com/hookrelay/hookrelay/internal/dnscache"
 	"github.com/hookrelay/hookrelay/internal/ops"
 	"github.com/hookrelay/hookrelay/internal/store"
 )
@@ -47,6 +49,11 @@ type Dispatcher interface {
 	Stats() delivery.Stats
 }
 
+// DNSCache is the part of dnscache.Cache the metrics read at scrape time.
+type DNSCache interface {
+	Stats() dnscache.Stats
+}
+
 // Cleaner is what the retention cleaner reports its progress to; *Metrics
 // implements it.
 type Cleaner interface {
@@ -61,6 +68,10 @@ type Cleaner interface {
 type Config struct {
 	Store      Queue
 	Dispatcher Dispatcher
+	// DNSCache is the cache of the dispatcher's resolver. Without it (no
+	// cache: --dns-cache=false) the hookrelay_dns_cache_* metrics are left
+	// out, not reported as zero.
+	DNSCache DNSCache
 	// DueLimit is where the count of due deliveries stops; 0 means
 	// DefaultDueLimit.
 	DueLimit int
@@ -156,6 +167,9 @@ func New(cfg Config) *Metrics {
 		m.attemptsVec, m.durationsVec, publish, m.cleanerRemoved, m.taskChanged, m.tasksEnded,
 		&stateCollector{m},
 	)
+	if cfg.DNSCache != nil {
+		m.reg.MustRegister(dnsCacheCollector{cfg.DNSCache})
+	}
 	return m
 }
 
@@ -334,6 +348,39 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	} {
 		ch <- prometheus.MustNewConstMetric(descStoreErrors, prometheus.CounterValue, float64(e.n), e.source)
 	}
+}
+
+// dnsCacheCollector reads the DNS cache's counters at scrape time.
+type dnsCacheCollector struct{ c DNSCache }
+
+var (
+	descDNSQueries = prometheus.NewDesc("hookrelay_dns_cache_queries_total",
+		"DNS queries for endpoint (and proxy) host names through this node's DNS cache, by result: hit (answered from the cache, no packet sent), miss (sent to the name server: no unexpired answer kept, or over UDP only one larger than the asker takes). A host name lookup is one query per address type (A, AAAA) and per search domain tried; negative answers (NXDOMAIN, no record of the type) count as any other.",
+		[]string{"result"}, nil)
+	descDNSUncached = prometheus.NewDesc("hookrelay_dns_cache_uncached_answers_total",
+		"Name server answers to this node's DNS cache misses that were not kept, so the same query is a miss again, by reason: truncated (cut short over UDP; asked again over TCP, whose answer may be kept), error (SERVFAIL, REFUSED or another error but NXDOMAIN), zero_ttl (a TTL of 0), no_soa (a negative answer without the SOA record that says how long it holds), too_large (over a sixty-fourth of the cache's memory bound), malformed (not a well-formed answer to the question).",
+		[]string{"reason"}, nil)
+	descDNSEntries = prometheus.NewDesc("hookrelay_dns_cache_entries",
+		"DNS answers kept in this node's cache, negative ones included; an expired answer counts until it is dropped, when next asked for or as the least recently used.", nil, nil)
+	descDNSBytes = prometheus.NewDesc("hookrelay_dns_cache_bytes",
+		"Memory the answers kept in this node's DNS cache count for against its bound (4 MiB in hookrelay serve; past it the least recently used are dropped): each answer's bytes and a fixed overhead.", nil, nil)
+)
+
+func (dnsCacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descDNSQueries, descDNSUncached, descDNSEntries, descDNSBytes} {
+		ch <- d
+	}
+}
+
+func (c dnsCacheCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.c.Stats()
+	ch <- prometheus.MustNewConstMetric(descDNSQueries, prometheus.CounterValue, float64(s.Hits), "hit")
+	ch <- prometheus.MustNewConstMetric(descDNSQueries, prometheus.CounterValue, float64(s.Misses), "miss")
+	for r, n := range s.Uncached {
+		ch <- prometheus.MustNewConstMetric(descDNSUncached, prometheus.CounterValue, float64(n), dnscache.Reason(r).String())
+	}
+	ch <- prometheus.MustNewConstMetric(descDNSEntries, prometheus.GaugeValue, float64(s.Entries))
+	ch <- prometheus.MustNewConstMetric(descDNSBytes, prometheus.GaugeValue, float64(s.Bytes))
 }
 
 var (

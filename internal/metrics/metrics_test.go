@@ -7,18 +7,23 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/delivery"
+	"github.com/hookrelay/hookrelay/internal/dnscache"
+	"github.com/hookrelay/hookrelay/internal/dnstest"
 	"github.com/hookrelay/hookrelay/internal/metrics"
 	"github.com/hookrelay/hookrelay/internal/pgtest"
 	"github.com/hookrelay/hookrelay/internal/store"
@@ -195,6 +200,85 @@ func TestStateAndErrors(t *testing.T) {
 	for _, name := range []string{"hookrelay_due_deliveries{}", "hookrelay_oldest_due_age_seconds{}"} {
 		if v, ok := got[name]; ok {
 			t.Errorf("%s = %v although the queue query failed; want it left out", name, v)
+		}
+	}
+}
+
+// TestDNSCache resolves names through a DNS cache in front of a dnstest
+// server and scrapes its metrics after each step: a miss, then a hit
+// within the TTL, a miss again once it has passed, and answers with a TTL
+// of 0 counted as misses and as uncached.
+func TestDNSCache(t *testing.T) {
+	srv := dnstest.Start(t)
+	addr := netip.MustParseAddr("192.0.2.1")
+	// Trailing dots: no search domain is tried, one query per lookup.
+	srv.Set("a.hooks.test.", dnstest.Name{Addrs: []netip.Addr{addr}, TTL: 60})
+	srv.Set("zero.hooks.test.", dnstest.Name{Addrs: []netip.Addr{addr}, TTL: 0})
+	start := time.Now()
+	var elapsed atomic.Int64
+	cache := dnscache.New(dnscache.Config{Dial: srv.Dial, Now: func() time.Time {
+		return start.Add(time.Duration(elapsed.Load()))
+	}})
+	m := metrics.New(metrics.Config{DNSCache: cache})
+	lookup := func(name string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		got, err := cache.Resolver().LookupNetIP(ctx, "ip4", name)
+		if err != nil || len(got) != 1 || got[0] != addr {
+			t.Fatalf("lookup %s: %v, %v", name, got, err)
+		}
+	}
+	// check scrapes m and compares the DNS cache's series; bytes is only
+	// said to be zero or not.
+	check := func(hits, misses, zeroTTL, entries float64) {
+		t.Helper()
+		got := scrape(t, m)
+		want(t, got, map[string]float64{
+			"hookrelay_dns_cache_queries_total{result=hit}":                hits,
+			"hookrelay_dns_cache_queries_total{result=miss}":               misses,
+			"hookrelay_dns_cache_uncached_answers_total{reason=error}":     0,
+			"hookrelay_dns_cache_uncached_answers_total{reason=malformed}": 0,
+			"hookrelay_dns_cache_uncached_answers_total{reason=no_soa}":    0,
+			"hookrelay_dns_cache_uncached_answers_total{reason=too_large}": 0,
+			"hookrelay_dns_cache_uncached_answers_total{reason=truncated}": 0,
+			"hookrelay_dns_cache_uncached_answers_total{reason=zero_ttl}":  zeroTTL,
+			"hookrelay_dns_cache_entries{}":                                entries,
+		})
+		if b, ok := got["hookrelay_dns_cache_bytes{}"]; !ok || (b > 0) != (entries > 0) {
+			t.Errorf("hookrelay_dns_cache_bytes = %v (exposed %v) with %v entries", b, ok, entries)
+		}
+	}
+
+	check(0, 0, 0, 0)
+	lookup("a.hooks.test.")
+	check(0, 1, 0, 1)
+	lookup("a.hooks.test.")
+	check(1, 1, 0, 1)
+	elapsed.Store(int64(59 * time.Second))
+	lookup("a.hooks.test.")
+	check(2, 1, 0, 1)
+	elapsed.Store(int64(60 * time.Second))
+	lookup("a.hooks.test.")
+	check(2, 2, 0, 1)
+	if n := srv.Count("a.hooks.test", dnsmessage.TypeA, ""); n != 2 {
+		t.Fatalf("the server was asked %d times, want 2 (the misses)", n)
+	}
+	lookup("zero.hooks.test.")
+	lookup("zero.hooks.test.")
+	check(2, 4, 2, 1)
+}
+
+// TestDNSCacheOff: without a cache (--dns-cache=false) the DNS cache's
+// metrics are left out, not reported as zero.
+func TestDNSCacheOff(t *testing.T) {
+	got := scrape(t, metrics.New(metrics.Config{}))
+	if len(got) == 0 {
+		t.Fatal("no hookrelay_ series at all")
+	}
+	for k := range got {
+		if strings.HasPrefix(k, "hookrelay_dns_cache_") {
+			t.Errorf("%s exposed without a DNS cache", k)
 		}
 	}
 }
