@@ -10,9 +10,10 @@
 // HTTPValidationError body. Unknown fields are ignored, as Svix does. An
 // empty body reads as {}.
 //
-// Order of checks: authentication (401), the route's token kind (403), the
-// body size (413), room for the body (503 with Retry-After while the server
-// holds Config.MaxBodyBytesInFlight bytes of other bodies), the whole body
+// Order of checks: authentication (401), the route's token kind and a
+// portal token's capability (403), the body size (413), room for the body
+// (503 with Retry-After while the server holds
+// Config.MaxBodyBytesInFlight bytes of other bodies), the whole body
 // read (400 when it does not arrive whole), the idempotency-key header
 // (422), then the path's application (404; a portal token sees
 // only its own), then the body and query (400/422), then the other objects
