@@ -29,7 +29,9 @@ const (
 	CapCreateAttempts
 	// CapManageEndpoint creates, changes, disables and deletes endpoints,
 	// with their headers and delivery options, and cancels their pending
-	// messages. It does not read or rotate the signing secret.
+	// messages; it also reads and rotates the signing secret, as
+	// ViewEndpointSecret and ManageEndpointSecret do (Svix: "any field or
+	// configuration of an endpoint (including secrets)").
 	CapManageEndpoint
 
 	// AllPortalCapabilities is every capability: a portal token made
@@ -68,10 +70,14 @@ func ParsePortalCapability(name string) (PortalCapabilities, bool) {
 func (c PortalCapabilities) Has(x PortalCapabilities) bool { return c&x == x }
 
 // Grants reports whether c allows what the capability x allows:
-// ManageEndpointSecret also allows what ViewEndpointSecret does. Nothing
-// else implies anything; ViewBase is needed for everything, and is
-// checked as any other capability.
+// ManageEndpoint also allows what ManageEndpointSecret does, and
+// ManageEndpointSecret what ViewEndpointSecret does. Nothing else implies
+// anything; ViewBase is needed for everything, and is checked as any
+// other capability. The API and the portal both decide by Grants.
 func (c PortalCapabilities) Grants(x PortalCapabilities) bool {
+	if c.Has(CapManageEndpoint) {
+		c |= CapManageEndpointSecret
+	}
 	if c.Has(CapManageEndpointSecret) {
 		c |= CapViewEndpointSecret
 	}

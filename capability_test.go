@@ -42,8 +42,8 @@ func TestPortalCapabilities(t *testing.T) {
 		t.Errorf("read-only set stored as %q", ReadOnlyPortalCapabilities.String())
 	}
 
-	// Grants: ManageEndpointSecret reads the secret too; nothing else
-	// implies anything.
+	// Grants: ManageEndpointSecret reads the secret too, ManageEndpoint
+	// reads and rotates it; nothing else implies anything.
 	for _, tt := range []struct {
 		have, x PortalCapabilities
 		want    bool
@@ -52,8 +52,13 @@ func TestPortalCapabilities(t *testing.T) {
 		{CapViewBase, CapViewEndpointSecret, false},
 		{CapViewBase | CapManageEndpointSecret, CapViewEndpointSecret, true},
 		{CapViewBase | CapViewEndpointSecret, CapManageEndpointSecret, false},
-		{CapViewBase | CapManageEndpoint, CapViewEndpointSecret, false},
+		{CapViewBase | CapManageEndpointSecret, CapManageEndpoint, false},
+		{CapViewBase | CapManageEndpoint, CapViewEndpointSecret, true},
+		{CapViewBase | CapManageEndpoint, CapManageEndpointSecret, true},
 		{CapViewBase | CapManageEndpoint, CapCreateAttempts, false},
+		{CapViewBase | CapManageEndpoint, CapManageTransformations, false},
+		{CapViewBase | CapCreateAttempts, CapViewEndpointSecret, false},
+		{CapViewBase | CapCreateAttempts, CapManageEndpointSecret, false},
 		{CapManageEndpoint, CapViewBase, false},
 		{AllPortalCapabilities, CapManageEndpoint, true},
 	} {

@@ -1,9 +1,11 @@
 // Portal sessions of narrower capabilities in a real browser, at 1280 and
 // 375 px: with ViewBase alone the signing secret is never shown and no
 // control changes anything; with ViewBase and ManageEndpoint the endpoint
-// can be edited, but the secret stays hidden and nothing is resent.
+// can be edited and its secret revealed and rotated (Svix: "any field or
+// configuration of an endpoint (including secrets)"), but nothing is
+// resent.
 import {
-  api, base, createApp, expect, openMagicLink, run, test, visit,
+  api, base, check, createApp, expect, openMagicLink, run, test, visit,
 } from './lib.mjs';
 
 // setup makes an application with an endpoint, a message sent to it and
@@ -89,15 +91,16 @@ test('with ViewBase alone the secret is not shown and nothing can be changed', a
   expect(statuses.join() === '200,403,403', `the token's reads and changes answered ${statuses}`);
 });
 
-test('with ViewBase and ManageEndpoint the endpoint is edited, the secret stays hidden', async (page) => {
+test('with ViewBase and ManageEndpoint the endpoint is edited, the secret revealed and rotated', async (page) => {
   const { app, ep, msg, secret } = await setup('caps-manage');
   await openMagicLink(page, app.id, { capabilities: ['ViewBase', 'ManageEndpoint'] });
   expect(!(await page.$('[data-testid="read-only"]')), 'a session that may edit endpoints says it is read-only');
   for (const [p, name] of pages(ep, msg)) {
     await visit(page, p, 'caps-manage-' + name);
-    const shown = await present(page, [...secretControls, ...attemptControls]);
+    const shown = await present(page, attemptControls);
     expect(shown.length === 0, `${p}: offers ${shown}`);
-    expect(!(await page.content()).includes(secret), `${p}: shows the signing secret`);
+    // The secret is offered, not shown until asked for.
+    expect(!(await page.content()).includes(secret), `${p}: shows the signing secret unasked`);
   }
   await page.goto(base + '/portal/endpoints');
   await page.waitForSelector('[data-testid="new-endpoint"]');
@@ -111,12 +114,22 @@ test('with ViewBase and ManageEndpoint the endpoint is edited, the secret stays 
   const stored = await api('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}`);
   expect(stored.description === 'CRM, edited in the portal', `description after saving: ${stored.description}`);
 
-  await page.goto(base + `/portal/endpoints/${ep.id}/secret`);
-  await page.waitForSelector('[data-testid="secret-not-viewable"]');
-  const res = await page.goto(base + `/portal/endpoints/${ep.id}/secret?reveal=1`);
-  expect(res.status() === 403 && !(await page.content()).includes(secret), `reveal by address answered ${res.status()}`);
+  // The secret: revealed on demand, then rotated.
+  await page.click('[data-testid="secret-link"]');
+  await page.waitForURL(/\/secret$/);
+  const offers = await present(page, ['reveal', 'rotate', 'secret-not-viewable']);
+  expect(offers.join() === 'reveal,rotate', `the secret page offers ${offers}`);
+  await page.click('[data-testid="reveal"]');
+  const shown = await page.inputValue('[data-testid="secret-value"]');
+  expect(shown === secret, `revealed ${shown}, API has ${secret}`);
+  await check(page, 'caps-manage-secret-revealed');
+  await page.click('[data-testid="rotate"]');
+  await page.waitForURL(/done=rotated$/);
+  await page.waitForSelector('[data-testid="grace"]');
+  await check(page, 'caps-manage-secret-rotated');
   const after = await api('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}/secret`);
-  expect(after.key === secret, 'the secret changed');
+  expect(after.key !== secret && after.key.startsWith('whsec_'), `the secret after rotating: ${after.key}`);
+  expect(!(await page.content()).includes(after.key), 'the new secret is shown unasked');
 });
 
 await run();

@@ -74,7 +74,8 @@ func (s *server) authenticate(r *http.Request) (*principal, error) {
 // capability the route needs (access.need): a portal token without it is
 // 403 naming it, whatever the path names, before the body or the path's
 // objects are looked at. A capability counts as hookrelay.Grants says
-// (ManageEndpointSecret also reads the secret). accessAny routes concern
+// (ManageEndpointSecret also reads the secret; ManageEndpoint also reads
+// and rotates it). accessAny routes concern
 // the token itself (logout, whoami) and need none. For accessApp routes a
 // portal token is further limited to its own application by
 // (*server).app.

@@ -194,23 +194,30 @@ func TestPortalRoutesNeedTheirCapability(t *testing.T) {
 // TestPortalCapabilitiesAllowAndRefuse: on both databases, each
 // capability lets a portal token (of ViewBase and it alone) make every
 // request of its routes, and a token of every other capability is 403 on
-// them naming it. ManageEndpointSecret also reads the secret.
+// them naming it. ManageEndpointSecret also reads the secret, and
+// ManageEndpoint reads and rotates it: a token of ViewBase and either
+// makes those requests too.
 func TestPortalCapabilitiesAllowAndRefuse(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
 		f := newCapFixture(t, open(t))
 		// ManageEndpoint last: it deletes the endpoint.
 		for _, c := range []struct {
 			need hookrelay.PortalCapabilities
-			// also are the other capabilities that grant need's routes.
-			also hookrelay.PortalCapabilities
+			// also are the other capabilities that grant need's routes,
+			// each of them alone.
+			also []hookrelay.PortalCapabilities
 		}{
-			{hookrelay.CapViewEndpointSecret, hookrelay.CapManageEndpointSecret},
-			{hookrelay.CapManageEndpointSecret, 0},
-			{hookrelay.CapCreateAttempts, 0},
-			{hookrelay.CapManageEndpoint, 0},
+			{hookrelay.CapViewEndpointSecret, []hookrelay.PortalCapabilities{hookrelay.CapManageEndpointSecret, hookrelay.CapManageEndpoint}},
+			{hookrelay.CapManageEndpointSecret, []hookrelay.PortalCapabilities{hookrelay.CapManageEndpoint}},
+			{hookrelay.CapCreateAttempts, nil},
+			{hookrelay.CapManageEndpoint, nil},
 		} {
 			t.Run(c.need.String(), func(t *testing.T) {
-				without := f.tokenWith(hookrelay.AllPortalCapabilities &^ c.need &^ c.also)
+				lacking := hookrelay.AllPortalCapabilities &^ c.need
+				for _, a := range c.also {
+					lacking &^= a
+				}
+				without := f.tokenWith(lacking)
 				with := f.tokenWith(hookrelay.CapViewBase | c.need)
 				n := 0
 				for _, rt := range portalRoutes() {
@@ -223,9 +230,9 @@ func TestPortalCapabilitiesAllowAndRefuse(t *testing.T) {
 					if status, body := f.call(rt, with); status != rt.want {
 						t.Errorf("%s %s with %s: %d, want %d: %s", rt.method, rt.pattern, c.need, status, rt.want, body)
 					}
-					if c.also != 0 {
-						if status, body := f.call(rt, f.tokenWith(hookrelay.CapViewBase|c.also)); status != rt.want {
-							t.Errorf("%s %s with %s: %d, want %d: %s", rt.method, rt.pattern, c.also, status, rt.want, body)
+					for _, a := range c.also {
+						if status, body := f.call(rt, f.tokenWith(hookrelay.CapViewBase|a)); status != rt.want {
+							t.Errorf("%s %s with %s: %d, want %d: %s", rt.method, rt.pattern, a, status, rt.want, body)
 						}
 					}
 				}

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -49,7 +50,7 @@ func TestPagesFollowCapabilities(t *testing.T) {
 		}{
 			{[]string{"ViewBase"}, nil, true},
 			{[]string{"ViewBase", "ViewEndpointSecret"}, nil, true},
-			{[]string{"ViewBase", "ManageEndpoint"}, nil, false},
+			{[]string{"ViewBase", "ManageEndpoint"}, []string{"ViewEndpointSecret", "ManageEndpointSecret"}, false},
 			{[]string{"ViewBase", "ManageEndpointSecret"}, []string{"ViewEndpointSecret"}, false},
 			{[]string{"ViewBase", "CreateAttempts"}, nil, false},
 			{[]string{"ViewBase", "ManageTransformations"}, nil, true},
@@ -130,12 +131,28 @@ func TestPagesFollowCapabilities(t *testing.T) {
 		if eps := s.endpoints(app); len(eps) != 1 || eps[0].URL != "https://receiver.example/v2" {
 			t.Errorf("after a ManageEndpoint save: %+v", eps)
 		}
-		rotator := s.loginWith(app, "ViewBase", "ManageEndpointSecret")
-		if resp, _ := rotator.post("/portal/endpoints/"+ep.ID+"/secret/rotate", nil); resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("ManageEndpointSecret rotating: %d", resp.StatusCode)
-		}
-		if rotated, _ := s.st.GetEndpoint(context.Background(), app, ep.ID); rotated.Secret == before.Secret {
-			t.Error("the secret did not change on a ManageEndpointSecret rotation")
+		// ManageEndpointSecret rotates, and so does ManageEndpoint (which
+		// reaches the secret as every other field of the endpoint).
+		secret := before.Secret
+		for _, caps := range [][]string{{"ViewBase", "ManageEndpointSecret"}, {"ViewBase", "ManageEndpoint"}} {
+			name := strings.Join(caps, "+")
+			rotator := s.loginWith(app, caps...)
+			if resp, _ := rotator.post("/portal/endpoints/"+ep.ID+"/secret/rotate", nil); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("%s rotating: %d", name, resp.StatusCode)
+			}
+			rotated, _ := s.st.GetEndpoint(context.Background(), app, ep.ID)
+			if rotated.Secret == secret {
+				t.Fatalf("the secret did not change on a %s rotation", name)
+			}
+			secret = rotated.Secret
+			var key struct {
+				Key string `json:"key"`
+			}
+			s.adminJSON("GET", "/api/v1/app/"+app+"/endpoint/"+ep.ID+"/secret", nil, &key)
+			_, body := rotator.get("/portal/endpoints/" + ep.ID + "/secret?reveal=1")
+			if !strings.Contains(html.UnescapeString(body), `value="`+key.Key+`"`) {
+				t.Errorf("%s: the revealed secret is not the rotated one %s", name, key.Key)
+			}
 		}
 	})
 }

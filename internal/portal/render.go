@@ -128,11 +128,11 @@ func (pg *Page) can(x hookrelay.PortalCapabilities) bool {
 func (pg *Page) CanManageEndpoints() bool { return pg.can(hookrelay.CapManageEndpoint) }
 
 // CanViewSecret: reveal an endpoint's signing secret (ViewEndpointSecret,
-// or ManageEndpointSecret).
+// ManageEndpointSecret or ManageEndpoint).
 func (pg *Page) CanViewSecret() bool { return pg.can(hookrelay.CapViewEndpointSecret) }
 
 // CanRotateSecret: rotate an endpoint's signing secret
-// (ManageEndpointSecret).
+// (ManageEndpointSecret or ManageEndpoint).
 func (pg *Page) CanRotateSecret() bool { return pg.can(hookrelay.CapManageEndpointSecret) }
 
 // CanCreateAttempts: resend messages, recover failed ones and send test
