@@ -413,6 +413,25 @@ await step("authentication.appPortalAccess", async () => {
   const asPortal = new Svix(portal, { serverUrl });
   check((await asPortal.endpoint.list(app.id)).data.length >= 3, "the portal token reads its app");
 });
+await step("authentication.appPortalAccess (capabilities)", async () => {
+  const out = await svix.authentication.appPortalAccess(app.id, { expiry: 3600, capabilities: ["ViewBase", "ManageEndpoint"] });
+  const editor = new Svix(out.token, { serverUrl });
+  const made = await editor.endpoint.create(app.id, { url: "https://example.com/made-by-the-portal" });
+  // ManageEndpoint reaches every field of an endpoint, its secret included.
+  const { key } = await editor.endpoint.getSecret(app.id, made.id);
+  check(key === (await svix.endpoint.getSecret(app.id, made.id)).key, "ManageEndpoint reads the endpoint's secret");
+  await editor.endpoint.rotateSecret(app.id, made.id, {});
+  check((await editor.endpoint.getSecret(app.id, made.id)).key !== key, "ManageEndpoint rotates the secret");
+  const viewer = new Svix((await svix.authentication.appPortalAccess(app.id, { capabilities: ["ViewBase"] })).token, { serverUrl });
+  check((await viewer.endpoint.list(app.id)).data.length >= 3, "ViewBase reads the endpoints");
+  await viewer.endpoint.getSecret(app.id, made.id).then(() => check(false, "ViewBase read the secret"),
+    (e) => check(e.code === 403, `ViewBase reading the secret answered ${e.code}`));
+  await viewer.endpoint.create(app.id, { url: "https://example.com/not-made" }).then(() => check(false, "ViewBase created an endpoint"),
+    (e) => check(e.code === 403, `ViewBase creating answered ${e.code}`));
+  await editor.endpoint.delete(app.id, made.id);
+  await svix.authentication.appPortalAccess(app.id, { capabilities: ["ManageEndpoint"] }).then(() => check(false, "a set without ViewBase was taken"),
+    (e) => check(e.code === 422, `a set without ViewBase answered ${e.code}`));
+});
 if (!v2) {
   await step("authentication.dashboardAccess", async () => {
     const out = await svix.authentication.dashboardAccess(app.id);

@@ -10,9 +10,10 @@
 // HTTPValidationError body. Unknown fields are ignored, as Svix does. An
 // empty body reads as {}.
 //
-// Order of checks: authentication (401), the route's token kind (403), the
-// body size (413), room for the body (503 with Retry-After while the server
-// holds Config.MaxBodyBytesInFlight bytes of other bodies), the whole body
+// Order of checks: authentication (401), the route's token kind and a
+// portal token's capability (403), the body size (413), room for the body
+// (503 with Retry-After while the server holds
+// Config.MaxBodyBytesInFlight bytes of other bodies), the whole body
 // read (400 when it does not arrive whole), the idempotency-key header
 // (422), then the path's application (404; a portal token sees
 // only its own), then the body and query (400/422), then the other objects
@@ -24,8 +25,9 @@
 // publishing (and its precheck) and expunging content, which are the
 // operator's; they also read the event type catalog, and whoami. Every
 // other route is 403 for them.
-// A read-only portal token (made with readOnly) is 403 for every request
-// but GET, and may log out.
+// A portal token may further do only what its capabilities grant (see
+// access and principal.authorize): a route it lacks the capability for is
+// 403 naming the capability. Every portal token may log out.
 //
 // Input text: request bodies must be valid UTF-8, and no text field of a
 // body (names, uids, descriptions, metadata keys and values, channels,
@@ -58,6 +60,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/ops"
 	"github.com/hookrelay/hookrelay/internal/store"
 )
@@ -178,6 +181,8 @@ type server struct {
 	// ownOrigin is PublicURL's.
 	origins   map[string]bool
 	ownOrigin string
+	// table lists every route with who may call it (tests walk it).
+	table []route
 }
 
 // New returns the HTTP handler of the API. Requests outside /api/v1 get 404.
@@ -266,22 +271,52 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// access says who may call a route.
-type access int
+// access says who may call a route: its level, and for a portal token on
+// a route of levelApp or levelCatalog the capability it needs (besides
+// ViewBase, which every such route needs).
+type access struct {
+	level accessLevel
+	need  hookrelay.PortalCapabilities
+}
+
+// accessLevel says which tokens may call a route.
+type accessLevel int
 
 const (
-	// accessPublic needs no token.
-	accessPublic access = iota
-	// accessAdmin needs an admin token.
-	accessAdmin
-	// accessApp needs an admin token or a portal token of the path's app.
-	accessApp
-	// accessCatalog needs an admin or a portal token: the portal reads the
+	// levelPublic needs no token.
+	levelPublic accessLevel = iota
+	// levelAdmin needs an admin token.
+	levelAdmin
+	// levelApp needs an admin token or a portal token of the path's app.
+	levelApp
+	// levelCatalog needs an admin or a portal token: the portal reads the
 	// event type catalog to offer filter choices.
-	accessCatalog
-	// accessAny needs any valid token.
-	accessAny
+	levelCatalog
+	// levelAny needs any valid token.
+	levelAny
 )
+
+var (
+	accessPublic = access{level: levelPublic}
+	accessAdmin  = access{level: levelAdmin}
+	// accessApp and accessCatalog read: a portal token needs ViewBase.
+	accessApp     = access{level: levelApp, need: hookrelay.CapViewBase}
+	accessCatalog = access{level: levelCatalog, need: hookrelay.CapViewBase}
+	accessAny     = access{level: levelAny}
+
+	// What a portal token needs for the routes of its application that do
+	// more than read (see the README's table of capabilities).
+	accessSecret       = access{level: levelApp, need: hookrelay.CapViewEndpointSecret}
+	accessRotateSecret = access{level: levelApp, need: hookrelay.CapManageEndpointSecret}
+	accessEndpoint     = access{level: levelApp, need: hookrelay.CapManageEndpoint}
+	accessAttempts     = access{level: levelApp, need: hookrelay.CapCreateAttempts}
+)
+
+// route is one registered route, as routes() lists it in server.table.
+type route struct {
+	method, path string
+	acc          access
+}
 
 // handlerFunc handles one operation. A returned error is written as the
 // response (see writeError); nothing must have been written before.
@@ -289,6 +324,14 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p *principal) erro
 
 func (s *server) routes() {
 	handle := func(method, path string, acc access, h handlerFunc) {
+		// A portal token reaches a route only through a capability, and
+		// one that only reads (ViewBase) reaches no route that changes
+		// something: a new route must say which capability it takes.
+		if (acc.level == levelApp || acc.level == levelCatalog) &&
+			(acc.need == 0 || (method != "GET" && acc.need == hookrelay.CapViewBase)) {
+			panic("api: portal route " + method + " " + path + " names no capability that covers it")
+		}
+		s.table = append(s.table, route{method, path, acc})
 		hh := s.wrap(acc, h)
 		if method == "POST" && path == publishPath && s.metrics != nil {
 			hh = s.measurePublish(hh)
@@ -315,28 +358,28 @@ func (s *server) routes() {
 
 	const ep = "/api/v1/app/{app_id}/endpoint/{endpoint_id}"
 	handle("GET", "/api/v1/app/{app_id}/endpoint", accessApp, s.listEndpoints)
-	handle("POST", "/api/v1/app/{app_id}/endpoint", accessApp, s.createEndpoint)
+	handle("POST", "/api/v1/app/{app_id}/endpoint", accessEndpoint, s.createEndpoint)
 	handle("GET", ep, accessApp, s.getEndpoint)
-	handle("PUT", ep, accessApp, s.updateEndpoint)
-	handle("PATCH", ep, accessApp, s.patchEndpoint)
-	handle("DELETE", ep, accessApp, s.deleteEndpoint)
+	handle("PUT", ep, accessEndpoint, s.updateEndpoint)
+	handle("PATCH", ep, accessEndpoint, s.patchEndpoint)
+	handle("DELETE", ep, accessEndpoint, s.deleteEndpoint)
 	handle("GET", ep+"/headers", accessApp, s.getEndpointHeaders)
-	handle("PUT", ep+"/headers", accessApp, s.updateEndpointHeaders)
-	handle("PATCH", ep+"/headers", accessApp, s.patchEndpointHeaders)
+	handle("PUT", ep+"/headers", accessEndpoint, s.updateEndpointHeaders)
+	handle("PATCH", ep+"/headers", accessEndpoint, s.patchEndpointHeaders)
 	handle("GET", ep+"/options", accessApp, s.getEndpointOptions)
-	handle("PUT", ep+"/options", accessApp, s.updateEndpointOptions)
-	handle("PATCH", ep+"/options", accessApp, s.patchEndpointOptions)
-	handle("GET", ep+"/secret", accessApp, s.getEndpointSecret)
-	handle("POST", ep+"/secret/rotate", accessApp, s.rotateEndpointSecret)
-	handle("POST", ep+"/send-example", accessApp, s.sendExample)
-	handle("POST", ep+"/send-test", accessApp, s.sendTest)
+	handle("PUT", ep+"/options", accessEndpoint, s.updateEndpointOptions)
+	handle("PATCH", ep+"/options", accessEndpoint, s.patchEndpointOptions)
+	handle("GET", ep+"/secret", accessSecret, s.getEndpointSecret)
+	handle("POST", ep+"/secret/rotate", accessRotateSecret, s.rotateEndpointSecret)
+	handle("POST", ep+"/send-example", accessAttempts, s.sendExample)
+	handle("POST", ep+"/send-test", accessAttempts, s.sendTest)
 	handle("GET", ep+"/stats", accessApp, s.endpointStats)
 	handle("GET", ep+"/health", accessApp, s.endpointHealth)
-	handle("POST", ep+"/recover", accessApp, s.recoverEndpoint)
-	handle("POST", ep+"/replay-missing", accessApp, s.replayMissing)
+	handle("POST", ep+"/recover", accessAttempts, s.recoverEndpoint)
+	handle("POST", ep+"/replay-missing", accessAttempts, s.replayMissing)
 	handle("GET", ep+"/msg", accessApp, s.listAttemptedMessages)
-	handle("POST", ep+"/bulk-replay", accessApp, s.bulkReplay)
-	handle("POST", ep+"/cancel-msgs", accessApp, s.cancelMsgs)
+	handle("POST", ep+"/bulk-replay", accessAttempts, s.bulkReplay)
+	handle("POST", ep+"/cancel-msgs", accessEndpoint, s.cancelMsgs)
 	handle("GET", ep+"/rate-limit-status", accessApp, s.rateLimitStatus)
 
 	const msg = "/api/v1/app/{app_id}/msg/{msg_id}"
@@ -348,7 +391,7 @@ func (s *server) routes() {
 	handle("GET", msg, accessApp, s.getMessage)
 	handle("DELETE", msg+"/content", accessAdmin, s.expungeMessageContent)
 	handle("GET", msg+"/endpoint", accessApp, s.listAttemptedDestinations)
-	handle("POST", msg+"/endpoint/{endpoint_id}/resend", accessApp, s.resend)
+	handle("POST", msg+"/endpoint/{endpoint_id}/resend", accessAttempts, s.resend)
 	handle("GET", msg+"/attempt/{attempt_id}", accessApp, s.getAttempt)
 	handle("GET", msg+"/attempt/{attempt_id}/response", accessApp, s.getAttemptResponse)
 	handle("DELETE", msg+"/attempt/{attempt_id}/content", accessAdmin, s.expungeAttemptContent)
@@ -423,14 +466,14 @@ func (s *server) wrap(acc access, h handlerFunc) http.Handler {
 		}()
 
 		var p *principal
-		if acc != accessPublic {
+		if acc.level != levelPublic {
 			var err error
 			p, err = s.authenticate(r)
 			if err == nil {
 				err = s.checkBrowser(r, p)
 			}
 			if err == nil {
-				err = p.authorize(acc, r.Method)
+				err = p.authorize(acc)
 			}
 			if err != nil {
 				s.refuse(w, r, err)

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -25,8 +24,9 @@ type principal struct {
 	appID string
 	// tokenID is the stored token; empty for the configured admin token.
 	tokenID string
-	// readOnly: a portal token made with readOnly, which may only read.
-	readOnly bool
+	// caps are what a portal token may do (see authorize); not used for
+	// admin tokens, which may do everything.
+	caps hookrelay.PortalCapabilities
 }
 
 // disabler is who p is when it disables an endpoint by hand
@@ -67,29 +67,36 @@ func (s *server) authenticate(r *http.Request) (*principal, error) {
 	if t.ExpiresAt != nil && !s.clock().Before(*t.ExpiresAt) {
 		return nil, errUnauthorized("token expired")
 	}
-	return &principal{envID: t.EnvID, kind: t.Kind, appID: t.AppID, tokenID: t.ID,
-		readOnly: t.ReadOnly && t.Kind == store.TokenPortal}, nil
+	return &principal{envID: t.EnvID, kind: t.Kind, appID: t.AppID, tokenID: t.ID, caps: t.Capabilities}, nil
 }
 
-// authorize checks the route's access level and, for a read-only token,
-// the request's method: a read-only portal token is 403 for every request
-// but GET (and HEAD) on the routes of accessApp and accessCatalog, whatever
-// its path names, before the body or the path's objects are looked at.
-// accessAny routes concern the token itself (logout), which a read-only
-// token may use. For accessApp routes a portal token is further limited to
-// its own application by (*server).app.
-func (p *principal) authorize(acc access, method string) error {
-	switch acc {
-	case accessAdmin:
+// authorize checks the route's access level and, for a portal token, the
+// capability the route needs (access.need): a portal token without it is
+// 403 naming it, whatever the path names, before the body or the path's
+// objects are looked at. A capability counts as hookrelay.Grants says
+// (ManageEndpointSecret also reads the secret; ManageEndpoint also reads
+// and rotates it). accessAny routes concern
+// the token itself (logout, whoami) and need none. For accessApp routes a
+// portal token is further limited to its own application by
+// (*server).app.
+func (p *principal) authorize(acc access) error {
+	switch acc.level {
+	case levelAdmin:
 		if p.kind != store.TokenAdmin {
 			return errForbidden("this token may not use this operation")
 		}
-	case accessApp, accessCatalog:
+	case levelApp, levelCatalog:
 		if p.kind != store.TokenAdmin && p.kind != store.TokenPortal {
 			return errForbidden("this token may not use this operation")
 		}
-		if p.readOnly && method != http.MethodGet && method != http.MethodHead {
-			return errForbidden("this portal token is read-only: only GET requests are allowed")
+		if p.kind != store.TokenPortal {
+			break
+		}
+		for _, need := range []hookrelay.PortalCapabilities{hookrelay.CapViewBase, acc.need} {
+			if !p.caps.Grants(need) {
+				return errForbidden("this portal token lacks the " + need.String() +
+					" capability, which this operation needs")
+			}
 		}
 	}
 	return nil
@@ -159,51 +166,52 @@ type appPortalAccessIn struct {
 	SessionID    opt[string]        `json:"sessionId"`
 }
 
-// Svix's AppPortalCapability values. hookrelay's portal tokens are either
-// full (every capability) or read-only, which reads everything the portal
-// shows, the endpoint secret included: so the sets it grants are all of
-// them and readOnlyCapabilities.
-var (
-	allCapabilities = []string{"ViewBase", "ViewEndpointSecret", "ManageEndpointSecret",
-		"ManageTransformations", "CreateAttempts", "ManageEndpoint"}
-	readOnlyCapabilities = []string{"ViewBase", "ViewEndpointSecret"}
-)
+// changeCapabilities are the capabilities that change something; a set
+// without any of them is read-only.
+const changeCapabilities = hookrelay.CapManageEndpointSecret | hookrelay.CapManageTransformations |
+	hookrelay.CapCreateAttempts | hookrelay.CapManageEndpoint
 
-// readOnly decides whether the token is read-only from readOnly and
-// capabilities: absent capabilities leave it to readOnly (default false);
-// every capability is a full token; exactly ViewBase and
-// ViewEndpointSecret is a read-only one. Any other set, a capability Svix
-// does not define, or a readOnly that contradicts the set, is 422.
-func (in *appPortalAccessIn) readOnly(c *checker) bool {
+// capabilities decides what the token may do from capabilities and
+// readOnly. Without capabilities (absent or null): readOnly true is
+// hookrelay.ReadOnlyPortalCapabilities (ViewBase and ViewEndpointSecret),
+// otherwise every capability. With them: any set of Svix's capabilities
+// that holds ViewBase; a name Svix does not define, one given twice, a
+// set without ViewBase, or a readOnly that contradicts the set (true
+// beside a capability that changes something, false beside none) is 422.
+func (in *appPortalAccessIn) capabilities(c *checker) hookrelay.PortalCapabilities {
 	if !in.Capabilities.has() {
-		return in.ReadOnly.V
+		return hookrelay.LegacyPortalCapabilities(in.ReadOnly.V)
 	}
-	have := map[string]bool{}
-	for i, cp := range in.Capabilities.V {
-		if !slices.Contains(allCapabilities, cp) {
-			c.add("unknown capability; Svix's are "+quoteList(allCapabilities), "capabilities", fmt.Sprint(i))
-			return false
+	var caps hookrelay.PortalCapabilities
+	bad := false
+	for i, name := range in.Capabilities.V {
+		x, ok := hookrelay.ParsePortalCapability(name)
+		switch {
+		case !ok:
+			c.add("unknown capability; Svix's are "+quoteList(hookrelay.PortalCapabilityNames()), "capabilities", fmt.Sprint(i))
+			bad = true
+		case caps.Has(x):
+			c.add("capability "+name+" is listed twice", "capabilities", fmt.Sprint(i))
+			bad = true
 		}
-		have[cp] = true
+		caps |= x
 	}
-	var ro bool
-	switch {
-	case !have["ViewBase"]:
-		c.add("must include ViewBase", "capabilities")
-		return false
-	case len(have) == len(allCapabilities):
-		ro = false
-	case len(have) == len(readOnlyCapabilities) && have["ViewEndpointSecret"]:
-		ro = true
-	default:
-		c.add("hookrelay grants a portal token every capability (the default) or the read-only set "+
-			quoteList(readOnlyCapabilities)+", which reads the endpoint secret too; no other set", "capabilities")
-		return false
+	if bad {
+		return 0
 	}
-	if in.ReadOnly.has() && in.ReadOnly.V != ro {
-		c.add(fmt.Sprintf("readOnly %t contradicts capabilities", in.ReadOnly.V), "readOnly")
+	if !caps.Has(hookrelay.CapViewBase) {
+		c.add("must include ViewBase, which every portal token needs", "capabilities")
+		return 0
 	}
-	return ro
+	readOnly := caps&changeCapabilities == 0
+	if in.ReadOnly.has() && in.ReadOnly.V != readOnly {
+		what := "a capability that changes something"
+		if readOnly {
+			what = "no capability that changes something"
+		}
+		c.add(fmt.Sprintf("readOnly %t contradicts capabilities, which hold %s", in.ReadOnly.V, what), "readOnly")
+	}
+	return caps
 }
 
 type appPortalAccessOut struct {
@@ -215,9 +223,8 @@ type appPortalAccessOut struct {
 // token for one application, creating the application from `application`
 // when the path's app does not exist, and the magic link (url) that opens
 // the portal with a one-time code (see newPortalCode). The token lasts `expiry` seconds
-// (default 7 days); with readOnly true it may only read (see authorize).
-// capabilities, when given, must be a set hookrelay grants (see
-// appPortalAccessIn.readOnly). hookrelay has no feature flags:
+// (default 7 days) and may do what its capabilities grant (see
+// appPortalAccessIn.capabilities and authorize). hookrelay has no feature flags:
 // featureFlags must be empty or absent, and any flag is 422 rather than
 // silently dropped; so is a sessionId.
 func (s *server) appPortalAccess(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -240,7 +247,7 @@ func (s *server) appPortalAccess(w http.ResponseWriter, r *http.Request, p *prin
 	if in.Application.has() {
 		in.Application.V.validate(&c, "application")
 	}
-	readOnly := in.readOnly(&c)
+	caps := in.capabilities(&c)
 	if in.SessionID.has() {
 		c.add("is not supported: portal tokens carry no session id (expire-all expires every token of the application)", "sessionId")
 	}
@@ -260,14 +267,14 @@ func (s *server) appPortalAccess(w http.ResponseWriter, r *http.Request, p *prin
 	exp := now.Add(time.Duration(expiry) * time.Second)
 	sum := hashToken(token)
 	t := &store.Token{
-		ID:        hookrelay.NewID(hookrelay.PrefixToken),
-		EnvID:     p.envID,
-		Kind:      store.TokenPortal,
-		AppID:     app.ID,
-		Hash:      sum[:],
-		ExpiresAt: &exp,
-		CreatedAt: now,
-		ReadOnly:  readOnly,
+		ID:           hookrelay.NewID(hookrelay.PrefixToken),
+		EnvID:        p.envID,
+		Kind:         store.TokenPortal,
+		AppID:        app.ID,
+		Hash:         sum[:],
+		ExpiresAt:    &exp,
+		CreatedAt:    now,
+		Capabilities: caps,
 	}
 	if err := s.store.CreateToken(r.Context(), t); err != nil {
 		return err
@@ -287,7 +294,7 @@ const portalCodeLifetime = 10 * time.Minute
 
 // newPortalCode makes the one-time code of the magic link to the portal
 // for the portal token t: the code is exchanged once for a portal session
-// (see internal/portal) of t's application, read-only if t is, ending no
+// (see internal/portal) of t's application, with t's capabilities, ending no
 // later than t (and with it: deleting t deletes the session). Only the
 // code's SHA-256 is stored.
 func (s *server) newPortalCode(r *http.Request, t *store.Token) (string, error) {
@@ -305,7 +312,7 @@ func (s *server) newPortalCode(r *http.Request, t *store.Token) (string, error) 
 		ID:            hookrelay.NewID(hookrelay.PrefixSession),
 		EnvID:         t.EnvID,
 		AppID:         t.AppID,
-		ReadOnly:      t.ReadOnly,
+		Capabilities:  t.Capabilities,
 		TokenID:       t.ID,
 		CodeHash:      sum[:],
 		CodeExpiresAt: &codeExp,

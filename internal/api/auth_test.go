@@ -208,16 +208,20 @@ func TestPortalAccessFields(t *testing.T) {
 		}
 	})
 
-	t.Run("readOnly is stored", func(t *testing.T) {
-		for body, want := range map[string]bool{`{"readOnly":true}`: true, `{"readOnly":false}`: false, `{}`: false} {
+	t.Run("readOnly is stored as its capabilities", func(t *testing.T) {
+		for body, want := range map[string]hookrelay.PortalCapabilities{
+			`{"readOnly":true}`:  hookrelay.ReadOnlyPortalCapabilities,
+			`{"readOnly":false}`: hookrelay.AllPortalCapabilities,
+			`{}`:                 hookrelay.AllPortalCapabilities,
+		} {
 			tok := h.portalTokenWith("a", body)
 			sum := hashToken(tok)
 			stored, err := h.st.GetTokenByHash(ctx, sum[:])
 			if err != nil {
 				t.Fatal(err)
 			}
-			if stored.ReadOnly != want {
-				t.Errorf("%s: stored read-only %v, want %v", body, stored.ReadOnly, want)
+			if stored.Capabilities != want {
+				t.Errorf("%s: stored capabilities %v, want %v", body, stored.Capabilities, want)
 			}
 		}
 	})

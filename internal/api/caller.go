@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 
+	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/store"
 )
 
@@ -14,8 +15,9 @@ type Caller struct {
 	// AppID, when set, makes the caller a portal principal of this
 	// application only; empty makes it an admin of EnvID.
 	AppID string
-	// ReadOnly limits a portal principal to reading.
-	ReadOnly bool
+	// Capabilities are what a portal principal may do, as a portal
+	// token's (see principal.authorize); none when unset.
+	Capabilities hookrelay.PortalCapabilities
 }
 
 type callerKey struct{}
@@ -37,5 +39,5 @@ func callerPrincipal(ctx context.Context) (*principal, bool) {
 	if c.AppID == "" {
 		return &principal{envID: c.EnvID, kind: store.TokenAdmin}, true
 	}
-	return &principal{envID: c.EnvID, kind: store.TokenPortal, appID: c.AppID, readOnly: c.ReadOnly}, true
+	return &principal{envID: c.EnvID, kind: store.TokenPortal, appID: c.AppID, caps: c.Capabilities}, true
 }

@@ -512,32 +512,44 @@ func TestSecretRotationGracePeriod(t *testing.T) {
 	})
 }
 
-// capabilities on portal access map to a full or a read-only token; any
-// other set is refused, as is a sessionId.
+// capabilities on portal access: any set of Svix's that holds ViewBase;
+// only ManageEndpoint creates endpoints, and it reads and rotates the
+// signing secret too (Svix: "including secrets"), as ViewEndpointSecret
+// reads it; ViewBase alone or beside CreateAttempts reaches neither. A
+// sessionId is refused.
 func TestPortalAccessCapabilities(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
 		h := newHarnessOn(t, open(t))
 		h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, `{"name":"A","uid":"app-a"}`, nil)
+		var ep struct {
+			ID string `json:"id"`
+		}
+		h.mustDo(http.StatusCreated, "POST", "/api/v1/app/app-a/endpoint", testAdminToken, `{"url":"https://example.com/s"}`, &ep)
+		secretPath := "/api/v1/app/app-a/endpoint/" + ep.ID + "/secret"
 		all := `["ViewBase","ViewEndpointSecret","ManageEndpointSecret","ManageTransformations","CreateAttempts","ManageEndpoint"]`
 		for _, tt := range []struct {
 			name, body string
 			status     int
 			loc        []string
-			readOnly   bool
+			creates    bool // the token may create an endpoint
+			reads      bool // the token may read the endpoint's secret
+			rotates    bool // the token may rotate it
 		}{
-			{"none given", `{}`, 200, nil, false},
-			{"null", `{"capabilities":null}`, 200, nil, false},
-			{"every capability", `{"capabilities":` + all + `}`, 200, nil, false},
-			{"read-only set", `{"capabilities":["ViewEndpointSecret","ViewBase"]}`, 200, nil, true},
-			{"read-only set and readOnly", `{"capabilities":["ViewBase","ViewEndpointSecret"],"readOnly":true}`, 200, nil, true},
-			{"readOnly alone", `{"readOnly":true}`, 200, nil, true},
-			{"ViewBase alone", `{"capabilities":["ViewBase"]}`, 422, []string{"body", "capabilities"}, false},
-			{"without ViewBase", `{"capabilities":["ViewEndpointSecret"]}`, 422, []string{"body", "capabilities"}, false},
-			{"partial set", `{"capabilities":["ViewBase","CreateAttempts"]}`, 422, []string{"body", "capabilities"}, false},
-			{"unknown", `{"capabilities":["ViewBase","Everything"]}`, 422, []string{"body", "capabilities", "1"}, false},
-			{"contradicts readOnly", `{"capabilities":` + all + `,"readOnly":true}`, 422, []string{"body", "readOnly"}, false},
-			{"empty list", `{"capabilities":[]}`, 422, []string{"body", "capabilities"}, false},
-			{"sessionId", `{"sessionId":"user_1"}`, 422, []string{"body", "sessionId"}, false},
+			{"none given", `{}`, 200, nil, true, true, true},
+			{"null", `{"capabilities":null}`, 200, nil, true, true, true},
+			{"every capability", `{"capabilities":` + all + `}`, 200, nil, true, true, true},
+			{"read-only set", `{"capabilities":["ViewEndpointSecret","ViewBase"]}`, 200, nil, false, true, false},
+			{"read-only set and readOnly", `{"capabilities":["ViewBase","ViewEndpointSecret"],"readOnly":true}`, 200, nil, false, true, false},
+			{"readOnly alone", `{"readOnly":true}`, 200, nil, false, true, false},
+			{"ViewBase alone", `{"capabilities":["ViewBase"]}`, 200, nil, false, false, false},
+			{"ViewBase and CreateAttempts", `{"capabilities":["ViewBase","CreateAttempts"]}`, 200, nil, false, false, false},
+			{"ViewBase and ManageEndpointSecret", `{"capabilities":["ViewBase","ManageEndpointSecret"]}`, 200, nil, false, true, true},
+			{"ViewBase and ManageEndpoint", `{"capabilities":["ViewBase","ManageEndpoint"]}`, 200, nil, true, true, true},
+			{"without ViewBase", `{"capabilities":["ViewEndpointSecret"]}`, 422, []string{"body", "capabilities"}, false, false, false},
+			{"unknown", `{"capabilities":["ViewBase","Everything"]}`, 422, []string{"body", "capabilities", "1"}, false, false, false},
+			{"contradicts readOnly", `{"capabilities":` + all + `,"readOnly":true}`, 422, []string{"body", "readOnly"}, false, false, false},
+			{"empty list", `{"capabilities":[]}`, 422, []string{"body", "capabilities"}, false, false, false},
+			{"sessionId", `{"sessionId":"user_1"}`, 422, []string{"body", "sessionId"}, false, false, false},
 		} {
 			status, body := h.do("POST", "/api/v1/auth/app-portal-access/app-a", testAdminToken, tt.body)
 			if status != tt.status {
@@ -552,18 +564,42 @@ func TestPortalAccessCapabilities(t *testing.T) {
 				t.Fatal(err)
 			}
 			status, body = h.do("POST", "/api/v1/app/app-a/endpoint", out.Token, `{"url":"https://example.com/x"}`)
-			wantStatus := http.StatusCreated
-			if tt.readOnly {
-				wantStatus = http.StatusForbidden
-			}
-			if status != wantStatus {
-				t.Fatalf("%s: the token creates an endpoint with %d %s, want %d", tt.name, status, body, wantStatus)
+			if want := allowed(tt.creates, http.StatusCreated); status != want {
+				t.Fatalf("%s: the token creates an endpoint with %d %s, want %d", tt.name, status, body, want)
 			}
 			if status, body := h.do("GET", "/api/v1/app/app-a/endpoint", out.Token, nil); status != http.StatusOK {
 				t.Fatalf("%s: the token lists endpoints with %d %s", tt.name, status, body)
 			}
+
+			var before, after struct {
+				Key string `json:"key"`
+			}
+			h.mustDo(http.StatusOK, "GET", secretPath, testAdminToken, nil, &before)
+			status, body = h.do("GET", secretPath, out.Token, nil)
+			if want := allowed(tt.reads, http.StatusOK); status != want {
+				t.Fatalf("%s: the token reads the secret with %d %s, want %d", tt.name, status, body, want)
+			}
+			if tt.reads && !strings.Contains(string(body), before.Key) {
+				t.Errorf("%s: the token read %s, want the key %s", tt.name, body, before.Key)
+			}
+			status, body = h.do("POST", secretPath+"/rotate", out.Token, `{}`)
+			if want := allowed(tt.rotates, http.StatusNoContent); status != want {
+				t.Fatalf("%s: the token rotates the secret with %d %s, want %d", tt.name, status, body, want)
+			}
+			h.mustDo(http.StatusOK, "GET", secretPath, testAdminToken, nil, &after)
+			if rotated := after.Key != before.Key; rotated != tt.rotates {
+				t.Errorf("%s: the secret changed: %v, want %v", tt.name, rotated, tt.rotates)
+			}
 		}
 	})
+}
+
+// allowed is the status a request answers: ok when granted, else 403.
+func allowed(granted bool, ok int) int {
+	if granted {
+		return ok
+	}
+	return http.StatusForbidden
 }
 
 // Each client gets the fields of its own generation: the Go SDK v1.44.0

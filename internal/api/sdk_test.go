@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"net/http"
 	"reflect"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 
 	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/internal/store"
 )
 
 // The official Svix Go SDK decodes every response strictly (unknown fields
@@ -582,4 +584,47 @@ func TestHealth(t *testing.T) {
 	if status != http.StatusServiceUnavailable || !strings.Contains(string(body), `"service_unavailable"`) {
 		t.Errorf("create app with closed store: %d %s", status, body)
 	}
+}
+
+// TestSDKReadOnlyPortalToken: the Go SDK v1.44.0 knows readOnly, not
+// capabilities (its AppPortalAccessIn has no such field): readOnly makes a
+// token of ViewBase and ViewEndpointSecret, which the SDK then uses to read
+// the endpoints and their secret, and is refused a change with a 403 the
+// SDK reports. On both databases.
+func TestSDKReadOnlyPortalToken(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		h := newHarnessOn(t, open(t))
+		ctx := context.Background()
+		app, err := h.sdk.Application.Create(ctx, &svix.ApplicationIn{Name: "A"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ep, err := h.sdk.Endpoint.Create(ctx, app.Id, &svix.EndpointIn{Url: "https://example.com/a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		access, err := h.sdk.Authentication.AppPortalAccess(ctx, app.Id, &svix.AppPortalAccessIn{ReadOnly: ptr(true)})
+		if err != nil {
+			t.Fatalf("portal access: %v", err)
+		}
+		sum := hashToken(access.Token)
+		if tok, err := h.st.GetTokenByHash(ctx, sum[:]); err != nil || tok.Capabilities != hookrelay.ReadOnlyPortalCapabilities {
+			t.Fatalf("stored token %+v, %v", tok, err)
+		}
+		portal := sdkFor(t, h.srv, access.Token)
+		if list, err := portal.Endpoint.List(ctx, app.Id, nil); err != nil || len(list.Data) != 1 {
+			t.Errorf("the read-only token lists %+v, %v", list, err)
+		}
+		if secret, err := portal.Endpoint.GetSecret(ctx, app.Id, ep.Id); err != nil || !strings.HasPrefix(secret.Key, "whsec_") {
+			t.Errorf("the read-only token reads the secret: %+v, %v", secret, err)
+		}
+		_, err = portal.Endpoint.Create(ctx, app.Id, &svix.EndpointIn{Url: "https://example.com/b"})
+		var se *svix.Error
+		if sdkStatus(err) != http.StatusForbidden || !errors.As(err, &se) || !strings.Contains(string(se.Body()), "ManageEndpoint") {
+			t.Errorf("the read-only token creating an endpoint: %v", err)
+		}
+		if err := portal.Endpoint.RotateSecret(ctx, app.Id, ep.Id, &svix.EndpointSecretRotateIn{}); sdkStatus(err) != http.StatusForbidden {
+			t.Errorf("the read-only token rotating the secret: %v", err)
+		}
+	})
 }

@@ -64,7 +64,7 @@ func (e *APIError) Field(name string) string {
 
 // call makes one request to the REST API in process, as the session's
 // principal: the API applies its own validation and permissions (a
-// read-only session's change is its 403). in, when not nil, is the JSON
+// session's change its capabilities do not grant is its 403). in, when not nil, is the JSON
 // body (a []byte or json.RawMessage is sent as is); out, when not nil,
 // receives a 2xx response's JSON. A refusal is an *APIError.
 func (p *Portal) call(ctx context.Context, s *Session, method, path string, in, out any) error {

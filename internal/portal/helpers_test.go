@@ -174,7 +174,13 @@ type access struct {
 // magicLink asks the API for a portal link to app (an ID or uid).
 func (s *server) magicLink(app string, readOnly bool) access {
 	s.t.Helper()
-	status, body := s.admin("POST", "/api/v1/auth/app-portal-access/"+app, map[string]any{"readOnly": readOnly})
+	return s.magicLinkWith(app, map[string]any{"readOnly": readOnly})
+}
+
+// magicLinkWith asks the API for a portal link to app with the body in.
+func (s *server) magicLinkWith(app string, in map[string]any) access {
+	s.t.Helper()
+	status, body := s.admin("POST", "/api/v1/auth/app-portal-access/"+app, in)
 	if status != http.StatusOK {
 		s.t.Fatalf("app-portal-access %s: %d %s", app, status, body)
 	}
@@ -211,6 +217,15 @@ func (s *server) login(app string, readOnly bool) *browser {
 	s.t.Helper()
 	b := s.newBrowser(true)
 	b.open(s.magicLink(app, readOnly).URL)
+	return b
+}
+
+// loginWith signs a new browser in to app's portal with a link of the
+// given capabilities.
+func (s *server) loginWith(app string, caps ...string) *browser {
+	s.t.Helper()
+	b := s.newBrowser(true)
+	b.open(s.magicLinkWith(app, map[string]any{"capabilities": caps}).URL)
 	return b
 }
 

@@ -241,7 +241,7 @@ func (p *Portal) openPortal(w http.ResponseWriter, r *http.Request, s *Session) 
 }
 
 // actAs opens the portal of an application for an operator session: a
-// customer session of that application (not read-only), ending with the
+// customer session of that application with every capability, ending with the
 // operator's, and sends the browser to it. The console's "open portal"
 // uses it.
 func (p *Portal) actAs(w http.ResponseWriter, r *http.Request, op *Session, appID string) error {
@@ -255,7 +255,8 @@ func (p *Portal) actAs(w http.ResponseWriter, r *http.Request, op *Session, appI
 	if err != nil {
 		return err
 	}
-	ps := &store.PortalSession{EnvID: op.EnvID, AppID: app.ID, ExpiresAt: op.ExpiresAt, Theme: encodeTheme(theme)}
+	ps := &store.PortalSession{EnvID: op.EnvID, AppID: app.ID, ExpiresAt: op.ExpiresAt, Theme: encodeTheme(theme),
+		Capabilities: hookrelay.AllPortalCapabilities}
 	secret, err := p.startSession(w, r, ps)
 	if err != nil {
 		return err

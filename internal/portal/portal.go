@@ -16,13 +16,14 @@
 //
 // Writing a page: register it in routes.go wrapped in p.customer (portal)
 // or p.operator (console), which hand the handler the *Session (EnvID,
-// AppID, ReadOnly, Kind) and refuse changes without the CSRF token. Read
+// AppID, Capabilities, Kind) and refuse changes without the CSRF token. Read
 // and change through p.call (the API as the session); an *APIError's
 // Detail, or Field(name) for a 422, goes next to the form field. Render
 // templates/<name>.html (defining "content") with p.render; in templates
 // use {{.Link "/portal/…"}} for every href and action, {{.Hidden}} in
-// every form that changes something, {{if .CanChange}} around every
-// change control, and data-testid attributes for the browser tests. After
+// every form that changes something, {{if .CanManageEndpoints}} (or the
+// Can… method of the capability it needs, see Page) around every change
+// control, and data-testid attributes for the browser tests. After
 // a successful change, p.redirect (303) back.
 package portal
 

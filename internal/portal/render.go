@@ -12,6 +12,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/hookrelay/hookrelay"
 )
 
 //go:embed templates
@@ -110,9 +112,39 @@ func (pg *Page) CSRF() string {
 	return pg.Session.csrfToken()
 }
 
-// CanChange reports whether the viewer may change things: templates hide
-// every change button when it is false (the API refuses anyway).
-func (pg *Page) CanChange() bool { return pg.Session != nil && !pg.Session.ReadOnly }
+// can reports whether the viewer's capabilities grant x (as the API
+// counts them: hookrelay.PortalCapabilities.Grants). An operator session
+// may do everything. Templates hide every control the viewer may not use
+// (the API refuses anyway) through the methods below.
+func (pg *Page) can(x hookrelay.PortalCapabilities) bool {
+	if pg.Session == nil {
+		return false
+	}
+	return pg.Session.Kind == KindOperator || pg.Session.Capabilities.Grants(x)
+}
+
+// CanManageEndpoints: create, edit, disable, enable and delete endpoints
+// and their custom headers (ManageEndpoint).
+func (pg *Page) CanManageEndpoints() bool { return pg.can(hookrelay.CapManageEndpoint) }
+
+// CanViewSecret: reveal an endpoint's signing secret (ViewEndpointSecret,
+// ManageEndpointSecret or ManageEndpoint).
+func (pg *Page) CanViewSecret() bool { return pg.can(hookrelay.CapViewEndpointSecret) }
+
+// CanRotateSecret: rotate an endpoint's signing secret
+// (ManageEndpointSecret or ManageEndpoint).
+func (pg *Page) CanRotateSecret() bool { return pg.can(hookrelay.CapManageEndpointSecret) }
+
+// CanCreateAttempts: resend messages, recover failed ones and send test
+// events (CreateAttempts).
+func (pg *Page) CanCreateAttempts() bool { return pg.can(hookrelay.CapCreateAttempts) }
+
+// ReadOnly reports whether a customer session may change nothing at all:
+// none of the capabilities above.
+func (pg *Page) ReadOnly() bool {
+	return pg.Session != nil && pg.Session.Kind == KindCustomer &&
+		!pg.CanManageEndpoints() && !pg.CanRotateSecret() && !pg.CanCreateAttempts()
+}
 
 // Operator reports whether the viewer is the operator's staff.
 func (pg *Page) Operator() bool { return pg.Session != nil && pg.Session.Kind == KindOperator }

@@ -32,9 +32,11 @@ type Session struct {
 	ID    string
 	EnvID string
 	// AppID is the application of a customer session.
-	AppID    string
-	ReadOnly bool
-	Kind     Kind
+	AppID string
+	// Capabilities are what a customer session may do: its portal
+	// token's, every one for a session the console opens.
+	Capabilities hookrelay.PortalCapabilities
+	Kind         Kind
 	// ExpiresAt is when the session ends.
 	ExpiresAt time.Time
 	// Theme is the look of this session's pages.
@@ -52,7 +54,7 @@ func (s *Session) caller() api.Caller {
 	if s.Kind == KindOperator {
 		return api.Caller{EnvID: s.EnvID}
 	}
-	return api.Caller{EnvID: s.EnvID, AppID: s.AppID, ReadOnly: s.ReadOnly}
+	return api.Caller{EnvID: s.EnvID, AppID: s.AppID, Capabilities: s.Capabilities}
 }
 
 // Cookie and parameter names. The parameter carries the session's secret
@@ -171,7 +173,7 @@ func (p *Portal) session(r *http.Request, k Kind) (*Session, error) {
 		return nil, errNoSession
 	}
 	s := &Session{
-		ID: ps.ID, EnvID: ps.EnvID, AppID: ps.AppID, ReadOnly: ps.ReadOnly, Kind: k,
+		ID: ps.ID, EnvID: ps.EnvID, AppID: ps.AppID, Capabilities: ps.Capabilities, Kind: k,
 		ExpiresAt: ps.ExpiresAt, secret: secret, carried: carried,
 	}
 	s.Theme = decodeTheme(ps.Theme).Over(p.theme)

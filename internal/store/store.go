@@ -58,8 +58,11 @@ type Token struct {
 	Hash      []byte
 	ExpiresAt *time.Time
 	CreatedAt time.Time
-	// ReadOnly limits a portal token to reading: the API refuses its writes.
-	ReadOnly bool
+	// Capabilities are what a portal token may do (the API refuses the
+	// rest); not used for other kinds. Stored as their Svix names; a row
+	// stored with only the read-only flag of earlier versions reads as
+	// hookrelay.LegacyPortalCapabilities of it.
+	Capabilities hookrelay.PortalCapabilities
 }
 
 // PortalSession is a session of the portal (a customer of one
@@ -74,7 +77,10 @@ type PortalSession struct {
 	// operator session.
 	AppID    string
 	Operator bool
-	ReadOnly bool
+	// Capabilities are those of the customer session's token (every one
+	// for a session the console opens); not used for operator sessions.
+	// Stored as Token.Capabilities are.
+	Capabilities hookrelay.PortalCapabilities
 	// TokenID is the stored token the session was made from, if any: the
 	// session is deleted with it.
 	TokenID       string

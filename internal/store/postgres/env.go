@@ -52,9 +52,10 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 		appID = &t.AppID
 	}
 	_, err := s.pool.Exec(ctx,
-		`INSERT INTO tokens (id, env_id, kind, app_id, read_only, hash, expires_at, created_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		t.ID, t.EnvID, string(t.Kind), appID, t.ReadOnly, t.Hash, t.ExpiresAt, t.CreatedAt)
+		`INSERT INTO tokens (id, env_id, kind, app_id, capabilities, read_only, hash, expires_at, created_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		t.ID, t.EnvID, string(t.Kind), appID, t.Capabilities.String(),
+		t.Kind == store.TokenPortal && t.Capabilities.LegacyReadOnly(), t.Hash, t.ExpiresAt, t.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("create token: %w", mapErr(err))
 	}
@@ -64,13 +65,15 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 func (s *Store) GetTokenByHash(ctx context.Context, hash []byte) (*store.Token, error) {
 	var t store.Token
 	var kind string
-	var appID *string
+	var appID, caps *string
+	var readOnly bool
 	err := s.pool.QueryRow(ctx,
-		`SELECT id, env_id, kind, app_id, read_only, hash, expires_at, created_at FROM tokens WHERE hash = $1`, hash).
-		Scan(&t.ID, &t.EnvID, &kind, &appID, &t.ReadOnly, &t.Hash, &t.ExpiresAt, &t.CreatedAt)
+		`SELECT id, env_id, kind, app_id, capabilities, read_only, hash, expires_at, created_at FROM tokens WHERE hash = $1`, hash).
+		Scan(&t.ID, &t.EnvID, &kind, &appID, &caps, &readOnly, &t.Hash, &t.ExpiresAt, &t.CreatedAt)
 	if err != nil {
 		return nil, fmt.Errorf("get token: %w", mapErr(err))
 	}
+	t.Capabilities = store.DecodeCapabilities(caps, readOnly)
 	t.Kind = store.TokenKind(kind)
 	if appID != nil {
 		t.AppID = *appID

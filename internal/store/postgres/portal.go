@@ -12,7 +12,7 @@ import (
 	"github.com/hookrelay/hookrelay/internal/store"
 )
 
-const portalSessionColumns = `id, env_id, app_id, operator, read_only, token_id, code_hash, code_expires_at,
+const portalSessionColumns = `id, env_id, app_id, operator, capabilities, read_only, token_id, code_hash, code_expires_at,
 	hash, theme, expires_at, created_at, redeemed_at`
 
 // CreatePortalSession stores ps, giving it an ID and a creation time when
@@ -28,8 +28,9 @@ func (s *Store) CreatePortalSession(ctx context.Context, ps *store.PortalSession
 	ps.RedeemedAt = normTimePtr(ps.RedeemedAt)
 	_, err := s.pool.Exec(ctx,
 		`INSERT INTO portal_sessions (`+portalSessionColumns+`)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		ps.ID, ps.EnvID, nullIfEmpty(ps.AppID), ps.Operator, ps.ReadOnly, nullIfEmpty(ps.TokenID),
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		ps.ID, ps.EnvID, nullIfEmpty(ps.AppID), ps.Operator, ps.Capabilities.String(),
+		!ps.Operator && ps.Capabilities.LegacyReadOnly(), nullIfEmpty(ps.TokenID),
 		ps.CodeHash, ps.CodeExpiresAt, ps.Hash, ps.Theme, ps.ExpiresAt, ps.CreatedAt, ps.RedeemedAt)
 	if err != nil {
 		return fmt.Errorf("create portal session: %w", mapErr(err))
@@ -94,12 +95,14 @@ func (s *Store) ExpireAppPortalSessions(ctx context.Context, appID string, at ti
 
 func scanPortalSession(row pgx.Row) (*store.PortalSession, error) {
 	var ps store.PortalSession
-	var appID, tokenID *string
-	err := row.Scan(&ps.ID, &ps.EnvID, &appID, &ps.Operator, &ps.ReadOnly, &tokenID, &ps.CodeHash, &ps.CodeExpiresAt,
+	var appID, tokenID, caps *string
+	var readOnly bool
+	err := row.Scan(&ps.ID, &ps.EnvID, &appID, &ps.Operator, &caps, &readOnly, &tokenID, &ps.CodeHash, &ps.CodeExpiresAt,
 		&ps.Hash, &ps.Theme, &ps.ExpiresAt, &ps.CreatedAt, &ps.RedeemedAt)
 	if err != nil {
 		return nil, err
 	}
+	ps.Capabilities = store.DecodeCapabilities(caps, readOnly)
 	if appID != nil {
 		ps.AppID = *appID
 	}

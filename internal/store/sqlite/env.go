@@ -52,9 +52,10 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 		appID = t.AppID
 	}
 	_, err := s.wdb.ExecContext(ctx,
-		`INSERT INTO tokens (id, env_id, kind, app_id, read_only, hash, expires_at, created_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.EnvID, string(t.Kind), appID, t.ReadOnly, t.Hash, nullMicros(t.ExpiresAt), micros(t.CreatedAt))
+		`INSERT INTO tokens (id, env_id, kind, app_id, capabilities, read_only, hash, expires_at, created_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.EnvID, string(t.Kind), appID, t.Capabilities.String(),
+		t.Kind == store.TokenPortal && t.Capabilities.LegacyReadOnly(), t.Hash, nullMicros(t.ExpiresAt), micros(t.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("create token: %w", mapInsertErr(err))
 	}
@@ -65,14 +66,17 @@ func (s *Store) GetTokenByHash(ctx context.Context, hash []byte) (*store.Token, 
 	var t store.Token
 	var kind string
 	var appID sql.NullString
+	var caps *string
+	var readOnly bool
 	var expires sql.NullInt64
 	var created int64
 	err := s.rdb.QueryRowContext(ctx,
-		`SELECT id, env_id, kind, app_id, read_only, hash, expires_at, created_at FROM tokens WHERE hash = ?`, hash).
-		Scan(&t.ID, &t.EnvID, &kind, &appID, &t.ReadOnly, &t.Hash, &expires, &created)
+		`SELECT id, env_id, kind, app_id, capabilities, read_only, hash, expires_at, created_at FROM tokens WHERE hash = ?`, hash).
+		Scan(&t.ID, &t.EnvID, &kind, &appID, &caps, &readOnly, &t.Hash, &expires, &created)
 	if err != nil {
 		return nil, fmt.Errorf("get token: %w", notFound(err))
 	}
+	t.Capabilities = store.DecodeCapabilities(caps, readOnly)
 	t.Kind = store.TokenKind(kind)
 	t.AppID = appID.String
 	t.ExpiresAt = fromNullMicros(expires)

@@ -3,6 +3,7 @@ package storetest
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/hookrelay/hookrelay"
@@ -59,17 +60,24 @@ var tokenTests = []testCase{
 			h.equal("token", got, tok)
 		}
 	}},
-	{"read-only flag is kept with the token", func(h *harness) {
+	{"capabilities are kept with the token", func(h *harness) {
 		app := h.newApp(hookrelay.DefaultEnvironment)
-		for name, ro := range map[string]bool{"read-only": true, "read-write": false} {
+		for i, caps := range []hookrelay.PortalCapabilities{
+			hookrelay.AllPortalCapabilities,
+			hookrelay.ReadOnlyPortalCapabilities,
+			hookrelay.CapViewBase,
+			hookrelay.CapViewBase | hookrelay.CapManageEndpoint,
+			hookrelay.CapViewBase | hookrelay.CapManageEndpointSecret | hookrelay.CapCreateAttempts,
+			hookrelay.CapViewBase | hookrelay.CapManageTransformations,
+		} {
 			tok := &store.Token{
-				EnvID: hookrelay.DefaultEnvironment, Kind: store.TokenPortal, AppID: app.ID, ReadOnly: ro,
-				Hash: hashOf(name), ExpiresAt: ptr(t0.Add(time.Hour)), CreatedAt: t0,
+				EnvID: hookrelay.DefaultEnvironment, Kind: store.TokenPortal, AppID: app.ID, Capabilities: caps,
+				Hash: hashOf(fmt.Sprint("caps", i)), ExpiresAt: ptr(t0.Add(time.Hour)), CreatedAt: t0,
 			}
 			h.must(h.s.CreateToken(h.ctx, tok), "create token")
 			got, err := h.s.GetTokenByHash(h.ctx, tok.Hash)
 			h.must(err, "get token")
-			h.equal("read-only token", got, tok)
+			h.equal("token of "+caps.String(), got, tok)
 		}
 	}},
 	{"expired token is still returned", func(h *harness) {

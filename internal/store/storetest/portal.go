@@ -14,9 +14,9 @@ var portalSessionTests = []testCase{
 		app := h.newApp(hookrelay.DefaultEnvironment)
 		now := normTime(time.Now())
 		tok := &store.Token{EnvID: hookrelay.DefaultEnvironment, Kind: store.TokenPortal, AppID: app.ID,
-			Hash: []byte(h.name("tok")), ExpiresAt: ptr(now.Add(time.Hour)), CreatedAt: now, ReadOnly: true}
+			Hash: []byte(h.name("tok")), ExpiresAt: ptr(now.Add(time.Hour)), CreatedAt: now, Capabilities: hookrelay.CapViewBase | hookrelay.CapManageEndpoint}
 		h.must(h.s.CreateToken(h.ctx, tok), "create token")
-		ps := &store.PortalSession{EnvID: hookrelay.DefaultEnvironment, AppID: app.ID, ReadOnly: true, TokenID: tok.ID,
+		ps := &store.PortalSession{EnvID: hookrelay.DefaultEnvironment, AppID: app.ID, Capabilities: tok.Capabilities, TokenID: tok.ID,
 			CodeHash: []byte(h.name("code")), CodeExpiresAt: ptr(now.Add(time.Minute)), ExpiresAt: now.Add(time.Hour), CreatedAt: now}
 		h.must(h.s.CreatePortalSession(h.ctx, ps), "create session")
 
@@ -70,6 +70,31 @@ var portalSessionTests = []testCase{
 		_, err = h.s.GetPortalSession(h.ctx, r.Hash)
 		h.wantErr(err, hookrelay.ErrNotFound, "get deleted")
 		h.wantErr(h.s.DeletePortalSession(h.ctx, r.ID), hookrelay.ErrNotFound, "delete twice")
+	}},
+	{"capabilities are kept with the session", func(h *harness) {
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		now := normTime(time.Now())
+		for _, caps := range []hookrelay.PortalCapabilities{
+			hookrelay.AllPortalCapabilities,
+			hookrelay.ReadOnlyPortalCapabilities,
+			hookrelay.CapViewBase,
+			hookrelay.CapViewBase | hookrelay.CapManageEndpoint,
+			hookrelay.CapViewBase | hookrelay.CapCreateAttempts | hookrelay.CapManageEndpointSecret,
+		} {
+			ps := &store.PortalSession{EnvID: hookrelay.DefaultEnvironment, AppID: app.ID, Capabilities: caps,
+				CodeHash: []byte(h.name("code")), CodeExpiresAt: ptr(now.Add(time.Minute)),
+				ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+			h.must(h.s.CreatePortalSession(h.ctx, ps), "create session")
+			got, err := h.s.GetPortalSessionByCode(h.ctx, ps.CodeHash)
+			h.must(err, "get by code")
+			h.equal("session of "+caps.String(), got, ps)
+			r, err := h.s.RedeemPortalCode(h.ctx, ps.CodeHash, []byte(h.name("secret")), "", now)
+			h.must(err, "redeem")
+			h.equal("redeemed session's capabilities", r.Capabilities, caps)
+			got, err = h.s.GetPortalSession(h.ctx, r.Hash)
+			h.must(err, "get session")
+			h.equal("session's capabilities", got.Capabilities, caps)
+		}
 	}},
 	{"operator session", func(h *harness) {
 		now := normTime(time.Now())
