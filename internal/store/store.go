@@ -307,6 +307,35 @@ type HealthParams struct {
 	Until      time.Time
 }
 
+// SummaryParams selects Store.EndpointSummaries: the endpoints of AppID
+// among EndpointIDs, and the rollups of Width whose span starts in
+// [Since, Until) (as HealthParams) summed into each one's Totals.
+type SummaryParams struct {
+	AppID       string
+	EndpointIDs []string
+	Width       time.Duration
+	Since       time.Time
+	Until       time.Time
+}
+
+// EndpointSummary is one endpoint's state at a glance, from the rows the
+// health route reads one endpoint at a time.
+type EndpointSummary struct {
+	EndpointID     string
+	Disabled       bool
+	DisabledReason *hookrelay.DisabledReason // as GetEndpoint gives it
+	// Totals is the sum of the endpoint's rollups the params select
+	// (Start is zero); zero without any.
+	Totals hookrelay.Health
+	// LastAttempt is the endpoint's newest attempt, the first that
+	// ListAttempts of the endpoint lists; nil without one. Only its ID,
+	// MsgID, EndpointID, AppID, Status, ResponseStatusCode, Outcome (never
+	// OutcomeUnknown) and CreatedAt are set.
+	LastAttempt *hookrelay.Attempt
+	// Status is what GetEndpointStatus returns.
+	Status EndpointStatus
+}
+
 // IdempotencyRecord is the stored outcome of a request made with an
 // idempotency-key header.
 type IdempotencyRecord struct {
@@ -639,6 +668,17 @@ type Store interface {
 	// is ErrNotFound.
 	GetEndpointStatus(ctx context.Context, appID, endpointID string) (*EndpointStatus, error)
 	EndpointStats(ctx context.Context, appID, endpointID string, since, until *time.Time) (hookrelay.EndpointStats, error)
+	// EndpointSummaries returns the EndpointSummary of every endpoint of
+	// p.AppID that p.EndpointIDs names, once each, ordered by endpoint ID.
+	// An ID that names no endpoint of the application (another
+	// application's, a deleted one, one that cannot be text) is left out,
+	// as if it did not exist. It is one query whatever the number of IDs,
+	// which reads for each endpoint found its row, its status row, its
+	// rollups of the window (by their key) and its newest attempt (one
+	// entry of the attempts' endpoint index): the rows the health route
+	// reads for one endpoint. For pages of endpoints (the API takes up to
+	// 100 IDs a call).
+	EndpointSummaries(ctx context.Context, p SummaryParams) ([]EndpointSummary, error)
 
 	// CreateMessage stores p.Message and, in the same transaction, one
 	// pending delivery due at the message's DeliverAt when set, else at its

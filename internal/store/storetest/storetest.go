@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BadKeys", badKeyTests},
 		{"EndpointStatus", endpointStatusTests},
 		{"Health", healthTests},
+		{"EndpointSummaries", summaryTests},
 		{"PortalSessions", portalSessionTests},
 		{"Compat", compatTests},
 	}
