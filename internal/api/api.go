@@ -358,6 +358,7 @@ func (s *server) routes() {
 
 	const ep = "/api/v1/app/{app_id}/endpoint/{endpoint_id}"
 	handle("GET", "/api/v1/app/{app_id}/endpoint", accessApp, s.listEndpoints)
+	handle("GET", "/api/v1/app/{app_id}/endpoint-summary", accessApp, s.endpointSummaries)
 	handle("POST", "/api/v1/app/{app_id}/endpoint", accessEndpoint, s.createEndpoint)
 	handle("GET", ep, accessApp, s.getEndpoint)
 	handle("PUT", ep, accessEndpoint, s.updateEndpoint)

@@ -135,6 +135,10 @@ func badBytesCases(f *fixture) []badBytesCase {
 		// Routes and fields added for the portal and today's SDKs.
 		nul("send-test event type NUL", "POST", ep+"/send-test", `{"eventType":"a\u0000","payload":{}}`, body("eventType")...),
 		bad("send-test payload invalid", "POST", ep+"/send-test", "{\"eventType\":\"contact.created\",\"payload\":{\"k\":\"\xff\"}}", body("payload.k")...),
+		{name: "endpoint summary ID invalid", method: "GET", path: appA + "/endpoint-summary?endpoint=" + f.epA + "&endpoint=ep_%FF",
+			status: 422, loc: []string{"query", "endpoint", "1"}, msg: msgUTF8},
+		{name: "endpoint summary ID NUL", method: "GET", path: appA + "/endpoint-summary?endpoint=ep_%00",
+			status: 422, loc: []string{"query", "endpoint", "0"}, msg: msgNUL},
 		nul("portal theme product name NUL", "PUT", appA+"/portal-theme", `{"productName":"a\u0000"}`, body("productName")...),
 		bad("portal theme logo invalid", "PUT", appA+"/portal-theme", "{\"logoUrl\":\"https://x.example/\xff\"}", body("logoUrl")...),
 		nul("import openapi specRaw NUL", "POST", et+"/import/openapi", `{"specRaw":"a\u0000"}`, body("specRaw")...),

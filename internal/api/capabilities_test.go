@@ -37,6 +37,7 @@ func portalRoutes() []capRoute {
 		{"GET", "/api/v1/event-type", "ViewBase", "", 200},
 		{"GET", "/api/v1/event-type/{event_type_name}", "ViewBase", "", 200},
 		{"GET", "/api/v1/app/{app_id}/endpoint", "ViewBase", "", 200},
+		{"GET", "/api/v1/app/{app_id}/endpoint-summary?endpoint={endpoint_id}", "ViewBase", "", 200},
 		{"GET", ep, "ViewBase", "", 200},
 		{"GET", ep + "/headers", "ViewBase", "", 200},
 		{"GET", ep + "/options", "ViewBase", "", 200},

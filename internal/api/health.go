@@ -253,11 +253,7 @@ func (s *server) endpointHealth(w http.ResponseWriter, r *http.Request, p *princ
 		return err
 	}
 	if len(last) > 0 {
-		a := last[0]
-		out.LastAttempt = &lastAttemptOut{
-			ID: a.ID, MsgID: a.MsgID, Timestamp: jsonTime(a.CreatedAt), Status: int(a.Status),
-			Outcome: a.Outcome.String(), ResponseStatusCode: a.ResponseStatusCode,
-		}
+		out.LastAttempt = toLastAttemptOut(&last[0])
 	}
 	status, err := s.store.GetEndpointStatus(r.Context(), app.ID, ep.ID)
 	if err != nil {

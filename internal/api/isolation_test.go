@@ -92,6 +92,7 @@ type isoRoute struct {
 	catalog            bool   // an event type route: no application in the path
 	list               bool   // a listing: other scopes get 200 showing nothing of app-a
 	upsert             bool   // PUT that creates the missing object in the caller's scope
+	leavesOut          bool   // names {ep} in its query: 200 leaving out what is not the application's
 	want               int    // status for app-a's admin
 	shows              string // what app-a's admin sees in the answer (checks the listing)
 }
@@ -122,6 +123,7 @@ func TestIsolationAcrossEnvironmentsAndApplications(t *testing.T) {
 		{method: "PUT", path: "/api/v1/event-type/contact.created", body: `{"description":"catalog-marker-a","schemas":` + string(schemas) + `}`, catalog: true, admin: true, upsert: true, want: 200},
 
 		{method: "GET", path: "/api/v1/app/{app}/endpoint", list: true, want: 200, shows: "{ep}"},
+		{method: "GET", path: "/api/v1/app/{app}/endpoint-summary?endpoint={ep}", leavesOut: true, want: 200, shows: "{ep}"},
 		{method: "POST", path: "/api/v1/app/{app}/endpoint", body: `{"url":"https://example.com/new"}`, want: 201},
 		{method: "GET", path: ep, want: 200},
 		{method: "PUT", path: ep, body: `{"url":"https://example.com/a","description":"desc-marker-a"}`, upsert: true, want: 200},
@@ -217,6 +219,8 @@ func TestIsolationAcrossEnvironmentsAndApplications(t *testing.T) {
 			switch {
 			case !r.has("{app}") || r.upsert:
 				return 0
+			case r.leavesOut:
+				return 200
 			case r.has("{ep}") || r.has("{msg}"):
 				return 404
 			case r.list:
@@ -294,10 +298,14 @@ func otherEnvStatus(r isoRoute) int {
 }
 
 // foreignStatus applies to routes with the placeholder ph, which then names
-// an object of app-b: 404 (PUT of an endpoint would create one instead).
+// an object of app-b: 404 (PUT of an endpoint would create one instead; the
+// summary route leaves it out of a 200).
 func foreignStatus(ph string) func(isoRoute) int {
 	return func(r isoRoute) int {
-		if r.has(ph) && !r.upsert {
+		switch {
+		case r.has(ph) && r.leavesOut:
+			return 200 // app-b's object is left out: the answer shows nothing of it
+		case r.has(ph) && !r.upsert:
 			return 404
 		}
 		return 0
