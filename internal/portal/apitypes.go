@@ -55,6 +55,15 @@ type healthJSON struct {
 	Disabled            *disabledJSON    `json:"disabled"`
 }
 
+// summaryList is the answer of the summary route: each endpoint's health
+// as the health route gives it, without buckets.
+type summaryList struct {
+	Data []struct {
+		EndpointID string `json:"endpointId"`
+		healthJSON
+	} `json:"data"`
+}
+
 // disabledJSON is why an endpoint is disabled (the health route's
 // "disabled").
 type disabledJSON struct {

@@ -81,7 +81,7 @@ func (p *Portal) consolePage(w http.ResponseWriter, r *http.Request, s *Session)
 		pg.Next = formatConsoleIterator(apps[len(apps)-1].Cursor())
 	}
 	for _, a := range apps {
-		rows, err := p.endpointRows(r, s, a.App.ID)
+		rows, err := p.allEndpointRows(r, s, a.App.ID)
 		if err != nil {
 			return err
 		}

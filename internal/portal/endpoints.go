@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -154,6 +156,9 @@ type endpointRow struct {
 type endpointsPage struct {
 	Rows   []endpointRow
 	Notice string
+	// PrevPath and NextPath are the pages before and after this one, ""
+	// when there is none.
+	PrevPath, NextPath string
 }
 
 // notices are the messages shown after a change (post/redirect/get); the
@@ -211,17 +216,45 @@ func (p *Portal) fetchHealth(r *http.Request, s *Session, appID, epID string) (*
 	return &h, nil
 }
 
-// endpointRows reads the endpoints of appID with their health.
-func (p *Portal) endpointRows(r *http.Request, s *Session, appID string) ([]endpointRow, error) {
-	eps, err := p.listAllEndpoints(r, s, appID)
+// summaryBatch is how many endpoints one call of the summary route names
+// (the most it takes).
+const summaryBatch = 100
+
+// fetchSummaries reads the health summaries of eps (the health route's
+// figures over the last 24 hours), one call of the summary route per
+// summaryBatch endpoints, by endpoint ID. An endpoint deleted since it was
+// listed has none.
+func (p *Portal) fetchSummaries(r *http.Request, s *Session, appID string, eps []endpointJSON) (map[string]*healthJSON, error) {
+	out := make(map[string]*healthJSON, len(eps))
+	for start := 0; start < len(eps); start += summaryBatch {
+		q := url.Values{}
+		for _, ep := range eps[start:min(start+summaryBatch, len(eps))] {
+			q.Add("endpoint", ep.ID)
+		}
+		var l summaryList
+		if err := p.call(r.Context(), s, "GET", "/api/v1/app/"+pathEscape(appID)+"/endpoint-summary?"+q.Encode(), nil, &l); err != nil {
+			return nil, err
+		}
+		for i := range l.Data {
+			out[l.Data[i].EndpointID] = &l.Data[i].healthJSON
+		}
+	}
+	return out, nil
+}
+
+// endpointRows makes the rows of eps, endpoints of appID, with their
+// health (see fetchSummaries); an endpoint deleted since it was listed is
+// left out.
+func (p *Portal) endpointRows(r *http.Request, s *Session, appID string, eps []endpointJSON) ([]endpointRow, error) {
+	health, err := p.fetchSummaries(r, s, appID, eps)
 	if err != nil {
 		return nil, err
 	}
 	rows := make([]endpointRow, 0, len(eps))
 	for _, ep := range eps {
-		h, err := p.fetchHealth(r, s, appID, ep.ID)
-		if err != nil {
-			return nil, err
+		h := health[ep.ID]
+		if h == nil {
+			continue
 		}
 		row := endpointRow{Endpoint: ep, State: stateOf(ep, h), SuccessRate: percent(h.Totals.SuccessRate), Attempts: h.Totals.Total}
 		if h.LastAttempt != nil {
@@ -234,14 +267,90 @@ func (p *Portal) endpointRows(r *http.Request, s *Session, appID string) ([]endp
 	return rows, nil
 }
 
-// endpointsList is GET /portal/endpoints.
+// allEndpointRows reads every endpoint of appID with its health.
+func (p *Portal) allEndpointRows(r *http.Request, s *Session, appID string) ([]endpointRow, error) {
+	eps, err := p.listAllEndpoints(r, s, appID)
+	if err != nil {
+		return nil, err
+	}
+	return p.endpointRows(r, s, appID, eps)
+}
+
+// endpointsPerPage is how many endpoints a page of the list shows.
+const endpointsPerPage = 50
+
+// errBadEndpointsPage is the answer to a link to a page of the list that
+// this server did not make.
+var errBadEndpointsPage = &APIError{Status: http.StatusBadRequest,
+	Detail: "This page link is not valid: open the endpoints list from its first page."}
+
+// endpointsList is GET /portal/endpoints: one page of the session's
+// endpoints, oldest first, with their health. The first page has no
+// parameter; after=ID is the page that follows endpoint ID, before=ID the
+// one that precedes it (read newest first from there through the API's
+// iterator, then turned around). It costs two API calls whatever the
+// number of endpoints: the page of the list and its summaries.
 func (p *Portal) endpointsList(w http.ResponseWriter, r *http.Request, s *Session) error {
-	rows, err := p.endpointRows(r, s, s.AppID)
+	q := r.URL.Query()
+	after, before := q.Get("after"), q.Get("before")
+	if (after != "" && before != "") || !pageKey(after) || !pageKey(before) {
+		return errBadEndpointsPage
+	}
+	path := "/api/v1/app/" + pathEscape(s.AppID) + "/endpoint?limit=" + strconv.Itoa(endpointsPerPage)
+	switch {
+	case before != "":
+		path += "&order=descending&iterator=" + url.QueryEscape(before)
+	case after != "":
+		path += "&order=ascending&iterator=" + url.QueryEscape(after)
+	default:
+		path += "&order=ascending"
+	}
+	var l endpointList
+	if err := p.call(r.Context(), s, "GET", path, nil, &l); err != nil {
+		return err
+	}
+	eps := l.Data
+	if before != "" {
+		slices.Reverse(eps)
+	}
+	if len(eps) == 0 && (after != "" || before != "") {
+		// Nothing is left on that side of the link's endpoint (they were
+		// deleted since): start again from the first page.
+		p.redirect(w, r, s, "/portal/endpoints")
+		return nil
+	}
+	pg := endpointsPage{Notice: notices[q.Get("done")]}
+	more := !l.Done && l.Iterator != nil
+	if len(eps) > 0 {
+		first, last := eps[0].ID, eps[len(eps)-1].ID
+		if (before != "" && more) || after != "" {
+			pg.PrevPath = "/portal/endpoints?before=" + url.QueryEscape(first)
+		}
+		if (before == "" && more) || before != "" {
+			pg.NextPath = "/portal/endpoints?after=" + url.QueryEscape(last)
+		}
+	}
+	rows, err := p.endpointRows(r, s, s.AppID, eps)
 	if err != nil {
 		return err
 	}
-	p.render(w, r, s, "endpoints", "Endpoints", endpointsPage{Rows: rows, Notice: notices[r.URL.Query().Get("done")]})
+	pg.Rows = rows
+	p.render(w, r, s, "endpoints", "Endpoints", pg)
 	return nil
+}
+
+// pageKey reports whether k may be a page link's endpoint ID: empty, or
+// an ID's letters, digits and underscore, no longer than one.
+func pageKey(k string) bool {
+	if len(k) > 64 {
+		return false
+	}
+	for _, c := range k {
+		if !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // endpointForm is the create and edit form, as typed.

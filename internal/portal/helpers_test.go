@@ -42,6 +42,8 @@ type server struct {
 type options struct {
 	api    func(*api.Config)
 	portal func(*Config)
+	// portalAPI wraps the API handler the portal calls in process.
+	portalAPI func(http.Handler) http.Handler
 }
 
 // newServer serves everything on a fresh SQLite database.
@@ -98,6 +100,11 @@ func newServerOn(t *testing.T, st store.Store, opts ...options) *server {
 	}
 	apiHandler := api.New(acfg)
 	pcfg.API = apiHandler
+	for _, o := range opts {
+		if o.portalAPI != nil {
+			pcfg.API = o.portalAPI(pcfg.API)
+		}
+	}
 	p, err := New(pcfg)
 	if err != nil {
 		t.Fatalf("portal: %v", err)
