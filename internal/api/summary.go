@@ -46,8 +46,8 @@ var summaryParamHints = map[string]string{
 }
 
 // endpointSummaries is GET /api/v1/app/{app_id}/endpoint-summary, hookrelay's
-// own: for each endpoint the query names (endpoint=ID, repeated, up to
-// maxSummaryEndpoints distinct ones), what the health route with its
+// own: for each endpoint the query names (endpoint=ID, repeated, at most
+// maxSummaryEndpoints values), what the health route with its
 // defaults (bucket=hour, the last 24 hours) says of it but its buckets and
 // concurrency window, all from one store query. Endpoints answer in the
 // order first named, each once; an ID that names no endpoint of the
@@ -62,6 +62,11 @@ func (s *server) endpointSummaries(w http.ResponseWriter, r *http.Request, p *pr
 	q := newQuery(r)
 	q.only([]string{"endpoint"}, summaryParamHints)
 	values := q.v["endpoint"]
+	if len(values) > maxSummaryEndpoints {
+		// Refused whole, without a message per value.
+		q.fail("endpoint", fmt.Sprintf("names %d endpoints; at most %d a request", len(values), maxSummaryEndpoints))
+		values = nil
+	}
 	var ids []string
 	seen := map[string]bool{}
 	for i, v := range values {
@@ -84,11 +89,8 @@ func (s *server) endpointSummaries(w http.ResponseWriter, r *http.Request, p *pr
 			ids = append(ids, v)
 		}
 	}
-	switch {
-	case len(values) == 0:
+	if len(q.v["endpoint"]) == 0 {
 		q.fail("endpoint", "field required: name each endpoint with endpoint=ID")
-	case len(ids) > maxSummaryEndpoints:
-		q.fail("endpoint", fmt.Sprintf("names %d endpoints; at most %d a request", len(ids), maxSummaryEndpoints))
 	}
 	if err := q.err(); err != nil {
 		return err
