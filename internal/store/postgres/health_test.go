@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/store"
 )
@@ -105,5 +107,38 @@ func TestHealthReadsFewRows(t *testing.T) {
 	}
 	if after := total(); after != before {
 		t.Errorf("rollups changed when the attempts went: %+v, was %+v", after, before)
+	}
+}
+
+// TestEndpointStatusByPrimaryKey: reading an endpoint's status can use
+// endpoint_status's primary key. With sequential scans disabled a plan
+// that could only scan the table still does so; it did while the read
+// joined the status to endpoints.id, whose collation ("C") differs from
+// the status column's.
+func TestEndpointStatusByPrimaryKey(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	f := newFixture(t, s)
+	var plan []byte
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `EXPLAIN (FORMAT JSON) `+endpointStatusOfSQL, f.ep.ID, f.app.ID).Scan(&plan)
+	})
+	if err != nil {
+		t.Fatalf("explain: %v", err)
+	}
+	var root []struct{ Plan planNode }
+	if err := json.Unmarshal(plan, &root); err != nil || len(root) != 1 {
+		t.Fatalf("explain: %v: %s", err, plan)
+	}
+	root[0].Plan.walk(nil, func(n, _ *planNode) {
+		if n.Relation == "endpoint_status" && n.Type == "Seq Scan" {
+			t.Errorf("the status read scans endpoint_status:\n%s", plan)
+		}
+	})
+	if _, err := s.GetEndpointStatus(ctx, f.app.ID, f.ep.ID); err != nil {
+		t.Fatalf("get endpoint status: %v", err)
 	}
 }

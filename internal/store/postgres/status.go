@@ -69,6 +69,16 @@ func queueStatus(b *pgx.Batch, results []store.AttemptResult) {
 	b.Queue(endpointStatusSQL, ids, last, outcomes, codes, success, failing, failures)
 }
 
+// endpointStatusOfSQL reads endpoint $1 of application $2 and its status
+// row. endpoint_status.endpoint_id has the database's collation, where
+// endpoints.id has "C": joined to e.id the comparison would take "C", which
+// its primary key cannot serve, and every read would scan the table. $1
+// takes the column's own collation.
+const endpointStatusOfSQL = `SELECT e.id, s.last_attempt_at, s.last_outcome, s.last_status_code, s.last_success_at,
+		s.failing_since, s.consecutive_failures
+	FROM endpoints e LEFT JOIN endpoint_status s ON s.endpoint_id = $1
+	WHERE e.id = $1 AND e.app_id = $2`
+
 // GetEndpointStatus returns the endpoint's status row, zero before its
 // first attempt.
 func (s *Store) GetEndpointStatus(ctx context.Context, appID, endpointID string) (*store.EndpointStatus, error) {
@@ -77,11 +87,7 @@ func (s *Store) GetEndpointStatus(ctx context.Context, appID, endpointID string)
 	}
 	var st store.EndpointStatus
 	var outcome, code, failures *int
-	err := s.pool.QueryRow(ctx,
-		`SELECT e.id, s.last_attempt_at, s.last_outcome, s.last_status_code, s.last_success_at,
-			s.failing_since, s.consecutive_failures
-		 FROM endpoints e LEFT JOIN endpoint_status s ON s.endpoint_id = e.id
-		 WHERE e.id = $1 AND e.app_id = $2`, endpointID, appID).
+	err := s.pool.QueryRow(ctx, endpointStatusOfSQL, endpointID, appID).
 		Scan(&st.EndpointID, &st.LastAttemptAt, &outcome, &code, &st.LastSuccessAt, &st.FailingSince, &failures)
 	if err != nil {
 		return nil, fmt.Errorf("get endpoint status: %w", mapErr(err))
