@@ -42,23 +42,62 @@ type endpointIn struct {
 // validate checks a body; patch relaxes required fields and list sizes (an
 // empty list in a patch clears it).
 func (in *endpointIn) validate(c *checker, patch bool) {
+	in.checkURLField(c, patch)
+	if patch {
+		c.notNull(in.Version.Set, in.Version.Null, "version")
+	}
+	in.checkNotNull(c)
+	if in.Version.has() && (in.Version.V < 1 || in.Version.V > 65535) {
+		c.add("must be between 1 and 65535", "version")
+	}
+	in.checkRates(c)
+	in.checkUID(c)
+	minItems := 1
+	if patch {
+		minItems = 0
+	}
+	in.checkFilterTypes(c, minItems, checkFilterType)
+	if in.Channels.has() {
+		c.checkList(in.Channels.V, minItems, 10, checkChannel, "channels")
+	}
+	in.checkSecretAndHeaders(c)
+	if in.Options.has() {
+		in.Options.V.validate(c, "options")
+	}
+}
+
+// The checks below are those of the fields that customer endpoints and
+// operational webhook endpoints (validateOpEndpoint) share. Each adds its
+// problems to c under the fields' Svix names; the caller chooses their
+// order, which is the order of the problems in the answer.
+
+// checkURLField checks url: required, or in a patch optional but not null;
+// when present an absolute http or https URL (checkURL; the server's URL
+// policy is checkURLPolicy's).
+func (in *endpointIn) checkURLField(c *checker, patch bool) {
 	if !patch {
 		if c.required(in.URL.Set, in.URL.Null, "url") {
 			c.check(checkURL(in.URL.V), "url")
 		}
-	} else {
-		c.notNull(in.URL.Set, in.URL.Null, "url")
-		if in.URL.has() {
-			c.check(checkURL(in.URL.V), "url")
-		}
-		c.notNull(in.Version.Set, in.Version.Null, "version")
+		return
 	}
+	c.notNull(in.URL.Set, in.URL.Null, "url")
+	if in.URL.has() {
+		c.check(checkURL(in.URL.V), "url")
+	}
+}
+
+// checkNotNull refuses null for description, disabled and metadata, which
+// are optional but not nullable.
+func (in *endpointIn) checkNotNull(c *checker) {
 	c.notNull(in.Description.Set, in.Description.Null, "description")
 	c.notNull(in.Disabled.Set, in.Disabled.Null, "disabled")
 	c.notNull(in.Metadata.Set, in.Metadata.Null, "metadata")
-	if in.Version.has() && (in.Version.V < 1 || in.Version.V > 65535) {
-		c.add("must be between 1 and 65535", "version")
-	}
+}
+
+// checkRates checks rateLimit and throttleRate, its newer name, and leaves
+// their one value in RateLimit (see alias).
+func (in *endpointIn) checkRates(c *checker) {
 	if in.RateLimit.has() {
 		c.check(checkRateLimit(in.RateLimit.V), "rateLimit")
 	}
@@ -66,23 +105,31 @@ func (in *endpointIn) validate(c *checker, patch bool) {
 		c.check(checkRateLimit(in.ThrottleRate.V), "throttleRate")
 	}
 	in.RateLimit = alias(c, in.ThrottleRate, "throttleRate", in.RateLimit, "rateLimit")
+}
+
+// checkUID checks uid when present (checkEndpointUID).
+func (in *endpointIn) checkUID(c *checker) {
 	if in.UID.has() {
 		c.check(checkEndpointUID(in.UID.V), "uid")
 	}
-	minItems := 1
-	if patch {
-		minItems = 0
-	}
+}
+
+// checkFilterTypes checks filterTypes and eventTypes, its newer name: each
+// a list of at least minItems unique items that each accepts. It leaves
+// their one value in FilterTypes (see alias).
+func (in *endpointIn) checkFilterTypes(c *checker, minItems int, each func(string) string) {
 	if in.FilterTypes.has() {
-		c.checkList(in.FilterTypes.V, minItems, 0, checkFilterType, "filterTypes")
+		c.checkList(in.FilterTypes.V, minItems, 0, each, "filterTypes")
 	}
 	if in.EventTypes.has() {
-		c.checkList(in.EventTypes.V, minItems, 0, checkFilterType, "eventTypes")
+		c.checkList(in.EventTypes.V, minItems, 0, each, "eventTypes")
 	}
 	in.FilterTypes = alias(c, in.EventTypes, "eventTypes", in.FilterTypes, "filterTypes")
-	if in.Channels.has() {
-		c.checkList(in.Channels.V, minItems, 10, checkChannel, "channels")
-	}
+}
+
+// checkSecretAndHeaders checks secret and headers when present; only a
+// create takes them (callers drop or refuse them otherwise).
+func (in *endpointIn) checkSecretAndHeaders(c *checker) {
 	if in.Secret.has() {
 		c.check(checkSecret(in.Secret.V), "secret")
 	}
@@ -90,12 +137,11 @@ func (in *endpointIn) validate(c *checker, patch bool) {
 		h := endpointHeadersIn{Headers: in.Headers}
 		h.validate(c, false)
 	}
-	if in.Options.has() {
-		in.Options.V.validate(c, "options")
-	}
 }
 
-// apply writes every field of a create or update body onto ep.
+// apply writes every field of a create or update body onto ep: the uid
+// only when the body has one, the delivery options only when it has
+// `options`. A field the body leaves out takes its default (version 1).
 func (in *endpointIn) apply(ep *hookrelay.Endpoint) {
 	ep.URL = in.URL.V
 	ep.Description = in.Description.V

@@ -46,7 +46,10 @@ func (s *server) operationalRoutes(handle func(method, path string, acc access, 
 }
 
 // opEndpointIn covers OperationalWebhookEndpointIn and
-// OperationalWebhookEndpointUpdate.
+// OperationalWebhookEndpointUpdate. It is only what such a body is decoded
+// into: endpointIn less version, channels and options, which operational
+// bodies do not have, so that they are ignored as any unknown field is.
+// The rest works on the endpointIn it converts to (readOpEndpoint).
 type opEndpointIn struct {
 	URL          opt[string]             `json:"url"`
 	Description  opt[string]             `json:"description"`
@@ -61,60 +64,49 @@ type opEndpointIn struct {
 	Headers      opt[map[string]*string] `json:"headers"` // create only
 }
 
-// validate checks a create (or, without create, an update) body.
-func (in *opEndpointIn) validate(c *checker, create bool) {
+// endpointIn returns the body as a customer endpoint's body, with version,
+// channels and options absent.
+func (in *opEndpointIn) endpointIn() endpointIn {
+	return endpointIn{
+		URL: in.URL, Description: in.Description, Disabled: in.Disabled,
+		FilterTypes: in.FilterTypes, EventTypes: in.EventTypes, RateLimit: in.RateLimit, ThrottleRate: in.ThrottleRate,
+		UID: in.UID, Metadata: in.Metadata, Secret: in.Secret, Headers: in.Headers,
+	}
+}
+
+// readOpEndpoint decodes and checks a create (or, without create, an
+// update) body; the endpointIn it returns is valid, for endpointIn.apply
+// and insertOpEndpoint.
+func (s *server) readOpEndpoint(r *http.Request, create bool) (*endpointIn, error) {
+	var body opEndpointIn
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	in := body.endpointIn()
+	var c checker
+	validateOpEndpoint(&c, &in, create)
+	s.checkURLPolicy(&c, in.URL)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return &in, nil
+}
+
+// validateOpEndpoint checks an operational create (or, without create,
+// update) body with the checks of customer endpoints, in the order of
+// operational bodies; filter types must match an operational event type.
+// An update's secret and headers are dropped, not refused.
+func validateOpEndpoint(c *checker, in *endpointIn, create bool) {
 	if !create {
 		in.Secret = opt[string]{}
 		in.Headers = opt[map[string]*string]{}
 	}
-	if c.required(in.URL.Set, in.URL.Null, "url") {
-		c.check(checkURL(in.URL.V), "url")
-	}
-	c.notNull(in.Description.Set, in.Description.Null, "description")
-	c.notNull(in.Disabled.Set, in.Disabled.Null, "disabled")
-	c.notNull(in.Metadata.Set, in.Metadata.Null, "metadata")
-	if in.FilterTypes.has() {
-		c.checkList(in.FilterTypes.V, 1, 0, checkOpFilterType, "filterTypes")
-	}
-	if in.EventTypes.has() {
-		c.checkList(in.EventTypes.V, 1, 0, checkOpFilterType, "eventTypes")
-	}
-	in.FilterTypes = alias(c, in.EventTypes, "eventTypes", in.FilterTypes, "filterTypes")
-	if in.RateLimit.has() {
-		c.check(checkRateLimit(in.RateLimit.V), "rateLimit")
-	}
-	if in.ThrottleRate.has() {
-		c.check(checkRateLimit(in.ThrottleRate.V), "throttleRate")
-	}
-	in.RateLimit = alias(c, in.ThrottleRate, "throttleRate", in.RateLimit, "rateLimit")
-	if in.UID.has() {
-		c.check(checkEndpointUID(in.UID.V), "uid")
-	}
-	if in.Secret.has() {
-		c.check(checkSecret(in.Secret.V), "secret")
-	}
-	if in.Headers.has() {
-		h := endpointHeadersIn{Headers: in.Headers}
-		h.validate(c, false)
-	}
-}
-
-// apply writes every field of a validated body onto ep (the uid only when
-// the body has one).
-func (in *opEndpointIn) apply(ep *hookrelay.Endpoint) {
-	ep.URL = in.URL.V
-	ep.Description = in.Description.V
-	ep.Version = 1
-	ep.Disabled = in.Disabled.V
-	ep.Metadata = in.Metadata.V
-	if ep.Metadata == nil {
-		ep.Metadata = map[string]string{}
-	}
-	ep.FilterTypes = nonEmpty(in.FilterTypes.V)
-	ep.RateLimit = in.RateLimit.ptr()
-	if in.UID.has() {
-		ep.UID = in.UID.ptr()
-	}
+	in.checkURLField(c, false)
+	in.checkNotNull(c)
+	in.checkFilterTypes(c, 1, checkOpFilterType)
+	in.checkRates(c)
+	in.checkUID(c)
+	in.checkSecretAndHeaders(c)
 }
 
 // checkOpFilterType accepts a filter type (see checkFilterType) that
@@ -222,17 +214,11 @@ func (s *server) listOpEndpoints(w http.ResponseWriter, r *http.Request, p *prin
 }
 
 func (s *server) createOpEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
-	var in opEndpointIn
-	if err := decodeBody(r, &in); err != nil {
+	in, err := s.readOpEndpoint(r, true)
+	if err != nil {
 		return err
 	}
-	var c checker
-	in.validate(&c, true)
-	s.checkURLPolicy(&c, in.URL)
-	if err := c.err(); err != nil {
-		return err
-	}
-	ep, err := s.insertOpEndpoint(r, p, &in)
+	ep, err := s.insertOpEndpoint(r, p, in)
 	if err != nil {
 		return err
 	}
@@ -243,7 +229,7 @@ func (s *server) createOpEndpoint(w http.ResponseWriter, r *http.Request, p *pri
 // insertOpEndpoint creates an operational endpoint from a validated body,
 // unless the environment has its limit of them (the limit of endpoints per
 // application, as they are the endpoints of one).
-func (s *server) insertOpEndpoint(r *http.Request, p *principal, in *opEndpointIn) (*hookrelay.Endpoint, error) {
+func (s *server) insertOpEndpoint(r *http.Request, p *principal, in *endpointIn) (*hookrelay.Endpoint, error) {
 	app, err := s.opApp(r, p, true)
 	if err != nil {
 		return nil, err
@@ -301,14 +287,8 @@ func (s *server) getOpEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 // OperationalWebhookEndpointUpdate (the uid only when the body has one),
 // or creates the endpoint.
 func (s *server) updateOpEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
-	var in opEndpointIn
-	if err := decodeBody(r, &in); err != nil {
-		return err
-	}
-	var c checker
-	in.validate(&c, false)
-	s.checkURLPolicy(&c, in.URL)
-	if err := c.err(); err != nil {
+	in, err := s.readOpEndpoint(r, false)
+	if err != nil {
 		return err
 	}
 	app, _, err := s.opEndpoint(r, p)
@@ -321,7 +301,7 @@ func (s *server) updateOpEndpoint(w http.ResponseWriter, r *http.Request, p *pri
 			}
 			in.UID = opt[string]{Set: true, V: id}
 		}
-		ep, err := s.insertOpEndpoint(r, p, &in)
+		ep, err := s.insertOpEndpoint(r, p, in)
 		if err != nil {
 			return err
 		}

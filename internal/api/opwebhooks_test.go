@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -236,6 +237,61 @@ func TestOperationalEndpointBadInput(t *testing.T) {
 	}
 	if evs := h.opEvents(hookrelay.DefaultEnvironment); len(evs) != 0 {
 		t.Fatalf("operational endpoint writes emitted %v", eventTypesOf(evs))
+	}
+}
+
+// Operational bodies are checked with the checks of customer endpoints,
+// each in its own order, which is the order of the problems in the answer.
+func TestEndpointBodyProblemsInOrder(t *testing.T) {
+	h := newHarness(t, withEvents)
+	h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, `{"name":"A","uid":"app-a"}`, nil)
+	const body = `{"url":null,"description":null,"rateLimit":0,"uid":"ep_x","filterTypes":[],"secret":"short"}`
+	for _, tt := range []struct {
+		name, path string
+		want       string
+	}{
+		{"customer", "/api/v1/app/app-a/endpoint", "url description rateLimit uid filterTypes secret"},
+		{"operational", opBase, "url description filterTypes rateLimit uid secret"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, out := h.do("POST", tt.path, testAdminToken, body)
+			assertErrorBody(t, status, out, "", nil)
+			var ve struct {
+				Detail []fieldError `json:"detail"`
+			}
+			if err := json.Unmarshal(out, &ve); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range ve.Detail {
+				got = append(got, strings.Join(d.Loc[1:], "."))
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Fatalf("problems at %v, want %s; body %s", got, tt.want, out)
+			}
+		})
+	}
+}
+
+// version, channels and options are fields of customer endpoints only: an
+// operational body's are ignored, as any unknown field is, even when they
+// would not be valid.
+func TestOperationalBodiesIgnoreCustomerOnlyFields(t *testing.T) {
+	h := newHarness(t, withEvents)
+	const extra = `"version":"x","channels":5,"options":{"timeoutSeconds":0}`
+	var ep opEndpointOut
+	h.mustDo(http.StatusCreated, "POST", opBase, testAdminToken, `{"url":"https://ops.example.com/a",`+extra+`}`, &ep)
+	h.mustDo(http.StatusOK, "PUT", opBase+"/"+ep.ID, testAdminToken, `{"url":"https://ops.example.com/b",`+extra+`}`, nil)
+	h.mustDo(http.StatusOK, "PUT", opBase+"/ops-new", testAdminToken, `{"url":"https://ops.example.com/c",`+extra+`}`, nil)
+	internal := mustInternalApp(t, h.st, hookrelay.DefaultEnvironment)
+	for _, id := range []string{ep.ID, "ops-new"} {
+		stored, err := h.st.GetEndpoint(context.Background(), internal.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored.Version != 1 || len(stored.Channels) != 0 || !reflect.DeepEqual(stored.Options, hookrelay.EndpointOptions{}) {
+			t.Fatalf("%s stored with version %d, channels %v, options %+v", id, stored.Version, stored.Channels, stored.Options)
+		}
 	}
 }
 
