@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -259,25 +260,50 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 }
 
 // insertEndpoint creates an endpoint from a validated body, unless the
-// application already has its limit of endpoints (422).
-//
-// The count and the insert are serialized within this process; nodes
-// creating endpoints of one application at the same instant may together
-// pass the limit by a few.
+// application already has its limit of endpoints (422; see endpointsFull).
 func (s *server) insertEndpoint(r *http.Request, p *principal, app *hookrelay.Application, in *endpointIn) (*hookrelay.Endpoint, error) {
 	s.endpointCreate.Lock()
 	defer s.endpointCreate.Unlock()
-	existing, err := s.store.ListEndpoints(r.Context(), app.ID, store.Page{Limit: s.maxEndpoints})
+	full, err := s.endpointsFull(r.Context(), app.ID)
 	if err != nil {
 		return nil, err
 	}
-	if len(existing) >= s.maxEndpoints {
+	if full {
 		return nil, validationError{{
 			Loc:  []string{"path", "app_id"},
 			Msg:  fmt.Sprintf("application has reached its limit of %d endpoints", s.maxEndpoints),
 			Type: "value_error.limit",
 		}}
 	}
+	ep, err := s.newEndpoint(p, app, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.CreateEndpoint(r.Context(), ep); err != nil {
+		return nil, uidTaken(err, "endpoint")
+	}
+	s.emitEndpointCreated(r, app, ep)
+	return ep, nil
+}
+
+// endpointsFull reports whether app has its limit of endpoints
+// (s.maxEndpoints), operational webhook endpoints included. Callers hold
+// s.endpointCreate from this count to their insert, which serializes the
+// two within this process; nodes creating endpoints of one application at
+// the same instant may together pass the limit by a few.
+func (s *server) endpointsFull(ctx context.Context, appID string) (bool, error) {
+	existing, err := s.store.ListEndpoints(ctx, appID, store.Page{Limit: s.maxEndpoints})
+	if err != nil {
+		return false, err
+	}
+	return len(existing) >= s.maxEndpoints, nil
+}
+
+// newEndpoint makes, unsaved, the endpoint of app that a validated create
+// body describes (endpointIn.apply), written by p now: with the body's
+// custom headers, and its secret or else a new one. It fails when the
+// headers together pass their limits (422).
+func (s *server) newEndpoint(p *principal, app *hookrelay.Application, in *endpointIn) (*hookrelay.Endpoint, error) {
 	now := s.now()
 	ep := &hookrelay.Endpoint{
 		ID:        hookrelay.NewID(hookrelay.PrefixEndpoint),
@@ -302,14 +328,33 @@ func (s *server) insertEndpoint(r *http.Request, p *principal, app *hookrelay.Ap
 		}
 		ep.Secret = secret
 	}
-	if err := s.store.CreateEndpoint(r.Context(), ep); err != nil {
-		if errors.Is(err, hookrelay.ErrConflict) {
-			return nil, errConflict("an endpoint with this uid already exists")
-		}
-		return nil, err
-	}
-	s.emitEndpointCreated(r, app, ep)
 	return ep, nil
+}
+
+// uidTaken is err, except that the store's ErrConflict on writing an
+// endpoint (its uid is another's of the application) becomes 409 saying
+// that an endpoint of the kind what names has this uid already.
+func uidTaken(err error, what string) error {
+	if errors.Is(err, hookrelay.ErrConflict) {
+		return errConflict("an " + what + " with this uid already exists")
+	}
+	return err
+}
+
+// uidFromPath gives a PUT body that has no uid the path's endpoint_id as
+// its uid, for the endpoint that the PUT creates when none has that ID or
+// uid; an endpoint_id that cannot be a uid (checkEndpointUID) is 422 at
+// path.endpoint_id.
+func uidFromPath(r *http.Request, in *endpointIn) error {
+	if in.UID.has() {
+		return nil
+	}
+	id := r.PathValue("endpoint_id")
+	if msg := checkEndpointUID(id); msg != "" {
+		return validationError{{Loc: []string{"path", "endpoint_id"}, Msg: msg, Type: "value_error"}}
+	}
+	in.UID = opt[string]{Set: true, V: id}
+	return nil
 }
 
 func (s *server) getEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -342,14 +387,10 @@ func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 	if err := c.err(); err != nil {
 		return err
 	}
-	before, ep, err := s.changeEndpointFields(r, p, app, in.apply)
+	before, ep, err := s.changeEndpointFields(r, p, app, "endpoint", in.apply)
 	if ae := (*apiError)(nil); errors.As(err, &ae) && ae.status == http.StatusNotFound {
-		if !in.UID.has() {
-			id := r.PathValue("endpoint_id")
-			if msg := checkEndpointUID(id); msg != "" {
-				return validationError{{Loc: []string{"path", "endpoint_id"}, Msg: msg, Type: "value_error"}}
-			}
-			in.UID = opt[string]{Set: true, V: id}
+		if err := uidFromPath(r, &in); err != nil {
+			return err
 		}
 		ep, err := s.insertEndpoint(r, p, app, &in)
 		if err != nil {
@@ -386,7 +427,7 @@ func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 	if err := c.err(); err != nil {
 		return err
 	}
-	before, ep, err := s.changeEndpointFields(r, p, app, func(ep *hookrelay.Endpoint) {
+	before, ep, err := s.changeEndpointFields(r, p, app, "endpoint", func(ep *hookrelay.Endpoint) {
 		if in.URL.has() {
 			ep.URL = in.URL.V
 		}
@@ -436,16 +477,14 @@ func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 }
 
 // changeEndpointFields is changeEndpoint for PUT and PATCH, whose change
-// cannot fail but may move the endpoint to a uid another endpoint has (409).
-func (s *server) changeEndpointFields(r *http.Request, p *principal, app *hookrelay.Application, change func(*hookrelay.Endpoint)) (before, after *hookrelay.Endpoint, err error) {
+// cannot fail but may move the endpoint to a uid another endpoint has (409,
+// naming the endpoint as what: see uidTaken).
+func (s *server) changeEndpointFields(r *http.Request, p *principal, app *hookrelay.Application, what string, change func(*hookrelay.Endpoint)) (before, after *hookrelay.Endpoint, err error) {
 	before, after, err = s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
 		change(ep)
 		return nil
 	})
-	if errors.Is(err, hookrelay.ErrConflict) {
-		return nil, nil, errConflict("an endpoint with this uid already exists")
-	}
-	return before, after, err
+	return before, after, uidTaken(err, what)
 }
 
 // endpointWriteTries is how many times one request tries its change of an

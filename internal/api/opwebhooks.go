@@ -9,7 +9,6 @@ import (
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/ops"
-	"github.com/hookrelay/hookrelay/internal/store"
 )
 
 // Operational webhook endpoints (/api/v1/operational-webhook/endpoint) are
@@ -156,6 +155,9 @@ func toOpEndpointOut(sh shape) func(hookrelay.Endpoint) opEndpointOut {
 	}
 }
 
+// opEndpointNoun names an operational endpoint in errors (see uidTaken).
+const opEndpointNoun = "operational webhook endpoint"
+
 // opApp returns the internal application of p's environment, made first
 // when create is set; without create, a missing one is nil (no error).
 func (s *server) opApp(r *http.Request, p *principal, create bool) (*hookrelay.Application, error) {
@@ -228,47 +230,28 @@ func (s *server) createOpEndpoint(w http.ResponseWriter, r *http.Request, p *pri
 
 // insertOpEndpoint creates an operational endpoint from a validated body,
 // unless the environment has its limit of them (the limit of endpoints per
-// application, as they are the endpoints of one).
+// application, as they are the endpoints of one; see endpointsFull).
 func (s *server) insertOpEndpoint(r *http.Request, p *principal, in *endpointIn) (*hookrelay.Endpoint, error) {
 	app, err := s.opApp(r, p, true)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	ep := &hookrelay.Endpoint{
-		ID:        hookrelay.NewID(hookrelay.PrefixEndpoint),
-		AppID:     app.ID,
-		CreatedAt: now,
-		UpdatedAt: now,
-	}
-	in.apply(ep)
-	ep.NoteManualWrite(false, p.disabler(), now)
-	if in.Headers.has() {
-		h := endpointHeadersIn{Headers: in.Headers}
-		if err := h.applyTo(ep, false); err != nil {
-			return nil, err
-		}
-	}
-	if in.Secret.has() {
-		ep.Secret = normalizeSecret(in.Secret.V)
-	} else if ep.Secret, err = newSecret(); err != nil {
+	ep, err := s.newEndpoint(p, app, in)
+	if err != nil {
 		return nil, err
 	}
 
 	s.endpointCreate.Lock()
 	defer s.endpointCreate.Unlock()
-	existing, err := s.store.ListEndpoints(r.Context(), app.ID, store.Page{Limit: s.maxEndpoints})
+	full, err := s.endpointsFull(r.Context(), app.ID)
 	if err != nil {
 		return nil, err
 	}
-	if len(existing) >= s.maxEndpoints {
+	if full {
 		return nil, invalid(fmt.Sprintf("an environment has at most %d operational webhook endpoints", s.maxEndpoints), "body")
 	}
 	if err := s.store.CreateEndpoint(r.Context(), ep); err != nil {
-		if errors.Is(err, hookrelay.ErrConflict) {
-			return nil, errConflict("an operational webhook endpoint with this uid already exists")
-		}
-		return nil, err
+		return nil, uidTaken(err, opEndpointNoun)
 	}
 	s.opEndpointsChanged(p)
 	return ep, nil
@@ -294,12 +277,8 @@ func (s *server) updateOpEndpoint(w http.ResponseWriter, r *http.Request, p *pri
 	app, _, err := s.opEndpoint(r, p)
 	var ae *apiError
 	if errors.As(err, &ae) && ae.status == http.StatusNotFound {
-		if !in.UID.has() {
-			id := r.PathValue("endpoint_id")
-			if msg := checkEndpointUID(id); msg != "" {
-				return validationError{{Loc: []string{"path", "endpoint_id"}, Msg: msg, Type: "value_error"}}
-			}
-			in.UID = opt[string]{Set: true, V: id}
+		if err := uidFromPath(r, in); err != nil {
+			return err
 		}
 		ep, err := s.insertOpEndpoint(r, p, in)
 		if err != nil {
@@ -311,13 +290,7 @@ func (s *server) updateOpEndpoint(w http.ResponseWriter, r *http.Request, p *pri
 	if err != nil {
 		return err
 	}
-	_, ep, err := s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
-		in.apply(ep)
-		return nil
-	})
-	if errors.Is(err, hookrelay.ErrConflict) {
-		return errConflict("an operational webhook endpoint with this uid already exists")
-	}
+	_, ep, err := s.changeEndpointFields(r, p, app, opEndpointNoun, in.apply)
 	if err != nil {
 		return err
 	}

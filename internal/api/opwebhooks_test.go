@@ -295,6 +295,60 @@ func TestOperationalBodiesIgnoreCustomerOnlyFields(t *testing.T) {
 	}
 }
 
+// Operational endpoints are created and renamed by the code of customer
+// endpoints (newEndpoint, endpointsFull, uidTaken), with their own limit
+// message and conflict message.
+func TestOperationalEndpointLimitAndUIDConflict(t *testing.T) {
+	h := newHarness(t, withEvents, func(c *Config) { c.MaxEndpointsPerApp = 2 })
+	var a, b opEndpointOut
+	h.mustDo(http.StatusCreated, "POST", opBase, testAdminToken, `{"url":"https://ops.example.com/a","uid":"ops-a"}`, &a)
+	h.mustDo(http.StatusCreated, "POST", opBase, testAdminToken, `{"url":"https://ops.example.com/b","uid":"ops-b"}`, &b)
+	before := h.opSnapshot()
+	for _, tt := range []struct{ name, method, path string }{
+		{"create", "POST", opBase},
+		{"put creating", "PUT", opBase + "/ops-c"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := h.do(tt.method, tt.path, testAdminToken, `{"url":"https://ops.example.com/c"}`)
+			if status != http.StatusUnprocessableEntity || !strings.Contains(string(body), "an environment has at most 2 operational webhook endpoints") {
+				t.Fatalf("over the limit: %d %s", status, body)
+			}
+			assertErrorBody(t, status, body, "", []string{"body"})
+		})
+	}
+	status, body := h.do("PUT", opBase+"/ops-b", testAdminToken, `{"url":"https://ops.example.com/b","uid":"ops-a"}`)
+	if status != http.StatusConflict || !strings.Contains(string(body), "an operational webhook endpoint with this uid already exists") {
+		t.Fatalf("PUT to a taken uid: %d %s", status, body)
+	}
+	assertErrorBody(t, status, body, "conflict", nil)
+	if after := h.opSnapshot(); after != before {
+		t.Fatalf("refused writes changed operational endpoints:\nbefore %s\nafter  %s", before, after)
+	}
+	// Deleting one makes room.
+	h.mustDo(http.StatusNoContent, "DELETE", opBase+"/ops-a", testAdminToken, nil, nil)
+	h.mustDo(http.StatusOK, "PUT", opBase+"/ops-c", testAdminToken, `{"url":"https://ops.example.com/c"}`, nil)
+}
+
+// Custom headers given at creation are checked as a set once the endpoint
+// is made (newEndpoint): a set over the limits is refused on both kinds of
+// endpoint, and nothing is created.
+func TestCreateWithHeadersOverTheLimits(t *testing.T) {
+	h := newHarness(t, withEvents)
+	h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, `{"name":"A","uid":"app-a"}`, nil)
+	body := strings.Replace(headersBody(maxEndpointHeaders+1, 5, 5), "{", `{"url":"https://x.example",`, 1)
+	before := h.snapshot() + h.opSnapshot()
+	for _, path := range []string{"/api/v1/app/app-a/endpoint", opBase} {
+		status, out := h.do("POST", path, testAdminToken, body)
+		if status != http.StatusUnprocessableEntity || !strings.Contains(string(out), "at most 20 custom headers") {
+			t.Fatalf("POST %s with %d headers: %d %s", path, maxEndpointHeaders+1, status, out)
+		}
+		assertErrorBody(t, status, out, "", []string{"body", "headers"})
+	}
+	if after := h.snapshot() + h.opSnapshot(); after != before {
+		t.Fatalf("refused creates changed state:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
 // opSnapshot lists the default environment's operational endpoints with
 // their secrets and headers.
 func (h *harness) opSnapshot() string {
