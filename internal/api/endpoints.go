@@ -606,33 +606,64 @@ func (in *endpointSecretRotateIn) validate(c *checker) time.Duration {
 	return time.Duration(in.GracePeriodSeconds.V) * time.Second
 }
 
-// rotateEndpointSecret makes the body's key (or a generated one) current;
-// the previous secret keeps signing for gracePeriodSeconds (default
-// secretGrace). Expired old secrets are dropped.
+// readSecretRotation decodes and checks a rotation body and returns the
+// change that rotates an endpoint's secret (rotateSecret): to the body's
+// key, else a generated one; the current secret keeps signing for
+// gracePeriodSeconds (default secretGrace).
+func (s *server) readSecretRotation(r *http.Request) (func(*hookrelay.Endpoint) error, error) {
+	var in endpointSecretRotateIn
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	var c checker
+	grace := in.validate(&c)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	next := ""
+	if in.Key.has() {
+		next = normalizeSecret(in.Key.V)
+	} else {
+		var err error
+		if next, err = newSecret(); err != nil {
+			return nil, err
+		}
+	}
+	return func(ep *hookrelay.Endpoint) error {
+		rotateSecret(ep, next, s.now(), grace)
+		return nil
+	}, nil
+}
+
+// rotateSecret makes next ep's current secret; the current one keeps
+// signing for grace (not at all when grace is 0), and old secrets already
+// expired are dropped.
+func rotateSecret(ep *hookrelay.Endpoint, next string, now time.Time, grace time.Duration) {
+	old := make([]hookrelay.OldSecret, 0, len(ep.OldSecrets)+1)
+	for _, o := range ep.OldSecrets {
+		if now.Before(o.ExpiresAt) {
+			old = append(old, o)
+		}
+	}
+	if grace > 0 {
+		old = append(old, hookrelay.OldSecret{Secret: ep.Secret, ExpiresAt: now.Add(grace)})
+	}
+	ep.OldSecrets = old
+	ep.Secret = next
+}
+
+// rotateEndpointSecret makes the body's key (or a generated one) current
+// (readSecretRotation).
 func (s *server) rotateEndpointSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
 	app, err := s.app(r, p)
 	if err != nil {
 		return err
 	}
-	var in endpointSecretRotateIn
-	if err := decodeBody(r, &in); err != nil {
+	rotate, err := s.readSecretRotation(r)
+	if err != nil {
 		return err
 	}
-	var c checker
-	grace := in.validate(&c)
-	if err := c.err(); err != nil {
-		return err
-	}
-	next := ""
-	if in.Key.has() {
-		next = normalizeSecret(in.Key.V)
-	} else if next, err = newSecret(); err != nil {
-		return err
-	}
-	_, ep, err := s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
-		rotateSecret(ep, next, s.now(), grace)
-		return nil
-	})
+	_, ep, err := s.changeEndpoint(r, p, app, rotate)
 	if err != nil {
 		return err
 	}

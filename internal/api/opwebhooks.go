@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/ops"
@@ -322,53 +321,21 @@ func (s *server) getOpEndpointSecret(w http.ResponseWriter, r *http.Request, p *
 }
 
 // rotateOpEndpointSecret makes the body's key (or a generated one)
-// current; the previous one keeps signing for gracePeriodSeconds (default
-// secretGrace).
+// current (readSecretRotation).
 func (s *server) rotateOpEndpointSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
-	var in endpointSecretRotateIn
-	if err := decodeBody(r, &in); err != nil {
-		return err
-	}
-	var c checker
-	grace := in.validate(&c)
-	if err := c.err(); err != nil {
+	rotate, err := s.readSecretRotation(r)
+	if err != nil {
 		return err
 	}
 	app, _, err := s.opEndpoint(r, p)
 	if err != nil {
 		return err
 	}
-	next := ""
-	if in.Key.has() {
-		next = normalizeSecret(in.Key.V)
-	} else if next, err = newSecret(); err != nil {
-		return err
-	}
-	if _, _, err := s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
-		rotateSecret(ep, next, s.now(), grace)
-		return nil
-	}); err != nil {
+	if _, _, err := s.changeEndpoint(r, p, app, rotate); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// rotateSecret makes next ep's current secret; the current one keeps
-// signing for grace (not at all when grace is 0), and old secrets already
-// expired are dropped.
-func rotateSecret(ep *hookrelay.Endpoint, next string, now time.Time, grace time.Duration) {
-	old := make([]hookrelay.OldSecret, 0, len(ep.OldSecrets)+1)
-	for _, o := range ep.OldSecrets {
-		if now.Before(o.ExpiresAt) {
-			old = append(old, o)
-		}
-	}
-	if grace > 0 {
-		old = append(old, hookrelay.OldSecret{Secret: ep.Secret, ExpiresAt: now.Add(grace)})
-	}
-	ep.OldSecrets = old
-	ep.Secret = next
 }
 
 func (s *server) getOpEndpointHeaders(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -382,22 +349,15 @@ func (s *server) getOpEndpointHeaders(w http.ResponseWriter, r *http.Request, p 
 
 // updateOpEndpointHeaders (PUT) replaces every custom header.
 func (s *server) updateOpEndpointHeaders(w http.ResponseWriter, r *http.Request, p *principal) error {
-	var in endpointHeadersIn
-	if err := decodeBody(r, &in); err != nil {
-		return err
-	}
-	var c checker
-	in.validate(&c, false)
-	if err := c.err(); err != nil {
+	setHeaders, err := readEndpointHeaders(r, false)
+	if err != nil {
 		return err
 	}
 	app, _, err := s.opEndpoint(r, p)
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
-		return in.applyTo(ep, false)
-	}); err != nil {
+	if _, _, err := s.changeEndpoint(r, p, app, setHeaders); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	svix "github.com/svix/svix-webhooks/go"
 
@@ -221,6 +222,8 @@ func TestOperationalEndpointBadInput(t *testing.T) {
 		{"PUT creating with an ID-shaped path", "PUT", opBase + "/ep_nope", `{"url":"https://x.example"}`, []string{"path", "endpoint_id"}},
 		{"bad rotate key", "POST", opBase + "/EPID/secret/rotate", `{"key":"nope"}`, []string{"body", "key"}},
 		{"headers without headers", "PUT", opBase + "/EPID/headers", `{}`, []string{"body", "headers"}},
+		{"headers too many", "PUT", opBase + "/EPID/headers", headersBody(maxEndpointHeaders+1, 5, 5), []string{"body", "headers"}},
+		{"rotate grace out of range", "POST", opBase + "/EPID/secret/rotate", `{"gracePeriodSeconds":-1}`, []string{"body", "gracePeriodSeconds"}},
 	}
 	before := h.opSnapshot()
 	for _, tt := range tests {
@@ -346,6 +349,40 @@ func TestCreateWithHeadersOverTheLimits(t *testing.T) {
 	}
 	if after := h.snapshot() + h.opSnapshot(); after != before {
 		t.Fatalf("refused creates changed state:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// A rotation without a key generates one, on both kinds of endpoint, and
+// the rotated-out secret keeps signing for the grace period.
+func TestRotationGeneratesAKey(t *testing.T) {
+	h := newHarness(t, withEvents)
+	h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, `{"name":"A","uid":"app-a"}`, nil)
+	const key = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	body := `{"url":"https://x.example","uid":"ep-a","secret":"` + key + `"}`
+	h.mustDo(http.StatusCreated, "POST", "/api/v1/app/app-a/endpoint", testAdminToken, body, nil)
+	h.mustDo(http.StatusCreated, "POST", opBase, testAdminToken, body, nil)
+	app, err := h.st.GetApplication(context.Background(), hookrelay.DefaultEnvironment, "app-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	internal := mustInternalApp(t, h.st, hookrelay.DefaultEnvironment)
+	for _, tt := range []struct{ path, appID string }{
+		{"/api/v1/app/app-a/endpoint/ep-a", app.ID},
+		{opBase + "/ep-a", internal.ID},
+	} {
+		h.mustDo(http.StatusNoContent, "POST", tt.path+"/secret/rotate", testAdminToken, `{"gracePeriodSeconds":60}`, nil)
+		var s endpointSecretOut
+		h.mustDo(http.StatusOK, "GET", tt.path+"/secret", testAdminToken, nil, &s)
+		if s.Key == key || checkSecret(s.Key) != "" || !strings.HasPrefix(s.Key, "whsec_") {
+			t.Fatalf("%s: secret after rotation %q", tt.path, s.Key)
+		}
+		ep, err := h.st.GetEndpoint(context.Background(), tt.appID, "ep-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ep.OldSecrets) != 1 || ep.OldSecrets[0].Secret != key || time.Until(ep.OldSecrets[0].ExpiresAt) > time.Minute {
+			t.Fatalf("%s: old secrets %+v", tt.path, ep.OldSecrets)
+		}
 	}
 }
 
