@@ -121,36 +121,16 @@ func checkOpFilterType(s string) string {
 	return "matches no operational event type; these are " + strings.Join(ops.EventTypes, ", ")
 }
 
-// opEndpointOut is Svix's OperationalWebhookEndpointOut, shaped as
-// endpointOut is (no version in any shape).
-type opEndpointOut struct {
-	ID           string            `json:"id"`
-	UID          *string           `json:"uid,omitempty"`
-	URL          string            `json:"url"`
-	Description  string            `json:"description"`
-	RateLimit    *int              `json:"rateLimit,omitempty"`
-	ThrottleRate *int              `json:"throttleRate,omitempty"`
-	FilterTypes  []string          `json:"filterTypes,omitempty"`
-	EventTypes   []string          `json:"eventTypes,omitempty"`
-	Disabled     bool              `json:"disabled"`
-	Metadata     map[string]string `json:"metadata"`
-	CreatedAt    jsonTime          `json:"createdAt"`
-	UpdatedAt    jsonTime          `json:"updatedAt"`
-}
+// opEndpointOut is Svix's OperationalWebhookEndpointOut: an endpointOut
+// whose version and channels toOpEndpointOut leaves out in every shape.
+type opEndpointOut = endpointOut
 
 func toOpEndpointOut(sh shape) func(hookrelay.Endpoint) opEndpointOut {
+	toOut := toEndpointOut(sh)
 	return func(e hookrelay.Endpoint) opEndpointOut {
-		md := e.Metadata
-		if md == nil {
-			md = map[string]string{}
-		}
-		f := endpointFieldsOf(sh, e)
-		return opEndpointOut{
-			ID: e.ID, UID: e.UID, URL: hookrelay.URLWithoutUserinfo(e.URL), Description: e.Description,
-			RateLimit: f.rateLimit, ThrottleRate: f.throttleRate, FilterTypes: f.filterTypes, EventTypes: f.eventTypes,
-			Disabled: e.Disabled, Metadata: md,
-			CreatedAt: jsonTime(e.CreatedAt), UpdatedAt: jsonTime(e.UpdatedAt),
-		}
+		out := toOut(e)
+		out.Version, out.Channels = nil, nil
+		return out
 	}
 }
 

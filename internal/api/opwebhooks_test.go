@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -384,6 +385,59 @@ func TestRotationGeneratesAKey(t *testing.T) {
 			t.Fatalf("%s: old secrets %+v", tt.path, ep.OldSecrets)
 		}
 	}
+}
+
+// An operational endpoint reads as a customer endpoint does in each shape,
+// less version and channels, which OperationalWebhookEndpointOut has in
+// none.
+func TestOperationalEndpointShapes(t *testing.T) {
+	h := newHarness(t, withEvents)
+	h.mustDo(http.StatusCreated, "POST", opBase, testAdminToken,
+		`{"url":"https://ops.example.com/a","uid":"ops-a","rateLimit":3,"filterTypes":["endpoint.*"]}`, nil)
+	for _, tt := range []struct{ userAgent, want string }{
+		{"", "id uid url description throttleRate eventTypes disabled metadata createdAt updatedAt"},
+		{"svix-libs/1.44.0/go", "id uid url description rateLimit filterTypes disabled metadata createdAt updatedAt"},
+		{"svix-libs/1.45.0/go", "id uid url description rateLimit throttleRate filterTypes disabled metadata createdAt updatedAt"},
+	} {
+		for _, path := range []string{opBase + "/ops-a", opBase} {
+			status, body := h.do("GET", path, testAdminToken, nil, "User-Agent", tt.userAgent)
+			if status != http.StatusOK {
+				t.Fatalf("GET %s: %d %s", path, status, body)
+			}
+			if path == opBase {
+				var list struct{ Data []json.RawMessage }
+				if err := json.Unmarshal(body, &list); err != nil || len(list.Data) != 1 {
+					t.Fatalf("list %s (%v)", body, err)
+				}
+				body = list.Data[0]
+			}
+			if got := strings.Join(objectKeys(t, body), " "); got != tt.want {
+				t.Errorf("%q GET %s: fields %s, want %s", tt.userAgent, path, got, tt.want)
+			}
+		}
+	}
+}
+
+// objectKeys returns the names of a JSON object's fields in their order.
+func objectKeys(t *testing.T, body []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("%s is not an object (%v)", body, err)
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, tok.(string))
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
 }
 
 // opSnapshot lists the default environment's operational endpoints with
