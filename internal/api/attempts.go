@@ -29,21 +29,18 @@ func attemptFilters(q *query) store.ListAttemptsParams {
 }
 
 // writeAttempts writes a page of attempts; withMsg embeds each attempt's
-// message.
+// message (left out when it is gone), read once per message on the page.
 func (s *server) writeAttempts(w http.ResponseWriter, r *http.Request, params store.ListAttemptsParams, withContent, withMsg bool) error {
 	sh := shapeOf(r)
 	limit := params.Page.Limit
-	params.Page.Limit++
-	atts, err := s.store.ListAttempts(r.Context(), params)
-	if err != nil {
-		return err
-	}
 	msgs := map[string]*messageOut{}
-	if withMsg {
-		for i, a := range atts {
-			if i >= limit {
-				break
-			}
+	return listPage(w, params.Page, func(page store.Page) ([]hookrelay.Attempt, error) {
+		params.Page = page
+		atts, err := s.store.ListAttempts(r.Context(), params)
+		if err != nil || !withMsg {
+			return atts, err
+		}
+		for _, a := range atts[:min(len(atts), limit)] {
 			if _, ok := msgs[a.MsgID]; ok {
 				continue
 			}
@@ -53,17 +50,16 @@ func (s *server) writeAttempts(w http.ResponseWriter, r *http.Request, params st
 				continue
 			}
 			if err != nil {
-				return err
+				return nil, err
 			}
 			out := toMessageOut(sh, *m, withContent)
 			msgs[a.MsgID] = &out
 		}
-	}
-	writeList(w, atts, limit, func(a hookrelay.Attempt) string { return a.ID },
+		return atts, nil
+	}, func(a hookrelay.Attempt) string { return a.ID },
 		func(a hookrelay.Attempt) messageAttemptOut {
 			return toMessageAttemptOut(sh, a, withContent, msgs[a.MsgID])
 		})
-	return nil
 }
 
 // listAttemptsByEndpoint is GET /api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}.
@@ -238,18 +234,14 @@ func (s *server) listAttemptedMessages(w http.ResponseWriter, r *http.Request, p
 		return err
 	}
 	params.AppID, params.EndpointID = app.ID, ep.ID
-	limit := params.Page.Limit
-	params.Page.Limit++
-	rows, err := s.store.ListEndpointMessages(r.Context(), params)
-	if err != nil {
-		return err
-	}
 	sh := shapeOf(r)
-	writeList(w, rows, limit, func(m store.EndpointMessage) string { return m.Message.ID },
+	return listPage(w, params.Page, func(page store.Page) ([]store.EndpointMessage, error) {
+		params.Page = page
+		return s.store.ListEndpointMessages(r.Context(), params)
+	}, func(m store.EndpointMessage) string { return m.Message.ID },
 		func(m store.EndpointMessage) endpointMessageOut {
 			return toEndpointMessageOut(sh, m.Message, m.Delivery, withContent)
 		})
-	return nil
 }
 
 // listAttemptedDestinations is GET .../msg/{msg_id}/endpoint: the endpoints
@@ -268,18 +260,13 @@ func (s *server) listAttemptedDestinations(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	limit := page.Limit
-	page.Limit++
-	rows, err := s.store.ListMessageDestinations(r.Context(), store.ListDeliveriesParams{AppID: app.ID, MsgID: msg.ID, Page: page})
-	if err != nil {
-		return err
-	}
 	sh := shapeOf(r)
-	writeList(w, rows, limit, func(d store.MessageDestination) string { return d.Endpoint.ID },
+	return listPage(w, page, func(page store.Page) ([]store.MessageDestination, error) {
+		return s.store.ListMessageDestinations(r.Context(), store.ListDeliveriesParams{AppID: app.ID, MsgID: msg.ID, Page: page})
+	}, func(d store.MessageDestination) string { return d.Endpoint.ID },
 		func(d store.MessageDestination) messageEndpointOut {
 			return toMessageEndpointOut(sh, d.Endpoint, d.Delivery)
 		})
-	return nil
 }
 
 // resend is POST .../msg/{msg_id}/endpoint/{endpoint_id}/resend: the

@@ -226,15 +226,13 @@ func (s *server) listEndpoints(w http.ResponseWriter, r *http.Request, p *princi
 	if err := q.err(); err != nil {
 		return err
 	}
-	limit := page.Limit
-	page.Limit++
-	eps, err := s.store.ListEndpoints(r.Context(), app.ID, page)
-	if err != nil {
-		return err
-	}
-	writeList(w, eps, limit, func(e hookrelay.Endpoint) string { return e.ID }, toEndpointOut(shapeOf(r)))
-	return nil
+	return listPage(w, page, func(page store.Page) ([]hookrelay.Endpoint, error) {
+		return s.store.ListEndpoints(r.Context(), app.ID, page)
+	}, endpointID, toEndpointOut(shapeOf(r)))
 }
+
+// endpointID is the key of endpoint listings.
+func endpointID(e hookrelay.Endpoint) string { return e.ID }
 
 func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
 	app, err := s.app(r, p)

@@ -252,16 +252,12 @@ func (s *server) listMessages(w http.ResponseWriter, r *http.Request, p *princip
 		return err
 	}
 	params.AppID = app.ID
-	limit := params.Page.Limit
-	params.Page.Limit++
-	msgs, err := s.store.ListMessages(r.Context(), params)
-	if err != nil {
-		return err
-	}
 	sh := shapeOf(r)
-	writeList(w, msgs, limit, func(m hookrelay.Message) string { return m.ID },
+	return listPage(w, params.Page, func(page store.Page) ([]hookrelay.Message, error) {
+		params.Page = page
+		return s.store.ListMessages(r.Context(), params)
+	}, func(m hookrelay.Message) string { return m.ID },
 		func(m hookrelay.Message) messageOut { return toMessageOut(sh, m, withContent) })
-	return nil
 }
 
 // expungeMessageContent drops the payload; the message reads back with {}.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/ops"
+	"github.com/hookrelay/hookrelay/internal/store"
 )
 
 // Operational webhook endpoints (/api/v1/operational-webhook/endpoint) are
@@ -182,16 +183,12 @@ func (s *server) listOpEndpoints(w http.ResponseWriter, r *http.Request, p *prin
 	if err != nil {
 		return err
 	}
-	limit := page.Limit
-	page.Limit++
-	var eps []hookrelay.Endpoint
-	if app != nil {
-		if eps, err = s.store.ListEndpoints(r.Context(), app.ID, page); err != nil {
-			return err
+	return listPage(w, page, func(page store.Page) ([]hookrelay.Endpoint, error) {
+		if app == nil {
+			return nil, nil
 		}
-	}
-	writeList(w, eps, limit, func(e hookrelay.Endpoint) string { return e.ID }, toOpEndpointOut(shapeOf(r)))
-	return nil
+		return s.store.ListEndpoints(r.Context(), app.ID, page)
+	}, endpointID, toOpEndpointOut(shapeOf(r)))
 }
 
 func (s *server) createOpEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
