@@ -370,3 +370,39 @@ func TestListingsPageOneByOne(t *testing.T) {
 		}
 	})
 }
+
+// The listings of messages and attempts read their shared filters with one
+// reader (readListFilters, readAttemptQuery): each refuses every bad filter
+// it takes, in the same order.
+func TestListingFilterProblemsInOrder(t *testing.T) {
+	f := newFixture(t)
+	appA := "/api/v1/app/" + f.appA
+	const bad = "iterator=%FF&limit=0&channel=a%20b&tag=a:b&event_types=a%20b&before=x&after=y" +
+		"&status=9&status_code_class=7&with_content=x&with_msg=x&endpoint_id=a%20b"
+	const filters = "iterator limit channel tag event_types before after"
+	for _, tt := range []struct{ path, want string }{
+		{appA + "/msg?" + bad, filters + " with_content"},
+		{appA + "/endpoint/" + f.epA + "/msg?" + bad, filters + " status with_content"},
+		{appA + "/attempt/endpoint/" + f.epA + "?" + bad, filters + " status status_code_class with_content with_msg"},
+		{appA + "/attempt/msg/" + f.msgA + "?" + bad, filters + " status status_code_class with_content endpoint_id"},
+		{appA + "/attempt?" + bad, "endpoint_id " + filters + " status status_code_class with_content with_msg"},
+		{appA + "/attempt?" + strings.Replace(bad, "&status=9", "", 1), "endpoint_id " + filters + " status_code_class status with_content with_msg"},
+	} {
+		status, body := f.do("GET", tt.path, testAdminToken, nil)
+		assertErrorBody(t, status, body, "", nil)
+		var ve struct{ Detail []fieldError }
+		if err := json.Unmarshal(body, &ve); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range ve.Detail {
+			if len(d.Loc) != 2 || d.Loc[0] != "query" {
+				t.Fatalf("%s: problem at %v", tt.path, d.Loc)
+			}
+			got = append(got, d.Loc[1])
+		}
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("GET %s: problems at %v, want %s", tt.path, got, tt.want)
+		}
+	}
+}

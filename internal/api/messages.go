@@ -239,19 +239,15 @@ func (s *server) listMessages(w http.ResponseWriter, r *http.Request, p *princip
 		return err
 	}
 	q := newQuery(r)
-	params := store.ListMessagesParams{
-		Page:       q.page(false),
-		Channel:    q.pattern("channel", checkChannel),
-		Tag:        q.pattern("tag", checkTag),
-		EventTypes: q.eventTypes(),
-		Before:     q.timestamp("before"),
-		After:      q.timestamp("after"),
-	}
+	f := readListFilters(q, false)
 	withContent := q.boolean("with_content", true)
 	if err := q.err(); err != nil {
 		return err
 	}
-	params.AppID = app.ID
+	params := store.ListMessagesParams{
+		AppID: app.ID, Page: f.page,
+		Channel: f.channel, Tag: f.tag, EventTypes: f.eventTypes, Before: f.before, After: f.after,
+	}
 	sh := shapeOf(r)
 	return listPage(w, params.Page, func(page store.Page) ([]hookrelay.Message, error) {
 		params.Page = page
