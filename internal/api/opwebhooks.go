@@ -300,7 +300,14 @@ func (s *server) getOpEndpointSecret(w http.ResponseWriter, r *http.Request, p *
 // rotateOpEndpointSecret makes the body's key (or a generated one)
 // current (readSecretRotation).
 func (s *server) rotateOpEndpointSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
-	rotate, err := s.readSecretRotation(r)
+	return s.changeOpEndpoint(w, r, p, s.readSecretRotation)
+}
+
+// changeOpEndpoint reads a change from the body (read answers bad input
+// before the endpoint is looked up), applies it to the path's operational
+// endpoint (changeEndpoint) and answers 204.
+func (s *server) changeOpEndpoint(w http.ResponseWriter, r *http.Request, p *principal, read func(*http.Request) (func(*hookrelay.Endpoint) error, error)) error {
+	change, err := read(r)
 	if err != nil {
 		return err
 	}
@@ -308,7 +315,7 @@ func (s *server) rotateOpEndpointSecret(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.changeEndpoint(r, p, app, rotate); err != nil {
+	if _, _, err := s.changeEndpoint(r, p, app, change); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -326,17 +333,7 @@ func (s *server) getOpEndpointHeaders(w http.ResponseWriter, r *http.Request, p 
 
 // updateOpEndpointHeaders (PUT) replaces every custom header.
 func (s *server) updateOpEndpointHeaders(w http.ResponseWriter, r *http.Request, p *principal) error {
-	setHeaders, err := readEndpointHeaders(r, false)
-	if err != nil {
-		return err
-	}
-	app, _, err := s.opEndpoint(r, p)
-	if err != nil {
-		return err
-	}
-	if _, _, err := s.changeEndpoint(r, p, app, setHeaders); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.changeOpEndpoint(w, r, p, func(r *http.Request) (func(*hookrelay.Endpoint) error, error) {
+		return readEndpointHeaders(r, false)
+	})
 }

@@ -224,6 +224,7 @@ func TestOperationalEndpointBadInput(t *testing.T) {
 		{"bad rotate key", "POST", opBase + "/EPID/secret/rotate", `{"key":"nope"}`, []string{"body", "key"}},
 		{"headers without headers", "PUT", opBase + "/EPID/headers", `{}`, []string{"body", "headers"}},
 		{"headers too many", "PUT", opBase + "/EPID/headers", headersBody(maxEndpointHeaders+1, 5, 5), []string{"body", "headers"}},
+		{"bad headers before unknown endpoint", "PUT", opBase + "/nope/headers", `{"headers":{"Host":"x"}}`, []string{"body", "headers", "Host"}},
 		{"rotate grace out of range", "POST", opBase + "/EPID/secret/rotate", `{"gracePeriodSeconds":-1}`, []string{"body", "gracePeriodSeconds"}},
 	}
 	before := h.opSnapshot()
