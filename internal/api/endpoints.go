@@ -239,22 +239,40 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 	if err != nil {
 		return err
 	}
-	var in endpointIn
-	if err := decodeBody(r, &in); err != nil {
+	in, err := s.readEndpoint(r, http.MethodPost)
+	if err != nil {
 		return err
 	}
-	var c checker
-	in.validate(&c, false)
-	s.checkURLPolicy(&c, in.URL)
-	if err := c.err(); err != nil {
-		return err
-	}
-	ep, err := s.insertEndpoint(r, p, app, &in)
+	ep, err := s.insertEndpoint(r, p, app, in)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, toEndpointOut(shapeOf(r))(*ep))
 	return nil
+}
+
+// readEndpoint decodes and checks the body of a method's write of an
+// endpoint: POST (EndpointIn), PUT (EndpointUpdate, whose secret is
+// ignored) or PATCH (EndpointPatch); PUT and PATCH refuse headers. The
+// endpointIn it returns is valid.
+func (s *server) readEndpoint(r *http.Request, method string) (*endpointIn, error) {
+	var in endpointIn
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	if method == http.MethodPut {
+		in.Secret = opt[string]{} // not part of EndpointUpdate
+	}
+	var c checker
+	if method != http.MethodPost {
+		refuseHeaders(&c, in.Headers)
+	}
+	in.validate(&c, method == http.MethodPatch)
+	s.checkURLPolicy(&c, in.URL)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return &in, nil
 }
 
 // insertEndpoint creates an endpoint from a validated body, unless the
@@ -373,24 +391,16 @@ func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 	if err != nil {
 		return err
 	}
-	var in endpointIn
-	if err := decodeBody(r, &in); err != nil {
-		return err
-	}
-	in.Secret = opt[string]{} // not part of EndpointUpdate
-	var c checker
-	refuseHeaders(&c, in.Headers)
-	in.validate(&c, false)
-	s.checkURLPolicy(&c, in.URL)
-	if err := c.err(); err != nil {
+	in, err := s.readEndpoint(r, http.MethodPut)
+	if err != nil {
 		return err
 	}
 	before, ep, err := s.changeEndpointFields(r, p, app, "endpoint", in.apply)
 	if ae := (*apiError)(nil); errors.As(err, &ae) && ae.status == http.StatusNotFound {
-		if err := uidFromPath(r, &in); err != nil {
+		if err := uidFromPath(r, in); err != nil {
 			return err
 		}
-		ep, err := s.insertEndpoint(r, p, app, &in)
+		ep, err := s.insertEndpoint(r, p, app, in)
 		if err != nil {
 			return err
 		}
@@ -414,15 +424,8 @@ func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		return err
 	}
-	var in endpointIn
-	if err := decodeBody(r, &in); err != nil {
-		return err
-	}
-	var c checker
-	refuseHeaders(&c, in.Headers)
-	in.validate(&c, true)
-	s.checkURLPolicy(&c, in.URL)
-	if err := c.err(); err != nil {
+	in, err := s.readEndpoint(r, http.MethodPatch)
+	if err != nil {
 		return err
 	}
 	before, ep, err := s.changeEndpointFields(r, p, app, "endpoint", func(ep *hookrelay.Endpoint) {
