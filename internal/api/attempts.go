@@ -182,15 +182,22 @@ func (s *server) listAttemptsByMsg(w http.ResponseWriter, r *http.Request, p *pr
 	return s.writeAttempts(w, r, aq)
 }
 
-func (s *server) getAttempt(w http.ResponseWriter, r *http.Request, p *principal) error {
+// attempt resolves the path's app, message and {attempt_id} of that
+// message (404 when any is missing).
+func (s *server) attempt(r *http.Request, p *principal) (*hookrelay.Attempt, error) {
 	app, msg, err := s.appMessage(r, p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a, err := s.store.GetAttempt(r.Context(), app.ID, msg.ID, r.PathValue("attempt_id"))
 	if errors.Is(err, hookrelay.ErrNotFound) {
-		return errNotFound("attempt not found")
+		return nil, errNotFound("attempt not found")
 	}
+	return a, err
+}
+
+func (s *server) getAttempt(w http.ResponseWriter, r *http.Request, p *principal) error {
+	a, err := s.attempt(r, p)
 	if err != nil {
 		return err
 	}
@@ -205,14 +212,7 @@ func (s *server) getAttempt(w http.ResponseWriter, r *http.Request, p *principal
 // reason stored in place of a body is answered the same way; an expunged
 // body is empty.
 func (s *server) getAttemptResponse(w http.ResponseWriter, r *http.Request, p *principal) error {
-	app, msg, err := s.appMessage(r, p)
-	if err != nil {
-		return err
-	}
-	a, err := s.store.GetAttempt(r.Context(), app.ID, msg.ID, r.PathValue("attempt_id"))
-	if errors.Is(err, hookrelay.ErrNotFound) {
-		return errNotFound("attempt not found")
-	}
+	a, err := s.attempt(r, p)
 	if err != nil {
 		return err
 	}
