@@ -5,45 +5,86 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/store"
 )
 
-// attemptFilters reads the filters shared by the attempt listings.
-func attemptFilters(q *query) store.ListAttemptsParams {
-	p := store.ListAttemptsParams{
-		Page:       q.page(false),
-		Channel:    q.pattern("channel", checkChannel),
-		Tag:        q.pattern("tag", checkTag),
-		EventTypes: q.eventTypes(),
-		Before:     q.timestamp("before"),
-		After:      q.timestamp("after"),
+// listFilters are the query's filters of the listings of messages,
+// attempts and an endpoint's messages.
+type listFilters struct {
+	page          store.Page
+	channel, tag  string
+	eventTypes    []string
+	before, after *time.Time
+	status        *hookrelay.MessageStatus // only withStatus
+}
+
+// readListFilters reads limit and iterator, channel, tag, event_types,
+// before, after and, withStatus, status (a message status, 0 to 3), in
+// this order, which is the order of their problems in the answer.
+func readListFilters(q *query, withStatus bool) listFilters {
+	f := listFilters{
+		page:       q.page(false),
+		channel:    q.pattern("channel", checkChannel),
+		tag:        q.pattern("tag", checkTag),
+		eventTypes: q.eventTypes(),
+		before:     q.timestamp("before"),
+		after:      q.timestamp("after"),
+	}
+	if !withStatus {
+		return f
 	}
 	if st := q.intEnum("status", 0, 1, 2, 3); st != nil {
 		ms := hookrelay.MessageStatus(*st)
-		p.Status = &ms
+		f.status = &ms
 	}
-	p.StatusCodeClass = q.intEnum("status_code_class", 0, 100, 200, 300, 400, 500)
-	return p
+	return f
 }
 
-// writeAttempts writes a page of attempts; withMsg embeds each attempt's
-// message.
-func (s *server) writeAttempts(w http.ResponseWriter, r *http.Request, params store.ListAttemptsParams, withContent, withMsg bool) error {
-	sh := shapeOf(r)
-	limit := params.Page.Limit
-	params.Page.Limit++
-	atts, err := s.store.ListAttempts(r.Context(), params)
-	if err != nil {
-		return err
+// attemptQuery is what an attempt listing reads from its query.
+type attemptQuery struct {
+	params      store.ListAttemptsParams // without the path's IDs
+	withContent bool
+	withMsg     bool
+}
+
+// readAttemptQuery reads, in this order (that of their problems in the
+// answer), the filters (readListFilters with status), status_code_class,
+// with_content (default true) and, withMsg, with_msg (default false).
+// requireStatus refuses a query without status.
+func readAttemptQuery(q *query, requireStatus, withMsg bool) attemptQuery {
+	f := readListFilters(q, true)
+	aq := attemptQuery{params: store.ListAttemptsParams{
+		Page: f.page, Status: f.status, Channel: f.channel, Tag: f.tag, EventTypes: f.eventTypes, Before: f.before, After: f.after,
+		StatusCodeClass: q.intEnum("status_code_class", 0, 100, 200, 300, 400, 500),
+	}}
+	if requireStatus && q.v.Get("status") == "" {
+		q.fail("status", "is required: 0 (succeeded), 1 (pending), 2 (failed) or 3 (sending)")
 	}
-	msgs := map[string]*messageOut{}
+	aq.withContent = q.boolean("with_content", true)
 	if withMsg {
-		for i, a := range atts {
-			if i >= limit {
-				break
-			}
+		aq.withMsg = q.boolean("with_msg", false)
+	}
+	return aq
+}
+
+// writeAttempts writes a page of the attempts aq asks for; with_msg embeds
+// each attempt's message (left out when it is gone), read once per message
+// on the page.
+func (s *server) writeAttempts(w http.ResponseWriter, r *http.Request, aq attemptQuery) error {
+	sh := shapeOf(r)
+	params := aq.params
+	limit := params.Page.Limit
+	msgs := map[string]*messageOut{}
+	return listPage(w, params.Page, func(page store.Page) ([]hookrelay.Attempt, error) {
+		params.Page = page
+		atts, err := s.store.ListAttempts(r.Context(), params)
+		if err != nil || !aq.withMsg {
+			return atts, err
+		}
+		for _, a := range atts[:min(len(atts), limit)] {
 			if _, ok := msgs[a.MsgID]; ok {
 				continue
 			}
@@ -53,17 +94,16 @@ func (s *server) writeAttempts(w http.ResponseWriter, r *http.Request, params st
 				continue
 			}
 			if err != nil {
-				return err
+				return nil, err
 			}
-			out := toMessageOut(sh, *m, withContent)
+			out := toMessageOut(sh, *m, aq.withContent)
 			msgs[a.MsgID] = &out
 		}
-	}
-	writeList(w, atts, limit, func(a hookrelay.Attempt) string { return a.ID },
+		return atts, nil
+	}, func(a hookrelay.Attempt) string { return a.ID },
 		func(a hookrelay.Attempt) messageAttemptOut {
-			return toMessageAttemptOut(sh, a, withContent, msgs[a.MsgID])
+			return toMessageAttemptOut(sh, a, aq.withContent, msgs[a.MsgID])
 		})
-	return nil
 }
 
 // listAttemptsByEndpoint is GET /api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}.
@@ -73,9 +113,7 @@ func (s *server) listAttemptsByEndpoint(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	q := newQuery(r)
-	params := attemptFilters(q)
-	withContent := q.boolean("with_content", true)
-	withMsg := q.boolean("with_msg", false)
+	aq := readAttemptQuery(q, false, true)
 	if err := q.err(); err != nil {
 		return err
 	}
@@ -83,8 +121,8 @@ func (s *server) listAttemptsByEndpoint(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	params.AppID, params.EndpointID = app.ID, ep.ID
-	return s.writeAttempts(w, r, params, withContent, withMsg)
+	aq.params.AppID, aq.params.EndpointID = app.ID, ep.ID
+	return s.writeAttempts(w, r, aq)
 }
 
 // appAttemptParams are the query parameters of listAttemptsByApp: those of
@@ -108,17 +146,12 @@ func (s *server) listAttemptsByApp(w http.ResponseWriter, r *http.Request, p *pr
 	q.only(appAttemptParams, map[string]string{
 		"endpoint_id": "is not a parameter of this route: list one endpoint's attempts at /api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}",
 	})
-	params := attemptFilters(q)
-	if q.v.Get("status") == "" {
-		q.fail("status", "is required: 0 (succeeded), 1 (pending), 2 (failed) or 3 (sending)")
-	}
-	withContent := q.boolean("with_content", true)
-	withMsg := q.boolean("with_msg", false)
+	aq := readAttemptQuery(q, true, true)
 	if err := q.err(); err != nil {
 		return err
 	}
-	params.AppID = app.ID
-	return s.writeAttempts(w, r, params, withContent, withMsg)
+	aq.params.AppID = app.ID
+	return s.writeAttempts(w, r, aq)
 }
 
 // listAttemptsByMsg is GET /api/v1/app/{app_id}/attempt/msg/{msg_id}; the
@@ -129,8 +162,7 @@ func (s *server) listAttemptsByMsg(w http.ResponseWriter, r *http.Request, p *pr
 		return err
 	}
 	q := newQuery(r)
-	params := attemptFilters(q)
-	withContent := q.boolean("with_content", true)
+	aq := readAttemptQuery(q, false, false)
 	endpointID := q.pattern("endpoint_id", checkUID)
 	if err := q.err(); err != nil {
 		return err
@@ -139,26 +171,33 @@ func (s *server) listAttemptsByMsg(w http.ResponseWriter, r *http.Request, p *pr
 	if err != nil {
 		return err
 	}
-	params.AppID, params.MsgID = app.ID, msg.ID
+	aq.params.AppID, aq.params.MsgID = app.ID, msg.ID
 	if endpointID != "" {
 		ep, err := s.endpointByID(r, app, endpointID)
 		if err != nil {
 			return err
 		}
-		params.EndpointID = ep.ID
+		aq.params.EndpointID = ep.ID
 	}
-	return s.writeAttempts(w, r, params, withContent, false)
+	return s.writeAttempts(w, r, aq)
 }
 
-func (s *server) getAttempt(w http.ResponseWriter, r *http.Request, p *principal) error {
+// attempt resolves the path's app, message and {attempt_id} of that
+// message (404 when any is missing).
+func (s *server) attempt(r *http.Request, p *principal) (*hookrelay.Attempt, error) {
 	app, msg, err := s.appMessage(r, p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a, err := s.store.GetAttempt(r.Context(), app.ID, msg.ID, r.PathValue("attempt_id"))
 	if errors.Is(err, hookrelay.ErrNotFound) {
-		return errNotFound("attempt not found")
+		return nil, errNotFound("attempt not found")
 	}
+	return a, err
+}
+
+func (s *server) getAttempt(w http.ResponseWriter, r *http.Request, p *principal) error {
+	a, err := s.attempt(r, p)
 	if err != nil {
 		return err
 	}
@@ -173,14 +212,7 @@ func (s *server) getAttempt(w http.ResponseWriter, r *http.Request, p *principal
 // reason stored in place of a body is answered the same way; an expunged
 // body is empty.
 func (s *server) getAttemptResponse(w http.ResponseWriter, r *http.Request, p *principal) error {
-	app, msg, err := s.appMessage(r, p)
-	if err != nil {
-		return err
-	}
-	a, err := s.store.GetAttempt(r.Context(), app.ID, msg.ID, r.PathValue("attempt_id"))
-	if errors.Is(err, hookrelay.ErrNotFound) {
-		return errNotFound("attempt not found")
-	}
+	a, err := s.attempt(r, p)
 	if err != nil {
 		return err
 	}
@@ -217,18 +249,7 @@ func (s *server) listAttemptedMessages(w http.ResponseWriter, r *http.Request, p
 		return err
 	}
 	q := newQuery(r)
-	params := store.ListDeliveriesParams{
-		Page:       q.page(false),
-		Channel:    q.pattern("channel", checkChannel),
-		Tag:        q.pattern("tag", checkTag),
-		EventTypes: q.eventTypes(),
-		Before:     q.timestamp("before"),
-		After:      q.timestamp("after"),
-	}
-	if st := q.intEnum("status", 0, 1, 2, 3); st != nil {
-		ms := hookrelay.MessageStatus(*st)
-		params.Status = &ms
-	}
+	f := readListFilters(q, true)
 	withContent := q.boolean("with_content", true)
 	if err := q.err(); err != nil {
 		return err
@@ -237,19 +258,18 @@ func (s *server) listAttemptedMessages(w http.ResponseWriter, r *http.Request, p
 	if err != nil {
 		return err
 	}
-	params.AppID, params.EndpointID = app.ID, ep.ID
-	limit := params.Page.Limit
-	params.Page.Limit++
-	rows, err := s.store.ListEndpointMessages(r.Context(), params)
-	if err != nil {
-		return err
+	params := store.ListDeliveriesParams{
+		AppID: app.ID, EndpointID: ep.ID, Page: f.page, Status: f.status,
+		Channel: f.channel, Tag: f.tag, EventTypes: f.eventTypes, Before: f.before, After: f.after,
 	}
 	sh := shapeOf(r)
-	writeList(w, rows, limit, func(m store.EndpointMessage) string { return m.Message.ID },
+	return listPage(w, params.Page, func(page store.Page) ([]store.EndpointMessage, error) {
+		params.Page = page
+		return s.store.ListEndpointMessages(r.Context(), params)
+	}, func(m store.EndpointMessage) string { return m.Message.ID },
 		func(m store.EndpointMessage) endpointMessageOut {
 			return toEndpointMessageOut(sh, m.Message, m.Delivery, withContent)
 		})
-	return nil
 }
 
 // listAttemptedDestinations is GET .../msg/{msg_id}/endpoint: the endpoints
@@ -268,18 +288,13 @@ func (s *server) listAttemptedDestinations(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	limit := page.Limit
-	page.Limit++
-	rows, err := s.store.ListMessageDestinations(r.Context(), store.ListDeliveriesParams{AppID: app.ID, MsgID: msg.ID, Page: page})
-	if err != nil {
-		return err
-	}
 	sh := shapeOf(r)
-	writeList(w, rows, limit, func(d store.MessageDestination) string { return d.Endpoint.ID },
+	return listPage(w, page, func(page store.Page) ([]store.MessageDestination, error) {
+		return s.store.ListMessageDestinations(r.Context(), store.ListDeliveriesParams{AppID: app.ID, MsgID: msg.ID, Page: page})
+	}, func(d store.MessageDestination) string { return d.Endpoint.ID },
 		func(d store.MessageDestination) messageEndpointOut {
 			return toMessageEndpointOut(sh, d.Endpoint, d.Delivery)
 		})
-	return nil
 }
 
 // resend is POST .../msg/{msg_id}/endpoint/{endpoint_id}/resend: the

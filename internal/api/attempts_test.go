@@ -287,3 +287,122 @@ func TestListAttemptsByApp(t *testing.T) {
 		}
 	})
 }
+
+// Every listing of attempts, messages and endpoints pages the same way
+// (listPage): a page of limit=1 says whether more follow, its iterator
+// leads to the next, and the pages together hold each item once.
+func TestListingsPageOneByOne(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		h := newHarnessOn(t, open(t))
+		ctx := t.Context()
+		app, err := h.sdk.Application.Create(ctx, &svix.ApplicationIn{Name: "A"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var eps []string
+		for _, u := range []string{"https://example.com/1", "https://example.com/2"} {
+			ep, err := h.sdk.Endpoint.Create(ctx, app.Id, &svix.EndpointIn{Url: u})
+			if err != nil {
+				t.Fatal(err)
+			}
+			eps = append(eps, ep.Id)
+		}
+		var msgs []string
+		for i := 0; i < 3; i++ {
+			m, err := h.sdk.Message.Create(ctx, app.Id, &svix.MessageIn{EventType: "contact.created", Payload: map[string]any{"i": i}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs = append(msgs, m.Id)
+		}
+		if atts := h.makeAttempts(hookrelay.StatusFail, 503, "down"); len(atts) != 6 {
+			t.Fatalf("made %d attempts, want 6", len(atts))
+		}
+
+		base := "/api/v1/app/" + app.Id
+		for _, tt := range []struct {
+			path string
+			n    int
+		}{
+			{base + "/endpoint", 2},
+			{base + "/msg", 3},
+			{base + "/endpoint/" + eps[0] + "/msg", 3},
+			{base + "/msg/" + msgs[1] + "/endpoint", 2},
+			{base + "/attempt/endpoint/" + eps[1] + "?with_msg=true", 3},
+			{base + "/attempt/msg/" + msgs[2], 2},
+			{base + "/attempt?status=2&with_msg=true", 6},
+		} {
+			seen := map[string]bool{}
+			iterator := ""
+			for page := 1; ; page++ {
+				path := tt.path + "?limit=1"
+				if strings.Contains(tt.path, "?") {
+					path = tt.path + "&limit=1"
+				}
+				if iterator != "" {
+					path += "&iterator=" + iterator
+				}
+				var out struct {
+					Data []struct {
+						ID    string
+						MsgID string
+						Msg   *struct{ ID string }
+					}
+					Iterator *string
+					Done     bool
+				}
+				h.mustDo(http.StatusOK, "GET", path, testAdminToken, nil, &out)
+				if len(out.Data) != 1 || out.Iterator == nil || *out.Iterator != out.Data[0].ID || seen[out.Data[0].ID] {
+					t.Fatalf("%s, page %d: %+v (seen %v)", tt.path, page, out, seen)
+				}
+				if d := out.Data[0]; strings.Contains(tt.path, "with_msg") && (d.Msg == nil || d.Msg.ID != d.MsgID) {
+					t.Fatalf("%s, page %d: attempt %+v without its message", tt.path, page, d)
+				}
+				seen[out.Data[0].ID] = true
+				iterator = *out.Iterator
+				if out.Done != (page == tt.n) {
+					t.Fatalf("%s, page %d of %d: done %v", tt.path, page, tt.n, out.Done)
+				}
+				if out.Done {
+					break
+				}
+			}
+		}
+	})
+}
+
+// The listings of messages and attempts read their shared filters with one
+// reader (readListFilters, readAttemptQuery): each refuses every bad filter
+// it takes, in the same order.
+func TestListingFilterProblemsInOrder(t *testing.T) {
+	f := newFixture(t)
+	appA := "/api/v1/app/" + f.appA
+	const bad = "iterator=%FF&limit=0&channel=a%20b&tag=a:b&event_types=a%20b&before=x&after=y" +
+		"&status=9&status_code_class=7&with_content=x&with_msg=x&endpoint_id=a%20b"
+	const filters = "iterator limit channel tag event_types before after"
+	for _, tt := range []struct{ path, want string }{
+		{appA + "/msg?" + bad, filters + " with_content"},
+		{appA + "/endpoint/" + f.epA + "/msg?" + bad, filters + " status with_content"},
+		{appA + "/attempt/endpoint/" + f.epA + "?" + bad, filters + " status status_code_class with_content with_msg"},
+		{appA + "/attempt/msg/" + f.msgA + "?" + bad, filters + " status status_code_class with_content endpoint_id"},
+		{appA + "/attempt?" + bad, "endpoint_id " + filters + " status status_code_class with_content with_msg"},
+		{appA + "/attempt?" + strings.Replace(bad, "&status=9", "", 1), "endpoint_id " + filters + " status_code_class status with_content with_msg"},
+	} {
+		status, body := f.do("GET", tt.path, testAdminToken, nil)
+		assertErrorBody(t, status, body, "", nil)
+		var ve struct{ Detail []fieldError }
+		if err := json.Unmarshal(body, &ve); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range ve.Detail {
+			if len(d.Loc) != 2 || d.Loc[0] != "query" {
+				t.Fatalf("%s: problem at %v", tt.path, d.Loc)
+			}
+			got = append(got, d.Loc[1])
+		}
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("GET %s: problems at %v, want %s", tt.path, got, tt.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -42,23 +43,62 @@ type endpointIn struct {
 // validate checks a body; patch relaxes required fields and list sizes (an
 // empty list in a patch clears it).
 func (in *endpointIn) validate(c *checker, patch bool) {
+	in.checkURLField(c, patch)
+	if patch {
+		c.notNull(in.Version.Set, in.Version.Null, "version")
+	}
+	in.checkNotNull(c)
+	if in.Version.has() && (in.Version.V < 1 || in.Version.V > 65535) {
+		c.add("must be between 1 and 65535", "version")
+	}
+	in.checkRates(c)
+	in.checkUID(c)
+	minItems := 1
+	if patch {
+		minItems = 0
+	}
+	in.checkFilterTypes(c, minItems, checkFilterType)
+	if in.Channels.has() {
+		c.checkList(in.Channels.V, minItems, 10, checkChannel, "channels")
+	}
+	in.checkSecretAndHeaders(c)
+	if in.Options.has() {
+		in.Options.V.validate(c, "options")
+	}
+}
+
+// The checks below are those of the fields that customer endpoints and
+// operational webhook endpoints (validateOpEndpoint) share. Each adds its
+// problems to c under the fields' Svix names; the caller chooses their
+// order, which is the order of the problems in the answer.
+
+// checkURLField checks url: required, or in a patch optional but not null;
+// when present an absolute http or https URL (checkURL; the server's URL
+// policy is checkURLPolicy's).
+func (in *endpointIn) checkURLField(c *checker, patch bool) {
 	if !patch {
 		if c.required(in.URL.Set, in.URL.Null, "url") {
 			c.check(checkURL(in.URL.V), "url")
 		}
-	} else {
-		c.notNull(in.URL.Set, in.URL.Null, "url")
-		if in.URL.has() {
-			c.check(checkURL(in.URL.V), "url")
-		}
-		c.notNull(in.Version.Set, in.Version.Null, "version")
+		return
 	}
+	c.notNull(in.URL.Set, in.URL.Null, "url")
+	if in.URL.has() {
+		c.check(checkURL(in.URL.V), "url")
+	}
+}
+
+// checkNotNull refuses null for description, disabled and metadata, which
+// are optional but not nullable.
+func (in *endpointIn) checkNotNull(c *checker) {
 	c.notNull(in.Description.Set, in.Description.Null, "description")
 	c.notNull(in.Disabled.Set, in.Disabled.Null, "disabled")
 	c.notNull(in.Metadata.Set, in.Metadata.Null, "metadata")
-	if in.Version.has() && (in.Version.V < 1 || in.Version.V > 65535) {
-		c.add("must be between 1 and 65535", "version")
-	}
+}
+
+// checkRates checks rateLimit and throttleRate, its newer name, and leaves
+// their one value in RateLimit (see alias).
+func (in *endpointIn) checkRates(c *checker) {
 	if in.RateLimit.has() {
 		c.check(checkRateLimit(in.RateLimit.V), "rateLimit")
 	}
@@ -66,23 +106,31 @@ func (in *endpointIn) validate(c *checker, patch bool) {
 		c.check(checkRateLimit(in.ThrottleRate.V), "throttleRate")
 	}
 	in.RateLimit = alias(c, in.ThrottleRate, "throttleRate", in.RateLimit, "rateLimit")
+}
+
+// checkUID checks uid when present (checkEndpointUID).
+func (in *endpointIn) checkUID(c *checker) {
 	if in.UID.has() {
 		c.check(checkEndpointUID(in.UID.V), "uid")
 	}
-	minItems := 1
-	if patch {
-		minItems = 0
-	}
+}
+
+// checkFilterTypes checks filterTypes and eventTypes, its newer name: each
+// a list of at least minItems unique items that each accepts. It leaves
+// their one value in FilterTypes (see alias).
+func (in *endpointIn) checkFilterTypes(c *checker, minItems int, each func(string) string) {
 	if in.FilterTypes.has() {
-		c.checkList(in.FilterTypes.V, minItems, 0, checkFilterType, "filterTypes")
+		c.checkList(in.FilterTypes.V, minItems, 0, each, "filterTypes")
 	}
 	if in.EventTypes.has() {
-		c.checkList(in.EventTypes.V, minItems, 0, checkFilterType, "eventTypes")
+		c.checkList(in.EventTypes.V, minItems, 0, each, "eventTypes")
 	}
 	in.FilterTypes = alias(c, in.EventTypes, "eventTypes", in.FilterTypes, "filterTypes")
-	if in.Channels.has() {
-		c.checkList(in.Channels.V, minItems, 10, checkChannel, "channels")
-	}
+}
+
+// checkSecretAndHeaders checks secret and headers when present; only a
+// create takes them (callers drop or refuse them otherwise).
+func (in *endpointIn) checkSecretAndHeaders(c *checker) {
 	if in.Secret.has() {
 		c.check(checkSecret(in.Secret.V), "secret")
 	}
@@ -90,12 +138,11 @@ func (in *endpointIn) validate(c *checker, patch bool) {
 		h := endpointHeadersIn{Headers: in.Headers}
 		h.validate(c, false)
 	}
-	if in.Options.has() {
-		in.Options.V.validate(c, "options")
-	}
 }
 
-// apply writes every field of a create or update body onto ep.
+// apply writes every field of a create or update body onto ep: the uid
+// only when the body has one, the delivery options only when it has
+// `options`. A field the body leaves out takes its default (version 1).
 func (in *endpointIn) apply(ep *hookrelay.Endpoint) {
 	ep.URL = in.URL.V
 	ep.Description = in.Description.V
@@ -179,32 +226,24 @@ func (s *server) listEndpoints(w http.ResponseWriter, r *http.Request, p *princi
 	if err := q.err(); err != nil {
 		return err
 	}
-	limit := page.Limit
-	page.Limit++
-	eps, err := s.store.ListEndpoints(r.Context(), app.ID, page)
-	if err != nil {
-		return err
-	}
-	writeList(w, eps, limit, func(e hookrelay.Endpoint) string { return e.ID }, toEndpointOut(shapeOf(r)))
-	return nil
+	return listPage(w, page, func(page store.Page) ([]hookrelay.Endpoint, error) {
+		return s.store.ListEndpoints(r.Context(), app.ID, page)
+	}, endpointID, toEndpointOut(shapeOf(r)))
 }
+
+// endpointID is the key of endpoint listings.
+func endpointID(e hookrelay.Endpoint) string { return e.ID }
 
 func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
 	app, err := s.app(r, p)
 	if err != nil {
 		return err
 	}
-	var in endpointIn
-	if err := decodeBody(r, &in); err != nil {
+	in, err := s.readEndpoint(r, http.MethodPost)
+	if err != nil {
 		return err
 	}
-	var c checker
-	in.validate(&c, false)
-	s.checkURLPolicy(&c, in.URL)
-	if err := c.err(); err != nil {
-		return err
-	}
-	ep, err := s.insertEndpoint(r, p, app, &in)
+	ep, err := s.insertEndpoint(r, p, app, in)
 	if err != nil {
 		return err
 	}
@@ -212,26 +251,75 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 	return nil
 }
 
+// readEndpoint decodes and checks the body of a method's write of an
+// endpoint: POST (EndpointIn), PUT (EndpointUpdate, whose secret is
+// ignored) or PATCH (EndpointPatch); PUT and PATCH refuse headers. The
+// endpointIn it returns is valid.
+func (s *server) readEndpoint(r *http.Request, method string) (*endpointIn, error) {
+	var in endpointIn
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	if method == http.MethodPut {
+		in.Secret = opt[string]{} // not part of EndpointUpdate
+	}
+	var c checker
+	if method != http.MethodPost {
+		refuseHeaders(&c, in.Headers)
+	}
+	in.validate(&c, method == http.MethodPatch)
+	s.checkURLPolicy(&c, in.URL)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return &in, nil
+}
+
 // insertEndpoint creates an endpoint from a validated body, unless the
-// application already has its limit of endpoints (422).
-//
-// The count and the insert are serialized within this process; nodes
-// creating endpoints of one application at the same instant may together
-// pass the limit by a few.
+// application already has its limit of endpoints (422; see endpointsFull).
 func (s *server) insertEndpoint(r *http.Request, p *principal, app *hookrelay.Application, in *endpointIn) (*hookrelay.Endpoint, error) {
 	s.endpointCreate.Lock()
 	defer s.endpointCreate.Unlock()
-	existing, err := s.store.ListEndpoints(r.Context(), app.ID, store.Page{Limit: s.maxEndpoints})
+	full, err := s.endpointsFull(r.Context(), app.ID)
 	if err != nil {
 		return nil, err
 	}
-	if len(existing) >= s.maxEndpoints {
+	if full {
 		return nil, validationError{{
 			Loc:  []string{"path", "app_id"},
 			Msg:  fmt.Sprintf("application has reached its limit of %d endpoints", s.maxEndpoints),
 			Type: "value_error.limit",
 		}}
 	}
+	ep, err := s.newEndpoint(p, app, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.CreateEndpoint(r.Context(), ep); err != nil {
+		return nil, uidTaken(err, "endpoint")
+	}
+	s.emitEndpointCreated(r, app, ep)
+	return ep, nil
+}
+
+// endpointsFull reports whether app has its limit of endpoints
+// (s.maxEndpoints), operational webhook endpoints included. Callers hold
+// s.endpointCreate from this count to their insert, which serializes the
+// two within this process; nodes creating endpoints of one application at
+// the same instant may together pass the limit by a few.
+func (s *server) endpointsFull(ctx context.Context, appID string) (bool, error) {
+	existing, err := s.store.ListEndpoints(ctx, appID, store.Page{Limit: s.maxEndpoints})
+	if err != nil {
+		return false, err
+	}
+	return len(existing) >= s.maxEndpoints, nil
+}
+
+// newEndpoint makes, unsaved, the endpoint of app that a validated create
+// body describes (endpointIn.apply), written by p now: with the body's
+// custom headers, and its secret or else a new one. It fails when the
+// headers together pass their limits (422).
+func (s *server) newEndpoint(p *principal, app *hookrelay.Application, in *endpointIn) (*hookrelay.Endpoint, error) {
 	now := s.now()
 	ep := &hookrelay.Endpoint{
 		ID:        hookrelay.NewID(hookrelay.PrefixEndpoint),
@@ -256,14 +344,33 @@ func (s *server) insertEndpoint(r *http.Request, p *principal, app *hookrelay.Ap
 		}
 		ep.Secret = secret
 	}
-	if err := s.store.CreateEndpoint(r.Context(), ep); err != nil {
-		if errors.Is(err, hookrelay.ErrConflict) {
-			return nil, errConflict("an endpoint with this uid already exists")
-		}
-		return nil, err
-	}
-	s.emitEndpointCreated(r, app, ep)
 	return ep, nil
+}
+
+// uidTaken is err, except that the store's ErrConflict on writing an
+// endpoint (its uid is another's of the application) becomes 409 saying
+// that an endpoint of the kind what names has this uid already.
+func uidTaken(err error, what string) error {
+	if errors.Is(err, hookrelay.ErrConflict) {
+		return errConflict("an " + what + " with this uid already exists")
+	}
+	return err
+}
+
+// uidFromPath gives a PUT body that has no uid the path's endpoint_id as
+// its uid, for the endpoint that the PUT creates when none has that ID or
+// uid; an endpoint_id that cannot be a uid (checkEndpointUID) is 422 at
+// path.endpoint_id.
+func uidFromPath(r *http.Request, in *endpointIn) error {
+	if in.UID.has() {
+		return nil
+	}
+	id := r.PathValue("endpoint_id")
+	if msg := checkEndpointUID(id); msg != "" {
+		return validationError{{Loc: []string{"path", "endpoint_id"}, Msg: msg, Type: "value_error"}}
+	}
+	in.UID = opt[string]{Set: true, V: id}
+	return nil
 }
 
 func (s *server) getEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -284,28 +391,16 @@ func (s *server) updateEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 	if err != nil {
 		return err
 	}
-	var in endpointIn
-	if err := decodeBody(r, &in); err != nil {
+	in, err := s.readEndpoint(r, http.MethodPut)
+	if err != nil {
 		return err
 	}
-	in.Secret = opt[string]{} // not part of EndpointUpdate
-	var c checker
-	refuseHeaders(&c, in.Headers)
-	in.validate(&c, false)
-	s.checkURLPolicy(&c, in.URL)
-	if err := c.err(); err != nil {
-		return err
-	}
-	before, ep, err := s.changeEndpointFields(r, p, app, in.apply)
+	before, ep, err := s.changeEndpointFields(r, p, app, "endpoint", in.apply)
 	if ae := (*apiError)(nil); errors.As(err, &ae) && ae.status == http.StatusNotFound {
-		if !in.UID.has() {
-			id := r.PathValue("endpoint_id")
-			if msg := checkEndpointUID(id); msg != "" {
-				return validationError{{Loc: []string{"path", "endpoint_id"}, Msg: msg, Type: "value_error"}}
-			}
-			in.UID = opt[string]{Set: true, V: id}
+		if err := uidFromPath(r, in); err != nil {
+			return err
 		}
-		ep, err := s.insertEndpoint(r, p, app, &in)
+		ep, err := s.insertEndpoint(r, p, app, in)
 		if err != nil {
 			return err
 		}
@@ -329,18 +424,11 @@ func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		return err
 	}
-	var in endpointIn
-	if err := decodeBody(r, &in); err != nil {
+	in, err := s.readEndpoint(r, http.MethodPatch)
+	if err != nil {
 		return err
 	}
-	var c checker
-	refuseHeaders(&c, in.Headers)
-	in.validate(&c, true)
-	s.checkURLPolicy(&c, in.URL)
-	if err := c.err(); err != nil {
-		return err
-	}
-	before, ep, err := s.changeEndpointFields(r, p, app, func(ep *hookrelay.Endpoint) {
+	before, ep, err := s.changeEndpointFields(r, p, app, "endpoint", func(ep *hookrelay.Endpoint) {
 		if in.URL.has() {
 			ep.URL = in.URL.V
 		}
@@ -390,16 +478,14 @@ func (s *server) patchEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 }
 
 // changeEndpointFields is changeEndpoint for PUT and PATCH, whose change
-// cannot fail but may move the endpoint to a uid another endpoint has (409).
-func (s *server) changeEndpointFields(r *http.Request, p *principal, app *hookrelay.Application, change func(*hookrelay.Endpoint)) (before, after *hookrelay.Endpoint, err error) {
+// cannot fail but may move the endpoint to a uid another endpoint has (409,
+// naming the endpoint as what: see uidTaken).
+func (s *server) changeEndpointFields(r *http.Request, p *principal, app *hookrelay.Application, what string, change func(*hookrelay.Endpoint)) (before, after *hookrelay.Endpoint, err error) {
 	before, after, err = s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
 		change(ep)
 		return nil
 	})
-	if errors.Is(err, hookrelay.ErrConflict) {
-		return nil, nil, errConflict("an endpoint with this uid already exists")
-	}
-	return before, after, err
+	return before, after, uidTaken(err, what)
 }
 
 // endpointWriteTries is how many times one request tries its change of an
@@ -521,33 +607,64 @@ func (in *endpointSecretRotateIn) validate(c *checker) time.Duration {
 	return time.Duration(in.GracePeriodSeconds.V) * time.Second
 }
 
-// rotateEndpointSecret makes the body's key (or a generated one) current;
-// the previous secret keeps signing for gracePeriodSeconds (default
-// secretGrace). Expired old secrets are dropped.
+// readSecretRotation decodes and checks a rotation body and returns the
+// change that rotates an endpoint's secret (rotateSecret): to the body's
+// key, else a generated one; the current secret keeps signing for
+// gracePeriodSeconds (default secretGrace).
+func (s *server) readSecretRotation(r *http.Request) (func(*hookrelay.Endpoint) error, error) {
+	var in endpointSecretRotateIn
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	var c checker
+	grace := in.validate(&c)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	next := ""
+	if in.Key.has() {
+		next = normalizeSecret(in.Key.V)
+	} else {
+		var err error
+		if next, err = newSecret(); err != nil {
+			return nil, err
+		}
+	}
+	return func(ep *hookrelay.Endpoint) error {
+		rotateSecret(ep, next, s.now(), grace)
+		return nil
+	}, nil
+}
+
+// rotateSecret makes next ep's current secret; the current one keeps
+// signing for grace (not at all when grace is 0), and old secrets already
+// expired are dropped.
+func rotateSecret(ep *hookrelay.Endpoint, next string, now time.Time, grace time.Duration) {
+	old := make([]hookrelay.OldSecret, 0, len(ep.OldSecrets)+1)
+	for _, o := range ep.OldSecrets {
+		if now.Before(o.ExpiresAt) {
+			old = append(old, o)
+		}
+	}
+	if grace > 0 {
+		old = append(old, hookrelay.OldSecret{Secret: ep.Secret, ExpiresAt: now.Add(grace)})
+	}
+	ep.OldSecrets = old
+	ep.Secret = next
+}
+
+// rotateEndpointSecret makes the body's key (or a generated one) current
+// (readSecretRotation).
 func (s *server) rotateEndpointSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
 	app, err := s.app(r, p)
 	if err != nil {
 		return err
 	}
-	var in endpointSecretRotateIn
-	if err := decodeBody(r, &in); err != nil {
+	rotate, err := s.readSecretRotation(r)
+	if err != nil {
 		return err
 	}
-	var c checker
-	grace := in.validate(&c)
-	if err := c.err(); err != nil {
-		return err
-	}
-	next := ""
-	if in.Key.has() {
-		next = normalizeSecret(in.Key.V)
-	} else if next, err = newSecret(); err != nil {
-		return err
-	}
-	_, ep, err := s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
-		rotateSecret(ep, next, s.now(), grace)
-		return nil
-	})
+	_, ep, err := s.changeEndpoint(r, p, app, rotate)
 	if err != nil {
 		return err
 	}

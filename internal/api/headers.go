@@ -204,23 +204,33 @@ func (s *server) writeEndpointHeaders(w http.ResponseWriter, r *http.Request, p 
 	if err != nil {
 		return err
 	}
-	var in endpointHeadersIn
-	if err := decodeBody(r, &in); err != nil {
-		return err
-	}
-	var c checker
-	in.validate(&c, patch)
-	if err := c.err(); err != nil {
-		return err
-	}
-	_, _, err = s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
-		return in.applyTo(ep, patch)
-	})
+	setHeaders, err := readEndpointHeaders(r, patch)
 	if err != nil {
+		return err
+	}
+	if _, _, err := s.changeEndpoint(r, p, app, setHeaders); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// readEndpointHeaders decodes and checks a headers body, of a PATCH when
+// patch, and returns the change that sets them (applyTo; 422 when the set
+// that results passes the limits).
+func readEndpointHeaders(r *http.Request, patch bool) (func(*hookrelay.Endpoint) error, error) {
+	var in endpointHeadersIn
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	var c checker
+	in.validate(&c, patch)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return func(ep *hookrelay.Endpoint) error {
+		return in.applyTo(ep, patch)
+	}, nil
 }
 
 // applyTo sets ep's custom headers from a validated body: replaced by

@@ -239,29 +239,21 @@ func (s *server) listMessages(w http.ResponseWriter, r *http.Request, p *princip
 		return err
 	}
 	q := newQuery(r)
-	params := store.ListMessagesParams{
-		Page:       q.page(false),
-		Channel:    q.pattern("channel", checkChannel),
-		Tag:        q.pattern("tag", checkTag),
-		EventTypes: q.eventTypes(),
-		Before:     q.timestamp("before"),
-		After:      q.timestamp("after"),
-	}
+	f := readListFilters(q, false)
 	withContent := q.boolean("with_content", true)
 	if err := q.err(); err != nil {
 		return err
 	}
-	params.AppID = app.ID
-	limit := params.Page.Limit
-	params.Page.Limit++
-	msgs, err := s.store.ListMessages(r.Context(), params)
-	if err != nil {
-		return err
+	params := store.ListMessagesParams{
+		AppID: app.ID, Page: f.page,
+		Channel: f.channel, Tag: f.tag, EventTypes: f.eventTypes, Before: f.before, After: f.after,
 	}
 	sh := shapeOf(r)
-	writeList(w, msgs, limit, func(m hookrelay.Message) string { return m.ID },
+	return listPage(w, params.Page, func(page store.Page) ([]hookrelay.Message, error) {
+		params.Page = page
+		return s.store.ListMessages(r.Context(), params)
+	}, func(m hookrelay.Message) string { return m.ID },
 		func(m hookrelay.Message) messageOut { return toMessageOut(sh, m, withContent) })
-	return nil
 }
 
 // expungeMessageContent drops the payload; the message reads back with {}.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/hookrelay/hookrelay"
 	"github.com/hookrelay/hookrelay/internal/ops"
@@ -46,7 +45,10 @@ func (s *server) operationalRoutes(handle func(method, path string, acc access, 
 }
 
 // opEndpointIn covers OperationalWebhookEndpointIn and
-// OperationalWebhookEndpointUpdate.
+// OperationalWebhookEndpointUpdate. It is only what such a body is decoded
+// into: endpointIn less version, channels and options, which operational
+// bodies do not have, so that they are ignored as any unknown field is.
+// The rest works on the endpointIn it converts to (readOpEndpoint).
 type opEndpointIn struct {
 	URL          opt[string]             `json:"url"`
 	Description  opt[string]             `json:"description"`
@@ -61,60 +63,49 @@ type opEndpointIn struct {
 	Headers      opt[map[string]*string] `json:"headers"` // create only
 }
 
-// validate checks a create (or, without create, an update) body.
-func (in *opEndpointIn) validate(c *checker, create bool) {
+// endpointIn returns the body as a customer endpoint's body, with version,
+// channels and options absent.
+func (in *opEndpointIn) endpointIn() endpointIn {
+	return endpointIn{
+		URL: in.URL, Description: in.Description, Disabled: in.Disabled,
+		FilterTypes: in.FilterTypes, EventTypes: in.EventTypes, RateLimit: in.RateLimit, ThrottleRate: in.ThrottleRate,
+		UID: in.UID, Metadata: in.Metadata, Secret: in.Secret, Headers: in.Headers,
+	}
+}
+
+// readOpEndpoint decodes and checks a create (or, without create, an
+// update) body; the endpointIn it returns is valid, for endpointIn.apply
+// and insertOpEndpoint.
+func (s *server) readOpEndpoint(r *http.Request, create bool) (*endpointIn, error) {
+	var body opEndpointIn
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	in := body.endpointIn()
+	var c checker
+	validateOpEndpoint(&c, &in, create)
+	s.checkURLPolicy(&c, in.URL)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return &in, nil
+}
+
+// validateOpEndpoint checks an operational create (or, without create,
+// update) body with the checks of customer endpoints, in the order of
+// operational bodies; filter types must match an operational event type.
+// An update's secret and headers are dropped, not refused.
+func validateOpEndpoint(c *checker, in *endpointIn, create bool) {
 	if !create {
 		in.Secret = opt[string]{}
 		in.Headers = opt[map[string]*string]{}
 	}
-	if c.required(in.URL.Set, in.URL.Null, "url") {
-		c.check(checkURL(in.URL.V), "url")
-	}
-	c.notNull(in.Description.Set, in.Description.Null, "description")
-	c.notNull(in.Disabled.Set, in.Disabled.Null, "disabled")
-	c.notNull(in.Metadata.Set, in.Metadata.Null, "metadata")
-	if in.FilterTypes.has() {
-		c.checkList(in.FilterTypes.V, 1, 0, checkOpFilterType, "filterTypes")
-	}
-	if in.EventTypes.has() {
-		c.checkList(in.EventTypes.V, 1, 0, checkOpFilterType, "eventTypes")
-	}
-	in.FilterTypes = alias(c, in.EventTypes, "eventTypes", in.FilterTypes, "filterTypes")
-	if in.RateLimit.has() {
-		c.check(checkRateLimit(in.RateLimit.V), "rateLimit")
-	}
-	if in.ThrottleRate.has() {
-		c.check(checkRateLimit(in.ThrottleRate.V), "throttleRate")
-	}
-	in.RateLimit = alias(c, in.ThrottleRate, "throttleRate", in.RateLimit, "rateLimit")
-	if in.UID.has() {
-		c.check(checkEndpointUID(in.UID.V), "uid")
-	}
-	if in.Secret.has() {
-		c.check(checkSecret(in.Secret.V), "secret")
-	}
-	if in.Headers.has() {
-		h := endpointHeadersIn{Headers: in.Headers}
-		h.validate(c, false)
-	}
-}
-
-// apply writes every field of a validated body onto ep (the uid only when
-// the body has one).
-func (in *opEndpointIn) apply(ep *hookrelay.Endpoint) {
-	ep.URL = in.URL.V
-	ep.Description = in.Description.V
-	ep.Version = 1
-	ep.Disabled = in.Disabled.V
-	ep.Metadata = in.Metadata.V
-	if ep.Metadata == nil {
-		ep.Metadata = map[string]string{}
-	}
-	ep.FilterTypes = nonEmpty(in.FilterTypes.V)
-	ep.RateLimit = in.RateLimit.ptr()
-	if in.UID.has() {
-		ep.UID = in.UID.ptr()
-	}
+	in.checkURLField(c, false)
+	in.checkNotNull(c)
+	in.checkFilterTypes(c, 1, checkOpFilterType)
+	in.checkRates(c)
+	in.checkUID(c)
+	in.checkSecretAndHeaders(c)
 }
 
 // checkOpFilterType accepts a filter type (see checkFilterType) that
@@ -131,38 +122,21 @@ func checkOpFilterType(s string) string {
 	return "matches no operational event type; these are " + strings.Join(ops.EventTypes, ", ")
 }
 
-// opEndpointOut is Svix's OperationalWebhookEndpointOut, shaped as
-// endpointOut is (no version in any shape).
-type opEndpointOut struct {
-	ID           string            `json:"id"`
-	UID          *string           `json:"uid,omitempty"`
-	URL          string            `json:"url"`
-	Description  string            `json:"description"`
-	RateLimit    *int              `json:"rateLimit,omitempty"`
-	ThrottleRate *int              `json:"throttleRate,omitempty"`
-	FilterTypes  []string          `json:"filterTypes,omitempty"`
-	EventTypes   []string          `json:"eventTypes,omitempty"`
-	Disabled     bool              `json:"disabled"`
-	Metadata     map[string]string `json:"metadata"`
-	CreatedAt    jsonTime          `json:"createdAt"`
-	UpdatedAt    jsonTime          `json:"updatedAt"`
-}
+// opEndpointOut is Svix's OperationalWebhookEndpointOut: an endpointOut
+// whose version and channels toOpEndpointOut leaves out in every shape.
+type opEndpointOut = endpointOut
 
 func toOpEndpointOut(sh shape) func(hookrelay.Endpoint) opEndpointOut {
+	toOut := toEndpointOut(sh)
 	return func(e hookrelay.Endpoint) opEndpointOut {
-		md := e.Metadata
-		if md == nil {
-			md = map[string]string{}
-		}
-		f := endpointFieldsOf(sh, e)
-		return opEndpointOut{
-			ID: e.ID, UID: e.UID, URL: hookrelay.URLWithoutUserinfo(e.URL), Description: e.Description,
-			RateLimit: f.rateLimit, ThrottleRate: f.throttleRate, FilterTypes: f.filterTypes, EventTypes: f.eventTypes,
-			Disabled: e.Disabled, Metadata: md,
-			CreatedAt: jsonTime(e.CreatedAt), UpdatedAt: jsonTime(e.UpdatedAt),
-		}
+		out := toOut(e)
+		out.Version, out.Channels = nil, nil
+		return out
 	}
 }
+
+// opEndpointNoun names an operational endpoint in errors (see uidTaken).
+const opEndpointNoun = "operational webhook endpoint"
 
 // opApp returns the internal application of p's environment, made first
 // when create is set; without create, a missing one is nil (no error).
@@ -209,30 +183,20 @@ func (s *server) listOpEndpoints(w http.ResponseWriter, r *http.Request, p *prin
 	if err != nil {
 		return err
 	}
-	limit := page.Limit
-	page.Limit++
-	var eps []hookrelay.Endpoint
-	if app != nil {
-		if eps, err = s.store.ListEndpoints(r.Context(), app.ID, page); err != nil {
-			return err
+	return listPage(w, page, func(page store.Page) ([]hookrelay.Endpoint, error) {
+		if app == nil {
+			return nil, nil
 		}
-	}
-	writeList(w, eps, limit, func(e hookrelay.Endpoint) string { return e.ID }, toOpEndpointOut(shapeOf(r)))
-	return nil
+		return s.store.ListEndpoints(r.Context(), app.ID, page)
+	}, endpointID, toOpEndpointOut(shapeOf(r)))
 }
 
 func (s *server) createOpEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
-	var in opEndpointIn
-	if err := decodeBody(r, &in); err != nil {
+	in, err := s.readOpEndpoint(r, true)
+	if err != nil {
 		return err
 	}
-	var c checker
-	in.validate(&c, true)
-	s.checkURLPolicy(&c, in.URL)
-	if err := c.err(); err != nil {
-		return err
-	}
-	ep, err := s.insertOpEndpoint(r, p, &in)
+	ep, err := s.insertOpEndpoint(r, p, in)
 	if err != nil {
 		return err
 	}
@@ -242,47 +206,28 @@ func (s *server) createOpEndpoint(w http.ResponseWriter, r *http.Request, p *pri
 
 // insertOpEndpoint creates an operational endpoint from a validated body,
 // unless the environment has its limit of them (the limit of endpoints per
-// application, as they are the endpoints of one).
-func (s *server) insertOpEndpoint(r *http.Request, p *principal, in *opEndpointIn) (*hookrelay.Endpoint, error) {
+// application, as they are the endpoints of one; see endpointsFull).
+func (s *server) insertOpEndpoint(r *http.Request, p *principal, in *endpointIn) (*hookrelay.Endpoint, error) {
 	app, err := s.opApp(r, p, true)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	ep := &hookrelay.Endpoint{
-		ID:        hookrelay.NewID(hookrelay.PrefixEndpoint),
-		AppID:     app.ID,
-		CreatedAt: now,
-		UpdatedAt: now,
-	}
-	in.apply(ep)
-	ep.NoteManualWrite(false, p.disabler(), now)
-	if in.Headers.has() {
-		h := endpointHeadersIn{Headers: in.Headers}
-		if err := h.applyTo(ep, false); err != nil {
-			return nil, err
-		}
-	}
-	if in.Secret.has() {
-		ep.Secret = normalizeSecret(in.Secret.V)
-	} else if ep.Secret, err = newSecret(); err != nil {
+	ep, err := s.newEndpoint(p, app, in)
+	if err != nil {
 		return nil, err
 	}
 
 	s.endpointCreate.Lock()
 	defer s.endpointCreate.Unlock()
-	existing, err := s.store.ListEndpoints(r.Context(), app.ID, store.Page{Limit: s.maxEndpoints})
+	full, err := s.endpointsFull(r.Context(), app.ID)
 	if err != nil {
 		return nil, err
 	}
-	if len(existing) >= s.maxEndpoints {
+	if full {
 		return nil, invalid(fmt.Sprintf("an environment has at most %d operational webhook endpoints", s.maxEndpoints), "body")
 	}
 	if err := s.store.CreateEndpoint(r.Context(), ep); err != nil {
-		if errors.Is(err, hookrelay.ErrConflict) {
-			return nil, errConflict("an operational webhook endpoint with this uid already exists")
-		}
-		return nil, err
+		return nil, uidTaken(err, opEndpointNoun)
 	}
 	s.opEndpointsChanged(p)
 	return ep, nil
@@ -301,27 +246,17 @@ func (s *server) getOpEndpoint(w http.ResponseWriter, r *http.Request, p *princi
 // OperationalWebhookEndpointUpdate (the uid only when the body has one),
 // or creates the endpoint.
 func (s *server) updateOpEndpoint(w http.ResponseWriter, r *http.Request, p *principal) error {
-	var in opEndpointIn
-	if err := decodeBody(r, &in); err != nil {
-		return err
-	}
-	var c checker
-	in.validate(&c, false)
-	s.checkURLPolicy(&c, in.URL)
-	if err := c.err(); err != nil {
+	in, err := s.readOpEndpoint(r, false)
+	if err != nil {
 		return err
 	}
 	app, _, err := s.opEndpoint(r, p)
 	var ae *apiError
 	if errors.As(err, &ae) && ae.status == http.StatusNotFound {
-		if !in.UID.has() {
-			id := r.PathValue("endpoint_id")
-			if msg := checkEndpointUID(id); msg != "" {
-				return validationError{{Loc: []string{"path", "endpoint_id"}, Msg: msg, Type: "value_error"}}
-			}
-			in.UID = opt[string]{Set: true, V: id}
+		if err := uidFromPath(r, in); err != nil {
+			return err
 		}
-		ep, err := s.insertOpEndpoint(r, p, &in)
+		ep, err := s.insertOpEndpoint(r, p, in)
 		if err != nil {
 			return err
 		}
@@ -331,13 +266,7 @@ func (s *server) updateOpEndpoint(w http.ResponseWriter, r *http.Request, p *pri
 	if err != nil {
 		return err
 	}
-	_, ep, err := s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
-		in.apply(ep)
-		return nil
-	})
-	if errors.Is(err, hookrelay.ErrConflict) {
-		return errConflict("an operational webhook endpoint with this uid already exists")
-	}
+	_, ep, err := s.changeEndpointFields(r, p, app, opEndpointNoun, in.apply)
 	if err != nil {
 		return err
 	}
@@ -369,53 +298,28 @@ func (s *server) getOpEndpointSecret(w http.ResponseWriter, r *http.Request, p *
 }
 
 // rotateOpEndpointSecret makes the body's key (or a generated one)
-// current; the previous one keeps signing for gracePeriodSeconds (default
-// secretGrace).
+// current (readSecretRotation).
 func (s *server) rotateOpEndpointSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
-	var in endpointSecretRotateIn
-	if err := decodeBody(r, &in); err != nil {
-		return err
-	}
-	var c checker
-	grace := in.validate(&c)
-	if err := c.err(); err != nil {
+	return s.changeOpEndpoint(w, r, p, s.readSecretRotation)
+}
+
+// changeOpEndpoint reads a change from the body (read answers bad input
+// before the endpoint is looked up), applies it to the path's operational
+// endpoint (changeEndpoint) and answers 204.
+func (s *server) changeOpEndpoint(w http.ResponseWriter, r *http.Request, p *principal, read func(*http.Request) (func(*hookrelay.Endpoint) error, error)) error {
+	change, err := read(r)
+	if err != nil {
 		return err
 	}
 	app, _, err := s.opEndpoint(r, p)
 	if err != nil {
 		return err
 	}
-	next := ""
-	if in.Key.has() {
-		next = normalizeSecret(in.Key.V)
-	} else if next, err = newSecret(); err != nil {
-		return err
-	}
-	if _, _, err := s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
-		rotateSecret(ep, next, s.now(), grace)
-		return nil
-	}); err != nil {
+	if _, _, err := s.changeEndpoint(r, p, app, change); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// rotateSecret makes next ep's current secret; the current one keeps
-// signing for grace (not at all when grace is 0), and old secrets already
-// expired are dropped.
-func rotateSecret(ep *hookrelay.Endpoint, next string, now time.Time, grace time.Duration) {
-	old := make([]hookrelay.OldSecret, 0, len(ep.OldSecrets)+1)
-	for _, o := range ep.OldSecrets {
-		if now.Before(o.ExpiresAt) {
-			old = append(old, o)
-		}
-	}
-	if grace > 0 {
-		old = append(old, hookrelay.OldSecret{Secret: ep.Secret, ExpiresAt: now.Add(grace)})
-	}
-	ep.OldSecrets = old
-	ep.Secret = next
 }
 
 func (s *server) getOpEndpointHeaders(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -429,24 +333,7 @@ func (s *server) getOpEndpointHeaders(w http.ResponseWriter, r *http.Request, p 
 
 // updateOpEndpointHeaders (PUT) replaces every custom header.
 func (s *server) updateOpEndpointHeaders(w http.ResponseWriter, r *http.Request, p *principal) error {
-	var in endpointHeadersIn
-	if err := decodeBody(r, &in); err != nil {
-		return err
-	}
-	var c checker
-	in.validate(&c, false)
-	if err := c.err(); err != nil {
-		return err
-	}
-	app, _, err := s.opEndpoint(r, p)
-	if err != nil {
-		return err
-	}
-	if _, _, err := s.changeEndpoint(r, p, app, func(ep *hookrelay.Endpoint) error {
-		return in.applyTo(ep, false)
-	}); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.changeOpEndpoint(w, r, p, func(r *http.Request) (func(*hookrelay.Endpoint) error, error) {
+		return readEndpointHeaders(r, false)
+	})
 }

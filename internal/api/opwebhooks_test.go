@@ -1,12 +1,15 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	svix "github.com/svix/svix-webhooks/go"
 
@@ -220,6 +223,9 @@ func TestOperationalEndpointBadInput(t *testing.T) {
 		{"PUT creating with an ID-shaped path", "PUT", opBase + "/ep_nope", `{"url":"https://x.example"}`, []string{"path", "endpoint_id"}},
 		{"bad rotate key", "POST", opBase + "/EPID/secret/rotate", `{"key":"nope"}`, []string{"body", "key"}},
 		{"headers without headers", "PUT", opBase + "/EPID/headers", `{}`, []string{"body", "headers"}},
+		{"headers too many", "PUT", opBase + "/EPID/headers", headersBody(maxEndpointHeaders+1, 5, 5), []string{"body", "headers"}},
+		{"bad headers before unknown endpoint", "PUT", opBase + "/nope/headers", `{"headers":{"Host":"x"}}`, []string{"body", "headers", "Host"}},
+		{"rotate grace out of range", "POST", opBase + "/EPID/secret/rotate", `{"gracePeriodSeconds":-1}`, []string{"body", "gracePeriodSeconds"}},
 	}
 	before := h.opSnapshot()
 	for _, tt := range tests {
@@ -237,6 +243,202 @@ func TestOperationalEndpointBadInput(t *testing.T) {
 	if evs := h.opEvents(hookrelay.DefaultEnvironment); len(evs) != 0 {
 		t.Fatalf("operational endpoint writes emitted %v", eventTypesOf(evs))
 	}
+}
+
+// Operational bodies are checked with the checks of customer endpoints,
+// each in its own order, which is the order of the problems in the answer.
+func TestEndpointBodyProblemsInOrder(t *testing.T) {
+	h := newHarness(t, withEvents)
+	h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, `{"name":"A","uid":"app-a"}`, nil)
+	const body = `{"url":null,"description":null,"rateLimit":0,"uid":"ep_x","filterTypes":[],"secret":"short"}`
+	for _, tt := range []struct {
+		name, path string
+		want       string
+	}{
+		{"customer", "/api/v1/app/app-a/endpoint", "url description rateLimit uid filterTypes secret"},
+		{"operational", opBase, "url description filterTypes rateLimit uid secret"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, out := h.do("POST", tt.path, testAdminToken, body)
+			assertErrorBody(t, status, out, "", nil)
+			var ve struct {
+				Detail []fieldError `json:"detail"`
+			}
+			if err := json.Unmarshal(out, &ve); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range ve.Detail {
+				got = append(got, strings.Join(d.Loc[1:], "."))
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Fatalf("problems at %v, want %s; body %s", got, tt.want, out)
+			}
+		})
+	}
+}
+
+// version, channels and options are fields of customer endpoints only: an
+// operational body's are ignored, as any unknown field is, even when they
+// would not be valid.
+func TestOperationalBodiesIgnoreCustomerOnlyFields(t *testing.T) {
+	h := newHarness(t, withEvents)
+	const extra = `"version":"x","channels":5,"options":{"timeoutSeconds":0}`
+	var ep opEndpointOut
+	h.mustDo(http.StatusCreated, "POST", opBase, testAdminToken, `{"url":"https://ops.example.com/a",`+extra+`}`, &ep)
+	h.mustDo(http.StatusOK, "PUT", opBase+"/"+ep.ID, testAdminToken, `{"url":"https://ops.example.com/b",`+extra+`}`, nil)
+	h.mustDo(http.StatusOK, "PUT", opBase+"/ops-new", testAdminToken, `{"url":"https://ops.example.com/c",`+extra+`}`, nil)
+	internal := mustInternalApp(t, h.st, hookrelay.DefaultEnvironment)
+	for _, id := range []string{ep.ID, "ops-new"} {
+		stored, err := h.st.GetEndpoint(context.Background(), internal.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored.Version != 1 || len(stored.Channels) != 0 || !reflect.DeepEqual(stored.Options, hookrelay.EndpointOptions{}) {
+			t.Fatalf("%s stored with version %d, channels %v, options %+v", id, stored.Version, stored.Channels, stored.Options)
+		}
+	}
+}
+
+// Operational endpoints are created and renamed by the code of customer
+// endpoints (newEndpoint, endpointsFull, uidTaken), with their own limit
+// message and conflict message.
+func TestOperationalEndpointLimitAndUIDConflict(t *testing.T) {
+	h := newHarness(t, withEvents, func(c *Config) { c.MaxEndpointsPerApp = 2 })
+	var a, b opEndpointOut
+	h.mustDo(http.StatusCreated, "POST", opBase, testAdminToken, `{"url":"https://ops.example.com/a","uid":"ops-a"}`, &a)
+	h.mustDo(http.StatusCreated, "POST", opBase, testAdminToken, `{"url":"https://ops.example.com/b","uid":"ops-b"}`, &b)
+	before := h.opSnapshot()
+	for _, tt := range []struct{ name, method, path string }{
+		{"create", "POST", opBase},
+		{"put creating", "PUT", opBase + "/ops-c"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := h.do(tt.method, tt.path, testAdminToken, `{"url":"https://ops.example.com/c"}`)
+			if status != http.StatusUnprocessableEntity || !strings.Contains(string(body), "an environment has at most 2 operational webhook endpoints") {
+				t.Fatalf("over the limit: %d %s", status, body)
+			}
+			assertErrorBody(t, status, body, "", []string{"body"})
+		})
+	}
+	status, body := h.do("PUT", opBase+"/ops-b", testAdminToken, `{"url":"https://ops.example.com/b","uid":"ops-a"}`)
+	if status != http.StatusConflict || !strings.Contains(string(body), "an operational webhook endpoint with this uid already exists") {
+		t.Fatalf("PUT to a taken uid: %d %s", status, body)
+	}
+	assertErrorBody(t, status, body, "conflict", nil)
+	if after := h.opSnapshot(); after != before {
+		t.Fatalf("refused writes changed operational endpoints:\nbefore %s\nafter  %s", before, after)
+	}
+	// Deleting one makes room.
+	h.mustDo(http.StatusNoContent, "DELETE", opBase+"/ops-a", testAdminToken, nil, nil)
+	h.mustDo(http.StatusOK, "PUT", opBase+"/ops-c", testAdminToken, `{"url":"https://ops.example.com/c"}`, nil)
+}
+
+// Custom headers given at creation are checked as a set once the endpoint
+// is made (newEndpoint): a set over the limits is refused on both kinds of
+// endpoint, and nothing is created.
+func TestCreateWithHeadersOverTheLimits(t *testing.T) {
+	h := newHarness(t, withEvents)
+	h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, `{"name":"A","uid":"app-a"}`, nil)
+	body := strings.Replace(headersBody(maxEndpointHeaders+1, 5, 5), "{", `{"url":"https://x.example",`, 1)
+	before := h.snapshot() + h.opSnapshot()
+	for _, path := range []string{"/api/v1/app/app-a/endpoint", opBase} {
+		status, out := h.do("POST", path, testAdminToken, body)
+		if status != http.StatusUnprocessableEntity || !strings.Contains(string(out), "at most 20 custom headers") {
+			t.Fatalf("POST %s with %d headers: %d %s", path, maxEndpointHeaders+1, status, out)
+		}
+		assertErrorBody(t, status, out, "", []string{"body", "headers"})
+	}
+	if after := h.snapshot() + h.opSnapshot(); after != before {
+		t.Fatalf("refused creates changed state:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// A rotation without a key generates one, on both kinds of endpoint, and
+// the rotated-out secret keeps signing for the grace period.
+func TestRotationGeneratesAKey(t *testing.T) {
+	h := newHarness(t, withEvents)
+	h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, `{"name":"A","uid":"app-a"}`, nil)
+	const key = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	body := `{"url":"https://x.example","uid":"ep-a","secret":"` + key + `"}`
+	h.mustDo(http.StatusCreated, "POST", "/api/v1/app/app-a/endpoint", testAdminToken, body, nil)
+	h.mustDo(http.StatusCreated, "POST", opBase, testAdminToken, body, nil)
+	app, err := h.st.GetApplication(context.Background(), hookrelay.DefaultEnvironment, "app-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	internal := mustInternalApp(t, h.st, hookrelay.DefaultEnvironment)
+	for _, tt := range []struct{ path, appID string }{
+		{"/api/v1/app/app-a/endpoint/ep-a", app.ID},
+		{opBase + "/ep-a", internal.ID},
+	} {
+		h.mustDo(http.StatusNoContent, "POST", tt.path+"/secret/rotate", testAdminToken, `{"gracePeriodSeconds":60}`, nil)
+		var s endpointSecretOut
+		h.mustDo(http.StatusOK, "GET", tt.path+"/secret", testAdminToken, nil, &s)
+		if s.Key == key || checkSecret(s.Key) != "" || !strings.HasPrefix(s.Key, "whsec_") {
+			t.Fatalf("%s: secret after rotation %q", tt.path, s.Key)
+		}
+		ep, err := h.st.GetEndpoint(context.Background(), tt.appID, "ep-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ep.OldSecrets) != 1 || ep.OldSecrets[0].Secret != key || time.Until(ep.OldSecrets[0].ExpiresAt) > time.Minute {
+			t.Fatalf("%s: old secrets %+v", tt.path, ep.OldSecrets)
+		}
+	}
+}
+
+// An operational endpoint reads as a customer endpoint does in each shape,
+// less version and channels, which OperationalWebhookEndpointOut has in
+// none.
+func TestOperationalEndpointShapes(t *testing.T) {
+	h := newHarness(t, withEvents)
+	h.mustDo(http.StatusCreated, "POST", opBase, testAdminToken,
+		`{"url":"https://ops.example.com/a","uid":"ops-a","rateLimit":3,"filterTypes":["endpoint.*"]}`, nil)
+	for _, tt := range []struct{ userAgent, want string }{
+		{"", "id uid url description throttleRate eventTypes disabled metadata createdAt updatedAt"},
+		{"svix-libs/1.44.0/go", "id uid url description rateLimit filterTypes disabled metadata createdAt updatedAt"},
+		{"svix-libs/1.45.0/go", "id uid url description rateLimit throttleRate filterTypes disabled metadata createdAt updatedAt"},
+	} {
+		for _, path := range []string{opBase + "/ops-a", opBase} {
+			status, body := h.do("GET", path, testAdminToken, nil, "User-Agent", tt.userAgent)
+			if status != http.StatusOK {
+				t.Fatalf("GET %s: %d %s", path, status, body)
+			}
+			if path == opBase {
+				var list struct{ Data []json.RawMessage }
+				if err := json.Unmarshal(body, &list); err != nil || len(list.Data) != 1 {
+					t.Fatalf("list %s (%v)", body, err)
+				}
+				body = list.Data[0]
+			}
+			if got := strings.Join(objectKeys(t, body), " "); got != tt.want {
+				t.Errorf("%q GET %s: fields %s, want %s", tt.userAgent, path, got, tt.want)
+			}
+		}
+	}
+}
+
+// objectKeys returns the names of a JSON object's fields in their order.
+func objectKeys(t *testing.T, body []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("%s is not an object (%v)", body, err)
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, tok.(string))
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
 }
 
 // opSnapshot lists the default environment's operational endpoints with

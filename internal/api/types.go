@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/internal/store"
 )
 
 // Out types carry exactly the fields of their Svix schema: the official Go
@@ -62,6 +63,21 @@ func writeList[R, T any](w http.ResponseWriter, rows []R, limit int, key func(R)
 		out.Iterator = &k
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// listPage lists one page and writes it: it asks list for one row more
+// than page.Limit, which writeList drops after learning from it that more
+// follow, and writes the rest converted by conv, the last one's key as the
+// iterator. An error from list is returned, with nothing written.
+func listPage[R, T any](w http.ResponseWriter, page store.Page, list func(store.Page) ([]R, error), key func(R) string, conv func(R) T) error {
+	limit := page.Limit
+	page.Limit++
+	rows, err := list(page)
+	if err != nil {
+		return err
+	}
+	writeList(w, rows, limit, key, conv)
+	return nil
 }
 
 type applicationOut struct {
