@@ -86,25 +86,37 @@ func (s *Store) GetEndpointStatus(ctx context.Context, appID, endpointID string)
 		return nil, fmt.Errorf("get endpoint status: %w", hookrelay.ErrNotFound)
 	}
 	var st store.EndpointStatus
-	var outcome, code, failures *int
-	err := s.pool.QueryRow(ctx, endpointStatusOfSQL, endpointID, appID).
-		Scan(&st.EndpointID, &st.LastAttemptAt, &outcome, &code, &st.LastSuccessAt, &st.FailingSince, &failures)
+	dest, finish := statusDest(&st)
+	err := s.pool.QueryRow(ctx, endpointStatusOfSQL, endpointID, appID).Scan(append([]any{&st.EndpointID}, dest...)...)
 	if err != nil {
 		return nil, fmt.Errorf("get endpoint status: %w", mapErr(err))
 	}
-	if outcome != nil {
-		st.LastOutcome = hookrelay.OutcomeKind(*outcome)
-	}
-	if code != nil {
-		st.LastStatusCode = *code
-	}
-	if failures != nil {
-		st.ConsecutiveFailures = *failures
-	}
-	for _, t := range []**time.Time{&st.LastAttemptAt, &st.LastSuccessAt, &st.FailingSince} {
-		*t = normTimePtr(*t)
-	}
+	finish()
 	return &st, nil
+}
+
+// statusDest returns scan destinations for the columns last_attempt_at,
+// last_outcome, last_status_code, last_success_at, failing_since and
+// consecutive_failures of endpoint_status, in that order and NULL when the
+// endpoint has no row yet, and finish, which fills st from them once
+// scanned.
+func statusDest(st *store.EndpointStatus) ([]any, func()) {
+	var outcome, code, failures *int
+	dest := []any{&st.LastAttemptAt, &outcome, &code, &st.LastSuccessAt, &st.FailingSince, &failures}
+	return dest, func() {
+		if outcome != nil {
+			st.LastOutcome = hookrelay.OutcomeKind(*outcome)
+		}
+		if code != nil {
+			st.LastStatusCode = *code
+		}
+		if failures != nil {
+			st.ConsecutiveFailures = *failures
+		}
+		for _, t := range []**time.Time{&st.LastAttemptAt, &st.LastSuccessAt, &st.FailingSince} {
+			*t = normTimePtr(*t)
+		}
+	}
 }
 
 // DisableEndpoint sets disabled on the endpoint, with reason, unless it is

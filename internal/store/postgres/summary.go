@@ -89,15 +89,13 @@ func scanSummary(row pgx.Row) (*store.EndpointSummary, error) {
 	var sum store.EndpointSummary
 	var disabledAt *time.Time
 	var disabledReason []byte
-	var outcome, code, failures *int
 	var attID, attMsg *string
 	var attStatus, attCode, attOutcome *int
 	var attAt *time.Time
-	st := &sum.Status
 	h := &sum.Totals
-	dst := []any{&sum.EndpointID, &sum.Disabled, &disabledAt, &disabledReason,
-		&st.LastAttemptAt, &outcome, &code, &st.LastSuccessAt, &st.FailingSince, &failures,
-		&attID, &attMsg, &attStatus, &attCode, &attAt, &attOutcome}
+	status, finishStatus := statusDest(&sum.Status)
+	dst := append([]any{&sum.EndpointID, &sum.Disabled, &disabledAt, &disabledReason}, status...)
+	dst = append(dst, &attID, &attMsg, &attStatus, &attCode, &attAt, &attOutcome)
 	for k := hookrelay.OutcomeSuccess; k <= hookrelay.OutcomeInternal; k++ {
 		dst = append(dst, &h.Attempts[k])
 	}
@@ -114,19 +112,8 @@ func scanSummary(row pgx.Row) (*store.EndpointSummary, error) {
 			return nil, err
 		}
 	}
-	st.EndpointID = sum.EndpointID
-	if outcome != nil {
-		st.LastOutcome = hookrelay.OutcomeKind(*outcome)
-	}
-	if code != nil {
-		st.LastStatusCode = *code
-	}
-	if failures != nil {
-		st.ConsecutiveFailures = *failures
-	}
-	for _, t := range []**time.Time{&st.LastAttemptAt, &st.LastSuccessAt, &st.FailingSince} {
-		*t = normTimePtr(*t)
-	}
+	sum.Status.EndpointID = sum.EndpointID
+	finishStatus()
 	if attID != nil {
 		a := &hookrelay.Attempt{ID: *attID, MsgID: *attMsg, EndpointID: sum.EndpointID,
 			Status: hookrelay.MessageStatus(*attStatus), ResponseStatusCode: *attCode,
