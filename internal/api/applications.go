@@ -78,14 +78,10 @@ func (s *server) listApps(w http.ResponseWriter, r *http.Request, p *principal) 
 	if err := q.err(); err != nil {
 		return err
 	}
-	limit := page.Limit
-	page.Limit++
-	apps, err := s.store.ListApplications(r.Context(), p.envID, page)
-	if err != nil {
-		return err
+	list := func(page store.Page) ([]hookrelay.Application, error) {
+		return s.store.ListApplications(r.Context(), p.envID, page)
 	}
-	writeList(w, apps, limit, func(a hookrelay.Application) string { return a.ID }, toApplicationOut(shapeOf(r)))
-	return nil
+	return listPage(w, page, list, func(a hookrelay.Application) string { return a.ID }, toApplicationOut(shapeOf(r)))
 }
 
 // createApp is POST /api/v1/app. With get_if_exists=true an application

@@ -288,9 +288,10 @@ func TestListAttemptsByApp(t *testing.T) {
 	})
 }
 
-// Every listing of attempts, messages and endpoints pages the same way
-// (listPage): a page of limit=1 says whether more follow, its iterator
-// leads to the next, and the pages together hold each item once.
+// Every listing (applications, event types, background tasks, endpoints,
+// messages, attempts) pages the same way (listPage): a page of limit=1
+// says whether more follow, its iterator leads to the next, and the pages
+// together hold each item once.
 func TestListingsPageOneByOne(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
 		h := newHarnessOn(t, open(t))
@@ -318,19 +319,33 @@ func TestListingsPageOneByOne(t *testing.T) {
 		if atts := h.makeAttempts(hookrelay.StatusFail, 503, "down"); len(atts) != 6 {
 			t.Fatalf("made %d attempts, want 6", len(atts))
 		}
+		if _, err := h.sdk.Application.Create(ctx, &svix.ApplicationIn{Name: "B"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"a.one", "a.two", "a.three"} {
+			if _, err := h.sdk.EventType.Create(ctx, &svix.EventTypeIn{Name: name, Description: name}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.replayMissing(app.Id, eps[0], time.Now().Add(-time.Hour), nil)
+		h.replayMissing(app.Id, eps[1], time.Now().Add(-time.Hour), nil)
 
 		base := "/api/v1/app/" + app.Id
 		for _, tt := range []struct {
 			path string
 			n    int
+			name bool // the iterator is the item's name, not its ID
 		}{
-			{base + "/endpoint", 2},
-			{base + "/msg", 3},
-			{base + "/endpoint/" + eps[0] + "/msg", 3},
-			{base + "/msg/" + msgs[1] + "/endpoint", 2},
-			{base + "/attempt/endpoint/" + eps[1] + "?with_msg=true", 3},
-			{base + "/attempt/msg/" + msgs[2], 2},
-			{base + "/attempt?status=2&with_msg=true", 6},
+			{"/api/v1/app", 2, false},
+			{"/api/v1/event-type", 3, true},
+			{"/api/v1/background-task", 2, false},
+			{base + "/endpoint", 2, false},
+			{base + "/msg", 3, false},
+			{base + "/endpoint/" + eps[0] + "/msg", 3, false},
+			{base + "/msg/" + msgs[1] + "/endpoint", 2, false},
+			{base + "/attempt/endpoint/" + eps[1] + "?with_msg=true", 3, false},
+			{base + "/attempt/msg/" + msgs[2], 2, false},
+			{base + "/attempt?status=2&with_msg=true", 6, false},
 		} {
 			seen := map[string]bool{}
 			iterator := ""
@@ -345,6 +360,7 @@ func TestListingsPageOneByOne(t *testing.T) {
 				var out struct {
 					Data []struct {
 						ID    string
+						Name  string
 						MsgID string
 						Msg   *struct{ ID string }
 					}
@@ -352,6 +368,9 @@ func TestListingsPageOneByOne(t *testing.T) {
 					Done     bool
 				}
 				h.mustDo(http.StatusOK, "GET", path, testAdminToken, nil, &out)
+				if len(out.Data) == 1 && tt.name {
+					out.Data[0].ID = out.Data[0].Name
+				}
 				if len(out.Data) != 1 || out.Iterator == nil || *out.Iterator != out.Data[0].ID || seen[out.Data[0].ID] {
 					t.Fatalf("%s, page %d: %+v (seen %v)", tt.path, page, out, seen)
 				}

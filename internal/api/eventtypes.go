@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/hookrelay/hookrelay"
+	"github.com/hookrelay/hookrelay/internal/store"
 )
 
 // eventTypeIn covers Svix's EventTypeIn (with name), EventTypeUpdate and
@@ -99,16 +100,12 @@ func (s *server) listEventTypes(w http.ResponseWriter, r *http.Request, p *princ
 	if err := q.err(); err != nil {
 		return err
 	}
-	limit := page.Limit
-	page.Limit++
-	ets, err := s.store.ListEventTypes(r.Context(), p.envID, includeArchived, page)
-	if err != nil {
-		return err
+	list := func(page store.Page) ([]hookrelay.EventType, error) {
+		return s.store.ListEventTypes(r.Context(), p.envID, includeArchived, page)
 	}
 	sh := shapeOf(r)
-	writeList(w, ets, limit, func(et hookrelay.EventType) string { return et.Name },
+	return listPage(w, page, list, func(et hookrelay.EventType) string { return et.Name },
 		func(et hookrelay.EventType) eventTypeOut { return toEventTypeOut(sh, et, withContent) })
-	return nil
 }
 
 // createEventType is POST /api/v1/event-type. Creating over an archived

@@ -193,14 +193,11 @@ func (s *server) listBackgroundTasks(w http.ResponseWriter, r *http.Request, p *
 	if err := q.err(); err != nil {
 		return err
 	}
-	limit := lp.Page.Limit
-	lp.Page.Limit++
-	tasks, err := s.store.ListBackgroundTasks(r.Context(), lp)
-	if err != nil {
-		return err
+	list := func(page store.Page) ([]store.BackgroundTask, error) {
+		lp.Page = page
+		return s.store.ListBackgroundTasks(r.Context(), lp)
 	}
-	writeList(w, tasks, limit, func(t store.BackgroundTask) string { return t.ID }, toBackgroundTaskOut(shapeOf(r)))
-	return nil
+	return listPage(w, lp.Page, list, func(t store.BackgroundTask) string { return t.ID }, toBackgroundTaskOut(shapeOf(r)))
 }
 
 // getBackgroundTask is GET /api/v1/background-task/{task_id}.
