@@ -44,6 +44,9 @@ type Session struct {
 
 	// secret is the session's secret (the cookie's value).
 	secret string
+	// adminKey is the stored session's AdminKey: set when the configured
+	// admin token opened it, which must still be configured.
+	adminKey []byte
 	// carried: the browser did not send the cookie back, so the page
 	// carries the secret in its links and forms.
 	carried bool
@@ -169,15 +172,27 @@ func (p *Portal) session(r *http.Request, k Kind) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !p.now().Before(ps.ExpiresAt) || ps.Operator != (k == KindOperator) {
+	if !p.now().Before(ps.ExpiresAt) || ps.Operator != (k == KindOperator) || !p.adminKeyValid(ps.AdminKey) {
 		return nil, errNoSession
 	}
 	s := &Session{
 		ID: ps.ID, EnvID: ps.EnvID, AppID: ps.AppID, Capabilities: ps.Capabilities, Kind: k,
-		ExpiresAt: ps.ExpiresAt, secret: secret, carried: carried,
+		ExpiresAt: ps.ExpiresAt, secret: secret, carried: carried, adminKey: ps.AdminKey,
 	}
 	s.Theme = decodeTheme(ps.Theme).Over(p.theme)
 	return s, nil
+}
+
+// adminKeyValid reports whether a session bound to the configured admin
+// token whose SHA-256 is key (see store.PortalSession.AdminKey) may go
+// on: that token is still the configured one. A session bound to none
+// (nil) may. Changing or removing the configured admin token so ends
+// every console session it opened, and every portal those opened.
+func (p *Portal) adminKeyValid(key []byte) bool {
+	if key == nil {
+		return true
+	}
+	return p.hasAdmin && subtle.ConstantTimeCompare(key, p.adminHash[:]) == 1
 }
 
 // startSession stores a redeemed session for ps (which names who it is
