@@ -3,6 +3,8 @@ package portal
 import (
 	"crypto/sha256"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/hookrelay/hookrelay"
@@ -100,4 +102,44 @@ func TestOperatorSessionsEndWithTheirOpener(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestConsoleNotCrossSite: on an https public URL with allowed origins
+// (which may frame the portal), the console's cookie is still Secure and
+// SameSite=Lax, never sent in another site's frame or request, and its
+// pages may be framed by this server only; the portal keeps its
+// cross-site cookie and framing.
+func TestConsoleNotCrossSite(t *testing.T) {
+	const framer = "https://app.acme.example"
+	s := newServer(t, options{portal: func(c *Config) {
+		c.PublicURL = "https://hooks.example.test"
+		c.AllowedOrigins = []string{framer}
+	}})
+	s.createApp("acme")
+	b := s.newBrowser(false)
+	resp, body := b.post("/console/login", url.Values{"token": {testAdminToken}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("console login: %d %s", resp.StatusCode, body)
+	}
+	c := findCookie(resp, operatorCookie)
+	if c == nil || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Partitioned {
+		t.Errorf("console cookie %+v", c)
+	}
+	b.secret = c.Value
+	for _, path := range []string{"/console/", "/console/login"} {
+		resp, _ := b.get(path)
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.HasSuffix(csp, "frame-ancestors 'self'") ||
+			resp.Header.Get("X-Frame-Options") != "SAMEORIGIN" {
+			t.Errorf("GET %s: CSP %q, X-Frame-Options %q", path, csp, resp.Header.Get("X-Frame-Options"))
+		}
+	}
+
+	link := s.magicLink("acme", false)
+	resp, _ = s.newBrowser(false).post("/portal/login", url.Values{"code": {mustURL(link.URL).Query().Get("code")}})
+	if c := findCookie(resp, customerCookie); c == nil || c.SameSite != http.SameSiteNoneMode || !c.Partitioned {
+		t.Errorf("portal cookie %+v", c)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.HasSuffix(csp, "frame-ancestors 'self' "+framer) {
+		t.Errorf("portal CSP %q", csp)
+	}
 }

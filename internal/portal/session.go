@@ -119,10 +119,12 @@ func cookiePath(k Kind) string {
 	return "/portal/"
 }
 
-// setCookie gives the browser the session's secret: HttpOnly always; on
-// an https public URL Secure, SameSite=None (the portal is framed by
-// another site) and Partitioned (kept where third-party cookies are
-// blocked, in the framing site's partition); SameSite=Lax otherwise.
+// setCookie gives the browser the session's secret: HttpOnly always;
+// Secure on an https public URL. The portal's cookie is then also
+// SameSite=None (the portal is framed by another site) and Partitioned
+// (kept where third-party cookies are blocked, in the framing site's
+// partition); otherwise, and for the console, which no other site frames,
+// SameSite=Lax.
 func (p *Portal) setCookie(w http.ResponseWriter, k Kind, secret string, expires time.Time) {
 	c := &http.Cookie{
 		Name:     cookieName(k),
@@ -131,13 +133,13 @@ func (p *Portal) setCookie(w http.ResponseWriter, k Kind, secret string, expires
 		Expires:  expires,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
+		Secure:   p.secure,
 	}
 	if secret == "" {
 		c.MaxAge = -1
 		c.Expires = time.Time{}
 	}
-	if p.secure {
-		c.Secure = true
+	if p.secure && k == KindCustomer {
 		c.SameSite = http.SameSiteNoneMode
 		c.Partitioned = true
 	}
