@@ -102,10 +102,18 @@ func (p *principal) authorize(acc access) error {
 	return nil
 }
 
-// scope names who makes a request for idempotency keys.
+// scope names who makes a request for idempotency keys. A portal token's
+// keys are its own: another token of the application using the same key
+// is not answered with this one's response (its logout would leave it
+// working). The portal's in-process callers, which have no token, share
+// their application's.
 func (p *principal) scope() string {
 	if p.kind == store.TokenPortal {
-		return p.envID + "|portal:" + p.appID
+		scope := p.envID + "|portal:" + p.appID
+		if p.tokenID != "" {
+			scope += "|" + p.tokenID
+		}
+		return scope
 	}
 	return p.envID + "|" + string(p.kind)
 }

@@ -262,3 +262,34 @@ func TestPortalAccessFields(t *testing.T) {
 		h.portalTokenWith("a", `{"featureFlags":[]}`)
 	})
 }
+
+// TestIdempotencyKeysAreThePortalTokens: a portal token's idempotency
+// keys are its own, not shared with the other tokens of its application:
+// a second token's logout with a key the first used logs the second out
+// (it is not answered with the first's response, leaving the token
+// working), and its create with that key creates; a retry with the same
+// token is replayed as before.
+func TestIdempotencyKeysAreThePortalTokens(t *testing.T) {
+	f := newFixture(t)
+	first, second := f.portalToken("app-a"), f.portalToken("app-a")
+
+	const ep = "/api/v1/app/app-a/endpoint"
+	var a, b, again struct{ ID string }
+	f.mustDo(http.StatusCreated, "POST", ep, first, `{"url":"https://example.com/first"}`, &a, "idempotency-key", "create-1")
+	f.mustDo(http.StatusCreated, "POST", ep, first, `{"url":"https://example.com/first"}`, &again, "idempotency-key", "create-1")
+	if again.ID != a.ID {
+		t.Errorf("the same token's retry made endpoint %s, want the replay of %s", again.ID, a.ID)
+	}
+	f.mustDo(http.StatusCreated, "POST", ep, second, `{"url":"https://example.com/second"}`, &b, "idempotency-key", "create-1")
+	if b.ID == a.ID {
+		t.Errorf("another token's create was answered with the first token's endpoint %s", a.ID)
+	}
+
+	f.mustDo(http.StatusNoContent, "POST", "/api/v1/auth/logout", first, nil, nil, "idempotency-key", "logout-1")
+	f.mustDo(http.StatusNoContent, "POST", "/api/v1/auth/logout", second, nil, nil, "idempotency-key", "logout-1")
+	for name, tok := range map[string]string{"first": first, "second": second} {
+		if status, body := f.do("GET", "/api/v1/app/app-a", tok, nil); status != http.StatusUnauthorized {
+			t.Errorf("the %s token after its logout: %d %s", name, status, body)
+		}
+	}
+}

@@ -166,9 +166,11 @@ type loginForm struct{ Error string }
 
 // consoleLogin is POST /console/login: an admin token (the form's "token")
 // is exchanged for an operator session of its environment, lasting
-// operatorLifetime or until the token expires. A token that is not one
-// counts against the client's failed sign-ins; over the limit the client
-// is answered 429, whatever its token, until it may try again.
+// operatorLifetime or until the token expires or is deleted (the
+// configured admin token: until it is changed or removed). A token that
+// is not one counts against the client's failed sign-ins; over the limit
+// the client is answered 429, whatever its token, until it may try
+// again.
 func (p *Portal) consoleLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if p.crossSite(r) {
@@ -214,6 +216,7 @@ func (p *Portal) adminSession(r *http.Request, token string) (*store.PortalSessi
 	sum := digest(token)
 	if p.hasAdmin && subtle.ConstantTimeCompare(sum, p.adminHash[:]) == 1 {
 		ps.EnvID = hookrelay.DefaultEnvironment
+		ps.AdminKey = sum
 		return ps, nil
 	}
 	t, err := p.store.GetTokenByHash(r.Context(), sum)
@@ -242,8 +245,9 @@ func (p *Portal) openPortal(w http.ResponseWriter, r *http.Request, s *Session) 
 
 // actAs opens the portal of an application for an operator session: a
 // customer session of that application with every capability, ending with the
-// operator's, and sends the browser to it. The console's "open portal"
-// uses it.
+// operator's (its expiry, its logout, its token's deletion or, for the
+// configured admin token, that token's change), and sends the browser to
+// it. The console's "open portal" uses it.
 func (p *Portal) actAs(w http.ResponseWriter, r *http.Request, op *Session, appID string) error {
 	var app struct {
 		ID string `json:"id"`
@@ -256,7 +260,7 @@ func (p *Portal) actAs(w http.ResponseWriter, r *http.Request, op *Session, appI
 		return err
 	}
 	ps := &store.PortalSession{EnvID: op.EnvID, AppID: app.ID, ExpiresAt: op.ExpiresAt, Theme: encodeTheme(theme),
-		Capabilities: hookrelay.AllPortalCapabilities}
+		Capabilities: hookrelay.AllPortalCapabilities, OpenedBy: op.ID, AdminKey: op.adminKey}
 	secret, err := p.startSession(w, r, ps)
 	if err != nil {
 		return err

@@ -146,7 +146,7 @@ func (p *Portal) now() time.Time { return p.clock().UTC().Truncate(time.Microsec
 
 // ServeHTTP answers every request with the security headers, then routes it.
 func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p.securityHeaders(w.Header(), imageOrigin(p.theme.LogoURL))
+	p.securityHeaders(w.Header(), r.URL.Path, imageOrigin(p.theme.LogoURL))
 	p.mux.ServeHTTP(w, r)
 }
 

@@ -196,7 +196,7 @@ func (p *Portal) renderTheme(w http.ResponseWriter, r *http.Request, s *Session,
 		return
 	}
 	h := w.Header()
-	p.securityHeaders(h, imageOrigin(pg.Theme.LogoURL))
+	p.securityHeaders(h, r.URL.Path, imageOrigin(pg.Theme.LogoURL))
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

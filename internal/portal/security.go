@@ -71,19 +71,32 @@ func parseOrigin(s string) (string, error) {
 
 // securityHeaders sets the headers every response of the portal carries:
 // a strict Content-Security-Policy (this server's scripts, styles and
-// images only; framing only by this server and the allowed origins), no
-// referrer (the session may travel in a URL when cookies are blocked),
-// nosniff, and X-Frame-Options where no other origin may frame.
-func (p *Portal) securityHeaders(h http.Header, imgOrigins ...string) {
-	h.Set("Content-Security-Policy", p.csp(imgOrigins...))
-	if len(p.origins) == 0 {
+// images only; framing only by this server and, for the portal, the
+// allowed origins), no referrer (the session may travel in a URL when
+// cookies are blocked), nosniff, and X-Frame-Options where no other
+// origin may frame. path is the request's: the console (/console/) is
+// framed by no other origin, whatever the allowed origins.
+func (p *Portal) securityHeaders(h http.Header, path string, imgOrigins ...string) {
+	framers := p.origins
+	if isConsole(path) {
+		framers = nil
+	}
+	h.Set("Content-Security-Policy", csp(framers, imgOrigins...))
+	if len(framers) == 0 {
 		h.Set("X-Frame-Options", "SAMEORIGIN")
 	}
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
 }
 
-func (p *Portal) csp(imgOrigins ...string) string {
+// isConsole reports whether path is the operator console's.
+func isConsole(path string) bool {
+	return path == "/console" || strings.HasPrefix(path, "/console/")
+}
+
+// csp is the Content-Security-Policy of a page that framers (besides this
+// server) may frame, showing images of imgOrigins.
+func csp(framers []string, imgOrigins ...string) string {
 	img := "'self'"
 	for _, o := range imgOrigins {
 		if o != "" {
@@ -91,7 +104,7 @@ func (p *Portal) csp(imgOrigins ...string) string {
 		}
 	}
 	ancestors := "'self'"
-	for _, o := range p.origins {
+	for _, o := range framers {
 		ancestors += " " + o
 	}
 	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src " + img +

@@ -44,6 +44,9 @@ type Session struct {
 
 	// secret is the session's secret (the cookie's value).
 	secret string
+	// adminKey is the stored session's AdminKey: set when the configured
+	// admin token opened it, which must still be configured.
+	adminKey []byte
 	// carried: the browser did not send the cookie back, so the page
 	// carries the secret in its links and forms.
 	carried bool
@@ -116,10 +119,12 @@ func cookiePath(k Kind) string {
 	return "/portal/"
 }
 
-// setCookie gives the browser the session's secret: HttpOnly always; on
-// an https public URL Secure, SameSite=None (the portal is framed by
-// another site) and Partitioned (kept where third-party cookies are
-// blocked, in the framing site's partition); SameSite=Lax otherwise.
+// setCookie gives the browser the session's secret: HttpOnly always;
+// Secure on an https public URL. The portal's cookie is then also
+// SameSite=None (the portal is framed by another site) and Partitioned
+// (kept where third-party cookies are blocked, in the framing site's
+// partition); otherwise, and for the console, which no other site frames,
+// SameSite=Lax.
 func (p *Portal) setCookie(w http.ResponseWriter, k Kind, secret string, expires time.Time) {
 	c := &http.Cookie{
 		Name:     cookieName(k),
@@ -128,13 +133,13 @@ func (p *Portal) setCookie(w http.ResponseWriter, k Kind, secret string, expires
 		Expires:  expires,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
+		Secure:   p.secure,
 	}
 	if secret == "" {
 		c.MaxAge = -1
 		c.Expires = time.Time{}
 	}
-	if p.secure {
-		c.Secure = true
+	if p.secure && k == KindCustomer {
 		c.SameSite = http.SameSiteNoneMode
 		c.Partitioned = true
 	}
@@ -169,15 +174,27 @@ func (p *Portal) session(r *http.Request, k Kind) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !p.now().Before(ps.ExpiresAt) || ps.Operator != (k == KindOperator) {
+	if !p.now().Before(ps.ExpiresAt) || ps.Operator != (k == KindOperator) || !p.adminKeyValid(ps.AdminKey) {
 		return nil, errNoSession
 	}
 	s := &Session{
 		ID: ps.ID, EnvID: ps.EnvID, AppID: ps.AppID, Capabilities: ps.Capabilities, Kind: k,
-		ExpiresAt: ps.ExpiresAt, secret: secret, carried: carried,
+		ExpiresAt: ps.ExpiresAt, secret: secret, carried: carried, adminKey: ps.AdminKey,
 	}
 	s.Theme = decodeTheme(ps.Theme).Over(p.theme)
 	return s, nil
+}
+
+// adminKeyValid reports whether a session bound to the configured admin
+// token whose SHA-256 is key (see store.PortalSession.AdminKey) may go
+// on: that token is still the configured one. A session bound to none
+// (nil) may. Changing or removing the configured admin token so ends
+// every console session it opened, and every portal those opened.
+func (p *Portal) adminKeyValid(key []byte) bool {
+	if key == nil {
+		return true
+	}
+	return p.hasAdmin && subtle.ConstantTimeCompare(key, p.adminHash[:]) == 1
 }
 
 // startSession stores a redeemed session for ps (which names who it is

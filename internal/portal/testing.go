@@ -219,7 +219,7 @@ func (p *Portal) renderFragment(w http.ResponseWriter, s *Session, page, name st
 		return err
 	}
 	h := w.Header()
-	p.securityHeaders(h)
+	p.securityHeaders(h, "/portal/")
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	_, _ = w.Write(buf.Bytes())

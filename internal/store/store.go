@@ -83,7 +83,16 @@ type PortalSession struct {
 	Capabilities hookrelay.PortalCapabilities
 	// TokenID is the stored token the session was made from, if any: the
 	// session is deleted with it.
-	TokenID       string
+	TokenID string
+	// OpenedBy is the operator session that opened this customer session
+	// (the console's "open portal"), if any: the session is deleted with
+	// it.
+	OpenedBy string
+	// AdminKey is the SHA-256 of the configured admin token that opened
+	// the session, directly or through OpenedBy; nil for any other
+	// session. The portal honours the session only while that token is
+	// the configured one.
+	AdminKey      []byte
 	CodeHash      []byte
 	CodeExpiresAt *time.Time
 	Hash          []byte

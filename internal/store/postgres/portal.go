@@ -13,7 +13,7 @@ import (
 )
 
 const portalSessionColumns = `id, env_id, app_id, operator, capabilities, read_only, token_id, code_hash, code_expires_at,
-	hash, theme, expires_at, created_at, redeemed_at`
+	hash, theme, expires_at, created_at, redeemed_at, opened_by, admin_key`
 
 // CreatePortalSession stores ps, giving it an ID and a creation time when
 // they are unset. A missing environment, application or token is
@@ -28,10 +28,11 @@ func (s *Store) CreatePortalSession(ctx context.Context, ps *store.PortalSession
 	ps.RedeemedAt = normTimePtr(ps.RedeemedAt)
 	_, err := s.pool.Exec(ctx,
 		`INSERT INTO portal_sessions (`+portalSessionColumns+`)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		ps.ID, ps.EnvID, nullIfEmpty(ps.AppID), ps.Operator, ps.Capabilities.String(),
 		!ps.Operator && ps.Capabilities.LegacyReadOnly(), nullIfEmpty(ps.TokenID),
-		ps.CodeHash, ps.CodeExpiresAt, ps.Hash, ps.Theme, ps.ExpiresAt, ps.CreatedAt, ps.RedeemedAt)
+		ps.CodeHash, ps.CodeExpiresAt, ps.Hash, ps.Theme, ps.ExpiresAt, ps.CreatedAt, ps.RedeemedAt,
+		nullIfEmpty(ps.OpenedBy), ps.AdminKey)
 	if err != nil {
 		return fmt.Errorf("create portal session: %w", mapErr(err))
 	}
@@ -95,10 +96,10 @@ func (s *Store) ExpireAppPortalSessions(ctx context.Context, appID string, at ti
 
 func scanPortalSession(row pgx.Row) (*store.PortalSession, error) {
 	var ps store.PortalSession
-	var appID, tokenID, caps *string
+	var appID, tokenID, openedBy, caps *string
 	var readOnly bool
 	err := row.Scan(&ps.ID, &ps.EnvID, &appID, &ps.Operator, &caps, &readOnly, &tokenID, &ps.CodeHash, &ps.CodeExpiresAt,
-		&ps.Hash, &ps.Theme, &ps.ExpiresAt, &ps.CreatedAt, &ps.RedeemedAt)
+		&ps.Hash, &ps.Theme, &ps.ExpiresAt, &ps.CreatedAt, &ps.RedeemedAt, &openedBy, &ps.AdminKey)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +109,9 @@ func scanPortalSession(row pgx.Row) (*store.PortalSession, error) {
 	}
 	if tokenID != nil {
 		ps.TokenID = *tokenID
+	}
+	if openedBy != nil {
+		ps.OpenedBy = *openedBy
 	}
 	ps.ExpiresAt, ps.CreatedAt = ps.ExpiresAt.UTC(), ps.CreatedAt.UTC()
 	ps.CodeExpiresAt, ps.RedeemedAt = normTimePtr(ps.CodeExpiresAt), normTimePtr(ps.RedeemedAt)

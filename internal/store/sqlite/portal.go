@@ -12,7 +12,7 @@ import (
 )
 
 const portalSessionColumns = `id, env_id, app_id, operator, capabilities, read_only, token_id, code_hash, code_expires_at,
-	hash, theme, expires_at, created_at, redeemed_at`
+	hash, theme, expires_at, created_at, redeemed_at, opened_by, admin_key`
 
 // CreatePortalSession stores ps, giving it an ID and a creation time when
 // they are unset. A missing environment, application or token is
@@ -27,11 +27,12 @@ func (s *Store) CreatePortalSession(ctx context.Context, ps *store.PortalSession
 	ps.RedeemedAt = normTimePtr(ps.RedeemedAt)
 	_, err := s.wdb.ExecContext(ctx,
 		`INSERT INTO portal_sessions (`+portalSessionColumns+`)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ps.ID, ps.EnvID, nullIfEmpty(ps.AppID), ps.Operator, ps.Capabilities.String(),
 		!ps.Operator && ps.Capabilities.LegacyReadOnly(), nullIfEmpty(ps.TokenID),
 		nullBytes(ps.CodeHash), nullMicros(ps.CodeExpiresAt), nullBytes(ps.Hash), ps.Theme,
-		micros(ps.ExpiresAt), micros(ps.CreatedAt), nullMicros(ps.RedeemedAt))
+		micros(ps.ExpiresAt), micros(ps.CreatedAt), nullMicros(ps.RedeemedAt),
+		nullIfEmpty(ps.OpenedBy), nullBytes(ps.AdminKey))
 	if err != nil {
 		return fmt.Errorf("create portal session: %w", mapInsertErr(err))
 	}
@@ -90,17 +91,17 @@ func (s *Store) ExpireAppPortalSessions(ctx context.Context, appID string, at ti
 
 func scanPortalSession(row *sql.Row) (*store.PortalSession, error) {
 	var ps store.PortalSession
-	var appID, tokenID sql.NullString
+	var appID, tokenID, openedBy sql.NullString
 	var caps *string
 	var readOnly bool
 	var codeExpires, redeemed sql.NullInt64
 	var expires, created int64
 	err := row.Scan(&ps.ID, &ps.EnvID, &appID, &ps.Operator, &caps, &readOnly, &tokenID, &ps.CodeHash, &codeExpires,
-		&ps.Hash, &ps.Theme, &expires, &created, &redeemed)
+		&ps.Hash, &ps.Theme, &expires, &created, &redeemed, &openedBy, &ps.AdminKey)
 	if err != nil {
 		return nil, err
 	}
-	ps.AppID, ps.TokenID = appID.String, tokenID.String
+	ps.AppID, ps.TokenID, ps.OpenedBy = appID.String, tokenID.String, openedBy.String
 	ps.Capabilities = store.DecodeCapabilities(caps, readOnly)
 	ps.CodeExpiresAt, ps.RedeemedAt = fromNullMicros(codeExpires), fromNullMicros(redeemed)
 	ps.ExpiresAt, ps.CreatedAt = fromMicros(expires), fromMicros(created)

@@ -157,6 +157,47 @@ var portalSessionTests = []testCase{
 		_, err = h.s.GetPortalSession(h.ctx, kept.Hash)
 		h.must(err, "session not yet expired")
 	}},
+	{"sessions opened by an operator session", func(h *harness) {
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		now := normTime(time.Now())
+		tok := &store.Token{EnvID: hookrelay.DefaultEnvironment, Kind: store.TokenAdmin,
+			Hash: []byte(h.name("admin")), CreatedAt: now}
+		h.must(h.s.CreateToken(h.ctx, tok), "create token")
+		key := []byte(h.name("admin key"))
+		mk := func(op bool, appID, tokenID, openedBy string, adminKey []byte) *store.PortalSession {
+			ps := &store.PortalSession{EnvID: hookrelay.DefaultEnvironment, Operator: op, AppID: appID, TokenID: tokenID,
+				OpenedBy: openedBy, AdminKey: adminKey, Hash: []byte(h.name("s")),
+				ExpiresAt: now.Add(time.Hour), CreatedAt: now, RedeemedAt: &now}
+			if !op {
+				ps.Capabilities = hookrelay.AllPortalCapabilities
+			}
+			h.must(h.s.CreatePortalSession(h.ctx, ps), "create session")
+			got, err := h.s.GetPortalSession(h.ctx, ps.Hash)
+			h.must(err, "get session")
+			h.equal("session", got, ps)
+			return ps
+		}
+		byConfig := mk(true, "", "", "", key)
+		opened := mk(false, app.ID, "", byConfig.ID, key)
+		byToken := mk(true, "", tok.ID, "", nil)
+		openedByToken := mk(false, app.ID, "", byToken.ID, nil)
+		bystander := mk(false, app.ID, "", "", nil)
+		h.wantErr(h.s.CreatePortalSession(h.ctx, &store.PortalSession{EnvID: hookrelay.DefaultEnvironment, AppID: app.ID,
+			OpenedBy: "ses_missing", Hash: []byte(h.name("orphan")), ExpiresAt: now}), hookrelay.ErrNotFound, "missing opener")
+
+		// Deleting the operator session (logout) deletes what it opened;
+		// deleting its token does too, through it.
+		h.must(h.s.DeletePortalSession(h.ctx, byConfig.ID), "delete operator session")
+		_, err := h.s.GetPortalSession(h.ctx, opened.Hash)
+		h.wantErr(err, hookrelay.ErrNotFound, "session opened by a deleted operator session")
+		h.must(h.s.DeleteToken(h.ctx, tok.ID), "delete token")
+		for _, ps := range []*store.PortalSession{byToken, openedByToken} {
+			_, err = h.s.GetPortalSession(h.ctx, ps.Hash)
+			h.wantErr(err, hookrelay.ErrNotFound, "session of a deleted admin token")
+		}
+		_, err = h.s.GetPortalSession(h.ctx, bystander.Hash)
+		h.must(err, "another session of the application")
+	}},
 	{"app portal theme", func(h *harness) {
 		app, other := h.newApp(hookrelay.DefaultEnvironment), h.newApp(hookrelay.DefaultEnvironment)
 		got, err := h.s.GetAppPortalTheme(h.ctx, app.ID)
