@@ -176,6 +176,9 @@ func typeName(t reflect.Type) string {
 type query struct {
 	v    url.Values
 	errs validationError
+	// repeated names the parameters failed for being given more than
+	// once, each failed once.
+	repeated map[string]bool
 }
 
 func newQuery(r *http.Request) *query { return &query{v: r.URL.Query()} }
@@ -192,9 +195,22 @@ func (q *query) err() error {
 	return q.errs
 }
 
-// get returns the parameter's first value, or "" after failing it when it
-// is not valid UTF-8 or holds U+0000. Every reader goes through it.
+// get returns the parameter's value, or "" after failing it when it is
+// given more than once, is not valid UTF-8 or holds U+0000. Every reader
+// of a parameter that takes one value goes through it: a second value is
+// refused rather than ignored, since which one would count is a guess.
 func (q *query) get(name string) string {
+	vs := q.v[name]
+	if len(vs) > 1 {
+		if !q.repeated[name] {
+			if q.repeated == nil {
+				q.repeated = map[string]bool{}
+			}
+			q.repeated[name] = true
+			q.fail(name, fmt.Sprintf("is given %d times; it takes one value", len(vs)))
+		}
+		return ""
+	}
 	s := q.v.Get(name)
 	if msg := checkText(s); msg != "" {
 		q.fail(name, msg)
