@@ -268,6 +268,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"stats unknown endpoint", "GET", appA + "/endpoint/nope/stats", admin, "", 404, "not_found", ""},
 		{"health bucket twice", "GET", ep + "/health?bucket=minute&bucket=day", admin, "", 422, "", "query.bucket"},
 		{"health until twice", "GET", ep + "/health?until=2026-01-02T00:00:00Z&until=2026-01-03T00:00:00Z", admin, "", 422, "", "query.until"},
+		{"health unknown parameter", "GET", ep + "/health?window=1", admin, "", 422, "", "query.window"},
+		{"health stats parameters", "GET", ep + "/health?startDate=2026-01-01T00:00:00Z", admin, "", 422, "", "query.startDate"},
 		{"health bad bucket", "GET", ep + "/health?bucket=week", admin, "", 422, "", "query.bucket"},
 		{"app stats since twice", "GET", appA + "/stats?since=2020-01-01T00:00:00Z&since=2021-01-01T00:00:00Z&until=2030-01-01T00:00:00Z", admin, "", 422, "", "query.since"},
 		{"background tasks status twice", "GET", "/api/v1/background-task?status=running&status=finished", admin, "", 422, "", "query.status"},
