@@ -305,6 +305,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"msg invalid application", "POST", "/api/v1/app/new-app/msg", admin, `{"eventType":"a","payload":{},"application":{"name":""}}`, 422, "", "body.application.name"},
 		{"msg application wrong type", "POST", "/api/v1/app/new-app/msg", admin, `{"eventType":"a","payload":{},"application":{"name":1}}`, 422, "", "body.application.name"},
 		{"msg application bad path uid", "POST", "/api/v1/app/bad%20uid/msg", admin, `{"eventType":"a","payload":{},"application":{"name":"x"}}`, 422, "", "path.app_id"},
+		{"msg application other uid", "POST", "/api/v1/app/new-app/msg", admin, `{"eventType":"a","payload":{},"application":{"name":"x","uid":"other-app"}}`, 422, "", "body.application.uid"},
 		{"msg bad with_content", "POST", appA + "/msg?with_content=nah", admin, `{"eventType":"a","payload":{}}`, 422, "", "query.with_content"},
 		{"msg get unknown", "GET", appA + "/msg/nope", admin, "", 404, "not_found", ""},
 		{"msg list bad before", "GET", appA + "/msg?before=tomorrow", admin, "", 422, "", "query.before"},
@@ -361,6 +362,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"portal access expiry big", "POST", "/api/v1/auth/app-portal-access/app-a", admin, `{"expiry":10000000}`, 422, "", "body.expiry"},
 		{"portal access expiry type", "POST", "/api/v1/auth/app-portal-access/app-a", admin, `{"expiry":"1h"}`, 422, "", "body.expiry"},
 		{"portal access bad application", "POST", "/api/v1/auth/app-portal-access/new-app", admin, `{"application":{"uid":"x"}}`, 422, "", "body.application.name"},
+		{"portal access application other uid", "POST", "/api/v1/auth/app-portal-access/new-app", admin, `{"application":{"name":"x","uid":"other-app"}}`, 422, "", "body.application.uid"},
 		{"portal access bad flags", "POST", "/api/v1/auth/app-portal-access/app-a", admin, `{"featureFlags":["a b"]}`, 422, "", "body.featureFlags"},
 		{"portal access malformed", "POST", "/api/v1/auth/app-portal-access/app-a", admin, `{"expiry":}`, 400, "bad_request", ""},
 
