@@ -258,6 +258,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"ep create options not object", "POST", appA + "/endpoint", admin, `{"url":"https://x.example","options":5}`, 422, "", "body.options"},
 		{"ep put bad options", "PUT", ep, admin, `{"url":"https://x.example","options":{"method":"DELETE"}}`, 422, "", "body.options.method"},
 		{"ep patch bad options", "PATCH", ep, admin, `{"options":{"retrySchedule":[-1]}}`, 422, "", "body.options.retrySchedule.0"},
+		{"options unknown field", "PUT", ep + "/options", admin, `{"timeout":10}`, 422, "", "body.timeout"},
+		{"options unknown field in patch", "PATCH", ep + "/options", admin, `{"maxInFlight":5,"retry_schedule":[5]}`, 422, "", "body.retry_schedule"},
+		{"ep create options unknown field", "POST", appA + "/endpoint", admin, `{"url":"https://x.example","options":{"timeout":10}}`, 422, "", "body.options.timeout"},
+		{"ep patch options unknown field", "PATCH", ep, admin, `{"options":{"concurrency":4}}`, 422, "", "body.options.concurrency"},
 
 		// Secret, stats, recover, send-example.
 		{"secret unknown endpoint", "GET", appA + "/endpoint/nope/secret", admin, "", 404, "not_found", ""},
