@@ -262,6 +262,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"options unknown field in patch", "PATCH", ep + "/options", admin, `{"maxInFlight":5,"retry_schedule":[5]}`, 422, "", "body.retry_schedule"},
 		{"ep create options unknown field", "POST", appA + "/endpoint", admin, `{"url":"https://x.example","options":{"timeout":10}}`, 422, "", "body.options.timeout"},
 		{"ep patch options unknown field", "PATCH", ep, admin, `{"options":{"concurrency":4}}`, 422, "", "body.options.concurrency"},
+		{"portal theme unknown field", "PUT", appA + "/portal-theme", admin, `{"productName":"P","primaryColor":"#ff0000"}`, 422, "", "body.primaryColor"},
 
 		// Secret, stats, recover, send-example.
 		{"secret unknown endpoint", "GET", appA + "/endpoint/nope/secret", admin, "", 404, "not_found", ""},

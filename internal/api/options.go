@@ -66,19 +66,31 @@ func (in *endpointOptionsIn) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return err
 	}
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(b, &keys); err != nil {
+	unknown, err := unknownKeys(b, optionNames)
+	if err != nil {
 		return err
 	}
 	*in = endpointOptionsIn(f)
-	in.unknown = nil
+	in.unknown = unknown
+	return nil
+}
+
+// unknownKeys returns the keys of the JSON object b that match none of
+// names, as encoding/json matches a key to a field (whatever its case),
+// sorted.
+func unknownKeys(b []byte, names []string) ([]string, error) {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return nil, err
+	}
+	var out []string
 	for k := range keys {
-		if !slices.ContainsFunc(optionNames, func(name string) bool { return strings.EqualFold(name, k) }) {
-			in.unknown = append(in.unknown, k)
+		if !slices.ContainsFunc(names, func(name string) bool { return strings.EqualFold(name, k) }) {
+			out = append(out, k)
 		}
 	}
-	slices.Sort(in.unknown)
-	return nil
+	slices.Sort(out)
+	return out, nil
 }
 
 // validate checks every non-null field; prefix locates the object inside
