@@ -287,6 +287,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"example type missing", "POST", ep + "/send-example", admin, `{}`, 422, "", "body.eventType"},
 		{"example negative index", "POST", ep + "/send-example", admin, `{"eventType":"contact.created","exampleIndex":-1}`, 422, "", "body.exampleIndex"},
 		{"example unknown endpoint", "POST", appA + "/endpoint/nope/send-example", admin, `{"eventType":"contact.created"}`, 404, "not_found", ""},
+		{"send-test event type wrong type", "POST", ep + "/send-test", admin, `{"eventType":5,"payload":{}}`, 422, "", "body.eventType"},
+		{"portal theme wrong type", "PUT", appA + "/portal-theme", admin, `{"mode":1}`, 422, "", "body.mode"},
+		{"options wrong type in endpoint", "PATCH", ep, admin, `{"options":{"method":["POST"]}}`, 422, "", "body.options.method"},
+		{"send-test unknown field", "POST", ep + "/send-test", admin, `{"eventType":"contact.created","payload":{},"eventId":"evt-9"}`, 422, "", "body.eventId"},
 
 		// Messages.
 		{"msg malformed json", "POST", appA + "/msg", admin, `{"eventType":"a","payload":{"x":}}`, 400, "bad_request", ""},
