@@ -250,6 +250,22 @@ func (q *query) timestamp(name string) *time.Time {
 	return &t
 }
 
+// ceilMicro is t rounded up to a whole microsecond, the precision the
+// stores keep times at, or nil for nil. A bound that holds a time when it
+// is at least t (since), or when it is before t (before, until), holds
+// the same times at microsecond precision once rounded up; a bound that
+// holds a time after t (after) needs no rounding: the stores truncate.
+func ceilMicro(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := t.Truncate(time.Microsecond)
+	if c.Before(*t) {
+		c = c.Add(time.Microsecond)
+	}
+	return &c
+}
+
 // pattern reads an optional string parameter matching check.
 func (q *query) pattern(name string, check func(string) string) string {
 	s := q.get(name)

@@ -413,7 +413,7 @@ func (s *server) appStats(w http.ResponseWriter, r *http.Request, p *principal) 
 	if !since.Before(*until) {
 		return validationError{{Loc: []string{"query", "until"}, Msg: "must be after since", Type: "value_error"}}
 	}
-	n, err := s.store.CountAppDestinations(r.Context(), app.ID, *since, *until)
+	n, err := s.store.CountAppDestinations(r.Context(), app.ID, *ceilMicro(since), *ceilMicro(until))
 	if err != nil {
 		return err
 	}
