@@ -146,8 +146,9 @@ func (s *server) newApp(p *principal, in *applicationIn, uid *string) *hookrelay
 }
 
 // appOrCreate resolves the path's app; when it does not exist and the body
-// carries an `application`, it is created with the path's app_id as its uid.
-// in must have been validated.
+// carries an `application`, it is created with the path's app_id as its uid
+// (422 when the application names another uid). in must have been
+// validated.
 func (s *server) appOrCreate(r *http.Request, p *principal, in opt[applicationIn]) (*hookrelay.Application, error) {
 	app, err := s.app(r, p)
 	var ae *apiError
@@ -157,6 +158,11 @@ func (s *server) appOrCreate(r *http.Request, p *principal, in opt[applicationIn
 	uid := r.PathValue("app_id")
 	if msg := checkAppUID(uid); msg != "" {
 		return nil, validationError{{Loc: []string{"path", "app_id"}, Msg: msg, Type: "value_error"}}
+	}
+	if in.V.UID.has() && in.V.UID.V != uid {
+		// The application would get the path's uid, not this one.
+		return nil, validationError{{Loc: []string{"body", "application", "uid"}, Type: "value_error",
+			Msg: fmt.Sprintf("must be the path's app_id (%q) or be left out: a new application takes the path's app_id as its uid", uid)}}
 	}
 	app = s.newApp(p, &in.V, &uid)
 	err = s.store.CreateApplication(r.Context(), app)

@@ -30,7 +30,7 @@ func readListFilters(q *query, withStatus bool) listFilters {
 		channel:    q.pattern("channel", checkChannel),
 		tag:        q.pattern("tag", checkTag),
 		eventTypes: q.eventTypes(),
-		before:     q.timestamp("before"),
+		before:     ceilMicro(q.timestamp("before")),
 		after:      q.timestamp("after"),
 	}
 	if !withStatus {

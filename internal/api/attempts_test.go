@@ -425,3 +425,66 @@ func TestListingFilterProblemsInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeBoundsFinerThanMicroseconds filters listings and counts by
+// bounds with nanoseconds, on both databases, which keep times in
+// microseconds: a message or attempt made at T is before T plus a
+// nanosecond, and not after T, whatever the rounding.
+func TestTimeBoundsFinerThanMicroseconds(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(*testing.T) store.Store) {
+		h := newHarnessOn(t, open(t))
+		h.mustDo(http.StatusCreated, "POST", "/api/v1/app", testAdminToken, `{"name":"A","uid":"a"}`, nil)
+		h.mustDo(http.StatusCreated, "POST", "/api/v1/app/a/endpoint", testAdminToken, `{"url":"https://example.com/h","uid":"e"}`, nil)
+		var m messageOut
+		h.mustDo(http.StatusAccepted, "POST", "/api/v1/app/a/msg", testAdminToken, `{"eventType":"t","payload":{}}`, &m)
+		at := h.makeAttempts(hookrelay.StatusSuccess, 200, "ok")[0].CreatedAt
+		msgAt := time.Time(m.Timestamp)
+		q := func(name string, t time.Time) string { return name + "=" + t.Format(time.RFC3339Nano) }
+		for _, c := range []struct {
+			name, path string
+			at         time.Time
+		}{
+			{"messages", "/api/v1/app/a/msg?", msgAt},
+			{"endpoint messages", "/api/v1/app/a/endpoint/e/msg?", msgAt},
+			{"endpoint attempts", "/api/v1/app/a/attempt/endpoint/e?", at},
+			{"app attempts", "/api/v1/app/a/attempt?status=0&", at},
+			{"message attempts", "/api/v1/app/a/attempt/msg/" + m.ID + "?", at},
+		} {
+			for _, b := range []struct {
+				query string
+				want  int
+			}{
+				{q("before", c.at.Add(time.Nanosecond)), 1},
+				{q("before", c.at.Add(999*time.Nanosecond)), 1},
+				{q("before", c.at), 0},
+				{q("after", c.at.Add(-time.Nanosecond)), 1},
+				{q("after", c.at), 0},
+				{q("after", c.at.Add(time.Nanosecond)), 0},
+			} {
+				var l listResponse[json.RawMessage]
+				h.mustDo(http.StatusOK, "GET", c.path+strings.ReplaceAll(b.query, "+", "%2B"), testAdminToken, nil, &l)
+				if len(l.Data) != b.want {
+					t.Errorf("%s %s: %d items, want %d", c.name, b.query, len(l.Data), b.want)
+				}
+			}
+		}
+		// [since, until) of the application's statistics.
+		for _, b := range []struct {
+			since, until time.Time
+			want         int64
+		}{
+			{msgAt.Add(time.Nanosecond), msgAt.Add(time.Hour), 0},
+			{msgAt.Add(-time.Hour), msgAt.Add(time.Nanosecond), 1},
+			{msgAt, msgAt.Add(time.Nanosecond), 1},
+		} {
+			query := strings.ReplaceAll(q("since", b.since)+"&"+q("until", b.until), "+", "%2B")
+			var stats applicationStatsOut
+			h.mustDo(http.StatusOK, "GET", "/api/v1/app/a/stats?"+query, testAdminToken, nil, &stats)
+			var counts appAttemptStatsOut
+			h.mustDo(http.StatusOK, "GET", "/api/v1/app/a/stats/attempts?"+query, testAdminToken, nil, &counts)
+			if stats.MessageDestinations != b.want || counts.TotalSuccess != b.want {
+				t.Errorf("%s: %d destinations, %d succeeded, want %d", query, stats.MessageDestinations, counts.TotalSuccess, b.want)
+			}
+		}
+	})
+}

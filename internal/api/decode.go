@@ -176,6 +176,9 @@ func typeName(t reflect.Type) string {
 type query struct {
 	v    url.Values
 	errs validationError
+	// repeated names the parameters failed for being given more than
+	// once, each failed once.
+	repeated map[string]bool
 }
 
 func newQuery(r *http.Request) *query { return &query{v: r.URL.Query()} }
@@ -192,9 +195,22 @@ func (q *query) err() error {
 	return q.errs
 }
 
-// get returns the parameter's first value, or "" after failing it when it
-// is not valid UTF-8 or holds U+0000. Every reader goes through it.
+// get returns the parameter's value, or "" after failing it when it is
+// given more than once, is not valid UTF-8 or holds U+0000. Every reader
+// of a parameter that takes one value goes through it: a second value is
+// refused rather than ignored, since which one would count is a guess.
 func (q *query) get(name string) string {
+	vs := q.v[name]
+	if len(vs) > 1 {
+		if !q.repeated[name] {
+			if q.repeated == nil {
+				q.repeated = map[string]bool{}
+			}
+			q.repeated[name] = true
+			q.fail(name, fmt.Sprintf("is given %d times; it takes one value", len(vs)))
+		}
+		return ""
+	}
 	s := q.v.Get(name)
 	if msg := checkText(s); msg != "" {
 		q.fail(name, msg)
@@ -232,6 +248,22 @@ func (q *query) timestamp(name string) *time.Time {
 	}
 	t = t.UTC()
 	return &t
+}
+
+// ceilMicro is t rounded up to a whole microsecond, the precision the
+// stores keep times at, or nil for nil. A bound that holds a time when it
+// is at least t (since), or when it is before t (before, until), holds
+// the same times at microsecond precision once rounded up; a bound that
+// holds a time after t (after) needs no rounding: the stores truncate.
+func ceilMicro(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := t.Truncate(time.Microsecond)
+	if c.Before(*t) {
+		c = c.Add(time.Microsecond)
+	}
+	return &c
 }
 
 // pattern reads an optional string parameter matching check.

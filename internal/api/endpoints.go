@@ -770,12 +770,33 @@ func (s *server) sendToEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 type testEventIn struct {
 	EventType opt[string]          `json:"eventType"`
 	Payload   opt[json.RawMessage] `json:"payload"`
+	// unknown are the body's keys that name no field, sorted: the route
+	// is hookrelay's own, so each is refused rather than ignored.
+	unknown []string
+}
+
+// UnmarshalJSON decodes the fields as encoding/json does and notes the
+// keys that match none.
+func (in *testEventIn) UnmarshalJSON(b []byte) error {
+	type fields testEventIn // without this method
+	var f fields
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	unknown, err := unknownKeys(b, []string{"eventType", "payload"})
+	if err != nil {
+		return err
+	}
+	*in = testEventIn(f)
+	in.unknown = unknown
+	return nil
 }
 
 // sendTest is POST .../send-test, a hookrelay extension for the portal's
 // testing page: it publishes payload (a JSON object, as given) as an event
 // of eventType (a type of the catalog) to this endpoint alone, as
-// send-example does with the type's example. 202 with the message.
+// send-example does with the type's example. 202 with the message. Any
+// other key of the body is 422.
 func (s *server) sendTest(w http.ResponseWriter, r *http.Request, p *principal) error {
 	app, err := s.app(r, p)
 	if err != nil {
@@ -791,6 +812,9 @@ func (s *server) sendTest(w http.ResponseWriter, r *http.Request, p *principal) 
 	}
 	if c.required(in.Payload.Set, in.Payload.Null, "payload") && !isJSONObject(in.Payload.V) {
 		c.errs = append(c.errs, fieldError{Loc: []string{"body", "payload"}, Msg: "must be a JSON object", Type: "type_error"})
+	}
+	for _, k := range in.unknown {
+		c.add("is not a field of send-test; it takes eventType and payload", k)
 	}
 	if err := c.err(); err != nil {
 		return err

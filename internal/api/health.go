@@ -28,6 +28,13 @@ var healthBuckets = map[string]struct {
 	"day":    {hookrelay.HealthDay, 30 * 24 * time.Hour},
 }
 
+// healthParamHints explain some parameters the health route refuses.
+var healthParamHints = map[string]string{
+	"startDate": "is not a parameter of this route: its window is since and until",
+	"endDate":   "is not a parameter of this route: its window is since and until",
+	"window":    "is not a parameter of this route: its window is since and until; the concurrency window is in the answer",
+}
+
 type healthAttemptsOut struct {
 	Success    int64 `json:"success"`
 	Rejected   int64 `json:"rejected"`
@@ -183,13 +190,15 @@ func healthStats(h *hookrelay.Health) healthStatsOut {
 // aligned in UTC; the first bucket holds since), each bucket's attempts by
 // outcome kind, success rate and response times, the totals over the
 // window, and the endpoint's newest attempt. Every bucket is listed, empty
-// ones too.
+// ones too. Any other query parameter is 422: this route is hookrelay's
+// own, so no Svix document says what one would mean.
 func (s *server) endpointHealth(w http.ResponseWriter, r *http.Request, p *principal) error {
 	app, err := s.app(r, p)
 	if err != nil {
 		return err
 	}
 	q := newQuery(r)
+	q.only([]string{"bucket", "since", "until"}, healthParamHints)
 	name := q.str("bucket")
 	if name == "" {
 		name = "hour"
@@ -404,7 +413,7 @@ func (s *server) appStats(w http.ResponseWriter, r *http.Request, p *principal) 
 	if !since.Before(*until) {
 		return validationError{{Loc: []string{"query", "until"}, Msg: "must be after since", Type: "value_error"}}
 	}
-	n, err := s.store.CountAppDestinations(r.Context(), app.ID, *since, *until)
+	n, err := s.store.CountAppDestinations(r.Context(), app.ID, *ceilMicro(since), *ceilMicro(until))
 	if err != nil {
 		return err
 	}

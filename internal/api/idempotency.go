@@ -3,6 +3,8 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"time"
 
@@ -33,7 +35,7 @@ func (s *server) idempotent(w http.ResponseWriter, r *http.Request, p *principal
 		writeError(w, validationError{{Loc: []string{"header", "idempotency-key"}, Msg: msg, Type: "value_error"}})
 		return
 	}
-	scope := p.scope() + "|" + r.Method + "|" + r.URL.EscapedPath()
+	scope := p.scope() + "|" + r.Method + "|" + scopePath(r.URL.EscapedPath())
 	rec := &store.IdempotencyRecord{Scope: scope, Key: key, ExpiresAt: s.clock().Add(idempotencyTTL)}
 	prev, started, err := s.store.StartIdempotent(r.Context(), rec)
 	if err != nil {
@@ -77,6 +79,23 @@ func (s *server) idempotent(w http.ResponseWriter, r *http.Request, p *principal
 		return
 	}
 	finished = true
+}
+
+// maxScopePath is the longest path a key's scope holds as it is: the
+// longest path of an object (IDs, uids and names are at most 256
+// characters) is shorter.
+const maxScopePath = 1024
+
+// scopePath is path as a key's scope holds it: path itself, or for a longer
+// path than maxScopePath its SHA-256, so that the scope stays within what
+// every store can index (a PostgreSQL index entry holds at most 2704
+// bytes).
+func scopePath(path string) string {
+	if len(path) <= maxScopePath {
+		return path
+	}
+	sum := sha256.Sum256([]byte(path))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // checkIdempotencyKey returns why key is not a valid idempotency key, or "".

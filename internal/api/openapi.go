@@ -257,6 +257,11 @@ func webhookEventType(doc map[string]any, name string, item any) (eventTypeFromO
 	} else if s, ok := op["summary"].(string); ok {
 		f.Description = s
 	}
+	// A JSON or YAML escape can put U+0000 in the text, which no store
+	// keeps (see text.go).
+	if strings.IndexByte(f.Description, 0) >= 0 {
+		return f, "description (or summary) " + msgHasNUL
+	}
 	f.Deprecated, _ = op["deprecated"].(bool)
 	if g, ok := op["x-svix-group-name"].(string); ok {
 		if msg := checkName(g, 256); msg != "" {

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,6 +49,48 @@ type endpointOptionsIn struct {
 	TimeoutSeconds opt[int]    `json:"timeoutSeconds"`
 	RetrySchedule  opt[[]int]  `json:"retrySchedule"`
 	MaxInFlight    opt[int]    `json:"maxInFlight"`
+	// unknown are the object's keys that name no option, sorted. The
+	// object is hookrelay's own, so no Svix document makes a key it does
+	// not know one to ignore: validate refuses each.
+	unknown []string
+}
+
+// optionNames are the keys of an options object.
+var optionNames = []string{"method", "timeoutSeconds", "retrySchedule", "maxInFlight"}
+
+// UnmarshalJSON decodes the options as encoding/json does (a key matches
+// a field whatever its case) and notes the keys that match none.
+func (in *endpointOptionsIn) UnmarshalJSON(b []byte) error {
+	type fields endpointOptionsIn // without this method
+	var f fields
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	unknown, err := unknownKeys(b, optionNames)
+	if err != nil {
+		return err
+	}
+	*in = endpointOptionsIn(f)
+	in.unknown = unknown
+	return nil
+}
+
+// unknownKeys returns the keys of the JSON object b that match none of
+// names, as encoding/json matches a key to a field (whatever its case),
+// sorted.
+func unknownKeys(b []byte, names []string) ([]string, error) {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return nil, err
+	}
+	var out []string
+	for k := range keys {
+		if !slices.ContainsFunc(names, func(name string) bool { return strings.EqualFold(name, k) }) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // validate checks every non-null field; prefix locates the object inside
@@ -78,6 +122,9 @@ func (in *endpointOptionsIn) validate(c *checker, prefix ...string) {
 		if v := in.MaxInFlight.V; v < minMaxInFlight || v > maxMaxInFlight {
 			c.add(fmt.Sprintf("must be between %d and %d", minMaxInFlight, maxMaxInFlight), loc("maxInFlight")...)
 		}
+	}
+	for _, k := range in.unknown {
+		c.add("is not a delivery option; they are method, timeoutSeconds, retrySchedule and maxInFlight", loc(k)...)
 	}
 }
 

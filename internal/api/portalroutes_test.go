@@ -88,7 +88,8 @@ func TestSendTest(t *testing.T) {
 
 // TestAppBackgroundTask covers GET /api/v1/app/{app_id}/background-task/{id}:
 // a portal token reads the progress of a recover it started, in the task
-// route's shape, and nothing of another application.
+// route's shape, and of the application's other tasks, and nothing of
+// another application.
 func TestAppBackgroundTask(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
@@ -129,6 +130,13 @@ func TestAppBackgroundTask(t *testing.T) {
 
 	var otherTask svix.RecoverOut
 	h.mustDo(http.StatusAccepted, "POST", "/api/v1/app/"+other.Id+"/endpoint/"+otherEp.Id+"/recover", testAdminToken, `{"since":"`+since+`"}`, &otherTask, "User-Agent", goSDKUserAgent)
+	// The application's other tasks: a bulk-replay of one of its endpoints
+	// (which the portal token may start) and an expunge of its contents;
+	// a usage task spans applications.
+	var bulk, purge, usage taskOut
+	h.mustDo(http.StatusAccepted, "POST", "/api/v1/app/"+app.Id+"/endpoint/"+ep.Id+"/bulk-replay", portal, `{"since":"`+since+`"}`, &bulk)
+	h.mustDo(http.StatusAccepted, "POST", "/api/v1/app/"+app.Id+"/msg/expunge-all-contents", testAdminToken, `{}`, &purge)
+	h.mustDo(http.StatusAccepted, "POST", "/api/v1/stats/usage/app", testAdminToken, `{"since":"`+since+`","until":"`+time.Now().UTC().Format(time.RFC3339)+`","appIds":["`+app.Id+`"]}`, &usage)
 	for _, tt := range []struct {
 		name, path, token string
 		status            int
@@ -137,6 +145,10 @@ func TestAppBackgroundTask(t *testing.T) {
 		{"another app's task for the portal token", "/api/v1/app/" + other.Id + "/background-task/" + otherTask.Id, portal, 404},
 		{"unknown task", "/api/v1/app/" + app.Id + "/background-task/qtask_nope", portal, 404},
 		{"admin reads it too", "/api/v1/app/" + other.Id + "/background-task/" + otherTask.Id, testAdminToken, 200},
+		{"its bulk-replay", "/api/v1/app/" + app.Id + "/background-task/" + bulk.ID, portal, 200},
+		{"its contents expunge", "/api/v1/app/" + app.Id + "/background-task/" + purge.ID, portal, 200},
+		{"its bulk-replay under another app", "/api/v1/app/" + other.Id + "/background-task/" + bulk.ID, testAdminToken, 404},
+		{"a usage task", "/api/v1/app/" + app.Id + "/background-task/" + usage.ID, testAdminToken, 404},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if status, body := h.do("GET", tt.path, tt.token, nil); status != tt.status {

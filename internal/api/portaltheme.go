@@ -15,6 +15,29 @@ type portalThemeIn struct {
 	AccentColor opt[string] `json:"accentColor"`
 	Mode        opt[string] `json:"mode"`
 	FontFamily  opt[string] `json:"fontFamily"`
+	// unknown are the body's keys that name no field, sorted: the route
+	// is hookrelay's own, so each is refused rather than ignored.
+	unknown []string
+}
+
+// portalThemeNames are the keys of a portal theme body.
+var portalThemeNames = []string{"productName", "logoUrl", "accentColor", "mode", "fontFamily"}
+
+// UnmarshalJSON decodes the fields as encoding/json does and notes the
+// keys that match none.
+func (in *portalThemeIn) UnmarshalJSON(b []byte) error {
+	type fields portalThemeIn // without this method
+	var f fields
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	unknown, err := unknownKeys(b, portalThemeNames)
+	if err != nil {
+		return err
+	}
+	*in = portalThemeIn(f)
+	in.unknown = unknown
+	return nil
 }
 
 // getPortalTheme is GET /api/v1/app/{app_id}/portal-theme, a hookrelay
@@ -35,7 +58,7 @@ func (s *server) getPortalTheme(w http.ResponseWriter, r *http.Request, p *princ
 
 // updatePortalTheme is PUT /api/v1/app/{app_id}/portal-theme: replaces the
 // application's portal look (fields left out or null take the server's;
-// {} removes the override). It applies to portal sessions opened
+// {} removes the override; any other key is 422). It applies to portal sessions opened
 // afterwards.
 func (s *server) updatePortalTheme(w http.ResponseWriter, r *http.Request, p *principal) error {
 	app, err := s.app(r, p)
@@ -59,6 +82,9 @@ func (s *server) updatePortalTheme(w http.ResponseWriter, r *http.Request, p *pr
 		if f.set && f.v == "" {
 			c.add("must not be empty: leave it out to take the server's setting", f.name)
 		}
+	}
+	for _, k := range in.unknown {
+		c.add("is not a portal theme field; they are productName, logoUrl, accentColor, mode and fontFamily", k)
 	}
 	if err := c.err(); err != nil {
 		return err

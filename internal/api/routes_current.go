@@ -336,7 +336,7 @@ func (s *server) appAttemptStats(w http.ResponseWriter, r *http.Request, p *prin
 	if !since.Before(*until) {
 		return validationError{{Loc: []string{"query", "until"}, Msg: "must be after since", Type: "value_error"}}
 	}
-	counts, err := s.store.DeliveryCounts(r.Context(), app.ID, *since, *until, types)
+	counts, err := s.store.DeliveryCounts(r.Context(), app.ID, *ceilMicro(since), *ceilMicro(until), types)
 	if err != nil {
 		return err
 	}

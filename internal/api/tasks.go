@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/hookrelay/hookrelay"
@@ -213,11 +214,17 @@ func (s *server) getBackgroundTask(w http.ResponseWriter, r *http.Request, p *pr
 	return nil
 }
 
+// appTaskKinds are the kinds of task that belong to one application, named
+// by the appId of their params: those started on one of its endpoints
+// (recover, replay-missing, bulk-replay) and on the application itself
+// (expunge-all-contents).
+var appTaskKinds = []string{ops.KindRecover, ops.KindReplay, ops.KindBulkReplay, ops.KindPurgeContent}
+
 // getAppBackgroundTask is GET /api/v1/app/{app_id}/background-task/{task_id},
-// a hookrelay extension: a task started on one of the application's
-// endpoints (recover, replay-missing), in the shape of the environment's
-// task route, which portal tokens may not read. A task of another
-// application, or of none (such as the retention cleaner's), is 404.
+// a hookrelay extension: a task of the application (appTaskKinds), in the
+// shape of the environment's task route, which portal tokens may not read.
+// A task of another application, or of none or several (such as the
+// retention cleaner's or a usage count), is 404.
 func (s *server) getAppBackgroundTask(w http.ResponseWriter, r *http.Request, p *principal) error {
 	app, err := s.app(r, p)
 	if err != nil {
@@ -233,7 +240,7 @@ func (s *server) getAppBackgroundTask(w http.ResponseWriter, r *http.Request, p 
 	var of struct {
 		AppID string `json:"appId"`
 	}
-	if (t.Task != ops.KindRecover && t.Task != ops.KindReplay) || json.Unmarshal(t.Params, &of) != nil || of.AppID != app.ID {
+	if !slices.Contains(appTaskKinds, t.Task) || json.Unmarshal(t.Params, &of) != nil || of.AppID != app.ID {
 		return errNotFound("background task not found")
 	}
 	writeJSON(w, http.StatusOK, toBackgroundTaskOut(shapeOf(r))(*t))

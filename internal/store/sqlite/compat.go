@@ -150,8 +150,8 @@ func (s *Store) DeliveryCounts(ctx context.Context, appID string, since, until t
 		WHERE m.app_id = ? AND m.created_at >= ? AND m.created_at < ?`
 	args := []any{appID, micros(since), micros(until)}
 	if len(eventTypes) > 0 {
-		q += ` AND m.event_type IN (` + placeholders(len(eventTypes)) + `)`
-		args = append(args, strArgs(eventTypes)...)
+		q += ` AND m.event_type IN (SELECT value FROM json_each(?))`
+		args = append(args, textList(eventTypes))
 	}
 	rows, err := s.rdb.QueryContext(ctx, q+` GROUP BY 1, 2 ORDER BY 1, 2`, args...)
 	if err != nil {

@@ -661,8 +661,8 @@ func (f msgFilter) where(args []any) (string, []any) {
 		args = append(args, f.Tag)
 	}
 	if len(f.EventTypes) > 0 {
-		q += ` AND m.event_type IN (` + placeholders(len(f.EventTypes)) + `)`
-		args = append(args, strArgs(f.EventTypes)...)
+		q += ` AND m.event_type IN (SELECT value FROM json_each(?))`
+		args = append(args, textList(f.EventTypes))
 	}
 	if f.Before != nil {
 		q += ` AND m.created_at < ?`

@@ -15,6 +15,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -25,6 +26,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
@@ -288,6 +290,26 @@ func placeholders(n int) string {
 		return ""
 	}
 	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// textList is ss as one JSON array, for a statement that reads a list of
+// any length from one parameter with json_each: SQLite takes at most 32766
+// parameters a statement, and one statement text serves every length.
+// Strings that are not valid UTF-8 are left out (JSON would change them
+// into other text); no stored key is such a string.
+func textList(ss []string) string {
+	valid := make([]string, 0, len(ss))
+	for _, s := range ss {
+		if utf8.ValidString(s) {
+			valid = append(valid, s)
+		}
+	}
+	b, err := json.Marshal(valid)
+	if err != nil {
+		// Marshalling a []string cannot fail.
+		panic(err)
+	}
+	return string(b)
 }
 
 // strArgs converts a string slice to query arguments.

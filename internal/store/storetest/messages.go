@@ -41,6 +41,36 @@ func (h *harness) messageCount(appID string) int {
 }
 
 var messageTests = []testCase{
+	{"an event type filter of any length", func(h *harness) {
+		// More names than SQLite takes as separate parameters of one
+		// statement (32766): the listings and counts that filter by event
+		// type answer as for a short list.
+		app := h.newApp(hookrelay.DefaultEnvironment)
+		ep := h.newEndpoint(app.ID)
+		m1, _ := h.publish(app.ID, "call.completed")
+		h.publish(app.ID, "call.started")
+		names := make([]string, 0, 40002)
+		for i := range 40000 {
+			names = append(names, fmt.Sprintf("filler.%d", i))
+		}
+		names = append(names, "call.completed")
+		msgs, err := h.s.ListMessages(h.ctx, store.ListMessagesParams{AppID: app.ID, EventTypes: names, Page: store.Page{Limit: 10}})
+		h.must(err, "list messages")
+		h.equal("messages", ids(msgs, func(m hookrelay.Message) string { return m.ID }), []string{m1.ID})
+		ems := h.endpointMessages(store.ListDeliveriesParams{AppID: app.ID, EndpointID: ep.ID, EventTypes: names})
+		h.equal("endpoint messages", ids(ems, func(e store.EndpointMessage) string { return e.Message.ID }), []string{m1.ID})
+		for _, p := range []store.ListAttemptsParams{
+			{AppID: app.ID, EndpointID: ep.ID, EventTypes: names},
+			{AppID: app.ID, Status: ptr(hookrelay.StatusSuccess), EventTypes: names},
+		} {
+			p.Page = store.Page{Limit: 10}
+			_, err := h.s.ListAttempts(h.ctx, p)
+			h.must(err, "list attempts")
+		}
+		counts, err := h.s.DeliveryCounts(h.ctx, app.ID, t0.Add(-time.Hour), time.Now().Add(time.Hour), names)
+		h.must(err, "delivery counts")
+		h.equal("delivery counts", fmt.Sprint(counts), "[{call.completed 1 1}]")
+	}},
 	{"create and get by ID and eventId", func(h *harness) {
 		app := h.newApp(hookrelay.DefaultEnvironment)
 		msg, _ := h.publish(app.ID, "call.completed", withEventID("evt-1"), withChannels("agent-1"), withTags("vip", "eu"))
