@@ -780,10 +780,7 @@ type testEventIn struct {
 func (in *testEventIn) UnmarshalJSON(b []byte) error {
 	type fields testEventIn // without this method
 	var f fields
-	if err := json.Unmarshal(b, &f); err != nil {
-		return err
-	}
-	unknown, err := unknownKeys(b, []string{"eventType", "payload"})
+	unknown, err := decodeKnown(b, &f, "eventType", "payload")
 	if err != nil {
 		return err
 	}

@@ -63,10 +63,7 @@ var optionNames = []string{"method", "timeoutSeconds", "retrySchedule", "maxInFl
 func (in *endpointOptionsIn) UnmarshalJSON(b []byte) error {
 	type fields endpointOptionsIn // without this method
 	var f fields
-	if err := json.Unmarshal(b, &f); err != nil {
-		return err
-	}
-	unknown, err := unknownKeys(b, optionNames)
+	unknown, err := decodeKnown(b, &f, optionNames...)
 	if err != nil {
 		return err
 	}
@@ -75,10 +72,13 @@ func (in *endpointOptionsIn) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// unknownKeys returns the keys of the JSON object b that match none of
-// names, as encoding/json matches a key to a field (whatever its case),
-// sorted.
-func unknownKeys(b []byte, names []string) ([]string, error) {
+// decodeKnown decodes the JSON object b into v, as encoding/json does,
+// and returns the keys of b that match none of names (as encoding/json
+// matches a key to a field, whatever its case), sorted.
+func decodeKnown(b []byte, v any, names ...string) ([]string, error) {
+	if err := json.Unmarshal(b, v); err != nil {
+		return nil, err
+	}
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(b, &keys); err != nil {
 		return nil, err

@@ -28,10 +28,7 @@ var portalThemeNames = []string{"productName", "logoUrl", "accentColor", "mode",
 func (in *portalThemeIn) UnmarshalJSON(b []byte) error {
 	type fields portalThemeIn // without this method
 	var f fields
-	if err := json.Unmarshal(b, &f); err != nil {
-		return err
-	}
-	unknown, err := unknownKeys(b, portalThemeNames)
+	unknown, err := decodeKnown(b, &f, portalThemeNames...)
 	if err != nil {
 		return err
 	}
