@@ -3,6 +3,7 @@ package hookrelay
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"strings"
 	"sync"
 	"time"
 )
@@ -44,6 +45,21 @@ func NewID(prefix string) string {
 	binary.BigEndian.PutUint64(b[:8], uint64(now))
 	_, _ = rand.Read(b[8:])
 	return prefix + encodeBase62(b)
+}
+
+// IsID reports whether s has the shape of an ID NewID makes with prefix:
+// the prefix and 27 base62 characters.
+func IsID(prefix, s string) bool {
+	rest, ok := strings.CutPrefix(s, prefix)
+	if !ok || len(rest) != 27 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if strings.IndexByte(base62, rest[i]) < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // IDFloor returns the smallest ID with prefix that NewID can make at t or

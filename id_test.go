@@ -34,6 +34,28 @@ func TestNewIDShapeAndOrder(t *testing.T) {
 	}
 }
 
+func TestIsID(t *testing.T) {
+	id := NewID(PrefixMessage)
+	for _, tt := range []struct {
+		prefix, s string
+		want      bool
+	}{
+		{PrefixMessage, id, true},
+		{PrefixEndpoint, id, false},
+		{PrefixMessage, id[:len(id)-1], false},
+		{PrefixMessage, id + "0", false},
+		{PrefixMessage, id[:len(id)-1] + "_", false},
+		{PrefixMessage, id[:len(id)-1] + "\x00", false},
+		{PrefixMessage, "msg_", false},
+		{PrefixMessage, "", false},
+		{PrefixApp, IDFloor(PrefixApp, time.Now()), true},
+	} {
+		if got := IsID(tt.prefix, tt.s); got != tt.want {
+			t.Errorf("IsID(%q, %q) = %v, want %v", tt.prefix, tt.s, got, tt.want)
+		}
+	}
+}
+
 func TestIDFloor(t *testing.T) {
 	before := time.Now()
 	id := NewID(PrefixAttempt)

@@ -81,7 +81,7 @@ func (s *server) listApps(w http.ResponseWriter, r *http.Request, p *principal) 
 	list := func(page store.Page) ([]hookrelay.Application, error) {
 		return s.store.ListApplications(r.Context(), p.envID, page)
 	}
-	return listPage(w, page, list, func(a hookrelay.Application) string { return a.ID }, toApplicationOut(shapeOf(r)))
+	return listPage(w, page, hookrelay.PrefixApp, list, func(a hookrelay.Application) string { return a.ID }, toApplicationOut(shapeOf(r)))
 }
 
 // createApp is POST /api/v1/app. With get_if_exists=true an application

@@ -78,7 +78,7 @@ func (s *server) writeAttempts(w http.ResponseWriter, r *http.Request, aq attemp
 	params := aq.params
 	limit := params.Page.Limit
 	msgs := map[string]*messageOut{}
-	return listPage(w, params.Page, func(page store.Page) ([]hookrelay.Attempt, error) {
+	return listPage(w, params.Page, hookrelay.PrefixAttempt, func(page store.Page) ([]hookrelay.Attempt, error) {
 		params.Page = page
 		atts, err := s.store.ListAttempts(r.Context(), params)
 		if err != nil || !aq.withMsg {
@@ -263,7 +263,7 @@ func (s *server) listAttemptedMessages(w http.ResponseWriter, r *http.Request, p
 		Channel: f.channel, Tag: f.tag, EventTypes: f.eventTypes, Before: f.before, After: f.after,
 	}
 	sh := shapeOf(r)
-	return listPage(w, params.Page, func(page store.Page) ([]store.EndpointMessage, error) {
+	return listPage(w, params.Page, hookrelay.PrefixMessage, func(page store.Page) ([]store.EndpointMessage, error) {
 		params.Page = page
 		return s.store.ListEndpointMessages(r.Context(), params)
 	}, func(m store.EndpointMessage) string { return m.Message.ID },
@@ -289,7 +289,7 @@ func (s *server) listAttemptedDestinations(w http.ResponseWriter, r *http.Reques
 		return err
 	}
 	sh := shapeOf(r)
-	return listPage(w, page, func(page store.Page) ([]store.MessageDestination, error) {
+	return listPage(w, page, hookrelay.PrefixEndpoint, func(page store.Page) ([]store.MessageDestination, error) {
 		return s.store.ListMessageDestinations(r.Context(), store.ListDeliveriesParams{AppID: app.ID, MsgID: msg.ID, Page: page})
 	}, func(d store.MessageDestination) string { return d.Endpoint.ID },
 		func(d store.MessageDestination) messageEndpointOut {

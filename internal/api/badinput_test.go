@@ -326,6 +326,19 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"msg list with_content twice", "GET", appA + "/msg?with_content=false&with_content=true", admin, "", 422, "", "query.with_content"},
 		{"msg get with_content twice", "GET", msg + "?with_content=false&with_content=false", admin, "", 422, "", "query.with_content"},
 		{"msg list iterator twice", "GET", appA + "/msg?iterator=a&iterator=b", admin, "", 422, "", "query.iterator"},
+		// An iterator is an ID of the listing's own kind: another kind,
+		// or no ID at all, would be read as a position it never gave.
+		{"msg list iterator not an ID", "GET", appA + "/msg?iterator=zzz", admin, "", 422, "", "query.iterator"},
+		{"msg list iterator of another listing", "GET", appA + "/msg?iterator=ep_" + strings.Repeat("0", 27), admin, "", 422, "", "query.iterator"},
+		{"msg list iterator one short", "GET", appA + "/msg?iterator=" + f.msgA[:len(f.msgA)-1], admin, "", 422, "", "query.iterator"},
+		{"app list iterator a message", "GET", "/api/v1/app?iterator=" + f.msgA, admin, "", 422, "", "query.iterator"},
+		{"endpoint list iterator a uid", "GET", appA + "/endpoint?iterator=ep-a", admin, "", 422, "", "query.iterator"},
+		{"op endpoint list iterator", "GET", "/api/v1/operational-webhook/endpoint?iterator=" + f.msgA, admin, "", 422, "", "query.iterator"},
+		{"attempted messages iterator", "GET", appA + "/endpoint/ep-a/msg?iterator=ep_" + strings.Repeat("1", 27), admin, "", 422, "", "query.iterator"},
+		{"destinations iterator", "GET", msg + "/endpoint?iterator=" + f.msgA, admin, "", 422, "", "query.iterator"},
+		{"att by msg iterator", "GET", appA + "/attempt/msg/" + f.msgA + "?iterator=" + f.msgA, admin, "", 422, "", "query.iterator"},
+		{"att by app iterator", "GET", appA + "/attempt?status=2&iterator=abc", admin, "", 422, "", "query.iterator"},
+		{"background tasks iterator", "GET", "/api/v1/background-task?iterator=" + f.msgA, admin, "", 422, "", "query.iterator"},
 		{"msg expunge unknown", "DELETE", appA + "/msg/nope/content", admin, "", 404, "not_found", ""},
 
 		// Attempts.

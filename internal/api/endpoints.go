@@ -226,7 +226,7 @@ func (s *server) listEndpoints(w http.ResponseWriter, r *http.Request, p *princi
 	if err := q.err(); err != nil {
 		return err
 	}
-	return listPage(w, page, func(page store.Page) ([]hookrelay.Endpoint, error) {
+	return listPage(w, page, hookrelay.PrefixEndpoint, func(page store.Page) ([]hookrelay.Endpoint, error) {
 		return s.store.ListEndpoints(r.Context(), app.ID, page)
 	}, endpointID, toEndpointOut(shapeOf(r)))
 }

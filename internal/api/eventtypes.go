@@ -104,7 +104,7 @@ func (s *server) listEventTypes(w http.ResponseWriter, r *http.Request, p *princ
 		return s.store.ListEventTypes(r.Context(), p.envID, includeArchived, page)
 	}
 	sh := shapeOf(r)
-	return listPage(w, page, list, func(et hookrelay.EventType) string { return et.Name },
+	return listPage(w, page, "", list, func(et hookrelay.EventType) string { return et.Name },
 		func(et hookrelay.EventType) eventTypeOut { return toEventTypeOut(sh, et, withContent) })
 }
 

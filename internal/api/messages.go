@@ -249,7 +249,7 @@ func (s *server) listMessages(w http.ResponseWriter, r *http.Request, p *princip
 		Channel: f.channel, Tag: f.tag, EventTypes: f.eventTypes, Before: f.before, After: f.after,
 	}
 	sh := shapeOf(r)
-	return listPage(w, params.Page, func(page store.Page) ([]hookrelay.Message, error) {
+	return listPage(w, params.Page, hookrelay.PrefixMessage, func(page store.Page) ([]hookrelay.Message, error) {
 		params.Page = page
 		return s.store.ListMessages(r.Context(), params)
 	}, func(m hookrelay.Message) string { return m.ID },

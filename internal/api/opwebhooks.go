@@ -183,7 +183,7 @@ func (s *server) listOpEndpoints(w http.ResponseWriter, r *http.Request, p *prin
 	if err != nil {
 		return err
 	}
-	return listPage(w, page, func(page store.Page) ([]hookrelay.Endpoint, error) {
+	return listPage(w, page, hookrelay.PrefixEndpoint, func(page store.Page) ([]hookrelay.Endpoint, error) {
 		if app == nil {
 			return nil, nil
 		}

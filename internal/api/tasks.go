@@ -198,7 +198,7 @@ func (s *server) listBackgroundTasks(w http.ResponseWriter, r *http.Request, p *
 		lp.Page = page
 		return s.store.ListBackgroundTasks(r.Context(), lp)
 	}
-	return listPage(w, lp.Page, list, func(t store.BackgroundTask) string { return t.ID }, toBackgroundTaskOut(shapeOf(r)))
+	return listPage(w, lp.Page, hookrelay.PrefixTask, list, func(t store.BackgroundTask) string { return t.ID }, toBackgroundTaskOut(shapeOf(r)))
 }
 
 // getBackgroundTask is GET /api/v1/background-task/{task_id}.

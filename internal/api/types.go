@@ -68,8 +68,15 @@ func writeList[R, T any](w http.ResponseWriter, rows []R, limit int, key func(R)
 // listPage lists one page and writes it: it asks list for one row more
 // than page.Limit, which writeList drops after learning from it that more
 // follow, and writes the rest converted by conv, the last one's key as the
-// iterator. An error from list is returned, with nothing written.
-func listPage[R, T any](w http.ResponseWriter, page store.Page, list func(store.Page) ([]R, error), key func(R) string, conv func(R) T) error {
+// iterator. The keys are IDs with prefix (or, with prefix "", checked by
+// the caller): an iterator that is not one is 422, since a listing would
+// read a position it never gave as a wrong page. An error is returned,
+// with nothing written.
+func listPage[R, T any](w http.ResponseWriter, page store.Page, prefix string, list func(store.Page) ([]R, error), key func(R) string, conv func(R) T) error {
+	if prefix != "" && page.Iterator != "" && !hookrelay.IsID(prefix, page.Iterator) {
+		return validationError{{Loc: []string{"query", "iterator"},
+			Msg: "is not an iterator of this listing (an ID starting " + prefix + ")", Type: "value_error"}}
+	}
 	limit := page.Limit
 	page.Limit++
 	rows, err := list(page)
