@@ -259,11 +259,17 @@ func ceilMicro(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
+	c := roundUpMicro(*t)
+	return &c
+}
+
+// roundUpMicro is ceilMicro for a time that is always given.
+func roundUpMicro(t time.Time) time.Time {
 	c := t.Truncate(time.Microsecond)
-	if c.Before(*t) {
+	if c.Before(t) {
 		c = c.Add(time.Microsecond)
 	}
-	return &c
+	return c
 }
 
 // pattern reads an optional string parameter matching check.

@@ -244,7 +244,7 @@ func (s *server) cancelMsgs(w http.ResponseWriter, r *http.Request, p *principal
 		if err != nil {
 			c.add("must be an RFC 3339 date-time", "createdBefore")
 		}
-		before = t.UTC()
+		before = roundUpMicro(t.UTC())
 	}
 	if err := c.err(); err != nil {
 		return err
@@ -399,7 +399,7 @@ func (s *server) usageAppStats(w http.ResponseWriter, r *http.Request, p *princi
 		if err != nil {
 			c.add("must be an RFC 3339 date-time", name)
 		}
-		return t.UTC()
+		return roundUpMicro(t.UTC())
 	}
 	params := ops.AppStatsParams{Since: parse(in.Since, "since"), Until: parse(in.Until, "until")}
 	if len(c.errs) == 0 && !params.Since.Before(params.Until) {

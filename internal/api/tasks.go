@@ -25,7 +25,8 @@ type rangeIn struct {
 	Until opt[string] `json:"until"`
 }
 
-// parse reads the range [since, until).
+// parse reads the range [since, until), each bound rounded up to the
+// microsecond (see ceilMicro).
 func (in rangeIn) parse() (since time.Time, until *time.Time, err error) {
 	var c checker
 	if c.required(in.Since.Set, in.Since.Null, "since") {
@@ -33,15 +34,15 @@ func (in rangeIn) parse() (since time.Time, until *time.Time, err error) {
 		if err != nil {
 			c.add("must be an RFC 3339 date-time", "since")
 		}
-		since = t.UTC()
+		since = roundUpMicro(t.UTC())
 	}
 	if in.Until.has() {
 		t, err := time.Parse(time.RFC3339Nano, in.Until.V)
 		if err != nil {
 			c.add("must be an RFC 3339 date-time", "until")
 		}
-		t = t.UTC()
-		until = &t
+		u := roundUpMicro(t.UTC())
+		until = &u
 	}
 	return since, until, c.err()
 }

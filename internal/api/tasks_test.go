@@ -651,3 +651,50 @@ func TestExpireAll(t *testing.T) {
 		}
 	})
 }
+
+// TestRecoverBoundsFinerThanMicroseconds: the stores keep times to the
+// microsecond, so a recover's since or until finer than that is rounded up:
+// a message made at T is not "since T + 1 ns", and is "until T + 1 ns".
+func TestRecoverBoundsFinerThanMicroseconds(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(t *testing.T) store.Store) {
+		h := newNode(t, open(t), 4)
+		ctx := context.Background()
+		rc := newReceiver(t)
+		rc.fail.Store(true)
+		app, err := h.sdk.Application.Create(ctx, &svix.ApplicationIn{Name: "bounds"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ep, err := h.sdk.Endpoint.Create(ctx, app.Id, &svix.EndpointIn{Url: rc.srv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := h.sdk.Message.Create(ctx, app.Id, &svix.MessageIn{EventType: "a.b", Payload: map[string]any{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := h.waitSettled(app.Id, ep.Id); st.Fail != 1 {
+			t.Fatalf("before recovery: %+v", st)
+		}
+		at := m.Timestamp
+		hourBefore, nsAfter := at.Add(-time.Hour), at.Add(time.Nanosecond)
+		for _, c := range []struct {
+			name         string
+			since, until time.Time
+			want         float64
+		}{
+			{"since T + 1 ns", nsAfter, at.Add(time.Hour), 0},
+			{"until T + 1 ns", hourBefore, nsAfter, 1},
+			{"until T", hourBefore, at, 0},
+		} {
+			rec, err := h.sdk.Endpoint.Recover(ctx, app.Id, ep.Id, &svix.RecoverIn{Since: c.since, Until: &c.until})
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if task := h.waitTask(rec.Id); task.Status != "finished" || task.Data["recovered"] != c.want {
+				t.Errorf("%s: %+v, want %v recovered", c.name, task, c.want)
+			}
+			h.waitSettled(app.Id, ep.Id)
+		}
+	})
+}
