@@ -203,6 +203,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"ep list bad limit", "GET", appA + "/endpoint?limit=-1", admin, "", 422, "", "query.limit"},
 		{"ep get unknown", "GET", appA + "/endpoint/nope", admin, "", 404, "not_found", ""},
 		{"ep put bad url", "PUT", ep, admin, `{"url":"nope"}`, 422, "", "body.url"},
+		{"ep put secret", "PUT", ep, admin, `{"url":"https://x.example","secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}`, 422, "", "body.secret"},
+		{"ep put creating with secret", "PUT", appA + "/endpoint/new-ep", admin, `{"url":"https://x.example","secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}`, 422, "", "body.secret"},
 		{"ep put creating bad uid", "PUT", appA + "/endpoint/bad%20uid", admin, `{"url":"https://x.example"}`, 422, "", "path.endpoint_id"},
 		{"ep patch null url", "PATCH", ep, admin, `{"url":null}`, 422, "", "body.url"},
 		{"ep patch disabled type", "PATCH", ep, admin, `{"disabled":"x"}`, 422, "", "body.disabled"},

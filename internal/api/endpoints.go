@@ -252,18 +252,20 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request, p *princ
 }
 
 // readEndpoint decodes and checks the body of a method's write of an
-// endpoint: POST (EndpointIn), PUT (EndpointUpdate, whose secret is
-// ignored) or PATCH (EndpointPatch); PUT and PATCH refuse headers. The
-// endpointIn it returns is valid.
+// endpoint: POST (EndpointIn), PUT (EndpointUpdate, EndpointUpsertIn) or
+// PATCH (EndpointPatch); PUT and PATCH refuse headers, and PUT, whose
+// documents have no secret, refuses one (even when it creates the
+// endpoint) rather than dropping it. The endpointIn it returns is valid.
 func (s *server) readEndpoint(r *http.Request, method string) (*endpointIn, error) {
 	var in endpointIn
 	if err := decodeBody(r, &in); err != nil {
 		return nil, err
 	}
-	if method == http.MethodPut {
-		in.Secret = opt[string]{} // not part of EndpointUpdate
-	}
 	var c checker
+	if method == http.MethodPut && in.Secret.Set {
+		c.add("is not taken by PUT: give it when creating the endpoint with POST, or change it with PATCH or POST .../secret/rotate", "secret")
+		in.Secret = opt[string]{}
+	}
 	if method != http.MethodPost {
 		refuseHeaders(&c, in.Headers)
 	}

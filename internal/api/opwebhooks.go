@@ -94,9 +94,16 @@ func (s *server) readOpEndpoint(r *http.Request, create bool) (*endpointIn, erro
 // validateOpEndpoint checks an operational create (or, without create,
 // update) body with the checks of customer endpoints, in the order of
 // operational bodies; filter types must match an operational event type.
-// An update's secret and headers are dropped, not refused.
+// An update (OperationalWebhookEndpointUpdate) has no secret or headers:
+// either is refused, not dropped.
 func validateOpEndpoint(c *checker, in *endpointIn, create bool) {
 	if !create {
+		if in.Secret.Set {
+			c.add("is not taken by PUT: give it when creating the operational endpoint with POST, or change it with POST .../secret/rotate", "secret")
+		}
+		if in.Headers.Set {
+			c.add("is not taken by PUT: give them when creating the operational endpoint with POST, or set them with PUT .../headers", "headers")
+		}
 		in.Secret = opt[string]{}
 		in.Headers = opt[map[string]*string]{}
 	}
