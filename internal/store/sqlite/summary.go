@@ -3,8 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -56,21 +56,11 @@ var summariesSQL = `SELECT e.id, e.disabled, e.disabled_at, e.disabled_reason,
 // UTF-8 name no endpoint and are left out before it (JSON would change
 // them).
 func (s *Store) EndpointSummaries(ctx context.Context, p store.SummaryParams) ([]store.EndpointSummary, error) {
-	ids := make([]string, 0, len(p.EndpointIDs))
-	for _, id := range p.EndpointIDs {
-		if utf8.ValidString(id) {
-			ids = append(ids, id)
-		}
-	}
-	if len(ids) == 0 {
+	if !slices.ContainsFunc(p.EndpointIDs, utf8.ValidString) {
 		return nil, nil
 	}
-	arr, err := json.Marshal(ids)
-	if err != nil {
-		return nil, fmt.Errorf("endpoint summaries: %w", err)
-	}
 	out, err := queryList(ctx, s.rdb, summariesSQL,
-		[]any{string(arr), p.AppID, int64(p.Width / time.Second), micros(p.Since), micros(p.Until)},
+		[]any{textList(p.EndpointIDs), p.AppID, int64(p.Width / time.Second), micros(p.Since), micros(p.Until)},
 		scanSummary)
 	if err != nil {
 		return nil, fmt.Errorf("endpoint summaries: %w", err)
