@@ -69,13 +69,7 @@ func TestPagesReachOnlyTheirApplication(t *testing.T) {
 		{"POST", "/portal/testing", url.Values{"endpoint": {epB.ID}, "event_type": {"contact.created"}}},
 		{"POST", "/portal/testing", url.Values{"endpoint": {epB.ID}, "event_type": {"contact.created"}, "payload": {`{"a":1}`}}},
 	} {
-		var resp *http.Response
-		var body string
-		if tt.method == "GET" {
-			resp, body = sess.get(tt.path)
-		} else {
-			resp, body = sess.post(tt.path, tt.form)
-		}
+		resp, body := sess.send(tt.method, tt.path, tt.form)
 		// A form shown again names the API's refusal next to its field.
 		refusedInForm := resp.StatusCode == http.StatusUnprocessableEntity && strings.Contains(body, "endpoint not found")
 		if resp.StatusCode != http.StatusNotFound && !refusedInForm {

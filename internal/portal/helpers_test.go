@@ -304,6 +304,15 @@ func (b *browser) get(path string) (*http.Response, string) {
 	return b.do(mustRequest(b.t, "GET", b.url(path), nil))
 }
 
+// send is get for GET and post (with form) for any other method.
+func (b *browser) send(method, path string, form url.Values) (*http.Response, string) {
+	b.t.Helper()
+	if method == "GET" {
+		return b.get(path)
+	}
+	return b.post(path, form)
+}
+
 // post submits a form to path with the session's CSRF token added (unless
 // form already has a "csrf" value).
 func (b *browser) post(path string, form url.Values) (*http.Response, string) {

@@ -116,13 +116,7 @@ func TestMagicLink(t *testing.T) {
 			{"POST", "/portal/login?code=" + code, url.Values{}, http.StatusBadRequest, "no access code"},
 		} {
 			nb := s.newBrowser(true)
-			var resp *http.Response
-			var body string
-			if bad.method == "GET" {
-				resp, body = nb.get(bad.path)
-			} else {
-				resp, body = nb.post(bad.path, bad.form)
-			}
+			resp, body := nb.send(bad.method, bad.path, bad.form)
 			if resp.StatusCode != bad.status || !strings.Contains(body, bad.want) || findCookie(resp, customerCookie) != nil {
 				t.Errorf("%s %s %v: %d %s", bad.method, bad.path, bad.form, resp.StatusCode, body)
 			}
